@@ -1,0 +1,14 @@
+// jose 6 ships only ES modules. Jest runs tests as CommonJS, so ts-jest compiles our
+// TypeScript *and* jose's JavaScript to CommonJS: `transformIgnorePatterns` lets jose through.
+// Type-checking happens once in `npm run typecheck`; here ts-jest only transpiles (isolatedModules).
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: {
+    '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }],
+  },
+  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
+  testTimeout: 20000,
+};

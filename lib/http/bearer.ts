@@ -1,0 +1,61 @@
+/**
+ * RFC 6750 §2.1: reading the bearer token from a request. Only the Authorization header (and a
+ * user-supplied `getToken`) is read; query-string and form tokens never are.
+ */
+import type { IncomingMessage } from 'node:http';
+import { InvalidRequestError } from '../errors';
+import type { GetToken } from '../options';
+
+/** `Bearer` SP b64token, scheme case-insensitive (RFC 6750 §2.1, RFC 7235 §2.1). */
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+const SCHEME = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+)(?: |$)/;
+
+/** Counts `Authorization` lines: Node keeps only the first of duplicates in `req.headers`. */
+function authorizationHeaders(req: IncomingMessage): string[] {
+  const raw = req.rawHeaders;
+  if (!Array.isArray(raw)) {
+    const single = req.headers?.authorization;
+    return typeof single === 'string' ? [single] : [];
+  }
+  const found: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 13 && name.toLowerCase() === 'authorization') found.push(raw[i + 1] ?? '');
+  }
+  return found;
+}
+
+/** The bearer token in the Authorization header; undefined when there is none (or another scheme). */
+function fromHeader(req: IncomingMessage): string | undefined {
+  const values = authorizationHeaders(req);
+  if (values.length === 0) return undefined;
+  if (values.length > 1) throw new InvalidRequestError('header_duplicated', 'The request has more than one Authorization header');
+  const value = values[0]!;
+  const scheme = SCHEME.exec(value)?.[1];
+  if (scheme === undefined) throw new InvalidRequestError('header_malformed', 'The Authorization header is malformed');
+  if (scheme.toLowerCase() !== 'bearer') return undefined;
+  const match = BEARER.exec(value);
+  if (!match) throw new InvalidRequestError('header_malformed', 'The Authorization header is not "Bearer <token>"');
+  return match[1];
+}
+
+/**
+ * Extracts the request's token. Throws `InvalidRequestError` for malformed or duplicated
+ * credentials; returns undefined when the request carries none.
+ */
+export function extractToken(req: IncomingMessage, getToken: GetToken | undefined): string | undefined {
+  const header = fromHeader(req);
+  if (!getToken) return header;
+  let custom: unknown;
+  try {
+    custom = getToken(req);
+  } catch {
+    throw new InvalidRequestError('header_malformed', 'The token could not be read from the request');
+  }
+  if (custom === undefined || custom === null || custom === '') return header;
+  if (typeof custom !== 'string') throw new InvalidRequestError('header_malformed', 'The token is not a string');
+  if (header !== undefined) {
+    throw new InvalidRequestError('token_location_conflict', 'The request carries a token in more than one place');
+  }
+  return custom;
+}

@@ -1,0 +1,172 @@
+/**
+ * Claims normalisation: type-checks the verified payload and smooths the issuer's naming quirks
+ * (`ext` for `exp`, legacy `numTokens`, the chain hidden in `sub`) into one `AccessTokenClaims`.
+ */
+import { InvalidTokenError } from '../errors';
+import { isDecimalString } from './decimal';
+
+/** Balances proven by the token, each a decimal string, keyed by what they count. */
+export interface TokenBalances {
+  contractAddress?: Record<string, string>;
+  collection?: Record<string, string>;
+  creatorAddress?: Record<string, string>;
+  tokenIds?: Record<string, string>;
+}
+
+/** The verified payload, normalised. Unknown claims are kept as they were. */
+export interface AccessTokenClaims {
+  iss: string;
+  aud: string | string[];
+  sub?: string;
+  /** Expiry in seconds since the epoch (the token's `exp`, or `ext` when `exp` is absent). */
+  exp: number;
+  iat?: number;
+  nbf?: number;
+  walletAddress: string;
+  displayAddress: string;
+  /** The wallet's chain: the `chain` claim, or the prefix of `sub` (`ethereum/mainnet:0x…` → `ethereum`). */
+  chain: string;
+  contractAddress?: string;
+  /** Balance for `contractAddress` (also read from the legacy `numTokens`). */
+  tokenBalance?: string;
+  tokenIds?: string[];
+  /** Every proven balance; the legacy single-contract claims are merged in here too. */
+  tokenBalances?: TokenBalances;
+  tid?: string;
+  ver?: number;
+  email?: string;
+  [claim: string]: unknown;
+}
+
+const BALANCE_KINDS = ['contractAddress', 'collection', 'creatorAddress', 'tokenIds'] as const;
+const MAX_ENTRIES = 1000;
+const MAX_SHORT_STRING = 256;
+const EVM_ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+/** `sub` is `<chain>[/<network>]:<address>`. */
+const SUBJECT = /^([a-z][a-z0-9-]{0,31})(?:\/[a-z0-9-]{1,32})?:(.+)$/;
+
+function invalid(description: string): InvalidTokenError {
+  return new InvalidTokenError('claim_invalid', description);
+}
+
+function optionalString(payload: Record<string, unknown>, name: string, max = MAX_SHORT_STRING): string | undefined {
+  const value = payload[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length === 0 || value.length > max) {
+    throw invalid(`The ${name} claim is not a string`);
+  }
+  return value;
+}
+
+function optionalNumber(payload: Record<string, unknown>, name: string): number | undefined {
+  const value = payload[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw invalid(`The ${name} claim is not a finite number`);
+  return value;
+}
+
+function optionalBalance(payload: Record<string, unknown>, name: string): string | undefined {
+  const value = payload[name];
+  if (value === undefined) return undefined;
+  if (!isDecimalString(value)) throw invalid(`The ${name} claim is not a decimal string`);
+  return value;
+}
+
+/** Copies a `{ key: decimal }` map; `__proto__` never becomes a prototype. */
+function balanceMap(value: unknown, name: string): Record<string, string> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalid(`The tokenBalances.${name} claim is not an object`);
+  }
+  const entries = Object.entries(value);
+  if (entries.length > MAX_ENTRIES) throw invalid(`The tokenBalances.${name} claim has too many entries`);
+  const out: Record<string, string> = {};
+  for (const [key, balance] of entries) {
+    if (key.length === 0 || key.length > MAX_SHORT_STRING || key === '__proto__') {
+      throw invalid(`The tokenBalances.${name} claim has an invalid key`);
+    }
+    if (!isDecimalString(balance)) throw invalid(`The tokenBalances.${name} claim has a balance that is not a decimal string`);
+    out[key] = balance;
+  }
+  return out;
+}
+
+function tokenBalancesOf(value: unknown): TokenBalances | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalid('The tokenBalances claim is not an object');
+  }
+  const out: TokenBalances = {};
+  for (const [kind, map] of Object.entries(value)) {
+    if (!(BALANCE_KINDS as readonly string[]).includes(kind)) throw invalid(`The tokenBalances claim has unknown kind ${kind.slice(0, 32)}`);
+    out[kind as (typeof BALANCE_KINDS)[number]] = balanceMap(map, kind);
+  }
+  return out;
+}
+
+function tokenIdsOf(value: unknown): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.length > MAX_ENTRIES) throw invalid('The tokenIds claim is not a list');
+  for (const id of value) {
+    if (typeof id !== 'string' || id.length === 0 || id.length > MAX_SHORT_STRING) {
+      throw invalid('The tokenIds claim holds something other than strings');
+    }
+  }
+  return [...value] as string[];
+}
+
+function audienceOf(value: unknown): string | string[] {
+  if (typeof value === 'string' && value.length > 0) return value;
+  if (Array.isArray(value) && value.length > 0 && value.length <= 100 && value.every((a) => typeof a === 'string')) {
+    return [...value] as string[];
+  }
+  throw new InvalidTokenError('audience_mismatch', value === undefined ? 'The token has no aud claim' : 'The aud claim is not a string or a list of strings');
+}
+
+/** Checks claim types and returns the normalised claims; throws `InvalidTokenError('claim_invalid')`. */
+export function normaliseClaims(payload: Record<string, unknown>): AccessTokenClaims {
+  const iss = payload.iss;
+  if (typeof iss !== 'string') throw new InvalidTokenError('issuer_mismatch', 'The token has no iss string');
+  const aud = audienceOf(payload.aud);
+  const exp = optionalNumber(payload, 'exp') ?? optionalNumber(payload, 'ext');
+  if (exp === undefined) throw invalid('The token has no exp claim');
+  const iat = optionalNumber(payload, 'iat');
+  const nbf = optionalNumber(payload, 'nbf');
+  const walletAddress = optionalString(payload, 'walletAddress');
+  if (walletAddress === undefined) throw invalid('The token has no walletAddress claim');
+  const displayAddress = optionalString(payload, 'displayAddress') ?? walletAddress;
+  const sub = optionalString(payload, 'sub', 512);
+  const subject = sub === undefined ? undefined : SUBJECT.exec(sub);
+  if (subject && !sameWallet(subject[2]!, walletAddress)) throw invalid('The sub claim names another wallet');
+  const chain = optionalString(payload, 'chain', 64) ?? subject?.[1] ?? (EVM_ADDRESS.test(walletAddress) ? 'ethereum' : undefined);
+  if (chain === undefined) throw invalid('The token does not say which chain its wallet is on');
+  const contractAddress = optionalString(payload, 'contractAddress');
+  const tokenBalance = optionalBalance(payload, 'tokenBalance') ?? optionalBalance(payload, 'numTokens');
+  const tokenIds = tokenIdsOf(payload.tokenIds);
+  let tokenBalances = tokenBalancesOf(payload.tokenBalances);
+  if (contractAddress !== undefined && tokenBalance !== undefined && tokenBalances?.contractAddress?.[contractAddress] === undefined) {
+    tokenBalances = { ...tokenBalances, contractAddress: { ...tokenBalances?.contractAddress, [contractAddress]: tokenBalance } };
+  }
+  if (tokenIds !== undefined && tokenIds.length > 0) {
+    const owned: Record<string, string> = { ...tokenBalances?.tokenIds };
+    for (const id of tokenIds) owned[id] ??= '1';
+    tokenBalances = { ...tokenBalances, tokenIds: owned };
+  }
+  const tid = optionalString(payload, 'tid');
+  const ver = optionalNumber(payload, 'ver');
+  const email = optionalString(payload, 'email');
+
+  // Own-property copy without `__proto__`: a later Object.assign by the application must not be
+  // able to swap a prototype because a token said so.
+  const claims = {} as AccessTokenClaims;
+  for (const [name, value] of Object.entries(payload)) if (name !== '__proto__') claims[name] = value;
+  const checked = { iss, aud, exp, walletAddress, displayAddress, chain, sub, iat, nbf, contractAddress, tokenBalance, tokenIds, tokenBalances, tid, ver, email };
+  for (const [name, value] of Object.entries(checked)) {
+    if (value === undefined) delete claims[name];
+    else claims[name] = value;
+  }
+  return claims;
+}
+
+function sameWallet(a: string, b: string): boolean {
+  return EVM_ADDRESS.test(a) && EVM_ADDRESS.test(b) ? a.toLowerCase() === b.toLowerCase() : a === b;
+}

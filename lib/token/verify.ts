@@ -1,0 +1,102 @@
+/**
+ * Token verification: pre-checks, key lookup, signature (jose), claim rules, revocation.
+ * Knows nothing about HTTP: `context` is passed through to `isRevoked` untouched.
+ */
+import { flattenedVerify } from 'jose';
+import { InvalidTokenError } from '../errors';
+import type { ResolvedOptions } from '../options';
+import type { KeyResolver } from '../jwks/key-set';
+import { precheck } from './precheck';
+import { normaliseClaims, type AccessTokenClaims } from './claims';
+import { VerifiedTokenCache } from './cache';
+
+export type VerifierOptions = Pick<
+  ResolvedOptions,
+  'audience' | 'issuer' | 'algorithms' | 'clockTolerance' | 'maxTokenLifetime' | 'typ' | 'isRevoked' | 'cacheMaxEntries'
+>;
+
+export class TokenVerifier {
+  private readonly cache: VerifiedTokenCache | undefined;
+
+  constructor(
+    private readonly options: VerifierOptions,
+    private readonly keys: KeyResolver,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.cache = options.cacheMaxEntries > 0 ? new VerifiedTokenCache(options.cacheMaxEntries) : undefined;
+  }
+
+  /** Verifies `token` and returns its normalised claims; throws a `TokenGateError` otherwise. */
+  async verify(token: string, context?: unknown): Promise<AccessTokenClaims> {
+    if (typeof token !== 'string') throw new InvalidTokenError('token_malformed', 'The token is not a string');
+    const cached = this.cache?.get(token);
+    if (cached) {
+      this.checkTime(cached, this.now() / 1000);
+      await this.checkRevoked(cached, context);
+      return cached;
+    }
+    const { header, payload } = precheck(token, this.options);
+    const key = await this.keys.getKey(header.alg, header.kid);
+    await this.checkSignature(token, key);
+    // Frozen: the same claims object may serve many requests through the cache.
+    const claims = deepFreeze(normaliseClaims(payload));
+    const nowSeconds = this.now() / 1000;
+    this.checkIdentity(claims);
+    this.checkTime(claims, nowSeconds);
+    await this.checkRevoked(claims, context);
+    this.cache?.set(token, claims, nowSeconds * 1000, (claims.exp + this.options.clockTolerance) * 1000);
+    return claims;
+  }
+
+  private async checkSignature(token: string, key: CryptoKey): Promise<void> {
+    const [protectedHeader, payload, signature] = token.split('.') as [string, string, string];
+    try {
+      await flattenedVerify({ protected: protectedHeader, payload, signature }, key, {
+        algorithms: this.options.algorithms as string[],
+      });
+    } catch {
+      throw new InvalidTokenError('signature_invalid', 'The token signature is invalid');
+    }
+  }
+
+  private checkIdentity(claims: AccessTokenClaims): void {
+    if (!this.options.issuer.includes(claims.iss)) {
+      throw new InvalidTokenError('issuer_mismatch', 'The token was issued by another issuer');
+    }
+    const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+    if (!audiences.some((a) => this.options.audience.includes(a))) {
+      throw new InvalidTokenError('audience_mismatch', 'The token is meant for another audience');
+    }
+  }
+
+  private checkTime(claims: AccessTokenClaims, now: number): void {
+    const { clockTolerance: skew, maxTokenLifetime } = this.options;
+    if (claims.exp + skew <= now) throw new InvalidTokenError('token_expired', 'The token has expired');
+    if (claims.nbf !== undefined && claims.nbf - skew > now) {
+      throw new InvalidTokenError('token_not_yet_valid', 'The token is not valid yet');
+    }
+    if (claims.iat !== undefined && claims.iat - skew > now) {
+      throw new InvalidTokenError('token_issued_in_future', 'The token was issued in the future');
+    }
+    if (claims.exp - (claims.iat ?? now) > maxTokenLifetime + (claims.iat === undefined ? skew : 0)) {
+      throw new InvalidTokenError('token_lifetime_exceeded', 'The token lives longer than allowed');
+    }
+  }
+
+  private async checkRevoked(claims: AccessTokenClaims, context: unknown): Promise<void> {
+    if (!this.options.isRevoked) return;
+    // An error thrown by the revocation store propagates as it is (fail closed: the request is
+    // answered by the application's error handler, never let through).
+    if (await this.options.isRevoked(claims, context)) {
+      throw new InvalidTokenError('token_revoked', 'The token has been revoked');
+    }
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}
