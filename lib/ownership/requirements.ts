@@ -72,6 +72,9 @@ export function compileRequirements(input: TokenRequirements): CompiledRequireme
   for (const key of Object.keys(input)) if (!KNOWN.has(key)) throw new RequirementsError(key, 'is not a known requirement');
   const { contractAddress, creatorAddress, tokenIds, allowedWallets } = input;
   const collection = typeof input.collection === 'string' ? [input.collection] : input.collection;
+  if ([contractAddress, creatorAddress, collection, allowedWallets].every((v) => v === undefined)) {
+    throw new RequirementsError('requirements', 'need a contractAddress, collection, creatorAddress or allowedWallets');
+  }
 
   let chain = input.chain;
   if (chain === undefined) {
@@ -102,9 +105,6 @@ export function compileRequirements(input: TokenRequirements): CompiledRequireme
     description.allowedWallets = allowedWallets.map((w, i) => address(chain, `allowedWallets[${i}]`, w));
   }
   const needsBalance = description.contractAddress !== undefined || description.creatorAddress !== undefined || description.collection !== undefined;
-  if (!needsBalance && description.allowedWallets === undefined) {
-    throw new RequirementsError('requirements', 'need a contractAddress, collection, creatorAddress or allowedWallets');
-  }
   Object.freeze(description);
   return new Requirement(description, needsBalance);
 }
