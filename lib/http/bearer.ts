@@ -35,7 +35,7 @@ function fromHeader(req: IncomingMessage): string | undefined {
   if (scheme === undefined) throw new InvalidRequestError('header_malformed', 'The Authorization header is malformed');
   if (scheme.toLowerCase() !== 'bearer') return undefined;
   const match = BEARER.exec(value);
-  if (!match) throw new InvalidRequestError('header_malformed', 'The Authorization header is not "Bearer <token>"');
+  if (!match) throw new InvalidRequestError('header_malformed', 'The Authorization header is not of the form Bearer <token>');
   return match[1];
 }
 

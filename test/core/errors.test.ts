@@ -1,0 +1,170 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import request from 'supertest';
+import {
+  authErrorHandler,
+  createTokenGate,
+  InsufficientScopeError,
+  InvalidRequestError,
+  InvalidTokenError,
+  KeySetUnavailableError,
+  MissingTokenError,
+  TokenGateError,
+  type TokenGate,
+} from '../../lib';
+import { createTestIssuer, type TestIssuer } from '../../lib/testing';
+import { BAYC } from '../helpers/app';
+import { rawGet } from '../helpers/raw';
+
+let issuer: TestIssuer;
+let gate: TokenGate;
+beforeAll(async () => {
+  issuer = await createTestIssuer({ audience: 'test-project' });
+  gate = createTokenGate(issuer.options);
+});
+afterAll(() => issuer.close());
+
+/** An app with no error handler of ours: Express's default handler answers. */
+function defaultHandlerApp(g: TokenGate = gate) {
+  const app = express();
+  app.get('/auth', g.requireAuth(), (_req, res) => res.send('ok'));
+  app.get('/apes', g.requireTokens(BAYC, '1'), (_req, res) => res.send('ok'));
+  return app;
+}
+
+/** A loopback port with nothing listening. */
+async function closedPort(): Promise<number> {
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe("design.md's error table, answered by Express's default handler", () => {
+  test('no credentials: 401 with a bare Bearer challenge', async () => {
+    const res = await request(defaultHandlerApp()).get('/auth');
+    expect(res.status).toBe(401);
+    expect(res.headers['www-authenticate']).toBe('Bearer realm="api"');
+  });
+
+  test('malformed header: 400 invalid_request', async () => {
+    const res = await request(defaultHandlerApp()).get('/auth').set('Authorization', 'Bearer a b');
+    expect(res.status).toBe(400);
+    expect(res.headers['www-authenticate']).toBe(
+      'Bearer realm="api", error="invalid_request", error_description="The Authorization header is not of the form Bearer <token>"',
+    );  });
+
+  test('two Authorization headers: 400 invalid_request', async () => {
+    const token = await issuer.sign();
+    const res = await rawGet(defaultHandlerApp(), '/auth', [
+      ['Authorization', `Bearer ${token}`],
+      ['Authorization', 'Bearer other'],
+    ]);
+    expect(res.status).toBe(400);
+    expect(res.headers['www-authenticate']).toBe(
+      'Bearer realm="api", error="invalid_request", error_description="The request has more than one Authorization header"',
+    );
+  });
+
+  test('bad token: 401 invalid_token', async () => {
+    const res = await request(defaultHandlerApp()).get('/auth').set('Authorization', `Bearer ${await issuer.sign({ aud: 'x' })}`);
+    expect(res.status).toBe(401);
+    expect(res.headers['www-authenticate']).toBe(
+      'Bearer realm="api", error="invalid_token", error_description="The token is meant for another audience"',
+    );
+  });
+
+  test('ownership not met: 403 insufficient_scope', async () => {
+    const res = await request(defaultHandlerApp()).get('/apes').set('Authorization', `Bearer ${await issuer.sign()}`);
+    expect(res.status).toBe(403);
+    expect(res.headers['www-authenticate']).toBe(
+      'Bearer realm="api", error="insufficient_scope", error_description="The token does not prove the required balance"',
+    );
+  });
+
+  test('key set unreachable with no cached key: 503 with Retry-After and no challenge', async () => {
+    const port = await closedPort();
+    const down = createTokenGate({ ...issuer.options, jwksUri: `http://127.0.0.1:${port}/jwks.json` });
+    const res = await request(defaultHandlerApp(down)).get('/auth').set('Authorization', `Bearer ${await issuer.sign()}`);
+    expect(res.status).toBe(503);
+    expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(res.headers['www-authenticate']).toBeUndefined();
+  });
+});
+
+describe('authErrorHandler', () => {
+  test('renders { error, error_description, reason } with the same status and headers', async () => {
+    const app = defaultHandlerApp();
+    app.use(authErrorHandler());
+    const res = await request(app).get('/auth').set('Authorization', `Bearer ${await issuer.sign({ iss: 'other' })}`);
+    expect(res.status).toBe(401);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.headers['www-authenticate']).toBe(
+      'Bearer realm="api", error="invalid_token", error_description="The token was issued by another issuer"',
+    );
+    expect(res.body).toEqual({
+      error: 'invalid_token',
+      error_description: 'The token was issued by another issuer',
+      reason: 'issuer_mismatch',
+    });
+  });
+
+  test('passes errors that are not its own to the next handler', async () => {
+    const app = express();
+    app.get('/boom', () => {
+      throw new Error('not ours');
+    });
+    app.use(authErrorHandler());
+    app.use((err: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+      res.status(599).json({ seen: err.message });
+    });
+    const res = await request(app).get('/boom');
+    expect(res.status).toBe(599);
+    expect(res.body).toEqual({ seen: 'not ours' });
+  });
+
+  test('renders the 503 as JSON too', async () => {
+    const port = await closedPort();
+    const app = defaultHandlerApp(createTokenGate({ ...issuer.options, jwksUri: `http://127.0.0.1:${port}/k` }));
+    app.use(authErrorHandler());
+    const res = await request(app).get('/auth').set('Authorization', `Bearer ${await issuer.sign()}`);
+    expect(res.status).toBe(503);
+    expect(res.body).toMatchObject({ error: 'temporarily_unavailable', reason: 'jwks_unavailable' });
+  });
+});
+
+describe('realm option', () => {
+  test('names the realm in every challenge', async () => {
+    const g = createTokenGate({ ...issuer.options, realm: 'nft-api' });
+    const missing = await request(defaultHandlerApp(g)).get('/auth');
+    expect(missing.headers['www-authenticate']).toBe('Bearer realm="nft-api"');
+    const bad = await request(defaultHandlerApp(g)).get('/auth').set('Authorization', 'Bearer x.y.z');
+    expect(bad.headers['www-authenticate']).toMatch(/^Bearer realm="nft-api", error="invalid_token"/);
+  });
+});
+
+describe('error classes', () => {
+  test.each([
+    [new InvalidRequestError('header_malformed', 'd'), 400, 'invalid_request'],
+    [new MissingTokenError(), 401, 'unauthorized'],
+    [new InvalidTokenError('token_expired', 'd'), 401, 'invalid_token'],
+    [new InsufficientScopeError('insufficient_balance', 'd', { chain: 'ethereum', minTokenBalance: '1' }), 403, 'insufficient_scope'],
+    [new KeySetUnavailableError('d', 30), 503, 'temporarily_unavailable'],
+  ])('%p has status, code, reason, headers and expose', (error, status, code) => {
+    expect(error).toBeInstanceOf(TokenGateError);
+    expect(error).toBeInstanceOf(Error);
+    expect(error).toMatchObject({ status, statusCode: status, code, expose: true });
+    expect(typeof error.reason).toBe('string');
+    expect(typeof error.headers).toBe('object');
+  });
+
+  test('descriptions are reduced to the characters RFC 6750 allows in a quoted string', () => {
+    const error = new InvalidTokenError('token_malformed', 'bad "quoted" \\ text\nwith é');
+    expect(error.headers['WWW-Authenticate']).toBe(
+      'Bearer realm="api", error="invalid_token", error_description="bad quoted  textwith "',
+    );
+  });
+});
