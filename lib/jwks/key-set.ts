@@ -1,10 +1,27 @@
 /**
- * A remote key set: fetches the issuer's JWKS, keeps the usable verification keys, and answers
- * "which key verifies a token with this alg and kid". One instance per jwksUri per process.
+ * A remote key set: the issuer's JWKS, cached whole, kept fresh in the background and served
+ * through outages. One instance per jwksUri (and limits) per process, shared by every gate.
+ *
+ * Why it is shaped this way:
+ * - Single flight: at most one fetch is in progress; every caller that needs it awaits that one.
+ * - A cached set answers at once. Refreshes start at 80 % of the freshness lifetime (by timer,
+ *   or by the first request after that point) and nobody awaits them.
+ * - An unknown `kid` may trigger a refetch at most once per `cooldownMs` (counting every fetch),
+ *   so a flood of made-up kids costs the issuer one request per cooldown; tokens whose kid is
+ *   known never wait on that refetch.
+ * - Failures keep the last good keys for `staleIfErrorMs` past their freshness, and space
+ *   attempts by exponential backoff whatever the request rate. Only a request that finds no usable
+ *   key at all is answered with `KeySetUnavailableError` (503 + Retry-After).
+ * - A removed key stops verifying at the next successful refresh, because the set is replaced
+ *   whole, never merged.
  */
-import { importJWK, type JWK } from 'jose';
 import { InvalidTokenError, KeySetUnavailableError } from '../errors';
-import type { ResolvedKeySetOptions } from './options';
+import type { KeySetEvent, ResolvedKeySetOptions } from './options';
+import { fetchJwks, KeySetFetchError } from './fetch';
+import { parseKeySet, type VerificationKey } from './parse';
+import { freshnessMs } from './freshness';
+import { backoffMs } from './backoff';
+import { unrefSchedule, type Cancel, type Schedule } from './schedule';
 
 /** What the verification layer needs from a key set. */
 export interface KeyResolver {
@@ -14,121 +31,258 @@ export interface KeyResolver {
   hasKid?(kid: string | undefined): boolean | undefined;
 }
 
-interface UsableKey {
-  kid: string | undefined;
-  alg: string;
-  key: CryptoKey;
+/** Observer of key-set events; whatever it throws or rejects with is ignored. */
+export type KeySetListener = (event: KeySetEvent) => void;
+
+/** Share of the freshness lifetime after which a refresh starts. */
+const REFRESH_AHEAD = 0.8;
+
+interface Snapshot {
+  keys: readonly VerificationKey[];
+  byKid: ReadonlyMap<string, VerificationKey>;
+  fetchedAt: number;
+  /** From here a refresh is started in the background. */
+  refreshAt: number;
+  /** From here answers are stale (and reported as such). */
+  freshUntil: number;
+  /** From here the keys are dropped: stale-if-error has run out. */
+  usableUntil: number;
 }
 
-const CURVE_OF_ALG: Record<string, { kty: string; crv?: string }> = {
-  ES256: { kty: 'EC', crv: 'P-256' },
-  ES384: { kty: 'EC', crv: 'P-384' },
-  ES512: { kty: 'EC', crv: 'P-521' },
-  EdDSA: { kty: 'OKP', crv: 'Ed25519' },
-  Ed25519: { kty: 'OKP', crv: 'Ed25519' },
-  RS256: { kty: 'RSA' }, RS384: { kty: 'RSA' }, RS512: { kty: 'RSA' },
-  PS256: { kty: 'RSA' }, PS384: { kty: 'RSA' }, PS512: { kty: 'RSA' },
-};
-
-/** A JWK without `alg` is usable only where its curve names exactly one algorithm. */
-function inferAlg(kty: unknown, crv: unknown): string | undefined {
-  if (kty === 'EC') return { 'P-256': 'ES256', 'P-384': 'ES384', 'P-521': 'ES512' }[String(crv)];
-  if (kty === 'OKP' && crv === 'Ed25519') return 'EdDSA';
-  return undefined;
+function keyNotFound(): InvalidTokenError {
+  return new InvalidTokenError('key_not_found', 'No key in the issuer key set matches the token');
 }
 
+/**
+ * A token without `kid` is verified only when exactly one key fits its `alg`: with two
+ * candidates we would be guessing, and a guess turns "which key signed this" into "any key".
+ */
+function select(set: Snapshot, alg: string, kid: string | undefined): VerificationKey | undefined {
+  if (kid !== undefined) {
+    const key = set.byKid.get(kid);
+    return key && key.algs.includes(alg) ? key : undefined;
+  }
+  const candidates = set.keys.filter((k) => k.algs.includes(alg));
+  return candidates.length === 1 ? candidates[0] : undefined;
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return 'unexpected failure';
+}
+
+/** The issuer's key set at `uri`. Construct directly for an isolated set (tests); gates use `keySetFor`. */
 export class RemoteKeySet implements KeyResolver {
-  private keys: UsableKey[] | undefined;
+  private current: Snapshot | undefined;
   private inflight: Promise<void> | undefined;
-  private lastFetchAt = -Infinity;
+  private lastAttemptAt = -Infinity;
+  private failures = 0;
+  private retryAt = -Infinity;
+  private staleReported = false;
+  private cancelTimer: Cancel | undefined;
+  private readonly listeners = new Set<KeySetListener>();
 
+  /**
+   * @param now clock in epoch ms; tests pass a manual one.
+   * @param schedule timer function for background refreshes and fetch timeouts (unref'd by default).
+   */
   constructor(
     readonly uri: string,
     private readonly options: ResolvedKeySetOptions,
-    private readonly now: () => number = Date.now,
-  ) {}
+    private readonly now: () => number = () => Date.now(),
+    private readonly schedule: Schedule = unrefSchedule,
+  ) {
+    if (options.onKeySetEvent) this.listeners.add(options.onKeySetEvent);
+  }
+
+  /** Adds an observer (each function once). */
+  addListener(listener: KeySetListener): void {
+    this.listeners.add(listener);
+  }
 
   async getKey(alg: string, kid: string | undefined): Promise<CryptoKey> {
-    if (!this.keys) await this.refresh();
-    let found = this.select(alg, kid);
-    if (!found && this.now() - this.lastFetchAt >= this.options.cooldownMs) {
-      await this.refresh();
-      found = this.select(alg, kid);
-    }
-    if (!found) throw new InvalidTokenError('key_not_found', 'No key in the issuer key set matches the token');
-    return found.key;
+    const set = this.setForRequest(this.now()) ?? (await this.loadRequired());
+    const found = select(set, alg, kid);
+    if (found) return found.key;
+    if (!(await this.refetchForUnknownKid())) throw keyNotFound();
+    const after = this.setForRequest(this.now());
+    const key = after && select(after, alg, kid);
+    if (!key) throw keyNotFound();
+    return key.key;
   }
 
-  private select(alg: string, kid: string | undefined): UsableKey | undefined {
-    const candidates = (this.keys ?? []).filter((k) => k.alg === alg && (kid === undefined || k.kid === kid));
-    return candidates.length === 1 ? candidates[0] : undefined;
+  /**
+   * `true` when `kid` is in the cached set; `false` when it is not and asking again is pointless
+   * right now (the set is fresh, no fetch is running, the cooldown or backoff has not passed), so
+   * the verifier can reject without awaiting; `undefined` when only `getKey` can tell.
+   */
+  hasKid(kid: string | undefined): boolean | undefined {
+    const now = this.now();
+    const set = this.current;
+    if (!set || now >= set.usableUntil) return undefined;
+    if (kid !== undefined && set.byKid.has(kid)) return true;
+    if (kid === undefined || this.inflight || now >= set.refreshAt || this.mayRefetch(now)) return undefined;
+    return false;
   }
 
-  private refresh(): Promise<void> {
-    this.inflight ??= this.fetchKeys().finally(() => {
-      this.inflight = undefined;
-    });
-    return this.inflight;
+  /** Resolves once no fetch is in flight (for tests and graceful shutdown). */
+  idle(): Promise<void> {
+    return this.inflight ?? Promise.resolve();
   }
 
-  private async fetchKeys(): Promise<void> {
-    this.lastFetchAt = this.now();
-    let body: unknown;
-    try {
-      const response = await fetch(this.uri, {
-        redirect: 'error',
-        signal: AbortSignal.timeout(this.options.timeoutMs),
-        headers: { accept: 'application/json' },
+  /** Fetches now unless a fetch is running or the backoff forbids it; never rejects. */
+  refresh(): Promise<void> {
+    if (!this.inflight && this.now() >= this.retryAt) {
+      this.inflight = this.attempt().finally(() => {
+        this.inflight = undefined;
       });
-      if (!response.ok) throw new Error(`status ${response.status}`);
-      const text = await response.text();
-      if (text.length > this.options.maxBytes) throw new Error('response too large');
-      body = JSON.parse(text);
-    } catch (error) {
-      if (this.keys) return;
-      throw new KeySetUnavailableError('The issuer key set cannot be fetched', this.options.cooldownMs / 1000);
     }
-    const keys = await this.importKeys(body);
-    if (keys.length > 0 || !this.keys) this.keys = keys;
+    return this.idle();
   }
 
-  private async importKeys(body: unknown): Promise<UsableKey[]> {
-    const list = (body as { keys?: unknown } | null)?.keys;
-    if (!Array.isArray(list)) return [];
-    const usable: UsableKey[] = [];
-    for (const jwk of list.slice(0, this.options.maxKeys)) {
-      const key = await this.importOne(jwk);
-      if (key) usable.push(key);
+  /** The cached set if still usable; starts a background refresh when one is due. */
+  private setForRequest(now: number): Snapshot | undefined {
+    const set = this.current;
+    if (!set || now >= set.usableUntil) return undefined;
+    if (now >= set.refreshAt) {
+      void this.refresh();
+      if (now >= set.freshUntil && !this.staleReported) {
+        this.staleReported = true;
+        this.emit({ type: 'stale-served', uri: this.uri, ageMs: now - set.fetchedAt });
+      }
     }
-    return usable;
+    return set;
   }
 
-  private async importOne(jwk: unknown): Promise<UsableKey | undefined> {
-    if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) return undefined;
-    const { kid, alg, use, key_ops: keyOps, kty, crv, d } = jwk as Record<string, unknown>;
-    if (d !== undefined) return undefined;
-    if (use !== undefined && use !== 'sig') return undefined;
-    if (keyOps !== undefined && !(Array.isArray(keyOps) && keyOps.includes('verify'))) return undefined;
-    if (kid !== undefined && typeof kid !== 'string') return undefined;
-    const a = typeof alg === 'string' ? alg : inferAlg(kty, crv);
-    const shape = a === undefined ? undefined : CURVE_OF_ALG[a];
-    if (a === undefined || !shape || shape.kty !== kty || (shape.crv !== undefined && shape.crv !== crv)) return undefined;
+  /** No usable key is cached: wait for a fetch if one is allowed, else answer 503 at once. */
+  private async loadRequired(): Promise<Snapshot> {
+    await this.refresh();
+    const now = this.now();
+    const set = this.setForRequest(now);
+    if (set) return set;
+    throw new KeySetUnavailableError(
+      'The issuer key set cannot be fetched and no usable key is cached',
+      (this.retryAt - now) / 1000,
+    );
+  }
+
+  private mayRefetch(now: number): boolean {
+    return now - this.lastAttemptAt >= this.options.cooldownMs && now >= this.retryAt;
+  }
+
+  /** Whether a fetch that might know the kid has completed since the caller looked. */
+  private async refetchForUnknownKid(): Promise<boolean> {
+    if (this.inflight) {
+      await this.inflight;
+      return true;
+    }
+    if (!this.mayRefetch(this.now())) return false;
+    await this.refresh();
+    return true;
+  }
+
+  private async attempt(): Promise<void> {
+    this.lastAttemptAt = this.now();
+    this.staleReported = false;
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
     try {
-      return { kid, alg: a, key: (await importJWK(jwk as JWK, a)) as CryptoKey };
-    } catch {
-      return undefined;
+      const document = await fetchJwks(this.uri, this.options, this.schedule);
+      const parsed = await parseKeySet(document.body, this.options.maxKeys);
+      if (parsed.keys.length === 0) {
+        // Replacing good keys with none would turn a publishing mistake into a full outage.
+        throw new KeySetFetchError(`none of the ${parsed.skipped} keys is usable`);
+      }
+      this.install(parsed.keys, freshnessMs(document.maxAgeMs, this.options.maxAgeMs));
+      this.emit({ type: 'fetched', uri: this.uri, keys: parsed.keys.length, skipped: parsed.skipped });
+    } catch (error) {
+      const retryInMs = this.recordFailure();
+      this.emit({ type: 'failed', uri: this.uri, error: describe(error), retryInMs });
+    }
+  }
+
+  private install(keys: VerificationKey[], fresh: number): void {
+    const now = this.now();
+    const byKid = new Map<string, VerificationKey>();
+    for (const key of keys) if (key.kid !== undefined) byKid.set(key.kid, key);
+    this.current = {
+      keys,
+      byKid,
+      fetchedAt: now,
+      refreshAt: now + Math.floor(fresh * REFRESH_AHEAD),
+      freshUntil: now + fresh,
+      usableUntil: now + fresh + this.options.staleIfErrorMs,
+    };
+    this.failures = 0;
+    this.retryAt = -Infinity;
+    this.plan(Math.floor(fresh * REFRESH_AHEAD));
+  }
+
+  private recordFailure(): number {
+    const now = this.now();
+    this.failures += 1;
+    const delay = backoffMs(this.failures);
+    this.retryAt = now + delay;
+    if (this.current && now >= this.current.usableUntil) this.current = undefined;
+    // While keys are held, keep retrying in the background so they are fresh again as soon as the
+    // issuer is back; without keys, requests drive the attempts.
+    if (this.current) this.plan(delay);
+    return delay;
+  }
+
+  private plan(delayMs: number): void {
+    this.cancelTimer?.();
+    this.cancelTimer = this.schedule(() => {
+      this.cancelTimer = undefined;
+      const now = this.now();
+      if (this.inflight) return;
+      if (now < this.retryAt) this.plan(this.retryAt - now);
+      else void this.refresh();
+    }, delayMs);
+  }
+
+  private emit(event: KeySetEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        const result: unknown = listener(event);
+        // An async observer's rejection must not surface as an unhandled rejection either.
+        if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') {
+          (result as PromiseLike<unknown>).then(undefined, () => undefined);
+        }
+      } catch {
+        // An observer must never change the outcome of a verification.
+      }
     }
   }
 }
 
 const registry = new Map<string, RemoteKeySet>();
 
-/** The process-wide key set for `uri`: every middleware and verify call for one URI shares it. */
-export function keySetFor(uri: string, options: ResolvedKeySetOptions): RemoteKeySet {
-  let set = registry.get(uri);
+function registryKey(uri: string, options: ResolvedKeySetOptions): string {
+  const { timeoutMs, cooldownMs, maxAgeMs, staleIfErrorMs, maxBytes, maxKeys } = options;
+  return `${uri} ${[timeoutMs, cooldownMs, maxAgeMs, staleIfErrorMs, maxBytes, maxKeys].join(',')}`;
+}
+
+/**
+ * The process-wide key set for `uri`: every middleware and verify call for one URI shares it.
+ * Gates configured with different limits get separate sets, so none silently runs with another's
+ * limits; every gate's `onKeySetEvent` observes the set it shares. The first caller for a key
+ * decides `now`/`schedule` (tests pass a manual clock here before creating gates).
+ */
+export function keySetFor(
+  uri: string,
+  options: ResolvedKeySetOptions,
+  now?: () => number,
+  schedule?: Schedule,
+): RemoteKeySet {
+  const href = new URL(uri).href;
+  const key = registryKey(href, options);
+  let set = registry.get(key);
   if (!set) {
-    set = new RemoteKeySet(uri, options);
-    registry.set(uri, set);
+    set = new RemoteKeySet(href, options, now, schedule);
+    registry.set(key, set);
+  } else if (options.onKeySetEvent) {
+    set.addListener(options.onKeySetEvent);
   }
   return set;
 }

@@ -2,30 +2,38 @@
 
 /** What the key-set cache reports to `onKeySetEvent`, for logs and metrics. */
 export type KeySetEvent =
+  /** A fetch succeeded: `keys` usable keys are now cached, `skipped` entries were left out. */
   | { type: 'fetched'; uri: string; keys: number; skipped: number }
+  /** A fetch failed; the next attempt is allowed in `retryInMs`. Cached keys, if any, stay in use. */
   | { type: 'failed'; uri: string; error: string; retryInMs: number }
+  /** Keys past their freshness answered a request (reported once per fetch attempt). */
   | { type: 'stale-served'; uri: string; ageMs: number };
 
 export interface KeySetOptions {
-  /** Give up on a fetch after this long. Default 5000. */
+  /** Give up on a fetch (body included) after this long. Default 5000. */
   timeoutMs?: number;
-  /** Refetch for an unknown `kid` at most once per this period. Default 30000. */
+  /** Refetch for an unknown `kid` at most once per this period; 0 turns the limit off. Default 30000. */
   cooldownMs?: number;
-  /** Freshness when the response has no `Cache-Control: max-age`. Default 600000 (10 min). */
+  /**
+   * Freshness when the response has no `Cache-Control: max-age`. Default 600000 (10 min). A
+   * `max-age` header is honoured within [30 s, 1 h], widened to include this value.
+   */
   maxAgeMs?: number;
-  /** Keep serving the last good set this long after fetches start failing. Default 86400000 (24 h). */
+  /** Keep serving the last good set this long past its freshness while fetches fail. Default 86400000 (24 h). */
   staleIfErrorMs?: number;
   /** Largest accepted response body. Default 262144 (256 KiB). */
   maxBytes?: number;
-  /** Most keys kept from one response. Default 100. */
+  /** Most keys accepted in one response; a larger set is refused. Default 100. */
   maxKeys?: number;
-  /** Observer of fetches, failures and stale answers. */
+  /** Observer of fetches, failures and stale answers; what it throws is ignored. */
   onKeySetEvent?: (event: KeySetEvent) => void;
 }
 
 export type ResolvedKeySetOptions = Required<Omit<KeySetOptions, 'onKeySetEvent'>> & Pick<KeySetOptions, 'onKeySetEvent'>;
 
-const DEFAULTS: Required<Omit<KeySetOptions, 'onKeySetEvent'>> = {
+type NumericOption = keyof Omit<KeySetOptions, 'onKeySetEvent'>;
+
+const DEFAULTS: Record<NumericOption, number> = {
   timeoutMs: 5_000,
   cooldownMs: 30_000,
   maxAgeMs: 600_000,
@@ -34,10 +42,23 @@ const DEFAULTS: Required<Omit<KeySetOptions, 'onKeySetEvent'>> = {
   maxKeys: 100,
 };
 
+const WEEK_MS = 7 * 86_400_000;
+
+/** Accepted ranges: wide enough for any deployment, narrow enough to refuse typos (seconds for ms). */
+const RANGES: Record<NumericOption, readonly [number, number]> = {
+  timeoutMs: [1, 120_000],
+  cooldownMs: [0, 86_400_000],
+  maxAgeMs: [1, WEEK_MS],
+  staleIfErrorMs: [0, WEEK_MS],
+  maxBytes: [1, 16 * 1024 * 1024],
+  maxKeys: [1, 10_000],
+};
+
 function fail(option: string, problem: string): never {
   throw new TypeError(`express-token-gate: option "jwks.${option}" ${problem}`);
 }
 
+/** Validates `jwks` options and fills in defaults; throws a `TypeError` naming the bad option. */
 export function parseKeySetOptions(value: unknown): ResolvedKeySetOptions {
   if (value === undefined) return { ...DEFAULTS };
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -50,12 +71,13 @@ export function parseKeySetOptions(value: unknown): ResolvedKeySetOptions {
       out.onKeySetEvent = v as KeySetOptions['onKeySetEvent'];
       continue;
     }
-    if (!(key in DEFAULTS)) fail(key, 'is not a known option');
+    if (!Object.hasOwn(DEFAULTS, key)) fail(key, 'is not a known option');
     if (v === undefined) continue;
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < (key === 'cooldownMs' || key === 'staleIfErrorMs' ? 0 : 1)) {
-      fail(key, 'must be a whole, non-negative number');
+    const [min, max] = RANGES[key as NumericOption];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
+      fail(key, `must be a whole number from ${min} to ${max}`);
     }
-    (out as unknown as Record<string, number>)[key] = v;
+    out[key as NumericOption] = v;
   }
   return out;
 }

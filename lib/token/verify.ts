@@ -36,6 +36,10 @@ export class TokenVerifier {
       return cached;
     }
     const { header, payload } = precheck(token, this.options);
+    // A kid the key set already knows to be absent is rejected without waiting on anything.
+    if (this.keys.hasKid?.(header.kid) === false) {
+      throw new InvalidTokenError('key_not_found', 'No key in the issuer key set matches the token');
+    }
     const key = await this.keys.getKey(header.alg, header.kid);
     await this.checkSignature(token, key);
     // Frozen: the same claims object may serve many requests through the cache.

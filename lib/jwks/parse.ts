@@ -1,0 +1,145 @@
+/**
+ * From a JWKS document to verification keys. Each entry is judged on its own: an unusable entry
+ * is skipped and counted, never fatal for the others. Only the document's outer shape and its
+ * size can make the whole answer unusable.
+ *
+ * Security rules (RFC 7517, RFC 8725 §3.1):
+ * - An entry is used only for signature verification: `use` must be absent or `sig`, `key_ops`
+ *   absent or containing `verify`, and it must hold no private or symmetric material.
+ * - Each key is bound to exactly one algorithm family, from its own `alg` or, when absent, from a
+ *   curve that names just one (P-256 → ES256). `kty`/`crv` must agree with that algorithm, so a
+ *   token's `alg` header can never choose how a key is used. RSA keys need `alg` and 2048 bits.
+ * - Points are checked on import (WebCrypto refuses a point off the curve).
+ * - Two *different* usable keys with the same `kid` are both dropped: picking either would let
+ *   the order of the document decide which key verifies. A key listed twice verbatim is kept once.
+ */
+import { importJWK, type JWK } from 'jose';
+
+/** A key ready for verification, with the algorithms it may verify. */
+export interface VerificationKey {
+  kid: string | undefined;
+  algs: readonly string[];
+  key: CryptoKey;
+}
+
+export interface ParsedKeySet {
+  keys: VerificationKey[];
+  /** Entries left out: unusable on their own, or ambiguous duplicates. */
+  skipped: number;
+}
+
+/** The document is not a JWK Set we are willing to read at all. */
+export class KeySetFormatError extends Error {
+  override name = 'KeySetFormatError';
+}
+
+const MAX_KID_LENGTH = 256;
+const MIN_RSA_MODULUS_BYTES = 256;
+/** Members that only private or symmetric keys carry. */
+const SECRET_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
+const EDDSA = ['EdDSA', 'Ed25519'] as const;
+
+interface Shape {
+  kty: string;
+  crv?: string;
+  algs: readonly string[];
+}
+
+/** The key shape each accepted `alg` requires; Ed25519 is the fully specified name of EdDSA here. */
+const SHAPE_OF_ALG: Record<string, Shape> = {
+  ES256: { kty: 'EC', crv: 'P-256', algs: ['ES256'] },
+  ES384: { kty: 'EC', crv: 'P-384', algs: ['ES384'] },
+  ES512: { kty: 'EC', crv: 'P-521', algs: ['ES512'] },
+  EdDSA: { kty: 'OKP', crv: 'Ed25519', algs: EDDSA },
+  Ed25519: { kty: 'OKP', crv: 'Ed25519', algs: EDDSA },
+  RS256: { kty: 'RSA', algs: ['RS256'] },
+  RS384: { kty: 'RSA', algs: ['RS384'] },
+  RS512: { kty: 'RSA', algs: ['RS512'] },
+  PS256: { kty: 'RSA', algs: ['PS256'] },
+  PS384: { kty: 'RSA', algs: ['PS384'] },
+  PS512: { kty: 'RSA', algs: ['PS512'] },
+};
+
+/** Without `alg`, only a curve that names exactly one algorithm is usable. */
+const ALG_OF_CURVE: Record<string, string> = { 'P-256': 'ES256', 'P-384': 'ES384', 'P-521': 'ES512', Ed25519: 'EdDSA' };
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function shapeOf(jwk: Record<string, unknown>): Shape | undefined {
+  const { alg, kty, crv } = jwk;
+  let name: string | undefined;
+  if (alg === undefined) {
+    if (kty === 'EC' || kty === 'OKP') name = typeof crv === 'string' ? ALG_OF_CURVE[crv] : undefined;
+  } else if (typeof alg === 'string' && Object.hasOwn(SHAPE_OF_ALG, alg)) {
+    name = alg;
+  }
+  const shape = name === undefined ? undefined : SHAPE_OF_ALG[name];
+  if (!shape || shape.kty !== kty || (shape.crv !== undefined && shape.crv !== crv)) return undefined;
+  return shape;
+}
+
+/** The public members only: nothing else reaches the importer. */
+function publicPart(jwk: Record<string, unknown>): JWK {
+  const members = jwk.kty === 'RSA' ? ['kty', 'n', 'e'] : ['kty', 'crv', 'x', 'y'];
+  const out: Record<string, unknown> = {};
+  for (const name of members) if (jwk[name] !== undefined) out[name] = jwk[name];
+  return out as JWK;
+}
+
+interface Candidate extends VerificationKey {
+  fingerprint: string;
+}
+
+async function importEntry(entry: unknown): Promise<Candidate | undefined> {
+  if (!isObject(entry)) return undefined;
+  const { kid, use, key_ops: keyOps } = entry;
+  if (kid !== undefined && (typeof kid !== 'string' || kid.length === 0 || kid.length > MAX_KID_LENGTH)) return undefined;
+  if (use !== undefined && use !== 'sig') return undefined;
+  if (keyOps !== undefined && !(Array.isArray(keyOps) && keyOps.includes('verify'))) return undefined;
+  if (SECRET_MEMBERS.some((name) => entry[name] !== undefined)) return undefined;
+  const shape = shapeOf(entry);
+  if (!shape) return undefined;
+  const jwk = publicPart(entry);
+  if (jwk.kty === 'RSA' && !(typeof jwk.n === 'string' && Buffer.byteLength(jwk.n, 'base64url') >= MIN_RSA_MODULUS_BYTES)) {
+    return undefined;
+  }
+  try {
+    const key = await importJWK(jwk, shape.algs[0]);
+    if (key instanceof Uint8Array || key.type !== 'public') return undefined;
+    return { kid, algs: shape.algs, key, fingerprint: JSON.stringify([jwk.kty, jwk.crv, jwk.x, jwk.y, jwk.n, jwk.e, shape.algs[0]]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Imports the usable keys of a JWK Set document. Throws `KeySetFormatError` when the document is
+ * not `{ "keys": [ … ] }` or lists more than `maxKeys` entries (a set that large is refused
+ * whole rather than cut, so which keys work never depends on their order).
+ */
+export async function parseKeySet(body: unknown, maxKeys: number): Promise<ParsedKeySet> {
+  if (!isObject(body) || !Array.isArray(body.keys)) throw new KeySetFormatError('document is not a JWK Set ({"keys": [...]})');
+  const entries: unknown[] = body.keys;
+  if (entries.length > maxKeys) throw new KeySetFormatError(`document lists ${entries.length} keys, more than ${maxKeys}`);
+  const imported = await Promise.all(entries.map(importEntry));
+  const candidates = imported.filter((c): c is Candidate => c !== undefined);
+  const byKid = new Map<string, Candidate[]>();
+  for (const candidate of candidates) {
+    if (candidate.kid === undefined) continue;
+    const group = byKid.get(candidate.kid);
+    if (group) group.push(candidate);
+    else byKid.set(candidate.kid, [candidate]);
+  }
+  const keys: VerificationKey[] = [];
+  for (const candidate of candidates) {
+    const group = candidate.kid === undefined ? undefined : byKid.get(candidate.kid)!;
+    if (group && group.length > 1) {
+      const same = group.every((other) => other.fingerprint === candidate.fingerprint);
+      if (!same || group[0] !== candidate) continue;
+    }
+    keys.push({ kid: candidate.kid, algs: candidate.algs, key: candidate.key });
+  }
+  return { keys, skipped: entries.length - keys.length };
+}

@@ -1,0 +1,208 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import { resolveOptions } from '../../lib/options';
+import { TokenVerifier } from '../../lib/token/verify';
+import { AUDIENCE, HUGE_BYTES, ISSUER, makeSigningKey, signAccessToken } from '../helpers/jwks-server';
+import { keySetFixture, xOf, type Fixture } from './fixture';
+
+let f: Fixture;
+afterEach(() => f.server.close());
+
+async function publicJwk(alg: string, extra: Record<string, unknown> = {}): Promise<JWK> {
+  const { publicKey } = await generateKeyPair(alg, { extractable: true });
+  return { ...(await exportJWK(publicKey)), ...extra };
+}
+
+describe('fetch timeout', () => {
+  test('a fetch is abandoned after timeoutMs of (simulated) time, not before', async () => {
+    f = await keySetFixture({ timeoutMs: 2_000 });
+    f.server.answer = 'slow';
+    const result = f.set.getKey('ES256', f.key.kid);
+    await f.server.waitForHits(1);
+    f.clock.advance(1_999);
+    expect(f.eventsOf('failed')).toHaveLength(0);
+    f.clock.advance(1);
+    await expect(result).rejects.toMatchObject({ status: 503 });
+    expect(f.eventsOf('failed')[0]!.error).toBe('no complete answer within 2000 ms');
+  });
+});
+
+describe('response size cap', () => {
+  test('a body without Content-Length is read only until it passes the cap', async () => {
+    f = await keySetFixture();
+    f.server.answer = 'huge';
+    await expect(f.set.getKey('ES256', f.key.kid)).rejects.toMatchObject({ status: 503 });
+    const outcome = await f.server.hugeOutcome();
+    expect(outcome.completed).toBe(false);
+    expect(outcome.written).toBeLessThan(HUGE_BYTES);
+  });
+
+  test('a declared Content-Length over the cap is refused before reading the body', async () => {
+    f = await keySetFixture();
+    f.server.answer = 'huge-declared';
+    await expect(f.set.getKey('ES256', f.key.kid)).rejects.toMatchObject({ status: 503 });
+    expect(f.eventsOf('failed')[0]!.error).toBe(`declared body of ${HUGE_BYTES} bytes is larger than 262144`);
+    expect((await f.server.hugeOutcome()).completed).toBe(false);
+  });
+
+  test('a body of exactly maxBytes is accepted; one byte more is refused', async () => {
+    const key = await makeSigningKey('k');
+    const size = Buffer.byteLength(JSON.stringify({ keys: [key.jwk] }));
+    f = await keySetFixture({ maxBytes: size });
+    f.server.keys = [key.jwk];
+    await expect(f.set.getKey('ES256', 'k')).resolves.toBeDefined();
+    const smaller = await keySetFixture({ maxBytes: size - 1 });
+    try {
+      smaller.server.keys = [key.jwk];
+      await expect(smaller.set.getKey('ES256', 'k')).rejects.toMatchObject({ status: 503 });
+      expect(smaller.eventsOf('failed')[0]!.error).toBe(`body is larger than ${size - 1} bytes`);
+    } finally {
+      await smaller.server.close();
+    }
+  });
+});
+
+describe('key-count cap', () => {
+  test('a set with more than maxKeys entries is refused whole', async () => {
+    f = await keySetFixture({ maxKeys: 2 });
+    f.server.keys = [f.key.jwk, (await makeSigningKey('b')).jwk, (await makeSigningKey('c')).jwk];
+    await expect(f.set.getKey('ES256', f.key.kid)).rejects.toMatchObject({ status: 503 });
+    expect(f.eventsOf('failed')[0]!.error).toBe('document lists 3 keys, more than 2');
+  });
+
+  test('a set of exactly maxKeys entries is used', async () => {
+    f = await keySetFixture({ maxKeys: 2 });
+    f.server.keys = [f.key.jwk, (await makeSigningKey('b')).jwk];
+    await expect(f.set.getKey('ES256', 'b')).resolves.toBeDefined();
+    expect(f.eventsOf('fetched')).toEqual([expect.objectContaining({ keys: 2, skipped: 0 })]);
+  });
+});
+
+describe('unusable keys are skipped, never fatal for the others', () => {
+  let bad: unknown[];
+  beforeAll(async () => {
+    const ec = await makeSigningKey('template');
+    const offCurve = Buffer.from(ec.jwk.y!, 'base64url');
+    offCurve[31]! ^= 1;
+    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+    const rsa1024 = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'jwk' });
+    bad = [
+      { ...ec.jwk, kid: 'use-enc', use: 'enc' },
+      { ...ec.jwk, kid: 'ops-encrypt', key_ops: ['encrypt'] },
+      { ...ec.jwk, kid: 'ops-not-a-list', key_ops: 'verify' },
+      { ...(await exportJWK(privateKey)), kid: 'private', alg: 'ES256' },
+      { ...ec.jwk, kid: 'ec-as-rs256', alg: 'RS256' },
+      await publicJwk('ES384', { kid: 'p384-as-es256', alg: 'ES256' }),
+      { kty: 'oct', k: 'c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0', alg: 'HS256', kid: 'hmac' },
+      { ...ec.jwk, kid: 'alg-none', alg: 'none' },
+      { ...ec.jwk, kid: 'off-curve', y: offCurve.toString('base64url') },
+      await publicJwk('RS256', { kid: 'rsa-without-alg' }),
+      { ...rsa1024, kid: 'rsa-1024', alg: 'RS256' },
+      await publicJwk('Ed25519', { kid: 'x25519', crv: 'X25519' }),
+      { ...ec.jwk, kid: 'x-not-a-string', x: 123 },
+      { ...ec.jwk, kid: 7 },
+      { ...ec.jwk, kid: '' },
+      'not an object',
+      null,
+      [ec.jwk],
+    ];
+  });
+
+  test('one good key among 18 bad entries: fetched with 1 key, 18 skipped, the good one verifies', async () => {
+    f = await keySetFixture();
+    f.server.keys = [...bad, f.key.jwk];
+    expect(await xOf(await f.set.getKey('ES256', f.key.kid))).toBe(f.key.jwk.x);
+    expect(f.eventsOf('fetched')).toEqual([{ type: 'fetched', uri: f.server.uri, keys: 1, skipped: 18 }]);
+  });
+
+  test.each([
+    'use-enc', 'ops-encrypt', 'ops-not-a-list', 'private', 'ec-as-rs256', 'p384-as-es256', 'hmac', 'alg-none',
+    'off-curve', 'rsa-without-alg', 'rsa-1024', 'x25519', 'x-not-a-string',
+  ])('the %s entry resolves no key for any algorithm', async (kid) => {
+    f = await keySetFixture();
+    f.server.keys = [...bad, f.key.jwk];
+    for (const alg of ['ES256', 'ES384', 'RS256', 'HS256', 'EdDSA']) {
+      await expect(f.set.getKey(alg, kid)).rejects.toMatchObject({ status: 401, reason: 'key_not_found' });
+    }
+    expect(f.server.hits).toBe(1);
+  });
+
+  test('usable keys of other types work, each only with its own algorithm', async () => {
+    f = await keySetFixture();
+    const rsa = await publicJwk('RS256', { kid: 'rsa', alg: 'RS256' });
+    const ed = await publicJwk('Ed25519', { kid: 'ed' });
+    const p384 = await publicJwk('ES384', { kid: 'p384' });
+    f.server.keys = [rsa, ed, p384, f.key.jwk];
+    await expect(f.set.getKey('RS256', 'rsa')).resolves.toBeDefined();
+    await expect(f.set.getKey('PS256', 'rsa')).rejects.toMatchObject({ reason: 'key_not_found' });
+    await expect(f.set.getKey('EdDSA', 'ed')).resolves.toBeDefined();
+    await expect(f.set.getKey('Ed25519', 'ed')).resolves.toBeDefined();
+    await expect(f.set.getKey('ES384', 'p384')).resolves.toBeDefined();
+    await expect(f.set.getKey('ES256', 'p384')).rejects.toMatchObject({ reason: 'key_not_found' });
+    await expect(f.set.getKey('ES384', f.key.kid)).rejects.toMatchObject({ reason: 'key_not_found' });
+  });
+});
+
+describe('duplicate kids', () => {
+  test('two different keys under one kid are both dropped; the rest of the set works', async () => {
+    f = await keySetFixture();
+    const a = await makeSigningKey('dup');
+    const b = await makeSigningKey('dup');
+    f.server.keys = [a.jwk, b.jwk, f.key.jwk];
+    await expect(f.set.getKey('ES256', 'dup')).rejects.toMatchObject({ status: 401, reason: 'key_not_found' });
+    await expect(f.set.getKey('ES256', f.key.kid)).resolves.toBeDefined();
+    expect(f.eventsOf('fetched')).toEqual([expect.objectContaining({ keys: 1, skipped: 2 })]);
+  });
+
+  test('the same key listed twice is kept once', async () => {
+    f = await keySetFixture();
+    f.server.keys = [f.key.jwk, { ...f.key.jwk }];
+    expect(await xOf(await f.set.getKey('ES256', f.key.kid))).toBe(f.key.jwk.x);
+    expect(f.eventsOf('fetched')).toEqual([expect.objectContaining({ keys: 1, skipped: 1 })]);
+  });
+
+  test('a kid shared with an unusable entry is not ambiguous: only one key can verify', async () => {
+    f = await keySetFixture();
+    f.server.keys = [{ ...(await makeSigningKey(f.key.kid)).jwk, use: 'enc' }, f.key.jwk];
+    expect(await xOf(await f.set.getKey('ES256', f.key.kid))).toBe(f.key.jwk.x);
+  });
+});
+
+describe('tokens without kid are never verified by guessing', () => {
+  const verifierFor = (fixture: Fixture) =>
+    new TokenVerifier(resolveOptions({ audience: AUDIENCE, issuer: ISSUER, jwksUri: fixture.server.uri, cache: false }), fixture.set);
+
+  test('with two kid-less keys, a token without kid is rejected (even one signed by either key)', async () => {
+    f = await keySetFixture();
+    const a = await makeSigningKey();
+    const b = await makeSigningKey();
+    const withoutKid = ({ kid: _kid, ...jwk }: JWK) => jwk;
+    f.server.keys = [withoutKid(a.jwk), withoutKid(b.jwk)];
+    for (const signer of [a, b]) {
+      const token = await signAccessToken(signer, { kid: undefined });
+      await expect(verifierFor(f).verify(token)).rejects.toMatchObject({ status: 401, reason: 'key_not_found' });
+    }
+  });
+
+  test('with a kid-less key and a key with kid, a token without kid is rejected', async () => {
+    f = await keySetFixture();
+    const a = await makeSigningKey();
+    const { kid: _kid, ...jwk } = a.jwk;
+    f.server.keys = [jwk, f.key.jwk];
+    await expect(f.set.getKey('ES256', undefined)).rejects.toMatchObject({ reason: 'key_not_found' });
+  });
+
+  test('with exactly one key for the algorithm, a token without kid verifies against it', async () => {
+    f = await keySetFixture();
+    const token = await signAccessToken(f.key, { kid: undefined });
+    await expect(verifierFor(f).verify(token)).resolves.toMatchObject({ aud: AUDIENCE });
+  });
+
+  test('a token with a kid never falls back to a kid-less key', async () => {
+    f = await keySetFixture();
+    const { kid: _kid, ...jwk } = f.key.jwk;
+    f.server.keys = [jwk];
+    await expect(f.set.getKey('ES256', 'some-kid')).rejects.toMatchObject({ reason: 'key_not_found' });
+    await expect(f.set.getKey('ES256', undefined)).resolves.toBeDefined();
+  });
+});

@@ -1,0 +1,73 @@
+import { resolveOptions } from '../../lib/options';
+import { TokenVerifier } from '../../lib/token/verify';
+import { AUDIENCE, ISSUER, makeSigningKey, signAccessToken, type SigningKey } from '../helpers/jwks-server';
+import { keySetFixture, xOf, type Fixture } from './fixture';
+
+let f: Fixture;
+let next: SigningKey;
+let verifier: TokenVerifier;
+beforeEach(async () => {
+  f = await keySetFixture();
+  next = await makeSigningKey('key-2');
+  verifier = new TokenVerifier(resolveOptions({ audience: AUDIENCE, issuer: ISSUER, jwksUri: f.server.uri, cache: false }), f.set);
+  await verifier.verify(await signAccessToken(f.key));
+});
+afterEach(() => f.server.close());
+
+describe('a new key is picked up by the first token that uses it', () => {
+  test('after the cooldown, the first token with the new kid verifies, at the cost of one fetch', async () => {
+    f.clock.advance(30_000);
+    f.server.keys = [f.key.jwk, next.jwk];
+    await expect(verifier.verify(await signAccessToken(next))).resolves.toMatchObject({ aud: AUDIENCE });
+    expect(f.server.hits).toBe(2);
+    await expect(verifier.verify(await signAccessToken(next))).resolves.toBeDefined();
+    expect(f.server.hits).toBe(2);
+  });
+
+  test('within the cooldown the new kid is a 401; once the cooldown has passed it verifies', async () => {
+    f.clock.advance(10_000);
+    f.server.keys = [f.key.jwk, next.jwk];
+    const token = await signAccessToken(next);
+    await expect(verifier.verify(token)).rejects.toMatchObject({ status: 401, reason: 'key_not_found' });
+    f.clock.advance(20_000);
+    await expect(verifier.verify(token)).resolves.toBeDefined();
+    expect(f.server.hits).toBe(2);
+  });
+
+  test('the old key keeps verifying while both are published', async () => {
+    f.clock.advance(30_000);
+    f.server.keys = [f.key.jwk, next.jwk];
+    await verifier.verify(await signAccessToken(next));
+    await expect(verifier.verify(await signAccessToken(f.key))).resolves.toBeDefined();
+  });
+});
+
+describe('a removed key stops verifying once the set is refreshed', () => {
+  test('by the background refresh', async () => {
+    f.server.keys = [next.jwk];
+    const old = await signAccessToken(f.key);
+    f.clock.advance(479_999);
+    await expect(verifier.verify(old)).resolves.toBeDefined();
+    f.clock.advance(1);
+    await f.set.idle();
+    expect(f.server.hits).toBe(2);
+    await expect(verifier.verify(old)).rejects.toMatchObject({ status: 401, reason: 'key_not_found' });
+    await expect(verifier.verify(await signAccessToken(next))).resolves.toBeDefined();
+  });
+
+  test('by a refetch for a new kid: the set is replaced whole, never merged', async () => {
+    f.clock.advance(30_000);
+    f.server.keys = [next.jwk];
+    await expect(verifier.verify(await signAccessToken(next))).resolves.toBeDefined();
+    await expect(verifier.verify(await signAccessToken(f.key))).rejects.toMatchObject({ reason: 'key_not_found' });
+  });
+
+  test('a key replaced under the same kid verifies with the new material after the refresh', async () => {
+    const replacement = await makeSigningKey(f.key.kid);
+    f.server.keys = [replacement.jwk];
+    f.clock.advance(480_000);
+    await f.set.idle();
+    expect(await xOf(await f.set.getKey('ES256', f.key.kid))).toBe(replacement.jwk.x);
+    await expect(verifier.verify(await signAccessToken(f.key))).rejects.toMatchObject({ reason: 'signature_invalid' });
+  });
+});
