@@ -55,6 +55,14 @@ export interface RequirementsDescription {
 
 const DEFAULT_REALM = 'api';
 
+/** A bad option, thrown when a gate is created (at startup), never on a request. */
+export class OptionsError extends TypeError {
+  override name = 'TokenGateOptionsError';
+  constructor(option: string, problem: string) {
+    super(`express-token-gate: option "${option}" ${problem}`);
+  }
+}
+
 /** RFC 6750 §3: error_description is limited to %x20-21 / %x23-5B / %x5D-7E. */
 function quoteSafe(text: string): string {
   return text.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, '').slice(0, 200);

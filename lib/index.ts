@@ -12,7 +12,6 @@ export type { Middleware, TokenGate } from './http/gate';
 export { authErrorHandler } from './http/error-handler';
 export type { Wallet } from './http/wallet';
 export type { TokenGateOptions, GetToken, IsRevoked } from './options';
-export { OptionsError } from './options';
 export type { KeySetOptions, KeySetEvent } from './jwks/options';
 export type { TokenRequirements } from './ownership/requirements';
 export { RequirementsError } from './ownership/requirements';
@@ -24,6 +23,7 @@ export {
   InvalidTokenError,
   InsufficientScopeError,
   KeySetUnavailableError,
+  OptionsError,
 } from './errors';
 export type { Reason, ErrorCode, RequirementsDescription } from './errors';
 

@@ -5,6 +5,7 @@
 import type { AccessTokenClaims } from './token/claims';
 import type { KeySetOptions, ResolvedKeySetOptions } from './jwks/options';
 import { parseKeySetOptions } from './jwks/options';
+import { OptionsError } from './errors';
 
 /** Where `getToken` looks for a token; `req` is the incoming request of whatever framework. */
 export type GetToken = (req: any) => string | undefined | null;
@@ -71,12 +72,6 @@ export interface ResolvedOptions {
   jwks: ResolvedKeySetOptions;
 }
 
-export class OptionsError extends TypeError {
-  override name = 'TokenGateOptionsError';
-  constructor(option: string, problem: string) {
-    super(`express-token-gate: option "${option}" ${problem}`);
-  }
-}
 
 function stringList(name: string, value: unknown): string[] {
   const list = Array.isArray(value) ? value : [value];

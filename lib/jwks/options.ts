@@ -1,4 +1,5 @@
 /** Options of the key-set cache (`jwks: { … }`), validated at startup. */
+import { OptionsError } from '../errors';
 
 /** What the key-set cache reports to `onKeySetEvent`, for logs and metrics. */
 export type KeySetEvent =
@@ -55,14 +56,14 @@ const RANGES: Record<NumericOption, readonly [number, number]> = {
 };
 
 function fail(option: string, problem: string): never {
-  throw new TypeError(`express-token-gate: option "jwks.${option}" ${problem}`);
+  throw new OptionsError(`jwks.${option}`, problem);
 }
 
-/** Validates `jwks` options and fills in defaults; throws a `TypeError` naming the bad option. */
+/** Validates `jwks` options and fills in defaults; throws an `OptionsError` naming the bad option. */
 export function parseKeySetOptions(value: unknown): ResolvedKeySetOptions {
   if (value === undefined) return { ...DEFAULTS };
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TypeError('express-token-gate: option "jwks" must be an object');
+    throw new OptionsError('jwks', 'must be an object');
   }
   const out: ResolvedKeySetOptions = { ...DEFAULTS };
   for (const [key, v] of Object.entries(value)) {

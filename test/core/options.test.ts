@@ -1,4 +1,4 @@
-import { createTokenGate, requireAuth, type TokenGateOptions } from '../../lib';
+import { createTokenGate, requireAuth, OptionsError, type TokenGateOptions } from '../../lib';
 
 const base = { audience: 'test-project', jwksUri: 'http://127.0.0.1:9/jwks.json' };
 
@@ -83,7 +83,7 @@ describe('invalid options throw at startup with a message naming the option', ()
   ];
   test.each(cases)('%s', (_name, options, message) => {
     expect(() => createTokenGate(options as TokenGateOptions)).toThrow(message);
-    expect(() => createTokenGate(options as TokenGateOptions)).toThrow(TypeError);
+    expect(() => createTokenGate(options as TokenGateOptions)).toThrow(OptionsError);
   });
 
   test('allows plain http on loopback only', () => {
