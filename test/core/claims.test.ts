@@ -1,29 +1,22 @@
 import request from 'supertest';
 import { createTokenGate, type TokenGate } from '../../lib';
-import { createTestIssuer, type TestIssuer } from '../../lib/testing';
-import { appWith, BAYC, nowSeconds } from '../helpers/app';
+import { appWith, BAYC, nowSeconds, useTestIssuer } from '../helpers/app';
 
-let issuer: TestIssuer;
-let gate: TokenGate;
-beforeAll(async () => {
-  issuer = await createTestIssuer({ audience: 'test-project' });
-  gate = createTokenGate(issuer.options);
-});
-afterAll(() => issuer.close());
+const env = useTestIssuer();
 
 const CHECKSUMMED = '0xA548ac9c6f41B19175023B5f09c6E70f99cFeec8';
 const SOLANA_WALLET = 'DRpbCBMxVnDK7maPM5tGv6MvB3v1sRMC86PZ8okm21hy';
 
 async function walletOf(claims: Record<string, unknown>) {
-  const res = await request(appWith(gate.requireAuth())).get('/r').set('Authorization', `Bearer ${await issuer.sign(claims)}`);
+  const res = await request(appWith(env.gate.requireAuth())).get('/r').set('Authorization', `Bearer ${await env.issuer.sign(claims)}`);
   expect(res.status).toBe(200);
   return res.body.wallet;
 }
 
 describe('req.wallet', () => {
   test('carries address, displayAddress, chain, claims and the token', async () => {
-    const token = await issuer.sign({ displayAddress: 'ens.eth' });
-    const res = await request(appWith(gate.requireAuth())).get('/r').set('Authorization', `Bearer ${token}`);
+    const token = await env.issuer.sign({ displayAddress: 'ens.eth' });
+    const res = await request(appWith(env.gate.requireAuth())).get('/r').set('Authorization', `Bearer ${token}`);
     expect(res.body.wallet).toMatchObject({
       address: CHECKSUMMED.toLowerCase(),
       displayAddress: 'ens.eth',
@@ -40,23 +33,23 @@ describe('req.wallet', () => {
   });
 
   test('uses requestProperty instead of wallet when configured', async () => {
-    const custom = createTokenGate({ ...issuer.options, requestProperty: 'picket' });
+    const custom = createTokenGate({ ...env.issuer.options, requestProperty: 'picket' });
     const express = (await import('express')).default;
     const app = express();
     app.get('/r', custom.requireAuth(), (req, res) => {
       res.json({ picket: (req as unknown as { picket: { chain: string } }).picket.chain, wallet: req.wallet ?? null });
     });
-    const res = await request(app).get('/r').set('Authorization', `Bearer ${await issuer.sign()}`);
+    const res = await request(app).get('/r').set('Authorization', `Bearer ${await env.issuer.sign()}`);
     expect(res.body).toEqual({ picket: 'ethereum', wallet: null });
   });
 
   test('claims are frozen so one handler cannot change what another request sees', async () => {
     const express = (await import('express')).default;
     const app = express();
-    app.get('/r', gate.requireAuth(), (req, res) => {
+    app.get('/r', env.gate.requireAuth(), (req, res) => {
       res.json({ frozen: Object.isFrozen(req.wallet!.claims) && Object.isFrozen(req.wallet!.claims.aud) });
     });
-    const res = await request(app).get('/r').set('Authorization', `Bearer ${await issuer.sign({ aud: ['test-project'] })}`);
+    const res = await request(app).get('/r').set('Authorization', `Bearer ${await env.issuer.sign({ aud: ['test-project'] })}`);
     expect(res.body.frozen).toBe(true);
   });
 });

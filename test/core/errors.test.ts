@@ -13,20 +13,13 @@ import {
   TokenGateError,
   type TokenGate,
 } from '../../lib';
-import { createTestIssuer, type TestIssuer } from '../../lib/testing';
-import { BAYC } from '../helpers/app';
+import { BAYC, useTestIssuer } from '../helpers/app';
 import { rawGet } from '../helpers/raw';
 
-let issuer: TestIssuer;
-let gate: TokenGate;
-beforeAll(async () => {
-  issuer = await createTestIssuer({ audience: 'test-project' });
-  gate = createTokenGate(issuer.options);
-});
-afterAll(() => issuer.close());
+const env = useTestIssuer();
 
 /** An app with no error handler of ours: Express's default handler answers. */
-function defaultHandlerApp(g: TokenGate = gate) {
+function defaultHandlerApp(g: TokenGate = env.gate) {
   const app = express();
   app.get('/auth', g.requireAuth(), (_req, res) => res.send('ok'));
   app.get('/apes', g.requireTokens(BAYC, '1'), (_req, res) => res.send('ok'));
@@ -57,7 +50,7 @@ describe("design.md's error table, answered by Express's default handler", () =>
     );  });
 
   test('two Authorization headers: 400 invalid_request', async () => {
-    const token = await issuer.sign();
+    const token = await env.issuer.sign();
     const res = await rawGet(defaultHandlerApp(), '/auth', [
       ['Authorization', `Bearer ${token}`],
       ['Authorization', 'Bearer other'],
@@ -69,7 +62,7 @@ describe("design.md's error table, answered by Express's default handler", () =>
   });
 
   test('bad token: 401 invalid_token', async () => {
-    const res = await request(defaultHandlerApp()).get('/auth').set('Authorization', `Bearer ${await issuer.sign({ aud: 'x' })}`);
+    const res = await request(defaultHandlerApp()).get('/auth').set('Authorization', `Bearer ${await env.issuer.sign({ aud: 'x' })}`);
     expect(res.status).toBe(401);
     expect(res.headers['www-authenticate']).toBe(
       'Bearer realm="api", error="invalid_token", error_description="The token is meant for another audience"',
@@ -77,7 +70,7 @@ describe("design.md's error table, answered by Express's default handler", () =>
   });
 
   test('ownership not met: 403 insufficient_scope', async () => {
-    const res = await request(defaultHandlerApp()).get('/apes').set('Authorization', `Bearer ${await issuer.sign()}`);
+    const res = await request(defaultHandlerApp()).get('/apes').set('Authorization', `Bearer ${await env.issuer.sign()}`);
     expect(res.status).toBe(403);
     expect(res.headers['www-authenticate']).toBe(
       'Bearer realm="api", error="insufficient_scope", error_description="The token does not prove the required balance"',
@@ -86,8 +79,8 @@ describe("design.md's error table, answered by Express's default handler", () =>
 
   test('key set unreachable with no cached key: 503 with Retry-After and no challenge', async () => {
     const port = await closedPort();
-    const down = createTokenGate({ ...issuer.options, jwksUri: `http://127.0.0.1:${port}/jwks.json` });
-    const res = await request(defaultHandlerApp(down)).get('/auth').set('Authorization', `Bearer ${await issuer.sign()}`);
+    const down = createTokenGate({ ...env.issuer.options, jwksUri: `http://127.0.0.1:${port}/jwks.json` });
+    const res = await request(defaultHandlerApp(down)).get('/auth').set('Authorization', `Bearer ${await env.issuer.sign()}`);
     expect(res.status).toBe(503);
     expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(res.headers['www-authenticate']).toBeUndefined();
@@ -98,7 +91,7 @@ describe('authErrorHandler', () => {
   test('renders { error, error_description, reason } with the same status and headers', async () => {
     const app = defaultHandlerApp();
     app.use(authErrorHandler());
-    const res = await request(app).get('/auth').set('Authorization', `Bearer ${await issuer.sign({ iss: 'other' })}`);
+    const res = await request(app).get('/auth').set('Authorization', `Bearer ${await env.issuer.sign({ iss: 'other' })}`);
     expect(res.status).toBe(401);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
     expect(res.headers['cache-control']).toBe('no-store');
@@ -128,9 +121,9 @@ describe('authErrorHandler', () => {
 
   test('renders the 503 as JSON too', async () => {
     const port = await closedPort();
-    const app = defaultHandlerApp(createTokenGate({ ...issuer.options, jwksUri: `http://127.0.0.1:${port}/k` }));
+    const app = defaultHandlerApp(createTokenGate({ ...env.issuer.options, jwksUri: `http://127.0.0.1:${port}/k` }));
     app.use(authErrorHandler());
-    const res = await request(app).get('/auth').set('Authorization', `Bearer ${await issuer.sign()}`);
+    const res = await request(app).get('/auth').set('Authorization', `Bearer ${await env.issuer.sign()}`);
     expect(res.status).toBe(503);
     expect(res.body).toMatchObject({ error: 'temporarily_unavailable', reason: 'jwks_unavailable' });
   });
@@ -138,7 +131,7 @@ describe('authErrorHandler', () => {
 
 describe('realm option', () => {
   test('names the realm in every challenge', async () => {
-    const g = createTokenGate({ ...issuer.options, realm: 'nft-api' });
+    const g = createTokenGate({ ...env.issuer.options, realm: 'nft-api' });
     const missing = await request(defaultHandlerApp(g)).get('/auth');
     expect(missing.headers['www-authenticate']).toBe('Bearer realm="nft-api"');
     const bad = await request(defaultHandlerApp(g)).get('/auth').set('Authorization', 'Bearer x.y.z');

@@ -1,42 +1,37 @@
 import request from 'supertest';
 import { createTokenGate, type TokenGate } from '../../lib';
-import { createTestIssuer, type TestIssuer } from '../../lib/testing';
-import { appWith } from '../helpers/app';
+import { appWith, useTestIssuer } from '../helpers/app';
 import { rawGet } from '../helpers/raw';
 
-let issuer: TestIssuer;
-let gate: TokenGate;
+const env = useTestIssuer();
 let token: string;
 beforeAll(async () => {
-  issuer = await createTestIssuer({ audience: 'test-project' });
-  gate = createTokenGate(issuer.options);
-  token = await issuer.sign();
+  token = await env.issuer.sign();
 });
-afterAll(() => issuer.close());
 
 const invalidRequest = (description: string) =>
   `Bearer realm="api", error="invalid_request", error_description="${description}"`;
 
 describe('reading the bearer token (RFC 6750 §2.1)', () => {
   test('accepts "Bearer <token>"', async () => {
-    const res = await request(appWith(gate.requireAuth())).get('/r').set('Authorization', `Bearer ${token}`);
+    const res = await request(appWith(env.gate.requireAuth())).get('/r').set('Authorization', `Bearer ${token}`);
     expect(res.status).toBe(200);
   });
 
   test.each(['bearer', 'BEARER', 'BeArEr'])('accepts the scheme written %s', async (scheme) => {
-    const res = await request(appWith(gate.requireAuth())).get('/r').set('Authorization', `${scheme} ${token}`);
+    const res = await request(appWith(env.gate.requireAuth())).get('/r').set('Authorization', `${scheme} ${token}`);
     expect(res.status).toBe(200);
   });
 
   test('answers a request without credentials with 401 and a bare challenge', async () => {
-    const res = await request(appWith(gate.requireAuth())).get('/r');
+    const res = await request(appWith(env.gate.requireAuth())).get('/r');
     expect(res.status).toBe(401);
     expect(res.headers['www-authenticate']).toBe('Bearer realm="api"');
     expect(res.body).toEqual({ error: 'unauthorized', error_description: 'No bearer token was sent', reason: 'token_missing' });
   });
 
   test('treats another scheme as no bearer credentials (401 token_missing)', async () => {
-    const res = await request(appWith(gate.requireAuth())).get('/r').set('Authorization', 'Basic dXNlcjpwYXNz');
+    const res = await request(appWith(env.gate.requireAuth())).get('/r').set('Authorization', 'Basic dXNlcjpwYXNz');
     expect(res.status).toBe(401);
     expect(res.body.reason).toBe('token_missing');
   });
@@ -49,14 +44,14 @@ describe('reading the bearer token (RFC 6750 §2.1)', () => {
     ['a tab instead of a space', 'Bearer\tabc'],
     ['an empty header', ''],
   ])('answers %s with 400 invalid_request', async (_name, header) => {
-    const res = await rawGet(appWith(gate.requireAuth()), '/r', [['Authorization', header]]);
+    const res = await rawGet(appWith(env.gate.requireAuth()), '/r', [['Authorization', header]]);
     expect(res.status).toBe(400);
     expect(res.headers['www-authenticate']).toMatch(/^Bearer realm="api", error="invalid_request", error_description="[^"]+"$/);
     expect(JSON.parse(res.body).reason).toBe('header_malformed');
   });
 
   test('answers two Authorization headers with 400 even when the first is valid', async () => {
-    const res = await rawGet(appWith(gate.requireAuth()), '/r', [
+    const res = await rawGet(appWith(env.gate.requireAuth()), '/r', [
       ['Authorization', `Bearer ${token}`],
       ['Authorization', `Bearer ${token}`],
     ]);
@@ -66,7 +61,7 @@ describe('reading the bearer token (RFC 6750 §2.1)', () => {
   });
 
   test('never reads a token from the query string', async () => {
-    const res = await request(appWith(gate.requireAuth())).get(`/r?access_token=${token}`);
+    const res = await request(appWith(env.gate.requireAuth())).get(`/r?access_token=${token}`);
     expect(res.status).toBe(401);
     expect(res.body.reason).toBe('token_missing');
   });
@@ -77,19 +72,19 @@ describe('getToken: a custom token location', () => {
     /(?:^|; )session=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
 
   test('reads the token where getToken finds it', async () => {
-    const custom = createTokenGate({ ...issuer.options, getToken: fromCookie });
+    const custom = createTokenGate({ ...env.issuer.options, getToken: fromCookie });
     const res = await request(appWith(custom.requireAuth())).get('/r').set('Cookie', `session=${token}`);
     expect(res.status).toBe(200);
   });
 
   test('still reads the Authorization header when getToken finds nothing', async () => {
-    const custom = createTokenGate({ ...issuer.options, getToken: fromCookie });
+    const custom = createTokenGate({ ...env.issuer.options, getToken: fromCookie });
     const res = await request(appWith(custom.requireAuth())).get('/r').set('Authorization', `Bearer ${token}`);
     expect(res.status).toBe(200);
   });
 
   test('answers a token in both places with 400 token_location_conflict', async () => {
-    const custom = createTokenGate({ ...issuer.options, getToken: fromCookie });
+    const custom = createTokenGate({ ...env.issuer.options, getToken: fromCookie });
     const res = await request(appWith(custom.requireAuth()))
       .get('/r')
       .set('Cookie', `session=${token}`)
@@ -100,8 +95,8 @@ describe('getToken: a custom token location', () => {
   });
 
   test('answers a getToken that throws or returns a non-string with 400, not a crash', async () => {
-    const throwing = createTokenGate({ ...issuer.options, getToken: () => { throw new Error('boom'); } });
-    const numeric = createTokenGate({ ...issuer.options, getToken: () => 42 as unknown as string });
+    const throwing = createTokenGate({ ...env.issuer.options, getToken: () => { throw new Error('boom'); } });
+    const numeric = createTokenGate({ ...env.issuer.options, getToken: () => 42 as unknown as string });
     for (const g of [throwing, numeric]) {
       const res = await request(appWith(g.requireAuth())).get('/r');
       expect(res.status).toBe(400);

@@ -3,25 +3,20 @@ import connect from 'connect';
 import express from 'express';
 import request from 'supertest';
 import { authErrorHandler, createTokenGate, type TokenGate } from '../../lib';
-import { createTestIssuer, type TestIssuer } from '../../lib/testing';
-import { BAYC } from '../helpers/app';
+import { BAYC, useTestIssuer } from '../helpers/app';
 import { rawGet } from '../helpers/raw';
 
 // Express 4 is installed under an npm alias next to Express 5.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const express4 = require('express4') as typeof express;
 
-let issuer: TestIssuer;
-let gate: TokenGate;
+const env = useTestIssuer();
 let valid: string;
 let owner: string;
 beforeAll(async () => {
-  issuer = await createTestIssuer({ audience: 'test-project' });
-  gate = createTokenGate(issuer.options);
-  valid = await issuer.sign();
-  owner = await issuer.sign({ tokenBalances: { contractAddress: { [BAYC]: '1' } } });
+  valid = await env.issuer.sign();
+  owner = await env.issuer.sign({ tokenBalances: { contractAddress: { [BAYC]: '1' } } });
 });
-afterAll(() => issuer.close());
 
 type Handler = http.RequestListener;
 
@@ -31,8 +26,8 @@ const frameworks: Array<[string, () => Handler]> = [
     'Express 5',
     () => {
       const app = express();
-      app.get('/me', gate.requireAuth(), (req, res) => res.json({ address: req.wallet!.address }));
-      app.get('/apes', gate.requireTokens(BAYC, '1'), (_req, res) => res.json({ ok: true }));
+      app.get('/me', env.gate.requireAuth(), (req, res) => res.json({ address: req.wallet!.address }));
+      app.get('/apes', env.gate.requireTokens(BAYC, '1'), (_req, res) => res.json({ ok: true }));
       return app;
     },
   ],
@@ -40,8 +35,8 @@ const frameworks: Array<[string, () => Handler]> = [
     'Express 4',
     () => {
       const app = express4();
-      app.get('/me', gate.requireAuth(), (req, res) => res.json({ address: req.wallet!.address }));
-      app.get('/apes', gate.requireTokens(BAYC, '1'), (_req, res) => res.json({ ok: true }));
+      app.get('/me', env.gate.requireAuth(), (req, res) => res.json({ address: req.wallet!.address }));
+      app.get('/apes', env.gate.requireTokens(BAYC, '1'), (_req, res) => res.json({ ok: true }));
       return app as unknown as Handler;
     },
   ],
@@ -49,12 +44,12 @@ const frameworks: Array<[string, () => Handler]> = [
     'Connect',
     () => {
       const app = connect();
-      app.use('/me', gate.requireAuth());
+      app.use('/me', env.gate.requireAuth());
       app.use('/me', (req: http.IncomingMessage, res: http.ServerResponse) => {
         res.setHeader('Content-Type', 'application/json');
         res.end(JSON.stringify({ address: (req as unknown as { wallet: { address: string } }).wallet.address }));
       });
-      app.use('/apes', gate.requireTokens(BAYC, '1'));
+      app.use('/apes', env.gate.requireTokens(BAYC, '1'));
       app.use('/apes', (_req: http.IncomingMessage, res: http.ServerResponse) => res.end('{"ok":true}'));
       return app as unknown as Handler;
     },
@@ -62,8 +57,8 @@ const frameworks: Array<[string, () => Handler]> = [
   [
     'plain http',
     () => {
-      const me = gate.requireAuth();
-      const apes = gate.requireTokens(BAYC, '1');
+      const me = env.gate.requireAuth();
+      const apes = env.gate.requireTokens(BAYC, '1');
       const errorHandler = authErrorHandler();
       return (req, res) => {
         const mw = req.url === '/me' ? me : apes;

@@ -1,16 +1,9 @@
 import request from 'supertest';
 import express from 'express';
 import { createTokenGate, RequirementsError, type TokenGate, type TokenRequirements } from '../../lib';
-import { createTestIssuer, type TestIssuer } from '../../lib/testing';
-import { appWith, BAYC } from '../helpers/app';
+import { appWith, BAYC, useTestIssuer } from '../helpers/app';
 
-let issuer: TestIssuer;
-let gate: TokenGate;
-beforeAll(async () => {
-  issuer = await createTestIssuer({ audience: 'test-project' });
-  gate = createTokenGate(issuer.options);
-});
-afterAll(() => issuer.close());
+const env = useTestIssuer();
 
 const SOL_WALLET = 'DRpbCBMxVnDK7maPM5tGv6MvB3v1sRMC86PZ8okm21hy';
 const SOL_COLLECTION = 'J1S9H3QjnRtBbbuD4HjPV6RpRhwuk4zKbxsnCHuTgh9w';
@@ -18,13 +11,13 @@ const CREATOR = '0x1111111111111111111111111111111111111111';
 const contractBalance = (balance: string, contract = BAYC) => ({ tokenBalances: { contractAddress: { [contract]: balance } } });
 
 async function statusFor(middleware: ReturnType<TokenGate['requireTokens']>, claims: Record<string, unknown>) {
-  const res = await request(appWith(middleware)).get('/r').set('Authorization', `Bearer ${await issuer.sign(claims)}`);
+  const res = await request(appWith(middleware)).get('/r').set('Authorization', `Bearer ${await env.issuer.sign(claims)}`);
   return res;
 }
 
 describe('requireTokens(contractAddress, minBalance)', () => {
   test('passes a balance at the minimum and refuses one below it', async () => {
-    const mw = gate.requireTokens(BAYC, '2');
+    const mw = env.gate.requireTokens(BAYC, '2');
     expect((await statusFor(mw, contractBalance('2'))).status).toBe(200);
     expect((await statusFor(mw, contractBalance('10.5'))).status).toBe(200);
     const below = await statusFor(mw, contractBalance('1.999999999999999999'));
@@ -33,7 +26,7 @@ describe('requireTokens(contractAddress, minBalance)', () => {
   });
 
   test('minimum unset or 0 means a balance above 0', async () => {
-    for (const mw of [gate.requireTokens(BAYC), gate.requireTokens(BAYC, '0'), gate.requireTokens(BAYC, 0)]) {
+    for (const mw of [env.gate.requireTokens(BAYC), env.gate.requireTokens(BAYC, '0'), env.gate.requireTokens(BAYC, 0)]) {
       expect((await statusFor(mw, contractBalance('0.000000000000000001'))).status).toBe(200);
       expect((await statusFor(mw, contractBalance('0'))).status).toBe(403);
       expect((await statusFor(mw, {})).status).toBe(403);
@@ -41,23 +34,23 @@ describe('requireTokens(contractAddress, minBalance)', () => {
   });
 
   test('compares balances exactly beyond 2^53', async () => {
-    const mw = gate.requireTokens(BAYC, '9007199254740993');
+    const mw = env.gate.requireTokens(BAYC, '9007199254740993');
     expect((await statusFor(mw, contractBalance('9007199254740993'))).status).toBe(200);
     expect((await statusFor(mw, contractBalance('9007199254740992'))).status).toBe(403);
   });
 
   test('matches EVM contract addresses case-insensitively', async () => {
-    const mw = gate.requireTokens(BAYC.toUpperCase().replace('0X', '0x'), '1');
+    const mw = env.gate.requireTokens(BAYC.toUpperCase().replace('0X', '0x'), '1');
     expect((await statusFor(mw, contractBalance('1', '0xBC4CA0EdA7647A8aB7C2061c2E118A18a936f13D'))).status).toBe(200);
   });
 
   test('reads the legacy contractAddress + numTokens claims', async () => {
-    const mw = gate.requireTokens(BAYC, '1');
+    const mw = env.gate.requireTokens(BAYC, '1');
     expect((await statusFor(mw, { contractAddress: BAYC, numTokens: '1' })).status).toBe(200);
   });
 
   test('answers 403 insufficient_scope carrying the requirements for /authz', async () => {
-    const res = await statusFor(gate.requireTokens(BAYC, '3'), contractBalance('1'));
+    const res = await statusFor(env.gate.requireTokens(BAYC, '3'), contractBalance('1'));
     expect(res.status).toBe(403);
     expect(res.headers['www-authenticate']).toBe(
       'Bearer realm="api", error="insufficient_scope", error_description="The token does not prove the required balance"',
@@ -71,32 +64,32 @@ describe('requireTokens(contractAddress, minBalance)', () => {
   });
 
   test('answers 401 before 403 when there is no token', async () => {
-    const res = await request(appWith(gate.requireTokens(BAYC, '1'))).get('/r');
+    const res = await request(appWith(env.gate.requireTokens(BAYC, '1'))).get('/r');
     expect(res.status).toBe(401);
   });
 });
 
 describe('requireTokens(requirements)', () => {
   test('sums the balances of every listed collection', async () => {
-    const mw = gate.requireTokens({ chain: 'ethereum', collection: ['apes', 'mutants'], minTokenBalance: '3' });
+    const mw = env.gate.requireTokens({ chain: 'ethereum', collection: ['apes', 'mutants'], minTokenBalance: '3' });
     expect((await statusFor(mw, { tokenBalances: { collection: { apes: '1', mutants: '2' } } })).status).toBe(200);
     expect((await statusFor(mw, { tokenBalances: { collection: { apes: '1', others: '5' } } })).status).toBe(403);
   });
 
   test('sums contract, collection and creator balances together', async () => {
-    const mw = gate.requireTokens({ contractAddress: BAYC, collection: 'apes', creatorAddress: CREATOR, minTokenBalance: 3 });
+    const mw = env.gate.requireTokens({ contractAddress: BAYC, collection: 'apes', creatorAddress: CREATOR, minTokenBalance: 3 });
     const claims = { tokenBalances: { contractAddress: { [BAYC]: '1' }, collection: { apes: '1' }, creatorAddress: { [CREATOR]: '1' } } };
     expect((await statusFor(mw, claims)).status).toBe(200);
   });
 
   test('creatorAddress alone gates on the creator balance', async () => {
-    const mw = gate.requireTokens({ creatorAddress: CREATOR });
+    const mw = env.gate.requireTokens({ creatorAddress: CREATOR });
     expect((await statusFor(mw, { tokenBalances: { creatorAddress: { [CREATOR]: '2' } } })).status).toBe(200);
     expect((await statusFor(mw, contractBalance('2'))).status).toBe(403);
   });
 
   test('tokenIds count only the listed ids of the proven contract', async () => {
-    const mw = gate.requireTokens({ contractAddress: BAYC, tokenIds: ['7', 9n, 11], minTokenBalance: '2' });
+    const mw = env.gate.requireTokens({ contractAddress: BAYC, tokenIds: ['7', 9n, 11], minTokenBalance: '2' });
     expect((await statusFor(mw, { contractAddress: BAYC, tokenIds: ['7', '9'] })).status).toBe(200);
     expect((await statusFor(mw, { contractAddress: BAYC, tokenIds: ['7', '8'] })).status).toBe(403);
     const otherContract = '0x2222222222222222222222222222222222222222';
@@ -104,7 +97,7 @@ describe('requireTokens(requirements)', () => {
   });
 
   test('allowedWallets restricts the wallet, EVM case-insensitively', async () => {
-    const mw = gate.requireTokens({ allowedWallets: ['0xa548ac9c6f41b19175023b5f09c6e70f99cfeec8'] });
+    const mw = env.gate.requireTokens({ allowedWallets: ['0xa548ac9c6f41b19175023b5f09c6e70f99cfeec8'] });
     expect((await statusFor(mw, {})).status).toBe(200);
     const other = await statusFor(mw, { walletAddress: '0x3333333333333333333333333333333333333333', sub: undefined });
     expect(other.status).toBe(403);
@@ -112,23 +105,23 @@ describe('requireTokens(requirements)', () => {
   });
 
   test('allowedWallets and a balance must both hold', async () => {
-    const mw = gate.requireTokens({ contractAddress: BAYC, allowedWallets: ['0xA548ac9c6f41B19175023B5f09c6E70f99cFeec8'] });
+    const mw = env.gate.requireTokens({ contractAddress: BAYC, allowedWallets: ['0xA548ac9c6f41B19175023B5f09c6E70f99cFeec8'] });
     expect((await statusFor(mw, contractBalance('1'))).status).toBe(200);
     expect((await statusFor(mw, {})).status).toBe(403);
   });
 
   test('Solana collections and wallets compare exactly', async () => {
-    const mw = gate.requireTokens({ chain: 'solana', collection: [SOL_COLLECTION], minTokenBalance: 1 });
+    const mw = env.gate.requireTokens({ chain: 'solana', collection: [SOL_COLLECTION], minTokenBalance: 1 });
     const solana = { walletAddress: SOL_WALLET, chain: 'solana', sub: `solana:${SOL_WALLET}` };
     expect((await statusFor(mw, { ...solana, tokenBalances: { collection: { [SOL_COLLECTION]: '1' } } })).status).toBe(200);
     const lower = { ...solana, tokenBalances: { collection: { [SOL_COLLECTION.toLowerCase()]: '1' } } };
     expect((await statusFor(mw, lower)).status).toBe(403);
-    const wallets = gate.requireTokens({ chain: 'solana', allowedWallets: [SOL_WALLET.toLowerCase()] });
+    const wallets = env.gate.requireTokens({ chain: 'solana', allowedWallets: [SOL_WALLET.toLowerCase()] });
     expect((await statusFor(wallets, solana)).status).toBe(403);
   });
 
   test('a wallet on another chain is refused with chain_mismatch', async () => {
-    const mw = gate.requireTokens({ chain: 'solana', collection: [SOL_COLLECTION] });
+    const mw = env.gate.requireTokens({ chain: 'solana', collection: [SOL_COLLECTION] });
     const res = await statusFor(mw, { tokenBalances: { collection: { [SOL_COLLECTION]: '5' } } });
     expect(res.status).toBe(403);
     expect(res.body.reason).toBe('chain_mismatch');
@@ -157,7 +150,7 @@ describe('requirements are validated when the middleware is created', () => {
   ];
   test.each(cases)('%s', (_name, requirements, message) => {
     const build = () =>
-      typeof requirements === 'string' ? gate.requireTokens(requirements, '1') : gate.requireTokens(requirements as TokenRequirements);
+      typeof requirements === 'string' ? env.gate.requireTokens(requirements, '1') : env.gate.requireTokens(requirements as TokenRequirements);
     expect(build).toThrow(RequirementsError);
     expect(build).toThrow(message);
   });
@@ -166,11 +159,11 @@ describe('requirements are validated when the middleware is created', () => {
 describe('requireTokens after requireAuth', () => {
   test('reuses the verified claims instead of verifying again', async () => {
     let verifications = 0;
-    const counting = createTokenGate({ ...issuer.options, cache: false, isRevoked: () => ((verifications += 1), false) });
+    const counting = createTokenGate({ ...env.issuer.options, cache: false, isRevoked: () => ((verifications += 1), false) });
     const app = express();
     app.use(counting.requireAuth());
     app.get('/r', counting.requireTokens(BAYC, '1'), (req, res) => res.json({ chain: req.wallet!.chain }));
-    const res = await request(app).get('/r').set('Authorization', `Bearer ${await issuer.sign(contractBalance('1'))}`);
+    const res = await request(app).get('/r').set('Authorization', `Bearer ${await env.issuer.sign(contractBalance('1'))}`);
     expect(res.status).toBe(200);
     expect(verifications).toBe(1);
   });

@@ -1,6 +1,7 @@
 /** Small builders shared by the specification tests: real Express apps around a real gate. */
 import express, { type Express, type RequestHandler } from 'express';
-import { authErrorHandler } from '../../lib';
+import { authErrorHandler, createTokenGate, type TokenGate } from '../../lib';
+import { createTestIssuer, type TestIssuer, type TestIssuerOptions } from '../../lib/testing';
 
 /** An Express 5 app with `middleware` on GET /r answering the wallet, and JSON errors. */
 export function appWith(...middleware: RequestHandler[]): Express {
@@ -23,3 +24,17 @@ export function encodeSegment(value: unknown): string {
 
 export const BAYC = '0xbc4ca0eda7647a8ab7c2061c2e118a18a936f13d';
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+
+/**
+ * Starts a test issuer before the file's tests and closes it after; `gate` is a gate on it.
+ * Read the fields inside tests (they are set in `beforeAll`).
+ */
+export function useTestIssuer(options: TestIssuerOptions = { audience: 'test-project' }): { issuer: TestIssuer; gate: TokenGate } {
+  const context = {} as { issuer: TestIssuer; gate: TokenGate };
+  beforeAll(async () => {
+    context.issuer = await createTestIssuer(options);
+    context.gate = createTokenGate(context.issuer.options);
+  });
+  afterAll(() => context.issuer.close());
+  return context;
+}
