@@ -97,7 +97,7 @@ function tokenBalancesOf(value: unknown): TokenBalances | undefined {
   }
   const out: TokenBalances = {};
   for (const [kind, map] of Object.entries(value)) {
-    if (!(BALANCE_KINDS as readonly string[]).includes(kind)) throw invalid(`The tokenBalances claim has unknown kind ${kind.slice(0, 32)}`);
+    if (!(BALANCE_KINDS as readonly string[]).includes(kind)) throw invalid('The tokenBalances claim has an unknown kind');
     out[kind as (typeof BALANCE_KINDS)[number]] = balanceMap(map, kind);
   }
   return out;

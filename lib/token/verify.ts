@@ -2,11 +2,11 @@
  * Token verification: pre-checks, key lookup, signature (jose), claim rules, revocation.
  * Knows nothing about HTTP: `context` is passed through to `isRevoked` untouched.
  */
-import { flattenedVerify } from 'jose';
 import { InvalidTokenError } from '../errors';
 import type { ResolvedOptions } from '../options';
 import type { KeyResolver } from '../jwks/key-set';
-import { precheck } from './precheck';
+import { MAX_TOKEN_LENGTH, precheck } from './precheck';
+import { verifySignature } from './signature';
 import { normaliseClaims, type AccessTokenClaims } from './claims';
 import { VerifiedTokenCache } from './cache';
 
@@ -29,15 +29,19 @@ export class TokenVerifier {
   /** Verifies `token` and returns its normalised claims; throws a `TokenGateError` otherwise. */
   async verify(token: string, context?: unknown): Promise<AccessTokenClaims> {
     if (typeof token !== 'string') throw new InvalidTokenError('token_malformed', 'The token is not a string');
+    // The size cap comes before the cache too: looking up a string costs time linear in its length.
+    if (token.length > MAX_TOKEN_LENGTH) {
+      throw new InvalidTokenError('token_too_large', `The token is longer than ${MAX_TOKEN_LENGTH} characters`);
+    }
     const cached = this.cache?.get(token);
     if (cached) {
       this.checkTime(cached, this.now() / 1000);
       await this.checkRevoked(cached, context);
       return cached;
     }
-    const { header, payload } = precheck(token, this.options);
+    const { header, segments, payload } = precheck(token, this.options);
     const key = await this.keys.getKey(header.alg, header.kid);
-    await this.checkSignature(token, key);
+    await verifySignature(segments, key, this.options.algorithms);
     // Frozen: the same claims object may serve many requests through the cache.
     const claims = deepFreeze(normaliseClaims(payload));
     const nowSeconds = this.now() / 1000;
@@ -46,17 +50,6 @@ export class TokenVerifier {
     await this.checkRevoked(claims, context);
     this.cache?.set(token, claims, nowSeconds * 1000, (claims.exp + this.options.clockTolerance) * 1000);
     return claims;
-  }
-
-  private async checkSignature(token: string, key: CryptoKey): Promise<void> {
-    const [protectedHeader, payload, signature] = token.split('.') as [string, string, string];
-    try {
-      await flattenedVerify({ protected: protectedHeader, payload, signature }, key, {
-        algorithms: this.options.algorithms as string[],
-      });
-    } catch {
-      throw new InvalidTokenError('signature_invalid', 'The token signature is invalid');
-    }
   }
 
   private checkIdentity(claims: AccessTokenClaims): void {
