@@ -80,6 +80,29 @@ describe('out-of-range and degenerate scalars', () => {
   // signature's scalars in practice: n and n+1 above are the aliases of 0 and 1.
 });
 
+describe('structural signature checks run before any key lookup', () => {
+  test('out-of-range scalars and wrong lengths are refused without fetching the key set', async () => {
+    const fresh = await createTestIssuer({ audience: AUDIENCE });
+    const gate = await createHarness(fresh.options);
+    try {
+      const token = await fresh.sign();
+      const { r, s } = split(token);
+      for (const sig of [rawSignature(0n, s), rawSignature(r, 0n), rawSignature(P256_N, s), rawSignature(r, P256_P), Buffer.alloc(63, 1)]) {
+        const forged = withSignature(token, sig);
+        expectRejected(await gate.get('/me', forged), 401, 'signature_invalid', forged);
+      }
+      expect(fresh.jwksHits).toBe(0);
+      // In range but wrong: only the key can tell, so this one is looked up.
+      const forged = withSignature(token, rawSignature(r, s === 1n ? 2n : 1n));
+      expectRejected(await gate.get('/me', forged), 401, 'signature_invalid', forged);
+      expect(fresh.jwksHits).toBe(1);
+    } finally {
+      await gate.close();
+      await fresh.close();
+    }
+  });
+});
+
 describe('signature length and encoding', () => {
   test.each([
     ['empty', 0],

@@ -301,3 +301,54 @@ describe('request headers near Node’s 16 KiB limit', () => {
     expect((await harness.get('/me', await raw.sign())).status).toBe(200);
   });
 });
+
+describe('the Authorization header (RFC 6750 §2.1, §3.1)', () => {
+  test('no credentials: 401 with a bare challenge and no error code', async () => {
+    const res = await harness.get('/me');
+    expect(res.status).toBe(401);
+    expect(res.headers['www-authenticate']).toBe('Bearer realm="api"');
+    expect(res.body.reason).toBe('token_missing');
+  });
+
+  test('another scheme counts as no bearer credentials', async () => {
+    const res = await harness.getWithAuthorization('/me', 'Basic dXNlcjpwYXNz');
+    expect(res.status).toBe(401);
+    expect(res.headers['www-authenticate']).toBe('Bearer realm="api"');
+  });
+
+  test('a token in the query string is never read', async () => {
+    const token = await raw.sign();
+    const res = await harness.get(`/me?access_token=${token}`);
+    expect(res.status).toBe(401);
+    expect(res.body.reason).toBe('token_missing');
+    expectNoLeak(res, token);
+  });
+
+  test.each([
+    ['an empty value', ''],
+    ['the scheme alone', 'Bearer'],
+    ['the scheme and spaces', 'Bearer    '],
+    ['two tokens', 'Bearer abc def'],
+    ['a comma-separated second credential', 'Bearer abc, Basic xyz'],
+    ['a quoted token', 'Bearer "abc"'],
+  ])('rejects %s as a malformed header (400)', async (_name, value) => {
+    expectRejected(await harness.getWithAuthorization('/me', value), 400, 'header_malformed');
+  });
+
+  test('rejects two Authorization headers, even when both carry the genuine token', async () => {
+    const token = await raw.sign();
+    const res = await harness.getWithAuthorization('/me', [`Bearer ${token}`, `Bearer ${token}`]);
+    expectRejected(res, 400, 'header_duplicated', token);
+  });
+
+  test('rejects a token both in the header and where getToken looks', async () => {
+    const token = await raw.sign();
+    const withCookie = await createHarness({ ...raw.options, getToken: (req) => (req.headers['x-token'] as string | undefined) ?? undefined });
+    try {
+      const res = await withCookie.getWithAuthorization('/me', `Bearer ${token}`).set('X-Token', token);
+      expectRejected(res, 400, 'token_location_conflict', token);
+    } finally {
+      await withCookie.close();
+    }
+  });
+});

@@ -203,6 +203,21 @@ describe('hostile kid values', () => {
     expect(fresh.jwksHits).toBeLessThanOrEqual(2);
   });
 
+  test('unknown kids arriving all at once on a cold key set share one fetch', async () => {
+    const cold = await createTestIssuer({ audience: AUDIENCE });
+    const coldHarness = await createHarness(cold.options);
+    try {
+      const tokens = await Promise.all(Array.from({ length: 30 }, (_, i) => cold.sign({}, { kid: `burst-${i}` })));
+      const answers = await Promise.all(tokens.map((token) => coldHarness.get('/me', token)));
+      for (const [i, res] of answers.entries()) expectRejected(res, 401, 'key_not_found', tokens[i]);
+      expect(cold.jwksHits).toBeGreaterThanOrEqual(1);
+      expect(cold.jwksHits).toBeLessThanOrEqual(2);
+    } finally {
+      await coldHarness.close();
+      await cold.close();
+    }
+  });
+
   const malformedKids: Array<[string, unknown]> = [
     ['a number', 1],
     ['zero', 0],

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import express, { type Express } from 'express';
-import request, { type Response } from 'supertest';
+import request, { type Response, type Test } from 'supertest';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { authErrorHandler, createTokenGate, type TokenGate, type TokenGateOptions } from '../../lib';
 
@@ -166,9 +166,9 @@ export interface Harness {
   readonly gate: TokenGate;
   readonly app: Express;
   /** GET `path` with `Authorization: Bearer <token>` (no header when token is undefined). */
-  get(path: string, token?: string): Promise<Response>;
-  /** GET `path` with a raw Authorization value. */
-  getWithAuthorization(path: string, authorization: string): Promise<Response>;
+  get(path: string, token?: string): Test;
+  /** GET `path` with a raw Authorization value (a list sends one header line per value). */
+  getWithAuthorization(path: string, authorization: string | string[]): Test;
   close(): Promise<void>;
 }
 
@@ -202,7 +202,7 @@ export async function createHarness(
       const req = request(server).get(p);
       return token === undefined ? req : req.set('Authorization', `Bearer ${token}`);
     },
-    getWithAuthorization: (p, authorization) => request(server).get(p).set('Authorization', authorization),
+    getWithAuthorization: (p, authorization) => request(server).get(p).set('Authorization', authorization as string),
     close: () => closeServer(server),
   };
 }
