@@ -11,8 +11,10 @@ export const MAX_JSON_DEPTH = 32;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** Why `bytes` is not acceptable JSON, or undefined with the parsed value. */
-export type StrictJsonResult = { ok: true; value: unknown } | { ok: false; problem: 'encoding' | 'syntax' | 'duplicate' | 'prototype' | 'depth' };
+/** The parsed value, or why the bytes were refused. */
+export type StrictJsonResult =
+  | { ok: true; value: unknown }
+  | { ok: false; problem: 'encoding' | 'syntax' | 'duplicate' | 'prototype' | 'depth' };
 
 /**
  * Decodes strict UTF-8 (no BOM, no invalid sequences) and parses JSON, refusing duplicate or
@@ -58,32 +60,36 @@ function scanMembers(text: string): 'duplicate' | 'prototype' | 'depth' | undefi
     } else if (c === 0x2c /* , */) {
       expectName = stack.length > 0 && stack[stack.length - 1] !== null;
     } else if (c === 0x22 /* " */) {
-      const start = i;
-      let escaped = false;
-      for (i += 1; i < text.length; i += 1) {
-        const d = text.charCodeAt(i);
-        if (d === 0x5c /* \ */) {
-          escaped = true;
-          i += 1;
-        } else if (d === 0x22) {
-          break;
-        }
-      }
+      const end = closingQuote(text, i);
+      if (end < 0) return undefined; // an unterminated string: JSON.parse reports it
       const names = stack[stack.length - 1];
       if (expectName && names) {
-        const raw = text.slice(start, i + 1);
+        const raw = text.slice(i, end + 1);
         let name: string;
         try {
-          name = escaped ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+          name = raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1);
         } catch {
-          return undefined; // a broken string: JSON.parse reports it
+          return undefined; // a broken escape: JSON.parse reports it
         }
         if (name === '__proto__') return 'prototype';
         if (names.has(name)) return 'duplicate';
         names.add(name);
       }
       expectName = false;
+      i = end;
     }
   }
   return undefined;
+}
+
+/** Index of the quote closing the string that opens at `start`, or -1. */
+function closingQuote(text: string, start: number): number {
+  let end = text.indexOf('"', start + 1);
+  while (end > 0) {
+    let backslashes = 0;
+    while (text.charCodeAt(end - 1 - backslashes) === 0x5c) backslashes += 1;
+    if (backslashes % 2 === 0) return end;
+    end = text.indexOf('"', end + 1);
+  }
+  return -1;
 }

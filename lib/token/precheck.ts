@@ -59,13 +59,20 @@ export function isCanonicalBase64url(segment: string): boolean {
   }
 }
 
+const JSON_PROBLEMS = {
+  encoding: 'is not valid UTF-8',
+  syntax: 'is not valid JSON',
+  duplicate: 'repeats a member name',
+  prototype: 'uses a reserved member name',
+  depth: 'is nested too deeply',
+} as const;
+
 /** Decodes a canonical base64url segment as strict JSON that must be an object. */
 function decodeJsonObject(segment: string, what: string): Record<string, unknown> {
   if (!isCanonicalBase64url(segment)) throw malformed(`The token ${what} is not canonical base64url`);
   const parsed = parseStrictJson(Buffer.from(segment, 'base64url'));
   if (!parsed.ok) {
-    const why = { encoding: 'is not valid UTF-8', syntax: 'is not valid JSON', duplicate: 'repeats a member name', prototype: 'uses a reserved member name', depth: 'is nested too deeply' }[parsed.problem];
-    throw malformed(`The token ${what} ${why}`);
+    throw malformed(`The token ${what} ${JSON_PROBLEMS[parsed.problem]}`);
   }
   const value = parsed.value;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -74,10 +81,17 @@ function decodeJsonObject(segment: string, what: string): Record<string, unknown
   return value as Record<string, unknown>;
 }
 
-/** RFC 7515 §4.1.9: a `typ` without "/" means "application/" + typ; compared case-insensitively. */
+/** Throws `InvalidTokenError('token_too_large')` for a token longer than `MAX_TOKEN_LENGTH`. */
+export function checkTokenSize(token: string): void {
+  if (token.length > MAX_TOKEN_LENGTH) {
+    throw new InvalidTokenError('token_too_large', `The token is longer than ${MAX_TOKEN_LENGTH} characters`);
+  }
+}
+
+/** RFC 7515 §4.1.9: a `typ` without "/" means "application/" + typ; media types compare case-insensitively. */
 function mediaType(typ: string): string {
   const lower = typ.toLowerCase();
-  return lower.startsWith('application/') ? lower.slice('application/'.length) : lower;
+  return lower.includes('/') ? lower : `application/${lower}`;
 }
 
 /**
@@ -86,9 +100,7 @@ function mediaType(typ: string): string {
  * and a signature of the algorithm's exact size. Throws `InvalidTokenError`; never fetches keys.
  */
 export function precheckJws(token: string, options: PrecheckOptions): PrecheckedJws {
-  if (token.length > MAX_TOKEN_LENGTH) {
-    throw new InvalidTokenError('token_too_large', `The token is longer than ${MAX_TOKEN_LENGTH} characters`);
-  }
+  checkTokenSize(token);
   const parts = token.split('.');
   if (parts.length !== 3) throw malformed('The token does not have three segments');
   const [h, p, s] = parts as [string, string, string];

@@ -16,19 +16,20 @@ export interface JwsSegments {
 /** Signature sizes of the fixed-size JWS algorithms (raw r‖s for ECDSA, RFC 7518 §3.4). */
 const SIGNATURE_BYTES: Record<string, number> = { ES256: 64, ES384: 96, ES512: 132, EdDSA: 64, Ed25519: 64 };
 
-/** Group orders n of the ECDSA curves (SEC 2 §2.4.2, §2.5.1, §2.6.1). */
-const ECDSA_ORDER: Record<string, bigint> = {
-  ES256: 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n,
-  ES384: 0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n,
-  ES512: 0x01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409n,
+/** Group orders n of the ECDSA curves (SEC 2 §2.4.2, §2.5.1, §2.6.1), big-endian at scalar width. */
+const ECDSA_ORDER: Record<string, Buffer> = {
+  ES256: Buffer.from('ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551', 'hex'),
+  ES384: Buffer.from('ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973', 'hex'),
+  ES512: Buffer.from('01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409', 'hex'),
 };
 
 function invalid(description: string): InvalidTokenError {
   return new InvalidTokenError('signature_invalid', description);
 }
 
-function toBigInt(bytes: Uint8Array): bigint {
-  return BigInt(`0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')}`);
+/** 1 <= scalar < n, for big-endian byte strings of the same width. */
+function inRange(scalar: Uint8Array, n: Buffer): boolean {
+  return scalar.some((byte) => byte !== 0) && Buffer.compare(scalar, n) < 0;
 }
 
 /**
@@ -43,9 +44,9 @@ export function checkSignatureEncoding(alg: string, signature: Uint8Array): void
   if (signature.length !== size) throw invalid('The token signature has the wrong length');
   const n = ECDSA_ORDER[alg];
   if (n === undefined) return;
-  const r = toBigInt(signature.subarray(0, size / 2));
-  const s = toBigInt(signature.subarray(size / 2));
-  if (r === 0n || s === 0n || r >= n || s >= n) throw invalid('The token signature is out of range');
+  if (!inRange(signature.subarray(0, size / 2), n) || !inRange(signature.subarray(size / 2), n)) {
+    throw invalid('The token signature is out of range');
+  }
 }
 
 /**

@@ -5,7 +5,7 @@
 import { InvalidTokenError } from '../errors';
 import type { ResolvedOptions } from '../options';
 import type { KeyResolver } from '../jwks/key-set';
-import { MAX_TOKEN_LENGTH, precheck } from './precheck';
+import { checkTokenSize, precheck } from './precheck';
 import { verifySignature } from './signature';
 import { normaliseClaims, type AccessTokenClaims } from './claims';
 import { VerifiedTokenCache } from './cache';
@@ -30,9 +30,7 @@ export class TokenVerifier {
   async verify(token: string, context?: unknown): Promise<AccessTokenClaims> {
     if (typeof token !== 'string') throw new InvalidTokenError('token_malformed', 'The token is not a string');
     // The size cap comes before the cache too: looking up a string costs time linear in its length.
-    if (token.length > MAX_TOKEN_LENGTH) {
-      throw new InvalidTokenError('token_too_large', `The token is longer than ${MAX_TOKEN_LENGTH} characters`);
-    }
+    checkTokenSize(token);
     const cached = this.cache?.get(token);
     if (cached) {
       this.checkTime(cached, this.now() / 1000);
