@@ -14,6 +14,7 @@ import BigNumber from 'bignumber.js';
 import { InvalidRequestError, InvalidTokenError, type Reason } from '../../lib';
 import { extractToken } from '../../lib/http/bearer';
 import { precheck } from '../../lib/token/precheck';
+import { parseStrictJson } from '../../lib/token/json';
 import { normaliseClaims } from '../../lib/token/claims';
 import { isDecimalString } from '../../lib/token/decimal';
 import { APE, createHarness, createRawIssuer, expectNoLeak, picketClaims, type Harness, type RawIssuer } from './helpers';
@@ -119,6 +120,48 @@ describe('the token pre-checks', () => {
         }
       }),
       { numRuns: 3000 },
+    );
+  });
+
+  test('strict JSON refuses exactly duplicate names, __proto__ names and nesting deeper than 32', () => {
+    // Trees whose ground truth is known by construction, written out with random whitespace and
+    // random escaping of member names (so "a" and "\u0061" are the same name).
+    type Node = { obj: Array<[string, Node, boolean]> } | { arr: Node[] } | { lit: string };
+    const { node } = fc.letrec<{ node: Node }>((tie) => ({
+      node: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        fc.constantFrom('1', '-0.5e3', 'true', 'null', '"__proto__"', '"a"').map((lit) => ({ lit })),
+        fc.array(fc.tuple(fc.constantFrom('a', 'b', '__proto__', 'constructor', 'x y', 'é', 'a"b', 'a\\b', ''), tie('node'), fc.boolean()), { maxLength: 4 }).map((obj) => ({ obj })),
+        fc.array(tie('node'), { maxLength: 3 }).map((arr) => ({ arr })),
+      ),
+    }));
+    const deep = fc.tuple(node, fc.integer({ min: 28, max: 40 }), fc.boolean()).map(([inner, depth, objects]) => {
+      let n: Node = inner;
+      for (let i = 0; i < depth; i += 1) n = objects ? { obj: [['k', n, false]] } : { arr: [n] };
+      return n;
+    });
+    const escapeAll = (name: string) => `"${[...name].map((ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}"`;
+    const write = (n: Node, ws: string): string => {
+      if ('lit' in n) return n.lit;
+      if ('arr' in n) return `[${ws}${n.arr.map((x) => write(x, ws)).join(`,${ws}`)}]`;
+      return `{${n.obj.map(([k, v, esc]) => `${ws}${esc ? escapeAll(k) : JSON.stringify(k)}${ws}:${write(v, ws)}`).join(',')}${ws}}`;
+    };
+    const depthOf = (n: Node): number => ('lit' in n ? 0 : 1 + Math.max(0, ...('arr' in n ? n.arr : n.obj.map(([, v]) => v)).map(depthOf)));
+    const flaws = (n: Node): boolean => {
+      if ('lit' in n) return false;
+      if ('arr' in n) return n.arr.some(flaws);
+      const names = n.obj.map(([k]) => k);
+      return new Set(names).size !== names.length || names.includes('__proto__') || n.obj.some(([, v]) => flaws(v));
+    };
+    fc.assert(
+      fc.property(fc.oneof(node, deep), fc.constantFrom('', ' ', '\n\t'), (tree, ws) => {
+        const text = write(tree, ws);
+        const result = parseStrictJson(Buffer.from(text));
+        const acceptable = !flaws(tree) && depthOf(tree) <= 32;
+        expect(result.ok).toBe(acceptable);
+        if (result.ok) expect(result.value).toEqual(JSON.parse(text));
+      }),
+      { numRuns: 2000 },
     );
   });
 
