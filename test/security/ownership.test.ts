@@ -176,6 +176,20 @@ describe('EVM addresses compare case-insensitively', () => {
     expect((await harness.get('/wallet', await issuer.sign({ walletAddress }))).status).toBe(200);
   });
 
+  test('a chain claim in another case names the same chain: req.wallet.address is still lower case', async () => {
+    const res = await harness.get('/me', await issuer.sign({ chain: 'Ethereum', walletAddress: WALLET }));
+    expect(res.status).toBe(200);
+    expect({ address: res.body.address, chain: res.body.chain }).toEqual({ address: WALLET.toLowerCase(), chain: 'ethereum' });
+  });
+
+  test.each([['a space', 'ether eum'], ['a colon', 'ethereum:1'], ['an empty string', ''], ['a number', 1]])(
+    'rejects a chain claim with %s',
+    async (_name, chain) => {
+      const token = await issuer.sign({ chain, sub: undefined });
+      expectRejected(await harness.get('/me', token), 401, 'claim_invalid', token);
+    },
+  );
+
   test('a 0X prefix is not an EVM address: it proves nothing', async () => {
     const token = await issuer.sign({ tokenBalances: { contractAddress: { [`0X${APE.slice(2)}`]: '5' } } });
     expect((await harness.get('/ape', token)).status).toBe(403);
