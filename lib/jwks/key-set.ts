@@ -25,8 +25,12 @@ import { unrefSchedule, type Cancel, type Schedule } from './schedule';
 
 /** What the verification layer needs from a key set. */
 export interface KeyResolver {
-  /** Resolves the key for `alg`/`kid`; throws `InvalidTokenError('key_not_found')` or `KeySetUnavailableError`. */
-  getKey(alg: string, kid: string | undefined): Promise<CryptoKey>;
+  /**
+   * Resolves the keys that may have signed a token with `alg`/`kid` (one, or a few when the set
+   * holds several under one kid or without kid); throws `InvalidTokenError('key_not_found')` or
+   * `KeySetUnavailableError`.
+   */
+  getKeys(alg: string, kid: string | undefined): Promise<readonly CryptoKey[]>;
   /** Synchronous check used to reject unknown kids before signature work; undefined when unknown yet. */
   hasKid?(kid: string | undefined): boolean | undefined;
 }
@@ -37,9 +41,16 @@ export type KeySetListener = (event: KeySetEvent) => void;
 /** Share of the freshness lifetime after which a refresh starts. */
 const REFRESH_AHEAD = 0.8;
 
+/**
+ * Most keys tried for one token. Issuers without `kid` (Picket's tokens carry none) publish one or
+ * two keys around a rotation; a few candidates cover that, and the cap bounds the signature work a
+ * forged token can cost.
+ */
+export const MAX_CANDIDATE_KEYS = 3;
+
 interface Snapshot {
   keys: readonly VerificationKey[];
-  byKid: ReadonlyMap<string, VerificationKey>;
+  byKid: ReadonlyMap<string, readonly VerificationKey[]>;
   fetchedAt: number;
   /** From here a refresh is started in the background. */
   refreshAt: number;
@@ -54,16 +65,15 @@ function keyNotFound(): InvalidTokenError {
 }
 
 /**
- * A token without `kid` is verified only when exactly one key fits its `alg`: with two
- * candidates we would be guessing, and a guess turns "which key signed this" into "any key".
+ * The keys that may have signed a token: those under its `kid` (for a token without `kid`, every
+ * key) that fit its `alg`. Trying each is not guessing: only the key that signed the token
+ * verifies it, and every key in the set is one the issuer vouches for. A kid never falls back to
+ * other keys, and more than `MAX_CANDIDATE_KEYS` candidates are refused rather than tried.
  */
-function select(set: Snapshot, alg: string, kid: string | undefined): VerificationKey | undefined {
-  if (kid !== undefined) {
-    const key = set.byKid.get(kid);
-    return key && key.algs.includes(alg) ? key : undefined;
-  }
-  const candidates = set.keys.filter((k) => k.algs.includes(alg));
-  return candidates.length === 1 ? candidates[0] : undefined;
+function select(set: Snapshot, alg: string, kid: string | undefined): CryptoKey[] {
+  const pool = kid === undefined ? set.keys : (set.byKid.get(kid) ?? []);
+  const fitting = pool.filter((k) => k.algs.includes(alg));
+  return fitting.length <= MAX_CANDIDATE_KEYS ? fitting.map((k) => k.key) : [];
 }
 
 function describe(error: unknown): string {
@@ -100,15 +110,15 @@ export class RemoteKeySet implements KeyResolver {
     this.listeners.add(listener);
   }
 
-  async getKey(alg: string, kid: string | undefined): Promise<CryptoKey> {
+  async getKeys(alg: string, kid: string | undefined): Promise<readonly CryptoKey[]> {
     const set = this.setForRequest(this.now()) ?? (await this.loadRequired());
     const found = select(set, alg, kid);
-    if (found) return found.key;
+    if (found.length > 0) return found;
     if (!(await this.refetchForUnknownKid())) throw keyNotFound();
     const after = this.setForRequest(this.now());
-    const key = after && select(after, alg, kid);
-    if (!key) throw keyNotFound();
-    return key.key;
+    const keys = after ? select(after, alg, kid) : [];
+    if (keys.length === 0) throw keyNotFound();
+    return keys;
   }
 
   /**
@@ -203,8 +213,13 @@ export class RemoteKeySet implements KeyResolver {
 
   private install(keys: VerificationKey[], fresh: number): void {
     const now = this.now();
-    const byKid = new Map<string, VerificationKey>();
-    for (const key of keys) if (key.kid !== undefined) byKid.set(key.kid, key);
+    const byKid = new Map<string, VerificationKey[]>();
+    for (const key of keys) {
+      if (key.kid === undefined) continue;
+      const group = byKid.get(key.kid);
+      if (group) group.push(key);
+      else byKid.set(key.kid, [key]);
+    }
     this.current = {
       keys,
       byKid,

@@ -10,8 +10,9 @@
  *   curve that names just one (P-256 → ES256). `kty`/`crv` must agree with that algorithm, so a
  *   token's `alg` header can never choose how a key is used. RSA keys need `alg` and 2048 bits.
  * - Points are checked on import (WebCrypto refuses a point off the curve).
- * - Two *different* usable keys with the same `kid` are both dropped: picking either would let
- *   the order of the document decide which key verifies. A key listed twice verbatim is kept once.
+ * - Two *different* usable keys under one `kid` are both kept: the signature decides which one
+ *   verifies (see `key-set.ts`), so the order of the document never does. A key listed twice
+ *   verbatim is kept once.
  */
 import { importJWK, type JWK } from 'jose';
 
@@ -125,20 +126,12 @@ export async function parseKeySet(body: unknown, maxKeys: number): Promise<Parse
   if (entries.length > maxKeys) throw new KeySetFormatError(`document lists ${entries.length} keys, more than ${maxKeys}`);
   const imported = await Promise.all(entries.map(importEntry));
   const candidates = imported.filter((c): c is Candidate => c !== undefined);
-  const byKid = new Map<string, Candidate[]>();
-  for (const candidate of candidates) {
-    if (candidate.kid === undefined) continue;
-    const group = byKid.get(candidate.kid);
-    if (group) group.push(candidate);
-    else byKid.set(candidate.kid, [candidate]);
-  }
+  const seen = new Set<string>();
   const keys: VerificationKey[] = [];
   for (const candidate of candidates) {
-    const group = candidate.kid === undefined ? undefined : byKid.get(candidate.kid)!;
-    if (group && group.length > 1) {
-      const same = group.every((other) => other.fingerprint === candidate.fingerprint);
-      if (!same || group[0] !== candidate) continue;
-    }
+    const identity = `${candidate.kid ?? ''} ${candidate.fingerprint}`;
+    if (seen.has(identity)) continue;
+    seen.add(identity);
     keys.push({ kid: candidate.kid, algs: candidate.algs, key: candidate.key });
   }
   return { keys, skipped: entries.length - keys.length };

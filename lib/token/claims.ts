@@ -42,6 +42,7 @@ const BALANCE_KINDS = ['contractAddress', 'collection', 'creatorAddress', 'token
 const MAX_ENTRIES = 1000;
 const MAX_SHORT_STRING = 256;
 const EVM_ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+const CHAIN = /^[a-z][a-z0-9-]{0,31}$/;
 /** `sub` is `<chain>[/<network>]:<address>`. */
 const SUBJECT = /^([a-z][a-z0-9-]{0,31})(?:\/[a-z0-9-]{1,32})?:(.+)$/;
 
@@ -97,7 +98,7 @@ function tokenBalancesOf(value: unknown): TokenBalances | undefined {
   }
   const out: TokenBalances = {};
   for (const [kind, map] of Object.entries(value)) {
-    if (!(BALANCE_KINDS as readonly string[]).includes(kind)) throw invalid("The tokenBalances claim has an unknown kind");
+    if (!(BALANCE_KINDS as readonly string[]).includes(kind)) throw invalid('The tokenBalances claim has an unknown kind');
     out[kind as (typeof BALANCE_KINDS)[number]] = balanceMap(map, kind);
   }
   return out;
@@ -137,7 +138,11 @@ export function normaliseClaims(payload: Record<string, unknown>): AccessTokenCl
   const sub = optionalString(payload, 'sub', 512);
   const subject = sub === undefined ? undefined : SUBJECT.exec(sub);
   if (subject && !sameWallet(subject[2]!, walletAddress)) throw invalid('The sub claim names another wallet');
-  const chain = optionalString(payload, 'chain', 64) ?? subject?.[1] ?? (EVM_ADDRESS.test(walletAddress) ? 'ethereum' : undefined);
+  // Chain names are compared in lower case everywhere (requirements, address keys), so they are
+  // normalised here: "Ethereum" and "ethereum" must yield the same wallet address.
+  const chainClaim = optionalString(payload, 'chain', 64)?.toLowerCase();
+  if (chainClaim !== undefined && !CHAIN.test(chainClaim)) throw invalid('The chain claim is not a chain name');
+  const chain = chainClaim ?? subject?.[1] ?? (EVM_ADDRESS.test(walletAddress) ? 'ethereum' : undefined);
   if (chain === undefined) throw invalid('The token does not say which chain its wallet is on');
   const contractAddress = optionalString(payload, 'contractAddress');
   const tokenBalance = optionalBalance(payload, 'tokenBalance') ?? optionalBalance(payload, 'numTokens');

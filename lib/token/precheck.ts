@@ -1,14 +1,13 @@
 /**
  * Cheap, strict checks that run before any key lookup or signature work: size, shape, canonical
- * base64url and a protected header the verifier is willing to act on.
+ * base64url, strict JSON and a protected header the verifier is willing to act on.
  */
 import { InvalidTokenError } from '../errors';
+import { parseStrictJson } from './json';
+import { checkSignatureEncoding, type JwsSegments } from './signature';
 
 /** Tokens longer than this are refused before decoding. Picket tokens are well under 2 KiB. */
 export const MAX_TOKEN_LENGTH = 8192;
-
-/** Signature sizes for the fixed-size JWS algorithms (raw r‖s for ECDSA, RFC 7518 §3.4). */
-const SIGNATURE_BYTES: Record<string, number> = { ES256: 64, ES384: 96, ES512: 132, EdDSA: 64, Ed25519: 64 };
 
 /** Header parameters that would let the token choose its own key (RFC 8725 §3.10). */
 const KEY_CARRYING_HEADERS = ['jwk', 'jku', 'x5u', 'x5c', 'x5t', 'x5t#S256'];
@@ -25,16 +24,27 @@ export interface ProtectedHeader {
   [name: string]: unknown;
 }
 
-export interface PrecheckedToken {
+/** A compact JWS whose encoding and protected header passed every check. */
+export interface PrecheckedJws {
   header: ProtectedHeader;
+  segments: JwsSegments;
+}
+
+/** A prechecked JWS whose payload is a JSON object (a JWT claim set, not yet verified). */
+export interface PrecheckedToken extends PrecheckedJws {
   payload: Record<string, unknown>;
+}
+
+export interface PrecheckOptions {
+  algorithms: readonly string[];
+  typ: readonly string[] | undefined;
 }
 
 function malformed(description: string): InvalidTokenError {
   return new InvalidTokenError('token_malformed', description);
 }
 
-/** True when `segment` is canonical unpadded base64url (RFC 7515 §2, RFC 4648 §3.5). */
+/** True when `segment` is canonical, non-empty, unpadded base64url (RFC 7515 §2, RFC 4648 §3.5). */
 export function isCanonicalBase64url(segment: string): boolean {
   if (!B64URL.test(segment)) return false;
   switch (segment.length % 4) {
@@ -49,37 +59,53 @@ export function isCanonicalBase64url(segment: string): boolean {
   }
 }
 
-/** Decodes a base64url segment as strict UTF-8 JSON that must be an object. */
+const JSON_PROBLEMS = {
+  encoding: 'is not valid UTF-8',
+  syntax: 'is not valid JSON',
+  duplicate: 'repeats a member name',
+  prototype: 'uses a reserved member name',
+  depth: 'is nested too deeply',
+} as const;
+
+/** Decodes a canonical base64url segment as strict JSON that must be an object. */
 function decodeJsonObject(segment: string, what: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    const text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(segment, 'base64url'));
-    value = JSON.parse(text);
-  } catch {
-    throw malformed(`The token ${what} is not valid JSON`);
+  if (!isCanonicalBase64url(segment)) throw malformed(`The token ${what} is not canonical base64url`);
+  const parsed = parseStrictJson(Buffer.from(segment, 'base64url'));
+  if (!parsed.ok) {
+    throw malformed(`The token ${what} ${JSON_PROBLEMS[parsed.problem]}`);
   }
+  const value = parsed.value;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw malformed(`The token ${what} is not a JSON object`);
   }
   return value as Record<string, unknown>;
 }
 
-export interface PrecheckOptions {
-  algorithms: readonly string[];
-  typ: readonly string[] | undefined;
-}
-
-/** Splits and checks a compact JWS; throws `InvalidTokenError` for anything not worth verifying. */
-export function precheck(token: string, options: PrecheckOptions): PrecheckedToken {
+/** Throws `InvalidTokenError('token_too_large')` for a token longer than `MAX_TOKEN_LENGTH`. */
+export function checkTokenSize(token: string): void {
   if (token.length > MAX_TOKEN_LENGTH) {
     throw new InvalidTokenError('token_too_large', `The token is longer than ${MAX_TOKEN_LENGTH} characters`);
   }
+}
+
+/** RFC 7515 §4.1.9: a `typ` without "/" means "application/" + typ; media types compare case-insensitively. */
+function mediaType(typ: string): string {
+  const lower = typ.toLowerCase();
+  return lower.includes('/') ? lower : `application/${lower}`;
+}
+
+/**
+ * Splits and checks a compact JWS without looking at its payload: size, three canonical
+ * segments, a strict JSON header with an allowed `alg`, no key-carrying or critical parameters,
+ * and a signature of the algorithm's exact size. Throws `InvalidTokenError`; never fetches keys.
+ */
+export function precheckJws(token: string, options: PrecheckOptions): PrecheckedJws {
+  checkTokenSize(token);
   const parts = token.split('.');
   if (parts.length !== 3) throw malformed('The token does not have three segments');
   const [h, p, s] = parts as [string, string, string];
-  if (!isCanonicalBase64url(h) || !isCanonicalBase64url(p) || !isCanonicalBase64url(s)) {
-    throw malformed('The token is not canonical base64url');
-  }
+  // The header is read first so that an unsecured or foreign-algorithm token is reported as such
+  // (RFC 8725 §3.1), whatever its other segments look like.
   const header = decodeJsonObject(h, 'header');
   const { alg, kid, typ, crit } = header;
   if (typeof alg !== 'string' || !options.algorithms.includes(alg)) {
@@ -97,13 +123,16 @@ export function precheck(token: string, options: PrecheckOptions): PrecheckedTok
     throw malformed('The token kid is not a short string');
   }
   if (typ !== undefined && typeof typ !== 'string') throw malformed('The token typ is not a string');
-  if (options.typ && !(typeof typ === 'string' && options.typ.includes(typ.toLowerCase()))) {
+  if (options.typ && !(typeof typ === 'string' && options.typ.some((allowed) => mediaType(allowed) === mediaType(typ)))) {
     throw new InvalidTokenError('type_not_allowed', 'The token type is not allowed');
   }
-  const expected = SIGNATURE_BYTES[alg];
-  if (expected !== undefined && Buffer.byteLength(s, 'base64url') !== expected) {
-    throw new InvalidTokenError('signature_invalid', 'The token signature has the wrong length');
-  }
-  const payload = decodeJsonObject(p, 'payload');
-  return { header: header as ProtectedHeader, payload };
+  if (!isCanonicalBase64url(p) || !isCanonicalBase64url(s)) throw malformed('The token is not canonical base64url');
+  checkSignatureEncoding(alg, Buffer.from(s, 'base64url'));
+  return { header: header as ProtectedHeader, segments: { protected: h, payload: p, signature: s } };
+}
+
+/** `precheckJws`, then the payload decoded as a strict JSON object. */
+export function precheck(token: string, options: PrecheckOptions): PrecheckedToken {
+  const jws = precheckJws(token, options);
+  return { ...jws, payload: decodeJsonObject(jws.segments.payload, 'payload') };
 }

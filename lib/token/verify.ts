@@ -2,11 +2,11 @@
  * Token verification: pre-checks, key lookup, signature (jose), claim rules, revocation.
  * Knows nothing about HTTP: `context` is passed through to `isRevoked` untouched.
  */
-import { flattenedVerify } from 'jose';
 import { InvalidTokenError } from '../errors';
 import type { ResolvedOptions } from '../options';
 import type { KeyResolver } from '../jwks/key-set';
-import { precheck } from './precheck';
+import { checkTokenSize, precheck } from './precheck';
+import { verifySignature, type JwsSegments } from './signature';
 import { normaliseClaims, type AccessTokenClaims } from './claims';
 import { VerifiedTokenCache } from './cache';
 
@@ -29,19 +29,20 @@ export class TokenVerifier {
   /** Verifies `token` and returns its normalised claims; throws a `TokenGateError` otherwise. */
   async verify(token: string, context?: unknown): Promise<AccessTokenClaims> {
     if (typeof token !== 'string') throw new InvalidTokenError('token_malformed', 'The token is not a string');
+    // The size cap comes before the cache too: looking up a string costs time linear in its length.
+    checkTokenSize(token);
     const cached = this.cache?.get(token);
     if (cached) {
       this.checkTime(cached, this.now() / 1000);
       await this.checkRevoked(cached, context);
       return cached;
     }
-    const { header, payload } = precheck(token, this.options);
+    const { header, segments, payload } = precheck(token, this.options);
     // A kid the key set already knows to be absent is rejected without waiting on anything.
     if (this.keys.hasKid?.(header.kid) === false) {
       throw new InvalidTokenError('key_not_found', 'No key in the issuer key set matches the token');
     }
-    const key = await this.keys.getKey(header.alg, header.kid);
-    await this.checkSignature(token, key);
+    await this.checkSignature(segments, await this.keys.getKeys(header.alg, header.kid));
     // Frozen: the same claims object may serve many requests through the cache.
     const claims = deepFreeze(normaliseClaims(payload));
     const nowSeconds = this.now() / 1000;
@@ -50,17 +51,6 @@ export class TokenVerifier {
     await this.checkRevoked(claims, context);
     this.cache?.set(token, claims, nowSeconds * 1000, (claims.exp + this.options.clockTolerance) * 1000);
     return claims;
-  }
-
-  private async checkSignature(token: string, key: CryptoKey): Promise<void> {
-    const [protectedHeader, payload, signature] = token.split('.') as [string, string, string];
-    try {
-      await flattenedVerify({ protected: protectedHeader, payload, signature }, key, {
-        algorithms: this.options.algorithms as string[],
-      });
-    } catch {
-      throw new InvalidTokenError('signature_invalid', 'The token signature is invalid');
-    }
   }
 
   private checkIdentity(claims: AccessTokenClaims): void {
@@ -85,6 +75,20 @@ export class TokenVerifier {
     if (claims.exp - (claims.iat ?? now) > maxTokenLifetime + (claims.iat === undefined ? skew : 0)) {
       throw new InvalidTokenError('token_lifetime_exceeded', 'The token lives longer than allowed');
     }
+  }
+
+  /** One candidate key normally; with several, the first that verifies decides (see key-set.ts). */
+  private async checkSignature(segments: JwsSegments, keys: readonly CryptoKey[]): Promise<void> {
+    let failure: unknown;
+    for (const key of keys) {
+      try {
+        await verifySignature(segments, key, this.options.algorithms);
+        return;
+      } catch (error) {
+        failure = error;
+      }
+    }
+    throw failure;
   }
 
   private async checkRevoked(claims: AccessTokenClaims, context: unknown): Promise<void> {

@@ -37,12 +37,12 @@ afterEach(() => f.server.close());
 describe('a failed refresh keeps serving the last good keys', () => {
   test.each(FAILURES)('%s: keys still served, failure reported', async (failure, message) => {
     f = await keySetFixture({}, 'max-age=100');
-    await f.set.getKey('ES256', f.key.kid);
+    await f.set.getKeys('ES256', f.key.kid);
     await breakServer(f, failure);
     f.clock.advance(80_000);
     await settle(f, failure, 1);
     expect(f.eventsOf('failed')).toEqual([{ type: 'failed', uri: f.server.uri, error: expect.stringMatching(message), retryInMs: 1_000 }]);
-    expect(await xOf(await f.set.getKey('ES256', f.key.kid))).toBe(f.key.jwk.x);
+    expect(await xOf(await f.set.getKeys('ES256', f.key.kid))).toBe(f.key.jwk.x);
     expect(f.server.hits).toBe(failure === 'down' ? 1 : 2);
     expect(f.server.redirectTargetHits).toBe(0);
   });
@@ -52,13 +52,13 @@ describe('with no usable key, a failure is a 503 with Retry-After', () => {
   test.each(FAILURES)('%s: 503 jwks_unavailable, and no second fetch within the backoff', async (failure, message) => {
     f = await keySetFixture();
     await breakServer(f, failure);
-    const first = f.set.getKey('ES256', f.key.kid);
+    const first = f.set.getKeys('ES256', f.key.kid);
     if (failure === 'slow') {
       await f.server.waitForHits(1);
       f.clock.advance(5_000);
     }
     await expect(first).rejects.toMatchObject({ status: 503, reason: 'jwks_unavailable', retryAfter: 1, headers: { 'Retry-After': '1' } });
-    await expect(f.set.getKey('ES256', f.key.kid)).rejects.toMatchObject({ status: 503 });
+    await expect(f.set.getKeys('ES256', f.key.kid)).rejects.toMatchObject({ status: 503 });
     expect(f.eventsOf('failed')).toEqual([expect.objectContaining({ error: expect.stringMatching(message) })]);
     expect(f.server.hits).toBe(failure === 'down' ? 0 : 1);
     expect(f.server.redirectTargetHits).toBe(0);
@@ -71,7 +71,7 @@ describe('retries back off exponentially whatever the request rate', () => {
     f.server.answer = 'error';
     const retryAfter = new Map<number, number>();
     for (let t = 0; t <= 20_000; t += 250) {
-      const error = await f.set.getKey('ES256', f.key.kid).catch((e: { status: number; retryAfter: number }) => e);
+      const error = await f.set.getKeys('ES256', f.key.kid).catch((e: { status: number; retryAfter: number }) => e);
       expect(error).toMatchObject({ status: 503 });
       retryAfter.set(t, (error as { retryAfter: number }).retryAfter);
       f.clock.advance(250);
@@ -83,12 +83,12 @@ describe('retries back off exponentially whatever the request rate', () => {
 
   test('with keys: background retries at 80, 81, 83, 87, 95 and 111 s; every request still answered', async () => {
     f = await keySetFixture({}, 'max-age=100');
-    await f.set.getKey('ES256', f.key.kid);
+    await f.set.getKeys('ES256', f.key.kid);
     f.server.answer = 'error';
     for (let t = 0; t < 120_000; t += 100) {
       f.clock.advance(100);
       await f.set.idle();
-      await expect(f.set.getKey('ES256', f.key.kid)).resolves.toBeDefined();
+      await expect(f.set.getKeys('ES256', f.key.kid)).resolves.toBeDefined();
     }
     expect(f.server.hits).toBe(7);
     expect(f.eventsOf('failed').map((e) => e.retryInMs)).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 32_000]);
@@ -102,7 +102,7 @@ describe('retries back off exponentially whatever the request rate', () => {
     f = await keySetFixture();
     f.server.answer = 'error';
     for (let i = 0; i < 12; i += 1) {
-      await f.set.getKey('ES256', f.key.kid).catch(() => undefined);
+      await f.set.getKeys('ES256', f.key.kid).catch(() => undefined);
       f.clock.advance(f.eventsOf('failed').at(-1)!.retryInMs);
     }
     expect(f.eventsOf('failed').map((e) => e.retryInMs).slice(-4)).toEqual([256_000, 300_000, 300_000, 300_000]);
@@ -111,12 +111,12 @@ describe('retries back off exponentially whatever the request rate', () => {
   test('a success resets the backoff', async () => {
     f = await keySetFixture({}, 'max-age=100');
     f.server.answer = 'error';
-    await f.set.getKey('ES256', f.key.kid).catch(() => undefined);
+    await f.set.getKeys('ES256', f.key.kid).catch(() => undefined);
     f.clock.advance(1_000);
-    await f.set.getKey('ES256', f.key.kid).catch(() => undefined);
+    await f.set.getKeys('ES256', f.key.kid).catch(() => undefined);
     f.clock.advance(2_000);
     f.server.answer = 'good';
-    await expect(f.set.getKey('ES256', f.key.kid)).resolves.toBeDefined();
+    await expect(f.set.getKeys('ES256', f.key.kid)).resolves.toBeDefined();
     f.server.answer = 'error';
     f.clock.advance(80_000);
     await f.set.idle();
@@ -127,35 +127,35 @@ describe('retries back off exponentially whatever the request rate', () => {
 describe('stale-if-error is bounded', () => {
   test('keys serve until freshness + staleIfErrorMs, then a failing issuer means 503', async () => {
     f = await keySetFixture({ staleIfErrorMs: 600_000 }, 'max-age=100');
-    await f.set.getKey('ES256', f.key.kid);
+    await f.set.getKeys('ES256', f.key.kid);
     f.server.answer = 'error';
     f.clock.advance(699_999);
     await f.set.idle();
-    await expect(f.set.getKey('ES256', f.key.kid)).resolves.toBeDefined();
+    await expect(f.set.getKeys('ES256', f.key.kid)).resolves.toBeDefined();
     await f.set.idle();
     f.clock.advance(1);
-    await expect(f.set.getKey('ES256', f.key.kid)).rejects.toMatchObject({ status: 503, reason: 'jwks_unavailable' });
+    await expect(f.set.getKeys('ES256', f.key.kid)).rejects.toMatchObject({ status: 503, reason: 'jwks_unavailable' });
   });
 
   test('staleIfErrorMs 0 stops serving at the end of freshness', async () => {
     f = await keySetFixture({ staleIfErrorMs: 0 }, 'max-age=100');
-    await f.set.getKey('ES256', f.key.kid);
+    await f.set.getKeys('ES256', f.key.kid);
     f.server.answer = 'error';
     f.clock.advance(99_999);
     await f.set.idle();
-    await expect(f.set.getKey('ES256', f.key.kid)).resolves.toBeDefined();
+    await expect(f.set.getKeys('ES256', f.key.kid)).resolves.toBeDefined();
     f.clock.advance(1);
     await f.set.idle();
-    await expect(f.set.getKey('ES256', f.key.kid)).rejects.toMatchObject({ status: 503 });
+    await expect(f.set.getKeys('ES256', f.key.kid)).rejects.toMatchObject({ status: 503 });
   });
 
   test('after a 503, the issuer coming back is picked up at the next allowed attempt', async () => {
     f = await keySetFixture();
     f.server.answer = 'error';
-    const error = await f.set.getKey('ES256', f.key.kid).catch((e: { retryAfter: number }) => e);
+    const error = await f.set.getKeys('ES256', f.key.kid).catch((e: { retryAfter: number }) => e);
     f.server.answer = 'good';
     f.clock.advance((error as { retryAfter: number }).retryAfter * 1000);
-    expect(await xOf(await f.set.getKey('ES256', f.key.kid))).toBe(f.key.jwk.x);
+    expect(await xOf(await f.set.getKeys('ES256', f.key.kid))).toBe(f.key.jwk.x);
     expect(f.server.hits).toBe(2);
   });
 });
@@ -163,17 +163,17 @@ describe('stale-if-error is bounded', () => {
 describe('a document with no usable key is a failure, not an empty set', () => {
   test('the last good keys stay in use', async () => {
     f = await keySetFixture({}, 'max-age=100');
-    await f.set.getKey('ES256', f.key.kid);
+    await f.set.getKeys('ES256', f.key.kid);
     f.server.keys = [{ ...f.key.jwk, use: 'enc' }];
     f.clock.advance(80_000);
     await f.set.idle();
     expect(f.eventsOf('failed')).toEqual([expect.objectContaining({ error: 'none of the 1 keys is usable' })]);
-    await expect(f.set.getKey('ES256', f.key.kid)).resolves.toBeDefined();
+    await expect(f.set.getKeys('ES256', f.key.kid)).resolves.toBeDefined();
   });
 
   test('without earlier keys it is a 503', async () => {
     f = await keySetFixture();
     f.server.keys = [];
-    await expect(f.set.getKey('ES256', f.key.kid)).rejects.toMatchObject({ status: 503 });
+    await expect(f.set.getKeys('ES256', f.key.kid)).rejects.toMatchObject({ status: 503 });
   });
 });

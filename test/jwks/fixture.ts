@@ -36,6 +36,8 @@ export async function keySetFixture(jwks: KeySetOptions = {}, cacheControl?: str
 }
 
 /** The public `x` coordinate of a resolved key, to tell which published key it is. */
-export async function xOf(key: CryptoKey): Promise<string | undefined> {
-  return (await exportJWK(key)).x;
+/** The x coordinate of the single key resolved for a token (a list of one). */
+export async function xOf(keys: readonly CryptoKey[]): Promise<string | undefined> {
+  expect(keys).toHaveLength(1);
+  return (await exportJWK(keys[0]!)).x;
 }

@@ -51,7 +51,7 @@ describe('the set is refreshed in the background before it expires', () => {
     ['max-age=86400', { maxAgeMs: 7_200_000 }, 5_760_000],
   ])('Cache-Control %s (options %j): first refresh at %s ms', async (cacheControl, jwks, refreshAt) => {
     f = await keySetFixture(jwks, cacheControl);
-    await f.set.getKey('ES256', f.key.kid);
+    await f.set.getKeys('ES256', f.key.kid);
     f.clock.advance(refreshAt - 1);
     await f.set.idle();
     expect(f.server.hits).toBe(1);
@@ -63,11 +63,11 @@ describe('the set is refreshed in the background before it expires', () => {
 
   test('a request during a background refresh is answered from the cache without waiting', async () => {
     f = await keySetFixture({}, 'max-age=100');
-    await f.set.getKey('ES256', f.key.kid);
+    await f.set.getKeys('ES256', f.key.kid);
     f.server.answer = 'slow';
     f.clock.advance(80_000);
     await f.server.waitForHits(2);
-    const key = await f.set.getKey('ES256', f.key.kid);
+    const key = await f.set.getKeys('ES256', f.key.kid);
     expect(f.server.held).toBe(1); // the refresh is still unanswered
     expect(await xOf(key)).toBe(f.key.jwk.x);
     f.server.release();
@@ -80,13 +80,13 @@ describe('the set is refreshed in the background before it expires', () => {
     const clock = new ManualClock();
     const neverFires = () => () => undefined;
     const set = new RemoteKeySet(f.server.uri, f.options, clock.now, neverFires);
-    await set.getKey('ES256', f.key.kid);
+    await set.getKeys('ES256', f.key.kid);
     clock.advance(79_999);
-    await set.getKey('ES256', f.key.kid);
+    await set.getKeys('ES256', f.key.kid);
     expect(f.server.hits).toBe(1);
     clock.advance(1);
     f.server.answer = 'slow';
-    await set.getKey('ES256', f.key.kid);
+    await set.getKeys('ES256', f.key.kid);
     await f.server.waitForHits(2);
     expect(f.server.held).toBe(1);
     f.server.release();
@@ -95,7 +95,7 @@ describe('the set is refreshed in the background before it expires', () => {
 
   test('a refresh keeps the set fresh for another lifetime', async () => {
     f = await keySetFixture({}, 'max-age=100');
-    await f.set.getKey('ES256', f.key.kid);
+    await f.set.getKeys('ES256', f.key.kid);
     for (let i = 0; i < 5; i += 1) {
       f.clock.advance(80_000);
       await f.set.idle();
@@ -124,7 +124,7 @@ describe('background timers never keep the process alive', () => {
     try {
       const before = timeouts();
       const set = new RemoteKeySet(f.server.uri, parseKeySetOptions({}));
-      await set.getKey('ES256', f.key.kid);
+      await set.getKeys('ES256', f.key.kid);
       expect(timeouts()).toBe(before);
     } finally {
       await f.server.close();

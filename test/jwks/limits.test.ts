@@ -2,6 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { resolveOptions } from '../../lib/options';
 import { TokenVerifier } from '../../lib/token/verify';
+import { MAX_CANDIDATE_KEYS } from '../../lib/jwks/key-set';
 import { AUDIENCE, HUGE_BYTES, ISSUER, makeSigningKey, signAccessToken } from '../helpers/jwks-server';
 import { keySetFixture, xOf, type Fixture } from './fixture';
 
@@ -17,7 +18,7 @@ describe('fetch timeout', () => {
   test('a fetch is abandoned after timeoutMs of (simulated) time, not before', async () => {
     f = await keySetFixture({ timeoutMs: 2_000 });
     f.server.answer = 'slow';
-    const result = f.set.getKey('ES256', f.key.kid);
+    const result = f.set.getKeys('ES256', f.key.kid);
     await f.server.waitForHits(1);
     f.clock.advance(1_999);
     expect(f.eventsOf('failed')).toHaveLength(0);
@@ -31,7 +32,7 @@ describe('response size cap', () => {
   test('a body without Content-Length is read only until it passes the cap', async () => {
     f = await keySetFixture();
     f.server.answer = 'huge';
-    await expect(f.set.getKey('ES256', f.key.kid)).rejects.toMatchObject({ status: 503 });
+    await expect(f.set.getKeys('ES256', f.key.kid)).rejects.toMatchObject({ status: 503 });
     const outcome = await f.server.hugeOutcome();
     expect(outcome.completed).toBe(false);
     expect(outcome.written).toBeLessThan(HUGE_BYTES);
@@ -40,7 +41,7 @@ describe('response size cap', () => {
   test('a declared Content-Length over the cap is refused before reading the body', async () => {
     f = await keySetFixture();
     f.server.answer = 'huge-declared';
-    await expect(f.set.getKey('ES256', f.key.kid)).rejects.toMatchObject({ status: 503 });
+    await expect(f.set.getKeys('ES256', f.key.kid)).rejects.toMatchObject({ status: 503 });
     expect(f.eventsOf('failed')[0]!.error).toBe(`declared body of ${HUGE_BYTES} bytes is larger than 262144`);
     expect((await f.server.hugeOutcome()).completed).toBe(false);
   });
@@ -50,11 +51,11 @@ describe('response size cap', () => {
     const size = Buffer.byteLength(JSON.stringify({ keys: [key.jwk] }));
     f = await keySetFixture({ maxBytes: size });
     f.server.keys = [key.jwk];
-    await expect(f.set.getKey('ES256', 'k')).resolves.toBeDefined();
+    await expect(f.set.getKeys('ES256', 'k')).resolves.toBeDefined();
     const smaller = await keySetFixture({ maxBytes: size - 1 });
     try {
       smaller.server.keys = [key.jwk];
-      await expect(smaller.set.getKey('ES256', 'k')).rejects.toMatchObject({ status: 503 });
+      await expect(smaller.set.getKeys('ES256', 'k')).rejects.toMatchObject({ status: 503 });
       expect(smaller.eventsOf('failed')[0]!.error).toBe(`body is larger than ${size - 1} bytes`);
     } finally {
       await smaller.server.close();
@@ -66,14 +67,14 @@ describe('key-count cap', () => {
   test('a set with more than maxKeys entries is refused whole', async () => {
     f = await keySetFixture({ maxKeys: 2 });
     f.server.keys = [f.key.jwk, (await makeSigningKey('b')).jwk, (await makeSigningKey('c')).jwk];
-    await expect(f.set.getKey('ES256', f.key.kid)).rejects.toMatchObject({ status: 503 });
+    await expect(f.set.getKeys('ES256', f.key.kid)).rejects.toMatchObject({ status: 503 });
     expect(f.eventsOf('failed')[0]!.error).toBe('document lists 3 keys, more than 2');
   });
 
   test('a set of exactly maxKeys entries is used', async () => {
     f = await keySetFixture({ maxKeys: 2 });
     f.server.keys = [f.key.jwk, (await makeSigningKey('b')).jwk];
-    await expect(f.set.getKey('ES256', 'b')).resolves.toBeDefined();
+    await expect(f.set.getKeys('ES256', 'b')).resolves.toBeDefined();
     expect(f.eventsOf('fetched')).toEqual([expect.objectContaining({ keys: 2, skipped: 0 })]);
   });
 });
@@ -111,7 +112,7 @@ describe('unusable keys are skipped, never fatal for the others', () => {
   test('one good key among 18 bad entries: fetched with 1 key, 18 skipped, the good one verifies', async () => {
     f = await keySetFixture();
     f.server.keys = [...bad, f.key.jwk];
-    expect(await xOf(await f.set.getKey('ES256', f.key.kid))).toBe(f.key.jwk.x);
+    expect(await xOf(await f.set.getKeys('ES256', f.key.kid))).toBe(f.key.jwk.x);
     expect(f.eventsOf('fetched')).toEqual([{ type: 'fetched', uri: f.server.uri, keys: 1, skipped: 18 }]);
   });
 
@@ -122,7 +123,7 @@ describe('unusable keys are skipped, never fatal for the others', () => {
     f = await keySetFixture();
     f.server.keys = [...bad, f.key.jwk];
     for (const alg of ['ES256', 'ES384', 'RS256', 'HS256', 'EdDSA']) {
-      await expect(f.set.getKey(alg, kid)).rejects.toMatchObject({ status: 401, reason: 'key_not_found' });
+      await expect(f.set.getKeys(alg, kid)).rejects.toMatchObject({ status: 401, reason: 'key_not_found' });
     }
     expect(f.server.hits).toBe(1);
   });
@@ -133,76 +134,86 @@ describe('unusable keys are skipped, never fatal for the others', () => {
     const ed = await publicJwk('Ed25519', { kid: 'ed' });
     const p384 = await publicJwk('ES384', { kid: 'p384' });
     f.server.keys = [rsa, ed, p384, f.key.jwk];
-    await expect(f.set.getKey('RS256', 'rsa')).resolves.toBeDefined();
-    await expect(f.set.getKey('PS256', 'rsa')).rejects.toMatchObject({ reason: 'key_not_found' });
-    await expect(f.set.getKey('EdDSA', 'ed')).resolves.toBeDefined();
-    await expect(f.set.getKey('Ed25519', 'ed')).resolves.toBeDefined();
-    await expect(f.set.getKey('ES384', 'p384')).resolves.toBeDefined();
-    await expect(f.set.getKey('ES256', 'p384')).rejects.toMatchObject({ reason: 'key_not_found' });
-    await expect(f.set.getKey('ES384', f.key.kid)).rejects.toMatchObject({ reason: 'key_not_found' });
+    await expect(f.set.getKeys('RS256', 'rsa')).resolves.toBeDefined();
+    await expect(f.set.getKeys('PS256', 'rsa')).rejects.toMatchObject({ reason: 'key_not_found' });
+    await expect(f.set.getKeys('EdDSA', 'ed')).resolves.toBeDefined();
+    await expect(f.set.getKeys('Ed25519', 'ed')).resolves.toBeDefined();
+    await expect(f.set.getKeys('ES384', 'p384')).resolves.toBeDefined();
+    await expect(f.set.getKeys('ES256', 'p384')).rejects.toMatchObject({ reason: 'key_not_found' });
+    await expect(f.set.getKeys('ES384', f.key.kid)).rejects.toMatchObject({ reason: 'key_not_found' });
   });
 });
 
 describe('duplicate kids', () => {
-  test('two different keys under one kid are both dropped; the rest of the set works', async () => {
+  test('two different keys under one kid are both kept: a token verifies against the one that signed it', async () => {
     f = await keySetFixture();
     const a = await makeSigningKey('dup');
     const b = await makeSigningKey('dup');
     f.server.keys = [a.jwk, b.jwk, f.key.jwk];
-    await expect(f.set.getKey('ES256', 'dup')).rejects.toMatchObject({ status: 401, reason: 'key_not_found' });
-    await expect(f.set.getKey('ES256', f.key.kid)).resolves.toBeDefined();
-    expect(f.eventsOf('fetched')).toEqual([expect.objectContaining({ keys: 1, skipped: 2 })]);
+    const keys = await f.set.getKeys('ES256', 'dup');
+    expect(await Promise.all(keys.map(async (k) => (await exportJWK(k)).x))).toEqual([a.jwk.x, b.jwk.x]);
+    expect(f.eventsOf('fetched')).toEqual([expect.objectContaining({ keys: 3, skipped: 0 })]);
+    const verifier = new TokenVerifier(resolveOptions({ audience: AUDIENCE, issuer: ISSUER, jwksUri: f.server.uri, cache: false }), f.set);
+    for (const signer of [a, b]) await expect(verifier.verify(await signAccessToken(signer))).resolves.toMatchObject({ aud: AUDIENCE });
+    const stranger = await makeSigningKey('dup');
+    await expect(verifier.verify(await signAccessToken(stranger))).rejects.toMatchObject({ reason: 'signature_invalid' });
   });
 
   test('the same key listed twice is kept once', async () => {
     f = await keySetFixture();
     f.server.keys = [f.key.jwk, { ...f.key.jwk }];
-    expect(await xOf(await f.set.getKey('ES256', f.key.kid))).toBe(f.key.jwk.x);
+    expect(await xOf(await f.set.getKeys('ES256', f.key.kid))).toBe(f.key.jwk.x);
     expect(f.eventsOf('fetched')).toEqual([expect.objectContaining({ keys: 1, skipped: 1 })]);
   });
 
   test('a kid shared with an unusable entry is not ambiguous: only one key can verify', async () => {
     f = await keySetFixture();
     f.server.keys = [{ ...(await makeSigningKey(f.key.kid)).jwk, use: 'enc' }, f.key.jwk];
-    expect(await xOf(await f.set.getKey('ES256', f.key.kid))).toBe(f.key.jwk.x);
+    expect(await xOf(await f.set.getKeys('ES256', f.key.kid))).toBe(f.key.jwk.x);
   });
 });
 
-describe('tokens without kid are never verified by guessing', () => {
+describe('tokens without kid: the signature decides among a few keys', () => {
   const verifierFor = (fixture: Fixture) =>
     new TokenVerifier(resolveOptions({ audience: AUDIENCE, issuer: ISSUER, jwksUri: fixture.server.uri, cache: false }), fixture.set);
+  const withoutKid = ({ kid: _kid, ...jwk }: JWK) => jwk;
 
-  test('with two kid-less keys, a token without kid is rejected (even one signed by either key)', async () => {
+  test('with two kid-less keys, a token without kid signed by either verifies; a stranger does not', async () => {
     f = await keySetFixture();
     const a = await makeSigningKey();
     const b = await makeSigningKey();
-    const withoutKid = ({ kid: _kid, ...jwk }: JWK) => jwk;
     f.server.keys = [withoutKid(a.jwk), withoutKid(b.jwk)];
     for (const signer of [a, b]) {
       const token = await signAccessToken(signer, { kid: undefined });
-      await expect(verifierFor(f).verify(token)).rejects.toMatchObject({ status: 401, reason: 'key_not_found' });
+      await expect(verifierFor(f).verify(token)).resolves.toMatchObject({ aud: AUDIENCE });
     }
+    const stranger = await signAccessToken(await makeSigningKey(), { kid: undefined });
+    await expect(verifierFor(f).verify(stranger)).rejects.toMatchObject({ status: 401, reason: 'signature_invalid' });
   });
 
-  test('with a kid-less key and a key with kid, a token without kid is rejected', async () => {
-    f = await keySetFixture();
-    const a = await makeSigningKey();
-    const { kid: _kid, ...jwk } = a.jwk;
-    f.server.keys = [jwk, f.key.jwk];
-    await expect(f.set.getKey('ES256', undefined)).rejects.toMatchObject({ reason: 'key_not_found' });
-  });
-
-  test('with exactly one key for the algorithm, a token without kid verifies against it', async () => {
+  test('a token without kid may be verified by a key that has one (issuers often omit kid in tokens)', async () => {
     f = await keySetFixture();
     const token = await signAccessToken(f.key, { kid: undefined });
     await expect(verifierFor(f).verify(token)).resolves.toMatchObject({ aud: AUDIENCE });
+  });
+
+  test(`more than ${MAX_CANDIDATE_KEYS} candidate keys are refused rather than all tried`, async () => {
+    f = await keySetFixture();
+    const signers = await Promise.all(Array.from({ length: MAX_CANDIDATE_KEYS + 1 }, () => makeSigningKey()));
+    f.server.keys = signers.map((k) => withoutKid(k.jwk));
+    await expect(f.set.getKeys('ES256', undefined)).rejects.toMatchObject({ reason: 'key_not_found' });
+    f.server.keys = signers.slice(0, MAX_CANDIDATE_KEYS).map((k) => withoutKid(k.jwk));
+    const fresh = await keySetFixture();
+    fresh.server.keys = f.server.keys;
+    expect(await fresh.set.getKeys('ES256', undefined)).toHaveLength(MAX_CANDIDATE_KEYS);
+    fresh.server.close();
   });
 
   test('a token with a kid never falls back to a kid-less key', async () => {
     f = await keySetFixture();
     const { kid: _kid, ...jwk } = f.key.jwk;
     f.server.keys = [jwk];
-    await expect(f.set.getKey('ES256', 'some-kid')).rejects.toMatchObject({ reason: 'key_not_found' });
-    await expect(f.set.getKey('ES256', undefined)).resolves.toBeDefined();
+    await expect(f.set.getKeys('ES256', 'some-kid')).rejects.toMatchObject({ reason: 'key_not_found' });
+    await expect(f.set.getKeys('ES256', undefined)).resolves.toBeDefined();
   });
 });

@@ -55,10 +55,10 @@ describe('onKeySetEvent cannot break verification', () => {
       });
       const clock = new ManualClock();
       const good = new RemoteKeySet(server.uri, options, clock.now, clock.schedule);
-      await expect(good.getKey('ES256', key.kid)).resolves.toBeDefined();
+      await expect(good.getKeys('ES256', key.kid)).resolves.toBeDefined();
       server.answer = 'error';
       const failing = new RemoteKeySet(server.uri, options, clock.now, clock.schedule);
-      await expect(failing.getKey('ES256', key.kid)).rejects.toMatchObject({ status: 503, reason: 'jwks_unavailable' });
+      await expect(failing.getKeys('ES256', key.kid)).rejects.toMatchObject({ status: 503, reason: 'jwks_unavailable' });
       expect(calls).toBe(2);
     } finally {
       await server.close();
@@ -73,7 +73,7 @@ describe('onKeySetEvent cannot break verification', () => {
     process.on('unhandledRejection', onUnhandled);
     try {
       const options = parseKeySetOptions({ onKeySetEvent: async () => Promise.reject(new Error('async observer failed')) });
-      await expect(new RemoteKeySet(server.uri, options).getKey('ES256', key.kid)).resolves.toBeDefined();
+      await expect(new RemoteKeySet(server.uri, options).getKeys('ES256', key.kid)).resolves.toBeDefined();
       await new Promise((resolve) => setImmediate(resolve));
       expect(unhandled).toEqual([]);
     } finally {
@@ -91,7 +91,7 @@ describe('onKeySetEvent cannot break verification', () => {
       const a = keySetFor(server.uri, parseKeySetOptions({ onKeySetEvent: (e: KeySetEvent) => seenA.push(e) }));
       const b = keySetFor(server.uri, parseKeySetOptions({ onKeySetEvent: (e: KeySetEvent) => seenB.push(e) }));
       expect(b).toBe(a);
-      await a.getKey('ES256', key.kid);
+      await a.getKeys('ES256', key.kid);
       expect(seenA).toEqual([{ type: 'fetched', uri: server.uri, keys: 1, skipped: 0 }]);
       expect(seenB).toEqual(seenA);
     } finally {

@@ -58,8 +58,8 @@ describe('one key set per jwksUri per process', () => {
     const options = parseKeySetOptions({});
     const shared = keySetFor(server.uri, options);
     const isolated = new RemoteKeySet(server.uri, options);
-    await shared.getKey('ES256', key.kid);
-    await isolated.getKey('ES256', key.kid);
+    await shared.getKeys('ES256', key.kid);
+    await isolated.getKeys('ES256', key.kid);
     expect(isolated).not.toBe(shared);
     expect(server.hits).toBe(2);
   });
@@ -74,7 +74,7 @@ describe('concurrent misses share one fetch', () => {
 
   test('50 concurrent first requests cause a single fetch and all get the key', async () => {
     f.server.answer = 'slow';
-    const pending = Array.from({ length: 50 }, () => f.set.getKey('ES256', f.key.kid));
+    const pending = Array.from({ length: 50 }, () => f.set.getKeys('ES256', f.key.kid));
     await f.server.waitForHits(1);
     f.server.release();
     const keys = await Promise.all(pending);
@@ -84,7 +84,7 @@ describe('concurrent misses share one fetch', () => {
 
   test('concurrent first requests that fail share the failure: one fetch, every caller gets 503', async () => {
     f.server.answer = 'error';
-    const results = await Promise.allSettled(Array.from({ length: 20 }, () => f.set.getKey('ES256', f.key.kid)));
+    const results = await Promise.allSettled(Array.from({ length: 20 }, () => f.set.getKeys('ES256', f.key.kid)));
     for (const result of results) {
       expect(result).toMatchObject({ status: 'rejected', reason: { status: 503, reason: 'jwks_unavailable' } });
     }
@@ -98,7 +98,7 @@ describe('the whole set is cached, not each kid', () => {
     const server = await startJwksServer({ keys: keys.map((k) => k.jwk) });
     try {
       const set = new RemoteKeySet(server.uri, parseKeySetOptions({}));
-      for (const k of keys) expect(await xOf(await set.getKey('ES256', k.kid))).toBe(k.jwk.x);
+      for (const k of keys) expect(await xOf(await set.getKeys('ES256', k.kid))).toBe(k.jwk.x);
       expect(server.hits).toBe(1);
     } finally {
       await server.close();
@@ -110,7 +110,7 @@ describe('the fetch request itself', () => {
   test('asks for JSON and carries no credentials or cookies', async () => {
     const f = await keySetFixture();
     try {
-      await f.set.getKey('ES256', f.key.kid);
+      await f.set.getKeys('ES256', f.key.kid);
       const headers = f.server.lastRequestHeaders!;
       expect(headers.accept).toContain('application/json');
       expect(headers.authorization).toBeUndefined();

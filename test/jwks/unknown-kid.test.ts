@@ -21,26 +21,26 @@ function verifierFor(f: Fixture): TokenVerifier {
 let f: Fixture;
 beforeEach(async () => {
   f = await keySetFixture();
-  await f.set.getKey('ES256', f.key.kid);
+  await f.set.getKeys('ES256', f.key.kid);
 });
 afterEach(() => f.server.close());
 
 describe('an unknown kid refetches at most once per cooldown', () => {
   test('within the cooldown after a fetch, an unknown kid is rejected without fetching', async () => {
     f.clock.advance(29_999);
-    await expect(f.set.getKey('ES256', 'unknown')).rejects.toMatchObject({ status: 401, reason: 'key_not_found' });
+    await expect(f.set.getKeys('ES256', 'unknown')).rejects.toMatchObject({ status: 401, reason: 'key_not_found' });
     expect(f.server.hits).toBe(1);
   });
 
   test('once the cooldown has passed, an unknown kid refetches once; the next one waits a new cooldown', async () => {
     f.clock.advance(30_000);
-    await expect(f.set.getKey('ES256', 'unknown-1')).rejects.toMatchObject({ reason: 'key_not_found' });
+    await expect(f.set.getKeys('ES256', 'unknown-1')).rejects.toMatchObject({ reason: 'key_not_found' });
     expect(f.server.hits).toBe(2);
     f.clock.advance(29_999);
-    await expect(f.set.getKey('ES256', 'unknown-2')).rejects.toMatchObject({ reason: 'key_not_found' });
+    await expect(f.set.getKeys('ES256', 'unknown-2')).rejects.toMatchObject({ reason: 'key_not_found' });
     expect(f.server.hits).toBe(2);
     f.clock.advance(1);
-    await expect(f.set.getKey('ES256', 'unknown-3')).rejects.toMatchObject({ reason: 'key_not_found' });
+    await expect(f.set.getKeys('ES256', 'unknown-3')).rejects.toMatchObject({ reason: 'key_not_found' });
     expect(f.server.hits).toBe(3);
   });
 
@@ -85,8 +85,8 @@ describe('an unknown kid refetches at most once per cooldown', () => {
   test('when the refetch fails, an unknown kid is a 401 (keys exist), and known kids keep working', async () => {
     f.clock.advance(30_000);
     f.server.answer = 'error';
-    await expect(f.set.getKey('ES256', 'unknown')).rejects.toMatchObject({ status: 401, reason: 'key_not_found' });
-    await expect(f.set.getKey('ES256', f.key.kid)).resolves.toBeDefined();
+    await expect(f.set.getKeys('ES256', 'unknown')).rejects.toMatchObject({ status: 401, reason: 'key_not_found' });
+    await expect(f.set.getKeys('ES256', f.key.kid)).resolves.toBeDefined();
     expect(f.server.hits).toBe(2);
   });
 });
@@ -115,7 +115,7 @@ describe('hasKid answers synchronously', () => {
   test('undefined while a fetch is in flight', async () => {
     f.clock.advance(30_000);
     f.server.answer = 'slow';
-    const pending = f.set.getKey('ES256', 'new-kid').catch(() => undefined);
+    const pending = f.set.getKeys('ES256', 'new-kid').catch(() => undefined);
     await f.server.waitForHits(2);
     f.clock.advance(1); // still inside the new cooldown
     expect(f.set.hasKid('other')).toBeUndefined();

@@ -1,0 +1,64 @@
+/**
+ * The signature step. `checkSignatureEncoding` is the structural part, run before any key lookup;
+ * `verifySignature` is the cryptographic part (jose's flattenedVerify over the exact segments).
+ * The verifier and the conformance vectors go through these same two functions.
+ */
+import { flattenedVerify } from 'jose';
+import { InvalidTokenError } from '../errors';
+
+/** The three segments of a compact JWS, as received. */
+export interface JwsSegments {
+  protected: string;
+  payload: string;
+  signature: string;
+}
+
+/** Signature sizes of the fixed-size JWS algorithms (raw r‖s for ECDSA, RFC 7518 §3.4). */
+const SIGNATURE_BYTES: Record<string, number> = { ES256: 64, ES384: 96, ES512: 132, EdDSA: 64, Ed25519: 64 };
+
+/** Group orders n of the ECDSA curves (SEC 2 §2.4.2, §2.5.1, §2.6.1), big-endian at scalar width. */
+const ECDSA_ORDER: Record<string, Buffer> = {
+  ES256: Buffer.from('ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551', 'hex'),
+  ES384: Buffer.from('ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973', 'hex'),
+  ES512: Buffer.from('01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409', 'hex'),
+};
+
+function invalid(description: string): InvalidTokenError {
+  return new InvalidTokenError('signature_invalid', description);
+}
+
+/** 1 <= scalar < n, for big-endian byte strings of the same width. */
+function inRange(scalar: Uint8Array, n: Buffer): boolean {
+  return scalar.some((byte) => byte !== 0) && Buffer.compare(scalar, n) < 0;
+}
+
+/**
+ * Structural checks on signature bytes: the exact size for fixed-size algorithms, and for ECDSA
+ * both scalars in [1, n − 1] (SEC 1 §4.1.4 step 1). The range check does not rely on the crypto
+ * backend to refuse r = 0 or s = 0 (CVE-2022-21449) and spares it work for such input.
+ * Throws `InvalidTokenError('signature_invalid')`.
+ */
+export function checkSignatureEncoding(alg: string, signature: Uint8Array): void {
+  const size = SIGNATURE_BYTES[alg];
+  if (size === undefined) return;
+  if (signature.length !== size) throw invalid('The token signature has the wrong length');
+  const n = ECDSA_ORDER[alg];
+  if (n === undefined) return;
+  if (!inRange(signature.subarray(0, size / 2), n) || !inRange(signature.subarray(size / 2), n)) {
+    throw invalid('The token signature is out of range');
+  }
+}
+
+/**
+ * Verifies the signature of prechecked segments with `key`, allowing only `algorithms`.
+ * Throws `InvalidTokenError('signature_invalid')`.
+ *
+ * @example await verifySignature(precheckJws(token, options).segments, key, ['ES256']);
+ */
+export async function verifySignature(jws: JwsSegments, key: CryptoKey, algorithms: readonly string[]): Promise<void> {
+  try {
+    await flattenedVerify(jws, key, { algorithms: [...algorithms] });
+  } catch {
+    throw invalid('The token signature is invalid');
+  }
+}
