@@ -17,7 +17,8 @@ function portFromEnv() {
 
 function listen(app, port) {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, '127.0.0.1', () => resolve(server));
+    // Express 5 hands a listen error to the callback, Express 4 only emits it.
+    const server = app.listen(port, '127.0.0.1', (error) => (error ? reject(error) : resolve(server)));
     server.once('error', reject);
   });
 }
@@ -107,6 +108,6 @@ curl -i $API/communities/apes -H "Authorization: Bearer $TOKEN"
 
 const port = portFromEnv();
 (process.env.PICKET_PROJECT_ID ? withPicket(port) : withTestIssuer(port)).catch((error) => {
-  console.error(error.message);
+  console.error(error.code === 'EADDRINUSE' ? `Port ${port} is in use: try PORT=0 npm start for a free one` : error.message);
   process.exit(1);
 });

@@ -2,6 +2,7 @@
  * The issuer's side of incremental authorization: the balances a test says each wallet holds,
  * and the upgrade of verified claims to claims that prove a requirement from those balances.
  */
+import { InsufficientScopeError } from '../errors';
 import { addressKey } from '../ownership/address';
 import type { CompiledRequirements } from '../ownership/requirements';
 import type { AccessTokenClaims, TokenBalances } from '../token/claims';
@@ -44,14 +45,14 @@ export class BalanceTable {
 
 /**
  * Claims for the upgraded token: the old claims plus the balances the table proves for
- * `requirement`, or undefined when they do not meet it. Earlier proofs are kept (that is what
+ * `requirement`, or the refusal when they do not meet it. Earlier proofs are kept (that is what
  * makes the authorization incremental); the expiry stays that of the session.
  */
 export function upgradeClaims(
   claims: AccessTokenClaims,
   requirement: CompiledRequirements,
   table: BalanceTable,
-): { claims?: Record<string, unknown>; refusal?: unknown } {
+): { claims: Record<string, unknown> } | { refusal: InsufficientScopeError } {
   const { contractAddress, tokenIds, collection, creatorAddress } = requirement.description;
   const held = (item: string) => table.get(claims.walletAddress, item);
   const proven: TokenBalances = {};
@@ -60,6 +61,8 @@ export function upgradeClaims(
     if (balance !== undefined) proven[kind] = { ...proven[kind], [item]: balance };
   };
 
+  // The contract is always recorded, 0 included: the gate counts token-id balances only for a
+  // contract the token proves.
   if (contractAddress !== undefined) record('contractAddress', contractAddress, held(contractAddress) ?? '0');
   for (const id of tokenIds ?? []) record('tokenIds', id, held(`${contractAddress}:${id}`));
   for (const c of collection ?? []) record('collection', c, held(c));
@@ -71,6 +74,7 @@ export function upgradeClaims(
   try {
     requirement.check(upgraded as AccessTokenClaims);
   } catch (refusal) {
+    if (!(refusal instanceof InsufficientScopeError)) throw refusal;
     return { refusal };
   }
   return { claims: upgraded };

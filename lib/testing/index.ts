@@ -236,8 +236,8 @@ export async function createTestIssuer(options: TestIssuerOptions): Promise<Test
       return { status: 401, body: { error: 'invalid_token', error_description: error.message, reason: error.reason } };
     }
     const upgrade = upgradeClaims(claims, requirement, balances);
-    if (!upgrade.claims) {
-      const refusal = upgrade.refusal as TokenGateError;
+    if ('refusal' in upgrade) {
+      const { refusal } = upgrade;
       return {
         status: 403,
         body: { error: 'insufficient_scope', error_description: refusal.message, reason: refusal.reason, requirements: requirement.description },

@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing';
 import { commands, runPrintout, type Step } from './printed-script';
 import { ROOT, assertBuilt, startExample, type RunningExample } from './start-example';
@@ -134,5 +135,23 @@ describe('PORT', () => {
     const run = spawnSync(process.execPath, ['examples/server.js'], { cwd: ROOT, env: { ...process.env, PORT: 'eighty' }, encoding: 'utf8' });
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('PORT must be a number from 0 to 65535');
+  });
+
+  test('names a busy PORT and suggests PORT=0', async () => {
+    assertBuilt();
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (busy.address() as { port: number }).port;
+      const child = spawn(process.execPath, ['examples/server.js'], { cwd: ROOT, env: { ...process.env, PORT: String(port) } });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+      // 'close' comes after the output streams have ended.
+      const code = await new Promise((resolve) => child.once('close', resolve));
+      expect(code).toBe(1);
+      expect(stderr).toContain(`Port ${port} is in use: try PORT=0`);
+    } finally {
+      busy.close();
+    }
   });
 });
