@@ -1,0 +1,81 @@
+/**
+ * The issuer's side of incremental authorization: the balances a test says each wallet holds,
+ * and the upgrade of verified claims to claims that prove a requirement from those balances.
+ */
+import { InsufficientScopeError } from '../errors';
+import { addressKey } from '../ownership/address';
+import type { CompiledRequirements } from '../ownership/requirements';
+import type { AccessTokenClaims, TokenBalances } from '../token/claims';
+import { isDecimalString } from '../token/decimal';
+
+/** `<contractAddress>:<tokenId>`: how a balance table names one token of a contract. */
+const TOKEN_ITEM = /^(.+):([0-9]+)$/;
+
+/**
+ * What each wallet holds, keyed by contract address, collection, creator address or
+ * `<contractAddress>:<tokenId>`. Addresses are compared the way the chain compares them.
+ */
+export class BalanceTable {
+  private readonly wallets = new Map<string, ReadonlyMap<string, string>>();
+
+  constructor(private readonly chain: string) {}
+
+  /** Replaces what `wallet` holds. */
+  set(wallet: string, balances: Record<string, string>): void {
+    if (typeof wallet !== 'string' || wallet === '') throw new TypeError('setBalances: wallet must be an address');
+    if (typeof balances !== 'object' || balances === null) throw new TypeError('setBalances: balances must be an object');
+    const items = new Map<string, string>();
+    for (const [item, balance] of Object.entries(balances)) {
+      if (!isDecimalString(balance)) throw new TypeError(`setBalances: the balance of ${item} must be a decimal string such as "3"`);
+      items.set(this.key(item), balance);
+    }
+    this.wallets.set(addressKey(this.chain, wallet), items);
+  }
+
+  /** The balance `wallet` holds of `item`, or undefined when the table does not say. */
+  get(wallet: string, item: string): string | undefined {
+    return this.wallets.get(addressKey(this.chain, wallet))?.get(this.key(item));
+  }
+
+  private key(item: string): string {
+    const token = TOKEN_ITEM.exec(item);
+    return token ? `${addressKey(this.chain, token[1]!)}:${token[2]}` : addressKey(this.chain, item);
+  }
+}
+
+/**
+ * Claims for the upgraded token: the old claims plus the balances the table proves for
+ * `requirement`, or the refusal when they do not meet it. Earlier proofs are kept (that is what
+ * makes the authorization incremental); the expiry stays that of the session.
+ */
+export function upgradeClaims(
+  claims: AccessTokenClaims,
+  requirement: CompiledRequirements,
+  table: BalanceTable,
+): { claims: Record<string, unknown> } | { refusal: InsufficientScopeError } {
+  const { contractAddress, tokenIds, collection, creatorAddress } = requirement.description;
+  const held = (item: string) => table.get(claims.walletAddress, item);
+  const proven: TokenBalances = {};
+  for (const [kind, map] of Object.entries(claims.tokenBalances ?? {})) proven[kind as keyof TokenBalances] = { ...map };
+  const record = (kind: keyof TokenBalances, item: string, balance: string | undefined) => {
+    if (balance !== undefined) proven[kind] = { ...proven[kind], [item]: balance };
+  };
+
+  // The contract is always recorded, 0 included: the gate counts token-id balances only for a
+  // contract the token proves.
+  if (contractAddress !== undefined) record('contractAddress', contractAddress, held(contractAddress) ?? '0');
+  for (const id of tokenIds ?? []) record('tokenIds', id, held(`${contractAddress}:${id}`));
+  for (const c of collection ?? []) record('collection', c, held(c));
+  if (creatorAddress !== undefined) record('creatorAddress', creatorAddress, held(creatorAddress));
+
+  const upgraded: Record<string, unknown> = { ...claims, tokenBalances: proven };
+  // The single-contract claims of older tokens are already folded into tokenBalances.
+  for (const legacy of ['contractAddress', 'tokenBalance', 'numTokens', 'tokenIds', 'ext']) delete upgraded[legacy];
+  try {
+    requirement.check(upgraded as AccessTokenClaims);
+  } catch (refusal) {
+    if (!(refusal instanceof InsufficientScopeError)) throw refusal;
+    return { refusal };
+  }
+  return { claims: upgraded };
+}
