@@ -3,8 +3,8 @@
  * "psychic signatures"), wrong lengths, DER instead of raw r‖s, bit flips, and the one variant that
  * *does* verify: the high-S twin of a valid signature. Nothing may depend on the signature bytes.
  */
+import { createTestIssuer } from '../../lib/testing';
 import type { AccessTokenClaims } from '../../lib';
-import { createTestIssuer, type TestIssuer } from '../../lib/testing';
 import {
   AUDIENCE,
   P256_N,
@@ -16,19 +16,10 @@ import {
   toBigInt,
   withSignature,
   type Harness,
+  useIssuerHarness,
 } from './helpers';
 
-let issuer: TestIssuer;
-let harness: Harness;
-
-beforeAll(async () => {
-  issuer = await createTestIssuer({ audience: AUDIENCE });
-  harness = await createHarness(issuer.options);
-});
-afterAll(async () => {
-  await harness.close();
-  await issuer.close();
-});
+const env = useIssuerHarness();
 
 const split = (token: string) => {
   const sig = signatureOf(token);
@@ -61,20 +52,20 @@ describe('out-of-range and degenerate scalars', () => {
   const pairs = EDGES.flatMap(([rn, r]) => EDGES.map(([sn, s]) => [rn, r, sn, s] as [string, bigint, string, bigint]));
 
   test.each(pairs)('rejects r=%s, s=%s', async (_rn, r, _sn, s) => {
-    const token = withSignature(await issuer.sign(), rawSignature(r, s));
-    expectRejected(await harness.get('/me', token), 401, 'signature_invalid', token);
+    const token = withSignature(await env.issuer.sign(), rawSignature(r, s));
+    expectRejected(await env.harness.get('/me', token), 401, 'signature_invalid', token);
   });
 
   test.each(EDGES)('rejects the real r with s=%s', async (_name, s) => {
-    const token = await issuer.sign();
+    const token = await env.issuer.sign();
     const forged = withSignature(token, rawSignature(split(token).r, s));
-    expectRejected(await harness.get('/me', forged), 401, 'signature_invalid', forged);
+    expectRejected(await env.harness.get('/me', forged), 401, 'signature_invalid', forged);
   });
 
   test.each(EDGES)('rejects r=%s with the real s', async (_name, r) => {
-    const token = await issuer.sign();
+    const token = await env.issuer.sign();
     const forged = withSignature(token, rawSignature(r, split(token).s));
-    expectRejected(await harness.get('/me', forged), 401, 'signature_invalid', forged);
+    expectRejected(await env.harness.get('/me', forged), 401, 'signature_invalid', forged);
   });
   // A mod-n alias k + n fits 32 bytes only for k < 2^256 - n (about 2^224), never for a real
   // signature's scalars in practice: n and n+1 above are the aliases of 0 and 1.
@@ -114,63 +105,63 @@ describe('signature length and encoding', () => {
     ['132 bytes (ES512 size)', 132],
     ['512 bytes', 512],
   ])('rejects a %s signature', async (_name, length) => {
-    const token = await issuer.sign();
+    const token = await env.issuer.sign();
     const sig = Buffer.alloc(length);
     signatureOf(token).copy(sig);
     const forged = withSignature(token, sig);
-    expectRejected(await harness.get('/me', forged), 401, length === 0 ? 'token_malformed' : 'signature_invalid', forged);
+    expectRejected(await env.harness.get('/me', forged), 401, length === 0 ? 'token_malformed' : 'signature_invalid', forged);
   });
 
   test('rejects the real signature re-encoded as DER', async () => {
-    const token = await issuer.sign();
+    const token = await env.issuer.sign();
     const { r, s } = split(token);
     const forged = withSignature(token, der(r, s));
-    expectRejected(await harness.get('/me', forged), 401, 'signature_invalid', forged);
+    expectRejected(await env.harness.get('/me', forged), 401, 'signature_invalid', forged);
   });
 
   test('rejects the real signature with a zero byte appended or prepended', async () => {
-    const token = await issuer.sign();
+    const token = await env.issuer.sign();
     for (const sig of [Buffer.concat([signatureOf(token), Buffer.from([0])]), Buffer.concat([Buffer.from([0]), signatureOf(token)])]) {
       const forged = withSignature(token, sig);
-      expectRejected(await harness.get('/me', forged), 401, 'signature_invalid', forged);
+      expectRejected(await env.harness.get('/me', forged), 401, 'signature_invalid', forged);
     }
   });
 
   test('rejects r and s swapped', async () => {
-    const token = await issuer.sign();
+    const token = await env.issuer.sign();
     const { r, s } = split(token);
     const forged = withSignature(token, rawSignature(s, r));
-    expectRejected(await harness.get('/me', forged), 401, 'signature_invalid', forged);
+    expectRejected(await env.harness.get('/me', forged), 401, 'signature_invalid', forged);
   });
 });
 
 describe('bit flips', () => {
   test.each([0, 7, 8, 255, 256, 263, 504, 511])('rejects the signature with bit %i flipped (over HTTP)', async (bit) => {
-    const token = await issuer.sign();
+    const token = await env.issuer.sign();
     const sig = signatureOf(token);
     sig[bit >> 3]! ^= 0x80 >> (bit & 7);
     const forged = withSignature(token, sig);
-    expectRejected(await harness.get('/me', forged), 401, 'signature_invalid', forged);
+    expectRejected(await env.harness.get('/me', forged), 401, 'signature_invalid', forged);
   });
 
   test('rejects every one of the 512 single-bit flips (same verifier, without HTTP)', async () => {
-    const token = await issuer.sign();
+    const token = await env.issuer.sign();
     const outcomes = new Map<string, number>();
     for (let bit = 0; bit < 512; bit += 1) {
       const sig = signatureOf(token);
       sig[bit >> 3]! ^= 0x80 >> (bit & 7);
-      const reason = await harness.gate.verify(withSignature(token, sig)).then(
+      const reason = await env.harness.gate.verify(withSignature(token, sig)).then(
         () => 'accepted',
         (err: { reason?: string }) => err.reason ?? 'crash',
       );
       outcomes.set(reason, (outcomes.get(reason) ?? 0) + 1);
     }
     expect(Object.fromEntries(outcomes)).toEqual({ signature_invalid: 512 });
-    await expect(harness.gate.verify(token)).resolves.toBeDefined();
+    await expect(env.harness.gate.verify(token)).resolves.toBeDefined();
   });
 
   test('rejects a flipped bit in the header or the payload', async () => {
-    const token = await issuer.sign();
+    const token = await env.issuer.sign();
     const [h, p, s] = token.split('.') as [string, string, string];
     const flip = (segment: string) => {
       const bytes = Buffer.from(segment, 'base64url');
@@ -178,7 +169,7 @@ describe('bit flips', () => {
       return bytes.toString('base64url');
     };
     for (const forged of [`${flip(h)}.${p}.${s}`, `${h}.${flip(p)}.${s}`]) {
-      const res = await harness.get('/me', forged);
+      const res = await env.harness.get('/me', forged);
       expect(res.status).toBe(401);
       expect(res.body.error).toBe('invalid_token');
     }
@@ -193,18 +184,18 @@ describe('ECDSA malleability: the high-S twin verifies, so nothing may key on si
   };
 
   test('the twin of a valid signature is itself valid (ECDSA is malleable)', async () => {
-    const token = await issuer.sign();
+    const token = await env.issuer.sign();
     const twin = highS(token);
     expect(twin).not.toBe(token);
-    expect((await harness.get('/me', token)).status).toBe(200);
-    expect((await harness.get('/me', twin)).status).toBe(200);
+    expect((await env.harness.get('/me', token)).status).toBe(200);
+    expect((await env.harness.get('/me', twin)).status).toBe(200);
   });
 
   test('isRevoked sees identical claims for both twins', async () => {
     const seen: AccessTokenClaims[] = [];
-    const gate = await createHarness({ ...issuer.options, isRevoked: (claims) => (seen.push(claims), false) });
+    const gate = await createHarness({ ...env.issuer.options, isRevoked: (claims) => (seen.push(claims), false) });
     try {
-      const token = await issuer.sign();
+      const token = await env.issuer.sign();
       expect((await gate.get('/me', token)).status).toBe(200);
       expect((await gate.get('/me', highS(token))).status).toBe(200);
       expect(seen).toHaveLength(2);
@@ -216,9 +207,9 @@ describe('ECDSA malleability: the high-S twin verifies, so nothing may key on si
 
   test('revoking by tid rejects both twins, even after the original was cached', async () => {
     const revoked = new Set<string>();
-    const gate = await createHarness({ ...issuer.options, isRevoked: (claims) => revoked.has(String(claims.tid)) });
+    const gate = await createHarness({ ...env.issuer.options, isRevoked: (claims) => revoked.has(String(claims.tid)) });
     try {
-      const token = await issuer.sign();
+      const token = await env.issuer.sign();
       const twin = highS(token);
       // Both verified once: both sit in the verified-token cache.
       expect((await gate.get('/me', token)).status).toBe(200);
@@ -237,9 +228,9 @@ describe('ECDSA malleability: the high-S twin verifies, so nothing may key on si
 
   test('revoking a token first seen through its twin rejects the original too', async () => {
     const revoked = new Set<string>();
-    const gate = await createHarness({ ...issuer.options, isRevoked: (claims) => revoked.has(String(claims.tid)) });
+    const gate = await createHarness({ ...env.issuer.options, isRevoked: (claims) => revoked.has(String(claims.tid)) });
     try {
-      const token = await issuer.sign();
+      const token = await env.issuer.sign();
       expect((await gate.get('/me', highS(token))).status).toBe(200);
       revoked.add(JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).tid);
       expectRejected(await gate.get('/me', token), 401, 'token_revoked', token);
@@ -250,9 +241,9 @@ describe('ECDSA malleability: the high-S twin verifies, so nothing may key on si
 
   test('a rejected twin does not deny the original: failures are never cached', async () => {
     let revoke = true;
-    const gate = await createHarness({ ...issuer.options, isRevoked: () => revoke });
+    const gate = await createHarness({ ...env.issuer.options, isRevoked: () => revoke });
     try {
-      const token = await issuer.sign();
+      const token = await env.issuer.sign();
       expectRejected(await gate.get('/me', highS(token)), 401, 'token_revoked');
       revoke = false;
       expect((await gate.get('/me', token)).status).toBe(200);

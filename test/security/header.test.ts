@@ -17,6 +17,7 @@ import {
   type Harness,
   type RawIssuer,
   type Trap,
+  useRawHarness,
 } from './helpers';
 
 let issuer: TestIssuer;
@@ -40,16 +41,7 @@ afterAll(async () => {
 });
 
 describe('header parameters that carry or point to a key are refused, never used', () => {
-  let raw: RawIssuer;
-  let rawHarness: Harness;
-  beforeAll(async () => {
-    raw = await createRawIssuer();
-    rawHarness = await createHarness(raw.options);
-  });
-  afterAll(async () => {
-    await rawHarness.close();
-    await raw.close();
-  });
+  const ctx = useRawHarness();
 
   const spkiBase64 = () =>
     createPublicKey({ key: attackerJwk as never, format: 'jwk' }).export({ type: 'spki', format: 'der' }).toString('base64');
@@ -65,22 +57,22 @@ describe('header parameters that carry or point to a key are refused, never used
   ];
 
   test.each(cases)('rejects a token signed by the attacker with %s', async (_name, header) => {
-    const hitsBefore = raw.hits;
-    const token = await raw.signRaw(
-      JSON.stringify({ alg: 'ES256', kid: raw.kid, ...header() }),
+    const hitsBefore = ctx.raw.hits;
+    const token = await ctx.raw.signRaw(
+      JSON.stringify({ alg: 'ES256', kid: ctx.raw.kid, ...header() }),
       JSON.stringify(picketClaims()),
       attackerKey,
     );
-    expectRejected(await rawHarness.get('/me', token), 401, 'header_not_allowed', token);
+    expectRejected(await ctx.harness.get('/me', token), 401, 'header_not_allowed', token);
     expect(trap.requests).toBe(0);
-    expect(raw.hits).toBe(hitsBefore);
+    expect(ctx.raw.hits).toBe(hitsBefore);
   });
 
   test.each(cases)('rejects a token signed by the real issuer that also carries %s', async (_name, header) => {
     // Even a genuine signature does not make key-carrying headers acceptable: refusing them
     // outright keeps the gate from ever acting on one.
-    const token = await raw.sign(undefined, header());
-    expectRejected(await rawHarness.get('/me', token), 401, 'header_not_allowed', token);
+    const token = await ctx.raw.sign(undefined, header());
+    expectRejected(await ctx.harness.get('/me', token), 401, 'header_not_allowed', token);
     expect(trap.requests).toBe(0);
   });
 
@@ -93,16 +85,7 @@ describe('header parameters that carry or point to a key are refused, never used
 
 describe('unsupported extensions: crit and b64', () => {
   // Signed with the raw issuer: jose (rightly) refuses to produce most of these headers.
-  let raw: RawIssuer;
-  let rawHarness: Harness;
-  beforeAll(async () => {
-    raw = await createRawIssuer();
-    rawHarness = await createHarness(raw.options);
-  });
-  afterAll(async () => {
-    await rawHarness.close();
-    await raw.close();
-  });
+  const ctx = useRawHarness();
 
   const cases: Array<[string, Record<string, unknown>]> = [
     ['crit naming a registered claim', { crit: ['exp'], exp: 1 }],
@@ -116,12 +99,12 @@ describe('unsupported extensions: crit and b64', () => {
     ['b64 true', { b64: true }],
   ];
   test.each(cases)('rejects a genuinely signed token whose header has %s', async (_name, header) => {
-    const token = await raw.sign(undefined, header);
-    expectRejected(await rawHarness.get('/me', token), 401, 'header_not_allowed', token);
+    const token = await ctx.raw.sign(undefined, header);
+    expectRejected(await ctx.harness.get('/me', token), 401, 'header_not_allowed', token);
   });
 
   test('accepts the same issuer token without those parameters', async () => {
-    expect((await rawHarness.get('/me', await raw.sign())).status).toBe(200);
+    expect((await ctx.harness.get('/me', await ctx.raw.sign())).status).toBe(200);
   });
 });
 

@@ -12,6 +12,7 @@ import request, { type Response, type Test } from 'supertest';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { authErrorHandler, createTokenGate, type TokenGate, type TokenGateOptions } from '../../lib';
 
+import { createTestIssuer, type TestIssuer } from '../../lib/testing';
 export const AUDIENCE = 'security-suite';
 export const ISSUER = 'picketapi.com';
 export const WALLET = '0xA548ac9c6f41B19175023B5f09c6E70f99cFeec8';
@@ -259,4 +260,35 @@ export function closeServer(server: Server): Promise<void> {
     server.close(() => resolve());
     server.closeAllConnections();
   });
+}
+
+/**
+ * A test issuer and a harness on it, started before and closed after the enclosing block's tests.
+ * Read the fields inside tests; they are set in `beforeAll`.
+ */
+export function useIssuerHarness(): { issuer: TestIssuer; harness: Harness } {
+  const context = {} as { issuer: TestIssuer; harness: Harness };
+  beforeAll(async () => {
+    context.issuer = await createTestIssuer({ audience: AUDIENCE });
+    context.harness = await createHarness(context.issuer.options);
+  });
+  afterAll(async () => {
+    await context.harness.close();
+    await context.issuer.close();
+  });
+  return context;
+}
+
+/** `useIssuerHarness` for the raw issuer, which signs headers and payloads jose refuses to produce. */
+export function useRawHarness(): { raw: RawIssuer; harness: Harness } {
+  const context = {} as { raw: RawIssuer; harness: Harness };
+  beforeAll(async () => {
+    context.raw = await createRawIssuer();
+    context.harness = await createHarness(context.raw.options);
+  });
+  afterAll(async () => {
+    await context.harness.close();
+    await context.raw.close();
+  });
+  return context;
 }

@@ -3,20 +3,10 @@
  * an allowed issuer exactly; `aud` (string or list) contains the project. A genuine token issued
  * for another project is a substitution attack and must not pass.
  */
-import { createTestIssuer, type TestIssuer } from '../../lib/testing';
-import { AUDIENCE, createHarness, expectRejected, type Harness } from './helpers';
+import { createTestIssuer } from '../../lib/testing';
+import { AUDIENCE, createHarness, expectRejected, useIssuerHarness, type Harness } from './helpers';
 
-let issuer: TestIssuer;
-let harness: Harness;
-
-beforeAll(async () => {
-  issuer = await createTestIssuer({ audience: AUDIENCE });
-  harness = await createHarness(issuer.options);
-});
-afterAll(async () => {
-  await harness.close();
-  await issuer.close();
-});
+const env = useIssuerHarness();
 
 describe('iss must equal an allowed issuer exactly', () => {
   test.each([
@@ -28,8 +18,8 @@ describe('iss must equal an allowed issuer exactly', () => {
     ['a prefix', 'evil-picketapi.com'],
     ['a NUL byte', 'picketapi.com\u0000'],
   ])('rejects iss with %s', async (_name, iss) => {
-    const token = await issuer.sign({ iss });
-    expectRejected(await harness.get('/me', token), 401, 'issuer_mismatch', token);
+    const token = await env.issuer.sign({ iss });
+    expectRejected(await env.harness.get('/me', token), 401, 'issuer_mismatch', token);
   });
 
   test.each([
@@ -38,20 +28,20 @@ describe('iss must equal an allowed issuer exactly', () => {
     ['null', null],
     ['an object', { iss: 'picketapi.com' }],
   ])('rejects iss as %s', async (_name, iss) => {
-    const token = await issuer.sign({ iss });
-    expectRejected(await harness.get('/me', token), 401, 'issuer_mismatch', token);
+    const token = await env.issuer.sign({ iss });
+    expectRejected(await env.harness.get('/me', token), 401, 'issuer_mismatch', token);
   });
 
   test('rejects a token without iss', async () => {
-    const token = await issuer.sign({ iss: undefined });
-    expectRejected(await harness.get('/me', token), 401, 'issuer_mismatch', token);
+    const token = await env.issuer.sign({ iss: undefined });
+    expectRejected(await env.harness.get('/me', token), 401, 'issuer_mismatch', token);
   });
 
   test('accepts any issuer of a configured list, and only those', async () => {
-    const listed = await createHarness({ ...issuer.options, issuer: ['other.example', 'picketapi.com'] });
+    const listed = await createHarness({ ...env.issuer.options, issuer: ['other.example', 'picketapi.com'] });
     try {
-      expect((await listed.get('/me', await issuer.sign())).status).toBe(200);
-      const token = await issuer.sign({ iss: 'third.example' });
+      expect((await listed.get('/me', await env.issuer.sign())).status).toBe(200);
+      const token = await env.issuer.sign({ iss: 'third.example' });
       expectRejected(await listed.get('/me', token), 401, 'issuer_mismatch', token);
     } finally {
       await listed.close();
@@ -61,8 +51,8 @@ describe('iss must equal an allowed issuer exactly', () => {
 
 describe('aud must contain the project', () => {
   test('rejects a token without aud', async () => {
-    const token = await issuer.sign({ aud: undefined });
-    expectRejected(await harness.get('/me', token), 401, 'audience_mismatch', token);
+    const token = await env.issuer.sign({ aud: undefined });
+    expectRejected(await env.harness.get('/me', token), 401, 'audience_mismatch', token);
   });
 
   test.each([
@@ -73,12 +63,12 @@ describe('aud must contain the project', () => {
     ['the project plus a suffix', `${AUDIENCE}-2`],
     ['an empty string', ''],
   ])('rejects aud naming %s', async (_name, aud) => {
-    const token = await issuer.sign({ aud });
-    expectRejected(await harness.get('/me', token), 401, 'audience_mismatch', token);
+    const token = await env.issuer.sign({ aud });
+    expectRejected(await env.harness.get('/me', token), 401, 'audience_mismatch', token);
   });
 
   test('accepts aud as a list holding the project among others', async () => {
-    expect((await harness.get('/me', await issuer.sign({ aud: ['another-project', AUDIENCE] }))).status).toBe(200);
+    expect((await env.harness.get('/me', await env.issuer.sign({ aud: ['another-project', AUDIENCE] }))).status).toBe(200);
   });
 
   test.each([
@@ -90,28 +80,28 @@ describe('aud must contain the project', () => {
     ['an object', { [AUDIENCE]: true }],
     ['null', null],
   ])('rejects aud as %s', async (_name, aud) => {
-    const token = await issuer.sign({ aud });
-    expectRejected(await harness.get('/me', token), 401, 'audience_mismatch', token);
+    const token = await env.issuer.sign({ aud });
+    expectRejected(await env.harness.get('/me', token), 401, 'audience_mismatch', token);
   });
 
   test('rejects a genuine token the same issuer signed for another project', async () => {
     const other = await createTestIssuer({ audience: 'another-project' });
     try {
       // Same issuer name, and this gate's key set: only aud tells the projects apart.
-      const token = await issuer.sign({ aud: 'another-project' });
-      expectRejected(await harness.get('/me', token), 401, 'audience_mismatch', token);
+      const token = await env.issuer.sign({ aud: 'another-project' });
+      expectRejected(await env.harness.get('/me', token), 401, 'audience_mismatch', token);
       // A token from another issuer instance (other keys) fails on the key, before any claim.
       const foreign = await other.sign({ aud: AUDIENCE });
-      expectRejected(await harness.get('/me', foreign), 401, 'key_not_found', foreign);
+      expectRejected(await env.harness.get('/me', foreign), 401, 'key_not_found', foreign);
     } finally {
       await other.close();
     }
   });
 
   test('a gate for another project rejects this project’s token', async () => {
-    const otherProject = await createHarness({ ...issuer.options, audience: 'another-project' });
+    const otherProject = await createHarness({ ...env.issuer.options, audience: 'another-project' });
     try {
-      const token = await issuer.sign();
+      const token = await env.issuer.sign();
       expectRejected(await otherProject.get('/me', token), 401, 'audience_mismatch', token);
     } finally {
       await otherProject.close();

@@ -7,7 +7,7 @@ import { createTestIssuer, type TestIssuer } from '../../lib/testing';
 import { resolveOptions } from '../../lib/options';
 import { importJWK, type JWK } from 'jose';
 import { TokenVerifier } from '../../lib/token/verify';
-import { AUDIENCE, createHarness, createRawIssuer, expectRejected, nowSeconds, picketClaims, type Harness, type RawIssuer } from './helpers';
+import { AUDIENCE, createHarness, createRawIssuer, expectRejected, nowSeconds, picketClaims, type Harness, type RawIssuer, useRawHarness } from './helpers';
 
 let issuer: TestIssuer;
 let harness: Harness; // clockTolerance 5 (default), maxTokenLifetime 86400 (default)
@@ -48,31 +48,22 @@ describe('exp is required, a finite number', () => {
   });
 
   describe('numbers JSON.stringify cannot write', () => {
-    let raw: RawIssuer;
-    let rawHarness: Harness;
-    beforeAll(async () => {
-      raw = await createRawIssuer();
-      rawHarness = await createHarness(raw.options);
-    });
-    afterAll(async () => {
-      await rawHarness.close();
-      await raw.close();
-    });
+    const ctx = useRawHarness();
     const withExp = (exp: string) => `${JSON.stringify(picketClaims({ exp: undefined })).slice(0, -1)},"exp":${exp}}`;
 
     test.each(['1e400', '-1e400', '1E+400'])('rejects exp %s (parses to ±Infinity)', async (exp) => {
-      const token = await raw.signRaw(JSON.stringify({ alg: 'ES256', kid: raw.kid }), withExp(exp));
-      expectRejected(await rawHarness.get('/me', token), 401, 'claim_invalid', token);
+      const token = await ctx.raw.signRaw(JSON.stringify({ alg: 'ES256', kid: ctx.raw.kid }), withExp(exp));
+      expectRejected(await ctx.harness.get('/me', token), 401, 'claim_invalid', token);
     });
 
     test('rejects exp 1e308 (finite, far beyond maxTokenLifetime)', async () => {
-      const token = await raw.signRaw(JSON.stringify({ alg: 'ES256', kid: raw.kid }), withExp('1e308'));
-      expectRejected(await rawHarness.get('/me', token), 401, 'token_lifetime_exceeded', token);
+      const token = await ctx.raw.signRaw(JSON.stringify({ alg: 'ES256', kid: ctx.raw.kid }), withExp('1e308'));
+      expectRejected(await ctx.harness.get('/me', token), 401, 'token_lifetime_exceeded', token);
     });
 
     test('accepts exp written with an exponent when its value is fine', async () => {
       const exp = (nowSeconds() + 3600) / 1e3;
-      const res = await rawHarness.get('/me', await raw.signRaw(JSON.stringify({ alg: 'ES256', kid: raw.kid }), withExp(`${exp}e3`)));
+      const res = await ctx.harness.get('/me', await ctx.raw.signRaw(JSON.stringify({ alg: 'ES256', kid: ctx.raw.kid }), withExp(`${exp}e3`)));
       expect(res.status).toBe(200);
     });
   });
