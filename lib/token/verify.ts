@@ -23,18 +23,32 @@ export class TokenVerifier {
     private readonly keys: KeyResolver,
     private readonly now: () => number = Date.now,
   ) {
-    this.cache = options.cacheMaxEntries > 0 ? new VerifiedTokenCache(options.cacheMaxEntries) : undefined;
+    this.cache = options.cacheMaxEntries > 0 ? new VerifiedTokenCache(options.cacheMaxEntries, now) : undefined;
   }
 
   /** Verifies `token` and returns its normalised claims; throws a `TokenGateError` otherwise. */
   async verify(token: string, context?: unknown): Promise<AccessTokenClaims> {
     if (typeof token !== 'string') throw new InvalidTokenError('token_malformed', 'The token is not a string');
-    const cached = this.cache?.get(token);
-    if (cached) {
-      this.checkTime(cached, this.now() / 1000);
-      await this.checkRevoked(cached, context);
-      return cached;
-    }
+    return this.verifyCached(token, context) ?? this.verifyUncached(token, context);
+  }
+
+  /**
+   * The cache-hit path, synchronous whenever it can be: the claims of a cached token that is still
+   * in time (and not revoked, when `isRevoked` answers synchronously); a Promise when `isRevoked`
+   * answers asynchronously; undefined on a miss (then call `verifyUncached`). Throws a
+   * `TokenGateError` when a cached token is now expired, not yet valid or revoked.
+   */
+  verifyCached(token: string, context?: unknown): AccessTokenClaims | Promise<AccessTokenClaims> | undefined {
+    if (this.cache === undefined) return undefined;
+    const nowMs = this.now();
+    const claims = this.cache.get(token, nowMs);
+    if (claims === undefined) return undefined;
+    this.checkTime(claims, nowMs / 1000);
+    return this.options.isRevoked === undefined ? claims : this.revocationOf(claims, context);
+  }
+
+  /** Full verification (pre-checks, key, signature, claims, revocation); caches the token on success. */
+  async verifyUncached(token: string, context?: unknown): Promise<AccessTokenClaims> {
     const { header, payload } = precheck(token, this.options);
     const key = await this.keys.getKey(header.alg, header.kid);
     await this.checkSignature(token, key);
@@ -43,13 +57,19 @@ export class TokenVerifier {
     const nowSeconds = this.now() / 1000;
     this.checkIdentity(claims);
     this.checkTime(claims, nowSeconds);
-    await this.checkRevoked(claims, context);
-    this.cache?.set(token, claims, nowSeconds * 1000, (claims.exp + this.options.clockTolerance) * 1000);
+    if (this.options.isRevoked) await this.checkRevoked(claims, context);
+    // Only now, after every check passed, may the token be recognised without verification.
+    this.cache?.set(token, claims, (claims.exp + this.options.clockTolerance) * 1000);
     return claims;
   }
 
   private async checkSignature(token: string, key: CryptoKey): Promise<void> {
-    const [protectedHeader, payload, signature] = token.split('.') as [string, string, string];
+    // precheck guaranteed exactly two dots.
+    const first = token.indexOf('.');
+    const second = token.indexOf('.', first + 1);
+    const protectedHeader = token.slice(0, first);
+    const payload = token.slice(first + 1, second);
+    const signature = token.slice(second + 1);
     try {
       await flattenedVerify({ protected: protectedHeader, payload, signature }, key, {
         algorithms: this.options.algorithms as string[],
@@ -83,6 +103,20 @@ export class TokenVerifier {
     }
   }
 
+  /** Asks `isRevoked` once; stays synchronous when it answers synchronously. */
+  private revocationOf(claims: AccessTokenClaims, context: unknown): AccessTokenClaims | Promise<AccessTokenClaims> {
+    // A synchronous throw propagates to the caller as it is (fail closed), like a rejection does.
+    const answer = this.options.isRevoked!(claims, context);
+    if (isThenable(answer)) {
+      return Promise.resolve(answer).then((revoked) => {
+        if (revoked) throw new InvalidTokenError('token_revoked', 'The token has been revoked');
+        return claims;
+      });
+    }
+    if (answer) throw new InvalidTokenError('token_revoked', 'The token has been revoked');
+    return claims;
+  }
+
   private async checkRevoked(claims: AccessTokenClaims, context: unknown): Promise<void> {
     if (!this.options.isRevoked) return;
     // An error thrown by the revocation store propagates as it is (fail closed: the request is
@@ -91,6 +125,10 @@ export class TokenVerifier {
       throw new InvalidTokenError('token_revoked', 'The token has been revoked');
     }
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
 function deepFreeze<T>(value: T): T {
