@@ -226,7 +226,7 @@ function machine() {
 }
 
 async function runMemory(jwksPort, key, jwksChild) {
-  log('memory scenario: 200,000 valid tokens then 1,000,000 garbage tokens, in-process');
+  log(`memory scenario: ${Math.round(200_000 * MEMORY_SCALE).toLocaleString('en')} valid then ${Math.round(1_000_000 * MEMORY_SCALE).toLocaleString('en')} invalid tokens, in-process`);
   const { child, ready } = start(path.join(__dirname, 'memory.js'), {
     BENCH_JWKS_URI: `http://127.0.0.1:${jwksPort}/memory/jwks.json`,
     BENCH_ISSUER: tokens.ISSUER,
@@ -301,7 +301,8 @@ function report(info, results, sanityProblems, memory, jwksCounts, elapsedS) {
       lines.push(`| hostile: ≤ 1 JWKS fetch per ${COOLDOWN_S} s cooldown | ${fetches.join(', ')} per ${DURATION} s run (≤ ${allowed} allowed) | ${yes(fetches.every((n) => n <= allowed))} |`);
     }
     if (memory) {
-      lines.push(`| memory: ≤ 64 MB growth | ${fmt(memory.growthMb, 1)} MB after the run (${fmt(memory.growthAfterGcMb, 1)} MB after a full GC; peak ${fmt(memory.peakGrowthMb, 1)} MB above start) | ${yes(memory.growthMb <= 64)} |`);
+      lines.push(`| memory: ≤ 64 MB growth (from the warmed start) | ${fmt(memory.growthMb, 1)} MB (peak ${fmt(memory.peakGrowthMb, 1)} MB above it) | ${yes(memory.growthMb <= 64)} |`);
+      lines.push(`| memory: ≤ 64 MB growth (from the cold start) | ${fmt(memory.growthFromColdMb, 1)} MB | ${yes(memory.growthFromColdMb <= 64)} |`);
     }
     lines.push('');
   }
@@ -309,12 +310,13 @@ function report(info, results, sanityProblems, memory, jwksCounts, elapsedS) {
     lines.push('### memory (in-process, no HTTP)');
     lines.push('');
     lines.push(
-      `${memory.valid.toLocaleString('en')} distinct valid tokens (${memory.validOk.toLocaleString('en')} accepted) then ` +
-        `${memory.garbage.toLocaleString('en')} distinct invalid tokens (${memory.garbageRejected.toLocaleString('en')} rejected) through ` +
-        `\`gate.requireAuth()\` called directly with request objects. RSS start ${fmt(memory.startMb, 1)} MB, ` +
-        `after valid ${fmt(memory.afterValidMb, 1)} MB, end ${fmt(memory.endMb, 1)} MB, end after full GC ${fmt(memory.endAfterGcMb, 1)} MB, ` +
-        `peak ${fmt(memory.peakMb, 1)} MB; heap used ${fmt(memory.heapStartMb, 1)} → ${fmt(memory.heapEndMb, 1)} MB; ` +
-        `${fmt(memory.seconds, 1)} s; JWKS fetches ${memory.jwksFetches}.`,
+      `${memory.valid.toLocaleString('en')} distinct valid tokens (${memory.validOk.toLocaleString('en')} accepted), then ` +
+        `${memory.garbage.toLocaleString('en')} distinct invalid tokens (${memory.garbageRejected.toLocaleString('en')} rejected; half random junk, ` +
+        `half well-formed with unknown kids) through \`gate.requireAuth()\` called directly with request objects, 32 in flight, default cache ` +
+        `(10,000 entries). RSS: cold start ${fmt(memory.coldStartMb, 1)} MB; warmed start ${fmt(memory.startMb, 1)} MB (after a warm-up ` +
+        `through a second gate with \`cache: false\`); after the valid tokens ${fmt(memory.afterValidMb, 1)} MB; end ${fmt(memory.endMb, 1)} MB ` +
+        `(${fmt(memory.endAfterGcMb, 1)} MB after a full GC); peak ${fmt(memory.peakMb, 1)} MB. V8 heap used: ${fmt(memory.heapStartMb, 1)} MB at the ` +
+        `warmed start, ${fmt(memory.heapAfterGcMb, 1)} MB live at the end. ${fmt(memory.seconds, 1)} s; JWKS fetches ${memory.jwksFetches}.`,
     );
     lines.push('');
   }

@@ -42,14 +42,15 @@ export function createTokenGate(options?: TokenGateOptions): TokenGate {
   const resolved = resolveOptions(options);
   const verifier = new TokenVerifier(resolved, keySetFor(resolved.jwksUri, resolved.jwks));
   const { requestProperty, getToken, realm } = resolved;
-  // The wallet this gate verified earlier on the same request, under a key private to this gate:
-  // later middleware of the gate reuses it, other gates (other audiences) cannot see it. A symbol
-  // property is cheaper per request than a WeakMap entry, which the collector must trace specially.
-  const verified = Symbol('express-token-gate.verified');
+  // Wallets this gate attached carry this gate's private mark, so later middleware of the gate on
+  // the same request reuses them, and a wallet from another gate (another audience) is never
+  // taken for one of ours. Marking the wallet costs less per request than a WeakMap entry or a
+  // second new property on the request.
+  const ours = Symbol('express-token-gate.wallet');
 
   function attach(req: IncomingMessage, token: string, claims: AccessTokenClaims): Wallet {
     const wallet = toWallet(claims, token);
-    (req as unknown as Record<symbol, Wallet>)[verified] = wallet;
+    (wallet as Wallet & { [ours]?: true })[ours] = true;
     (req as unknown as Record<string, unknown>)[requestProperty] = wallet;
     return wallet;
   }
@@ -70,8 +71,8 @@ export function createTokenGate(options?: TokenGateOptions): TokenGate {
       if (optional) return undefined;
       throw new MissingTokenError();
     }
-    const earlier = (req as unknown as Record<symbol, Wallet | undefined>)[verified];
-    if (earlier !== undefined && earlier.token === token) return earlier;
+    const earlier = (req as unknown as Record<string, (Wallet & { [ours]?: true }) | undefined>)[requestProperty];
+    if (earlier !== undefined && earlier !== null && earlier[ours] === true && earlier.token === token) return earlier;
     const hit = verifier.verifyCached(token, req);
     if (hit === undefined) return verifier.verifyUncached(token, req).then((claims) => attach(req, token, claims));
     if (hit instanceof Promise) return hit.then((claims) => attach(req, token, claims));

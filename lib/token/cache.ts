@@ -10,8 +10,8 @@
  * - Only tokens that passed signature, claim and revocation checks are stored. A token that fails
  *   is never stored, so garbage, forgeries, unknown kids and expired tokens cannot occupy entries
  *   and so cannot evict good ones. Only other valid tokens can, and only at the LRU rate.
- * - A lookup that finds another token under the same lookup key (see `lookupKey`) is a miss that
- *   changes nothing: a crafted collision can cost its sender a full verification, never evict.
+ * - A lookup that finds another token under the same lookup key (see `lookupKey`) is a miss: a
+ *   crafted collision costs its sender a full verification and removes nothing.
  * - An entry lives no longer than its token: it expires at `exp` plus the clock tolerance on the
  *   verifier's clock, is never returned after that, and expired entries are swept out regularly.
  * - A hit is not a free pass: the verifier checks `exp`, `nbf` and `iat` against the current time
@@ -24,6 +24,7 @@
  *   entry holds, so a few very large valid tokens cannot use more memory than many small ones.
  * - Cached claims are shared by every request presenting the token, so the verifier freezes them.
  */
+import { LRUCache } from 'lru-cache';
 import type { AccessTokenClaims } from './claims';
 
 /** Tokens longer than this are verified every time instead of being cached. */
@@ -51,29 +52,16 @@ function lookupKey(token: string): string {
   return token.length > KEY_CHARS ? token.slice(-KEY_CHARS) : token;
 }
 
-function estimatedBytes(token: string): number {
-  return ENTRY_OVERHEAD_BYTES + token.length * 3;
-}
-
 interface Entry {
   readonly token: string;
   readonly claims: AccessTokenClaims;
-  /** Epoch ms on the verifier's clock after which the entry is dead. */
+  /** Epoch ms on the verifier's clock from which the entry is dead. */
   readonly expiresAt: number;
-  readonly bytes: number;
-  /** Insertion counter when the entry was last moved to the recent end. */
-  stamp: number;
 }
 
 /** A bounded LRU map from verified token to its frozen claims. */
 export class VerifiedTokenCache {
-  /** Map iteration order is insertion order: the first entry is the least recently used. */
-  private readonly entries = new Map<string, Entry>();
-  private readonly maxBytes: number;
-  /** Hits on an entry younger than this many insertions do not move it (no write on a hot hit). */
-  private readonly refreshAfter: number;
-  private bytes = 0;
-  private inserted = 0;
+  private readonly lru: LRUCache<string, Entry>;
   private nextSweepAt = 0;
 
   /**
@@ -81,28 +69,24 @@ export class VerifiedTokenCache {
    * @param now the verifier's clock (epoch ms), so expiry here and claim checks agree
    */
   constructor(
-    private readonly maxEntries: number,
+    maxEntries: number,
     private readonly now: () => number,
   ) {
-    this.maxBytes = maxEntries * BYTES_PER_ENTRY;
-    this.refreshAfter = Math.floor(maxEntries / 2);
+    this.lru = new LRUCache<string, Entry>({
+      max: maxEntries,
+      maxSize: maxEntries * BYTES_PER_ENTRY,
+      sizeCalculation: (entry) => ENTRY_OVERHEAD_BYTES + entry.token.length * 3,
+    });
   }
 
   /** The claims of `token` if it was verified and is not past its expiry at `nowMs`; undefined otherwise. */
   get(token: string, nowMs: number = this.now()): AccessTokenClaims | undefined {
     const key = lookupKey(token);
-    const entry = this.entries.get(key);
+    const entry = this.lru.get(key);
     if (entry === undefined || entry.token !== token) return undefined;
     if (nowMs >= entry.expiresAt) {
-      this.remove(key, entry);
+      this.lru.delete(key);
       return undefined;
-    }
-    // An entry used again after half the window of insertions moves to the recent end, so a token
-    // in use survives any number of insertions while hot hits cost no write at all.
-    if (this.inserted - entry.stamp > this.refreshAfter) {
-      this.entries.delete(key);
-      this.entries.set(key, entry);
-      entry.stamp = this.inserted;
     }
     return entry.claims;
   }
@@ -115,29 +99,17 @@ export class VerifiedTokenCache {
       this.nextSweepAt = nowMs + SWEEP_INTERVAL_MS;
       this.sweep(nowMs);
     }
-    const key = lookupKey(token);
-    const previous = this.entries.get(key);
-    if (previous !== undefined) this.remove(key, previous);
-    const entry: Entry = { token, claims, expiresAt: untilMs, bytes: estimatedBytes(token), stamp: ++this.inserted };
-    this.entries.set(key, entry);
-    this.bytes += entry.bytes;
-    while (this.entries.size > this.maxEntries || this.bytes > this.maxBytes) {
-      const oldest = this.entries.keys().next().value as string;
-      this.remove(oldest, this.entries.get(oldest)!);
-    }
+    this.lru.set(lookupKey(token), { token, claims, expiresAt: untilMs });
   }
 
   /** Number of entries held (expired ones included until they are looked up or swept). */
   get size(): number {
-    return this.entries.size;
-  }
-
-  private remove(key: string, entry: Entry): void {
-    this.entries.delete(key);
-    this.bytes -= entry.bytes;
+    return this.lru.size;
   }
 
   private sweep(nowMs: number): void {
-    for (const [key, entry] of this.entries) if (nowMs >= entry.expiresAt) this.remove(key, entry);
+    const expired: string[] = [];
+    for (const [key, entry] of this.lru.entries()) if (nowMs >= entry.expiresAt) expired.push(key);
+    for (const key of expired) this.lru.delete(key);
   }
 }
