@@ -8,7 +8,7 @@ import { resolveOptions, type ResolvedOptions, type TokenGateOptions } from '../
 import { keySetFor } from '../jwks/key-set';
 import { TokenVerifier } from '../token/verify';
 import type { AccessTokenClaims } from '../token/claims';
-import { compileRequirements, type TokenRequirements } from '../ownership/requirements';
+import { compileRequirements, type CompiledRequirements, type TokenRequirements } from '../ownership/requirements';
 import { extractToken } from './bearer';
 import { toWallet, type Wallet } from './wallet';
 
@@ -42,32 +42,73 @@ export function createTokenGate(options?: TokenGateOptions): TokenGate {
   const resolved = resolveOptions(options);
   const verifier = new TokenVerifier(resolved, keySetFor(resolved.jwksUri, resolved.jwks));
   const { requestProperty, getToken, realm } = resolved;
-  // Wallets verified earlier on the same request by this gate: later middleware reuses them.
-  const verified = new WeakMap<object, Wallet>();
+  // Wallets this gate attached carry this gate's private mark, so later middleware of the gate on
+  // the same request reuses them, and a wallet from another gate (another audience) is never
+  // taken for one of ours. Marking the wallet costs less per request than a WeakMap entry or a
+  // second new property on the request.
+  const ours = Symbol('express-token-gate.wallet');
 
-  async function authenticate(req: IncomingMessage, optional: boolean): Promise<Wallet | undefined> {
+  function attach(req: IncomingMessage, token: string, claims: AccessTokenClaims): Wallet {
+    const wallet = toWallet(claims, token);
+    (wallet as Wallet & { [ours]?: true })[ours] = true;
+    (req as unknown as Record<string, unknown>)[requestProperty] = wallet;
+    return wallet;
+  }
+
+  function fail(err: unknown, next: Next): void {
+    if (err instanceof TokenGateError) err.realm = realm;
+    next(err);
+  }
+
+  /**
+   * The request's wallet: synchronously when the answer needs no waiting (no token, a token seen
+   * earlier on this request, a cache hit), so the hot path allocates no Promise; a Promise otherwise.
+   * Throws (or rejects) with a `TokenGateError`.
+   */
+  function authenticate(req: IncomingMessage, optional: boolean): Wallet | undefined | Promise<Wallet> {
     const token = extractToken(req, getToken);
     if (token === undefined) {
       if (optional) return undefined;
       throw new MissingTokenError();
     }
-    const earlier = verified.get(req);
-    if (earlier && earlier.token === token) return earlier;
-    const wallet = toWallet(await verifier.verify(token, req), token);
-    verified.set(req, wallet);
-    (req as unknown as Record<string, unknown>)[requestProperty] = wallet;
-    return wallet;
+    const earlier = (req as unknown as Record<string, (Wallet & { [ours]?: true }) | undefined>)[requestProperty];
+    if (earlier !== undefined && earlier !== null && earlier[ours] === true && earlier.token === token) return earlier;
+    const hit = verifier.verifyCached(token, req);
+    if (hit === undefined) return verifier.verifyUncached(token, req).then((claims) => attach(req, token, claims));
+    if (hit instanceof Promise) return hit.then((claims) => attach(req, token, claims));
+    return attach(req, token, hit);
   }
 
-  function middleware(name: string, run: (req: IncomingMessage) => Promise<unknown>): Middleware {
+  function middleware(name: string, optional: boolean, requirements?: CompiledRequirements): Middleware {
+    // Built once per middleware, not per request.
+    const finish = (wallet: Wallet | undefined, next: Next): void => {
+      if (requirements !== undefined) {
+        try {
+          requirements.check(wallet!.claims);
+        } catch (err) {
+          fail(err, next);
+          return;
+        }
+      }
+      next();
+    };
     const handler: Middleware = (req, _res, next) => {
-      run(req).then(
-        () => next(),
-        (err: unknown) => {
-          if (err instanceof TokenGateError) err.realm = realm;
-          next(err);
-        },
-      );
+      let outcome: Wallet | undefined | Promise<Wallet>;
+      try {
+        outcome = authenticate(req, optional);
+      } catch (err) {
+        fail(err, next);
+        return;
+      }
+      // next() stays outside the try: an error thrown further down the chain is not ours to report.
+      if (outcome instanceof Promise) {
+        outcome.then(
+          (wallet) => finish(wallet, next),
+          (err: unknown) => fail(err, next),
+        );
+      } else {
+        finish(outcome, next);
+      }
     };
     Object.defineProperty(handler, 'name', { value: name });
     return handler;
@@ -77,15 +118,12 @@ export function createTokenGate(options?: TokenGateOptions): TokenGate {
     const requirements = compileRequirements(
       typeof first === 'string' ? { contractAddress: first, minTokenBalance: minBalance } : first,
     );
-    return middleware('requireTokens', async (req) => {
-      const wallet = await authenticate(req, false);
-      requirements.check(wallet!.claims);
-    });
+    return middleware('requireTokens', false, requirements);
   }
 
   return {
-    requireAuth: () => middleware('requireAuth', (req) => authenticate(req, false)),
-    optionalAuth: () => middleware('optionalAuth', (req) => authenticate(req, true)),
+    requireAuth: () => middleware('requireAuth', false),
+    optionalAuth: () => middleware('optionalAuth', true),
     requireTokens,
     verify: (token) => verifier.verify(token),
     options: resolved,

@@ -93,13 +93,15 @@ export class RemoteKeySet implements KeyResolver {
   private readonly listeners = new Set<KeySetListener>();
 
   /**
-   * @param now clock in epoch ms; tests pass a manual one.
+   * @param now clock in ms (monotonic by default); tests pass a manual one.
    * @param schedule timer function for background refreshes and fetch timeouts (unref'd by default).
    */
   constructor(
     readonly uri: string,
     private readonly options: ResolvedKeySetOptions,
-    private readonly now: () => number = () => Date.now(),
+    // Monotonic by default: a wall clock stepped back (NTP, a VM resume) must not stall refetches
+    // and backoff until it catches up again.
+    private readonly now: () => number = () => performance.now(),
     private readonly schedule: Schedule = unrefSchedule,
   ) {
     if (options.onKeySetEvent) this.listeners.add(options.onKeySetEvent);

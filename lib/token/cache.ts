@@ -1,45 +1,115 @@
 /**
- * Verified-token cache. A token string that passed signature and claim checks once is recognised
- * later without another ECDSA verification.
+ * Verified-token cache: a token string that passed every check once is recognised on later
+ * requests without another key lookup or signature verification (the ECDSA check dominates the
+ * cost of an authenticated request).
  *
  * Why this is safe:
- * - The key is the exact token string. Any change to header, payload or signature is a different
- *   string and misses; a miss falls through to full verification, so a forgery can never be "found".
- * - Only tokens that passed every check are stored; failures are never cached, so garbage cannot
- *   occupy entries at all, and cannot evict good ones.
- * - An entry lives no longer than the token (`ttl` ends at `exp` + tolerance), and time claims and
- *   revocation are checked again on every hit by the verifier.
- * - Entries are bounded by count and by total characters, so memory stays bounded whatever arrives.
+ * - A hit needs the exact token string: the entry keeps the whole token and compares it. Any change
+ *   to header, payload or signature is another string and misses; a miss falls through to full
+ *   verification, so a forged or altered token can never be "found".
+ * - Only tokens that passed signature, claim and revocation checks are stored. A token that fails
+ *   is never stored, so garbage, forgeries, unknown kids and expired tokens cannot occupy entries
+ *   and so cannot evict good ones. Only other valid tokens can, and only at the LRU rate.
+ * - A lookup that finds another token under the same lookup key (see `lookupKey`) is a miss: a
+ *   crafted collision costs its sender a full verification and removes nothing.
+ * - An entry lives no longer than its token: it expires at `exp` plus the clock tolerance on the
+ *   verifier's clock, is never returned after that, and expired entries are swept out regularly.
+ * - A hit is not a free pass: the verifier checks `exp`, `nbf` and `iat` against the current time
+ *   and asks `isRevoked` again on every hit. A revoked token stays cached on purpose, so that
+ *   replaying it costs a lookup, not a signature check.
+ * - A token keeps being recognised after its key leaves the issuer's key set, until the token
+ *   expires: an issuer that retires a key keeps honouring the tokens it signed with it. Reject such
+ *   tokens sooner with `isRevoked`, or with `cache: false`.
+ * - Memory is bounded twice: by entry count (`maxEntries`) and by an estimate of the bytes each
+ *   entry holds, so a few very large valid tokens cannot use more memory than many small ones.
+ * - Cached claims are shared by every request presenting the token, so the verifier freezes them.
  */
 import { LRUCache } from 'lru-cache';
 import type { AccessTokenClaims } from './claims';
 
-const MAX_CACHED_CHARS_PER_ENTRY = 4096;
+/** Tokens longer than this are verified every time instead of being cached. */
+export const MAX_CACHED_TOKEN_LENGTH = 4096;
 
+/**
+ * Byte budget per entry. An entry holds the token string (one byte per character), the decoded
+ * claims (roughly twice the JSON of the payload, about one and a half times the token) and its own
+ * bookkeeping; an access token of about 800 characters comes to about 3 KiB.
+ */
+const BYTES_PER_ENTRY = 3072;
+const ENTRY_OVERHEAD_BYTES = 512;
+
+/** Expired entries are swept out in bulk at most this often, so they never pile up unseen. */
+const SWEEP_INTERVAL_MS = 60_000;
+
+/**
+ * Characters at the end of the token used as the map key. The end of a JWS is its signature:
+ * unpredictable to anyone but the signer, so keys spread evenly, and hashing 32 characters is much
+ * cheaper than hashing the whole token, which a map does for every lookup of a fresh string.
+ */
+const KEY_CHARS = 32;
+
+function lookupKey(token: string): string {
+  return token.length > KEY_CHARS ? token.slice(-KEY_CHARS) : token;
+}
+
+interface Entry {
+  readonly token: string;
+  readonly claims: AccessTokenClaims;
+  /** Epoch ms on the verifier's clock from which the entry is dead. */
+  readonly expiresAt: number;
+}
+
+/** A bounded LRU map from verified token to its frozen claims. */
 export class VerifiedTokenCache {
-  private readonly lru: LRUCache<string, AccessTokenClaims>;
+  private readonly lru: LRUCache<string, Entry>;
+  private nextSweepAt = 0;
 
-  constructor(maxEntries: number) {
-    this.lru = new LRUCache<string, AccessTokenClaims>({
+  /**
+   * @param maxEntries most tokens kept at once
+   * @param now the verifier's clock (epoch ms), so expiry here and claim checks agree
+   */
+  constructor(
+    maxEntries: number,
+    private readonly now: () => number,
+  ) {
+    this.lru = new LRUCache<string, Entry>({
       max: maxEntries,
-      maxSize: maxEntries * MAX_CACHED_CHARS_PER_ENTRY,
-      sizeCalculation: (_claims, token) => Math.max(1, token.length),
-      ttlAutopurge: false,
+      maxSize: maxEntries * BYTES_PER_ENTRY,
+      sizeCalculation: (entry) => ENTRY_OVERHEAD_BYTES + entry.token.length * 3,
     });
   }
 
-  get(token: string): AccessTokenClaims | undefined {
-    return this.lru.get(token);
+  /** The claims of `token` if it was verified and is not past its expiry at `nowMs`; undefined otherwise. */
+  get(token: string, nowMs: number = this.now()): AccessTokenClaims | undefined {
+    const key = lookupKey(token);
+    const entry = this.lru.get(key);
+    if (entry === undefined || entry.token !== token) return undefined;
+    if (nowMs >= entry.expiresAt) {
+      this.lru.delete(key);
+      return undefined;
+    }
+    return entry.claims;
   }
 
-  /** Stores a verified token until `untilMs` (epoch ms), its expiry plus tolerance. */
-  set(token: string, claims: AccessTokenClaims, nowMs: number, untilMs: number): void {
-    const ttl = Math.floor(untilMs - nowMs);
-    if (ttl <= 0 || token.length > MAX_CACHED_CHARS_PER_ENTRY) return;
-    this.lru.set(token, claims, { ttl });
+  /** Stores a verified token until `untilMs` (epoch ms): its expiry plus the clock tolerance. */
+  set(token: string, claims: AccessTokenClaims, untilMs: number): void {
+    const nowMs = this.now();
+    if (!(untilMs > nowMs) || token.length > MAX_CACHED_TOKEN_LENGTH) return;
+    if (nowMs >= this.nextSweepAt) {
+      this.nextSweepAt = nowMs + SWEEP_INTERVAL_MS;
+      this.sweep(nowMs);
+    }
+    this.lru.set(lookupKey(token), { token, claims, expiresAt: untilMs });
   }
 
+  /** Number of entries held (expired ones included until they are looked up or swept). */
   get size(): number {
     return this.lru.size;
+  }
+
+  private sweep(nowMs: number): void {
+    const expired: string[] = [];
+    for (const [key, entry] of this.lru.entries()) if (nowMs >= entry.expiresAt) expired.push(key);
+    for (const key of expired) this.lru.delete(key);
   }
 }

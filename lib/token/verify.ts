@@ -23,20 +23,34 @@ export class TokenVerifier {
     private readonly keys: KeyResolver,
     private readonly now: () => number = Date.now,
   ) {
-    this.cache = options.cacheMaxEntries > 0 ? new VerifiedTokenCache(options.cacheMaxEntries) : undefined;
+    this.cache = options.cacheMaxEntries > 0 ? new VerifiedTokenCache(options.cacheMaxEntries, now) : undefined;
   }
 
   /** Verifies `token` and returns its normalised claims; throws a `TokenGateError` otherwise. */
   async verify(token: string, context?: unknown): Promise<AccessTokenClaims> {
     if (typeof token !== 'string') throw new InvalidTokenError('token_malformed', 'The token is not a string');
-    // The size cap comes before the cache too: looking up a string costs time linear in its length.
+    return this.verifyCached(token, context) ?? this.verifyUncached(token, context);
+  }
+
+  /**
+   * The cache-hit path, synchronous whenever it can be: the claims of a cached token that is still
+   * in time (and not revoked, when `isRevoked` answers synchronously); a Promise when `isRevoked`
+   * answers asynchronously; undefined on a miss (then call `verifyUncached`). Throws a
+   * `TokenGateError` when a cached token is now expired, not yet valid or revoked.
+   */
+  verifyCached(token: string, context?: unknown): AccessTokenClaims | Promise<AccessTokenClaims> | undefined {
+    if (this.cache === undefined) return undefined;
+    // The size cap comes before the cache too: an oversized token is refused without a lookup.
     checkTokenSize(token);
-    const cached = this.cache?.get(token);
-    if (cached) {
-      this.checkTime(cached, this.now() / 1000);
-      await this.checkRevoked(cached, context);
-      return cached;
-    }
+    const nowMs = this.now();
+    const claims = this.cache.get(token, nowMs);
+    if (claims === undefined) return undefined;
+    this.checkTime(claims, nowMs / 1000);
+    return this.options.isRevoked === undefined ? claims : this.revocationOf(claims, context);
+  }
+
+  /** Full verification (pre-checks, key, signature, claims, revocation); caches the token on success. */
+  async verifyUncached(token: string, context?: unknown): Promise<AccessTokenClaims> {
     const { header, segments, payload } = precheck(token, this.options);
     // A kid the key set already knows to be absent is rejected without waiting on anything.
     if (this.keys.hasKid?.(header.kid) === false) {
@@ -48,8 +62,9 @@ export class TokenVerifier {
     const nowSeconds = this.now() / 1000;
     this.checkIdentity(claims);
     this.checkTime(claims, nowSeconds);
-    await this.checkRevoked(claims, context);
-    this.cache?.set(token, claims, nowSeconds * 1000, (claims.exp + this.options.clockTolerance) * 1000);
+    if (this.options.isRevoked) await this.revocationOf(claims, context);
+    // Only now, after every check passed, may the token be recognised without verification.
+    this.cache?.set(token, claims, (claims.exp + this.options.clockTolerance) * 1000);
     return claims;
   }
 
@@ -91,14 +106,23 @@ export class TokenVerifier {
     throw failure;
   }
 
-  private async checkRevoked(claims: AccessTokenClaims, context: unknown): Promise<void> {
-    if (!this.options.isRevoked) return;
-    // An error thrown by the revocation store propagates as it is (fail closed: the request is
-    // answered by the application's error handler, never let through).
-    if (await this.options.isRevoked(claims, context)) {
-      throw new InvalidTokenError('token_revoked', 'The token has been revoked');
+  /** Asks `isRevoked` once; stays synchronous when it answers synchronously. */
+  private revocationOf(claims: AccessTokenClaims, context: unknown): AccessTokenClaims | Promise<AccessTokenClaims> {
+    // A synchronous throw propagates to the caller as it is (fail closed), like a rejection does.
+    const answer = this.options.isRevoked!(claims, context);
+    if (isThenable(answer)) {
+      return Promise.resolve(answer).then((revoked) => {
+        if (revoked) throw new InvalidTokenError('token_revoked', 'The token has been revoked');
+        return claims;
+      });
     }
+    if (answer) throw new InvalidTokenError('token_revoked', 'The token has been revoked');
+    return claims;
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
 function deepFreeze<T>(value: T): T {
