@@ -102,11 +102,6 @@ export class VerifiedTokenCache {
     this.lru.set(lookupKey(token), { token, claims, expiresAt: untilMs });
   }
 
-  /** Number of entries held (expired ones included until they are looked up or swept). */
-  get size(): number {
-    return this.lru.size;
-  }
-
   private sweep(nowMs: number): void {
     const expired: string[] = [];
     for (const [key, entry] of this.lru.entries()) if (nowMs >= entry.expiresAt) expired.push(key);
