@@ -1,6 +1,6 @@
 /**
- * Token verification: pre-checks, verified-token cache, key lookup, signature (node:crypto for
- * ES256/384/512, jose otherwise), claim rules, revocation.
+ * Token verification: pre-checks, verified-token cache, key lookup, signature (jose), claim
+ * rules, revocation.
  * Knows nothing about HTTP: `context` is passed through to `isRevoked` untouched.
  */
 import { InvalidTokenError } from '../errors';
