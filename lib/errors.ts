@@ -68,6 +68,19 @@ function quoteSafe(text: string): string {
   return text.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, '').slice(0, 200);
 }
 
+let savedStackTraceLimit = Error.stackTraceLimit;
+
+/**
+ * Rejections are answers to clients, not faults in the program: their stack says nothing a
+ * developer needs, and capturing it is the largest single cost of refusing a garbage token. The
+ * limit is lowered only while `Error` builds the rejection and restored right after.
+ */
+function stackless(description: string): string {
+  savedStackTraceLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  return description;
+}
+
 /** Base class of every rejection. `expose` lets default handlers show `message` to the client. */
 export class TokenGateError extends Error {
   override name = 'TokenGateError';
@@ -80,7 +93,8 @@ export class TokenGateError extends Error {
   realm = DEFAULT_REALM;
 
   constructor(status: number, code: ErrorCode, reason: Reason, description: string) {
-    super(description);
+    super(stackless(description));
+    Error.stackTraceLimit = savedStackTraceLimit;
     this.status = status;
     this.statusCode = status;
     this.code = code;

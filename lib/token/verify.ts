@@ -6,7 +6,7 @@
 import { InvalidTokenError } from '../errors';
 import type { ResolvedOptions } from '../options';
 import type { KeyResolver } from '../jwks/key-set';
-import { checkTokenSize, precheck } from './precheck';
+import { checkTokenSize, precheck, type PrecheckedToken } from './precheck';
 import { verifySignature, type JwsSegments } from './signature';
 import { normaliseClaims, type AccessTokenClaims } from './claims';
 import { VerifiedTokenCache } from './cache';
@@ -18,6 +18,8 @@ export type VerifierOptions = Pick<
 
 export class TokenVerifier {
   private readonly cache: VerifiedTokenCache | undefined;
+  /** Checks under way, by token; entries live only while their check runs. */
+  private readonly inflight = new Map<string, Promise<AccessTokenClaims>>();
 
   constructor(
     private readonly options: VerifierOptions,
@@ -52,20 +54,33 @@ export class TokenVerifier {
 
   /** Full verification (pre-checks, key, signature, claims, revocation); caches the token on success. */
   async verifyUncached(token: string, context?: unknown): Promise<AccessTokenClaims> {
-    const { header, segments, payload } = precheck(token, this.options);
-    // A kid the key set already knows to be absent is rejected without waiting on anything.
-    if (this.keys.hasKid?.(header.kid) === false) {
-      throw new InvalidTokenError('key_not_found', 'No key in the issuer key set matches the token');
+    // Requests that arrive together with the same new token share one signature check.
+    let checked = this.inflight.get(token);
+    if (checked === undefined) {
+      // Pre-checks first and synchronously: garbage is refused without an entry or a Promise.
+      const prechecked = precheck(token, this.options);
+      // A kid the key set already knows to be absent is rejected without waiting on anything.
+      if (this.keys.hasKid?.(prechecked.header.kid) === false) {
+        throw new InvalidTokenError('key_not_found', 'No key in the issuer key set matches the token');
+      }
+      checked = this.checkSigned(prechecked).finally(() => this.inflight.delete(token));
+      this.inflight.set(token, checked);
     }
+    const claims = await checked;
+    if (this.options.isRevoked) await this.revocationOf(claims, context);
+    // Only now, after every check passed, may the token be recognised without verification.
+    this.cache?.set(token, claims, (claims.exp + this.options.clockTolerance) * 1000);
+    return claims;
+  }
+
+  /** Key, signature and claims of a prechecked token: all but revocation, which depends on `context`. */
+  private async checkSigned({ header, segments, payload }: PrecheckedToken): Promise<AccessTokenClaims> {
     await this.checkSignature(segments, await this.keys.getKeys(header.alg, header.kid));
     // Frozen: the same claims object may serve many requests through the cache.
     const claims = deepFreeze(normaliseClaims(payload));
     const nowSeconds = this.now() / 1000;
     this.checkIdentity(claims);
     this.checkTime(claims, nowSeconds);
-    if (this.options.isRevoked) await this.revocationOf(claims, context);
-    // Only now, after every check passed, may the token be recognised without verification.
-    this.cache?.set(token, claims, (claims.exp + this.options.clockTolerance) * 1000);
     return claims;
   }
 

@@ -154,6 +154,14 @@ describe('error classes', () => {
     expect(typeof error.headers).toBe('object');
   });
 
+  test('rejections carry no stack trace, and building one leaves Error.stackTraceLimit as it was', () => {
+    const before = Error.stackTraceLimit;
+    const error = new InvalidTokenError('token_expired', 'The token has expired');
+    expect(error.stack).toBe('InvalidTokenError: The token has expired');
+    expect(Error.stackTraceLimit).toBe(before);
+    expect(new Error('ordinary').stack!.split('\n').length).toBeGreaterThan(1);
+  });
+
   test('descriptions are reduced to the characters RFC 6750 allows in a quoted string', () => {
     const error = new InvalidTokenError('token_malformed', 'bad "quoted" \\ text\nwith é');
     expect(error.headers['WWW-Authenticate']).toBe(
