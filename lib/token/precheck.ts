@@ -131,8 +131,13 @@ export function precheckJws(token: string, options: PrecheckOptions): Prechecked
   return { header: header as ProtectedHeader, segments: { protected: h, payload: p, signature: s } };
 }
 
+/** The payload of a prechecked JWS, decoded as a strict JSON object (a claim set, not yet verified). */
+export function decodePayload(jws: PrecheckedJws): Record<string, unknown> {
+  return decodeJsonObject(jws.segments.payload, 'payload');
+}
+
 /** `precheckJws`, then the payload decoded as a strict JSON object. */
 export function precheck(token: string, options: PrecheckOptions): PrecheckedToken {
   const jws = precheckJws(token, options);
-  return { ...jws, payload: decodeJsonObject(jws.segments.payload, 'payload') };
+  return { ...jws, payload: decodePayload(jws) };
 }

@@ -6,7 +6,7 @@
 import { InvalidTokenError } from '../errors';
 import type { ResolvedOptions } from '../options';
 import type { KeyResolver } from '../jwks/key-set';
-import { checkTokenSize, precheck, type PrecheckedToken } from './precheck';
+import { checkTokenSize, decodePayload, precheckJws, type PrecheckedToken } from './precheck';
 import { verifySignature, type JwsSegments } from './signature';
 import { normaliseClaims, type AccessTokenClaims } from './claims';
 import { VerifiedTokenCache } from './cache';
@@ -58,12 +58,12 @@ export class TokenVerifier {
     let checked = this.inflight.get(token);
     if (checked === undefined) {
       // Pre-checks first and synchronously: garbage is refused without an entry or a Promise.
-      const prechecked = precheck(token, this.options);
-      // A kid the key set already knows to be absent is rejected without waiting on anything.
-      if (this.keys.hasKid?.(prechecked.header.kid) === false) {
+      const jws = precheckJws(token, this.options);
+      // A kid the key set already knows to be absent is rejected before the payload is even read.
+      if (this.keys.hasKid?.(jws.header.kid) === false) {
         throw new InvalidTokenError('key_not_found', 'No key in the issuer key set matches the token');
       }
-      checked = this.checkSigned(prechecked).finally(() => this.inflight.delete(token));
+      checked = this.checkSigned({ ...jws, payload: decodePayload(jws) }).finally(() => this.inflight.delete(token));
       this.inflight.set(token, checked);
     }
     const claims = await checked;
