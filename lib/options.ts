@@ -6,6 +6,7 @@ import type { AccessTokenClaims } from './token/claims';
 import type { KeySetOptions, ResolvedKeySetOptions } from './jwks/options';
 import { parseKeySetOptions } from './jwks/options';
 import { OptionsError } from './errors';
+import { mediaType } from './token/precheck';
 
 /** Where `getToken` looks for a token; `req` is the incoming request of whatever framework. */
 export type GetToken = (req: any) => string | undefined | null;
@@ -175,7 +176,7 @@ export function resolveOptions(options: TokenGateOptions = {}, env: NodeJS.Proce
     algorithms: parseAlgorithms(options.algorithms),
     clockTolerance: seconds('clockTolerance', options.clockTolerance, 5),
     maxTokenLifetime: seconds('maxTokenLifetime', options.maxTokenLifetime, 86_400),
-    typ: options.typ === undefined ? undefined : stringList('typ', options.typ).map((t) => t.toLowerCase()),
+    typ: options.typ === undefined ? undefined : stringList('typ', options.typ).map(mediaType),
     requestProperty,
     realm,
     getToken: optionalFunction<GetToken>('getToken', options.getToken),

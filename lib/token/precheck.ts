@@ -37,6 +37,7 @@ export interface PrecheckedToken extends PrecheckedJws {
 
 export interface PrecheckOptions {
   algorithms: readonly string[];
+  /** Allowed `typ` values as full lower-case media types (see `mediaType`), or undefined for any. */
   typ: readonly string[] | undefined;
 }
 
@@ -89,7 +90,7 @@ export function checkTokenSize(token: string): void {
 }
 
 /** RFC 7515 §4.1.9: a `typ` without "/" means "application/" + typ; media types compare case-insensitively. */
-function mediaType(typ: string): string {
+export function mediaType(typ: string): string {
   const lower = typ.toLowerCase();
   return lower.includes('/') ? lower : `application/${lower}`;
 }
@@ -123,7 +124,7 @@ export function precheckJws(token: string, options: PrecheckOptions): Prechecked
     throw malformed('The token kid is not a short string');
   }
   if (typ !== undefined && typeof typ !== 'string') throw malformed('The token typ is not a string');
-  if (options.typ && !(typeof typ === 'string' && options.typ.some((allowed) => mediaType(allowed) === mediaType(typ)))) {
+  if (options.typ && !(typeof typ === 'string' && options.typ.includes(mediaType(typ)))) {
     throw new InvalidTokenError('type_not_allowed', 'The token type is not allowed');
   }
   if (!isCanonicalBase64url(p) || !isCanonicalBase64url(s)) throw malformed('The token is not canonical base64url');
