@@ -91,3 +91,17 @@ describe('unknown kids cannot make the gate hammer the key set', () => {
     expect(fx.issuer.jwksHits).toBeLessThanOrEqual(2);
   });
 });
+
+describe('a kid the key set knows to be absent is refused before the payload is read', () => {
+  test('an unknown kid over an unreadable payload is key_not_found, not token_malformed', async () => {
+    fx = await setUp({ jwks: { cooldownMs: 60_000 } });
+    const valid = await fx.issuer.sign();
+    expect((await get(fx.app, valid)).status).toBe(200);
+    const header = b64({ alg: 'ES256', typ: 'JWT', kid: randomUUID() });
+    const unreadable = Buffer.from('not json at all').toString('base64url');
+    const res = await get(fx.app, `${header}.${unreadable}.${valid.split('.')[2]}`);
+    expect(res.status).toBe(401);
+    expect(res.body.reason).toBe('key_not_found');
+    expect(fx.issuer.jwksHits).toBe(1);
+  });
+});
