@@ -73,7 +73,6 @@ export interface ResolvedOptions {
   jwks: ResolvedKeySetOptions;
 }
 
-
 function stringList(name: string, value: unknown): string[] {
   const list = Array.isArray(value) ? value : [value];
   if (list.length === 0) throw new OptionsError(name, 'must not be an empty list');

@@ -1,6 +1,6 @@
 /** What the middleware attaches to the request. */
 import type { AccessTokenClaims } from '../token/claims';
-import { addressKey } from '../ownership/address';
+import { addressKey } from '../token/address';
 
 /** The authenticated wallet, at `req.wallet` (or `req[requestProperty]`). */
 export interface Wallet {

@@ -5,7 +5,7 @@
 import { InsufficientScopeError, type RequirementsDescription } from '../errors';
 import type { AccessTokenClaims, TokenBalances } from '../token/claims';
 import { Decimal, isDecimalString, type Decimal as DecimalValue } from '../token/decimal';
-import { addressKey, addressProblem, isEvmChain } from './address';
+import { addressKey, addressProblem, CHAIN_NAME, isEvmAddress, isEvmChain } from '../token/address';
 
 /** What a route requires, in the issuer's own vocabulary. */
 export interface TokenRequirements {
@@ -31,7 +31,6 @@ export interface CompiledRequirements {
 }
 
 const KNOWN = new Set(['chain', 'contractAddress', 'tokenIds', 'collection', 'creatorAddress', 'minTokenBalance', 'allowedWallets']);
-const EVM_HEX = /^0x[0-9a-fA-F]{40}$/;
 
 export class RequirementsError extends TypeError {
   override name = 'TokenGateRequirementsError';
@@ -79,10 +78,10 @@ export function compileRequirements(input: TokenRequirements): CompiledRequireme
   let chain = input.chain;
   if (chain === undefined) {
     const sample = contractAddress ?? creatorAddress ?? allowedWallets?.[0];
-    if (typeof sample === 'string' && EVM_HEX.test(sample)) chain = 'ethereum';
+    if (typeof sample === 'string' && isEvmAddress(sample)) chain = 'ethereum';
     else throw new RequirementsError('chain', 'is required unless the addresses are 0x hex (ethereum)');
   }
-  if (typeof chain !== 'string' || !/^[a-z][a-z0-9-]{0,31}$/.test(chain)) {
+  if (typeof chain !== 'string' || !CHAIN_NAME.test(chain)) {
     throw new RequirementsError('chain', 'must be a lower-case chain name such as "ethereum" or "solana"');
   }
   const description: RequirementsDescription = { chain, minTokenBalance: minimum(input.minTokenBalance) };
@@ -124,7 +123,7 @@ class Requirement implements CompiledRequirements {
 
   check(claims: AccessTokenClaims): void {
     const { chain } = this.description;
-    if (claims.chain.toLowerCase() !== chain) {
+    if (claims.chain !== chain) {
       throw this.refuse('chain_mismatch', `This resource needs a wallet on ${chain}`);
     }
     if (this.wallets && !this.wallets.has(addressKey(chain, claims.walletAddress))) {

@@ -3,7 +3,7 @@
  * and the upgrade of verified claims to claims that prove a requirement from those balances.
  */
 import { InsufficientScopeError } from '../errors';
-import { addressKey } from '../ownership/address';
+import { addressKey } from '../token/address';
 import type { CompiledRequirements } from '../ownership/requirements';
 import type { AccessTokenClaims, TokenBalances } from '../token/claims';
 import { isDecimalString } from '../token/decimal';

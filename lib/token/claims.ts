@@ -4,6 +4,7 @@
  */
 import { InvalidTokenError } from '../errors';
 import { isDecimalString } from './decimal';
+import { CHAIN_NAME, isEvmAddress } from './address';
 
 /** Balances proven by the token, each a decimal string, keyed by what they count. */
 export interface TokenBalances {
@@ -41,8 +42,6 @@ export interface AccessTokenClaims {
 const BALANCE_KINDS = ['contractAddress', 'collection', 'creatorAddress', 'tokenIds'] as const;
 const MAX_ENTRIES = 1000;
 const MAX_SHORT_STRING = 256;
-const EVM_ADDRESS = /^0x[0-9a-fA-F]{40}$/;
-const CHAIN = /^[a-z][a-z0-9-]{0,31}$/;
 /** `sub` is `<chain>[/<network>]:<address>`. */
 const SUBJECT = /^([a-z][a-z0-9-]{0,31})(?:\/[a-z0-9-]{1,32})?:(.+)$/;
 
@@ -141,8 +140,8 @@ export function normaliseClaims(payload: Record<string, unknown>): AccessTokenCl
   // Chain names are compared in lower case everywhere (requirements, address keys), so they are
   // normalised here: "Ethereum" and "ethereum" must yield the same wallet address.
   const chainClaim = optionalString(payload, 'chain', 64)?.toLowerCase();
-  if (chainClaim !== undefined && !CHAIN.test(chainClaim)) throw invalid('The chain claim is not a chain name');
-  const chain = chainClaim ?? subject?.[1] ?? (EVM_ADDRESS.test(walletAddress) ? 'ethereum' : undefined);
+  if (chainClaim !== undefined && !CHAIN_NAME.test(chainClaim)) throw invalid('The chain claim is not a chain name');
+  const chain = chainClaim ?? subject?.[1] ?? (isEvmAddress(walletAddress) ? 'ethereum' : undefined);
   if (chain === undefined) throw invalid('The token does not say which chain its wallet is on');
   const contractAddress = optionalString(payload, 'contractAddress');
   const tokenBalance = optionalBalance(payload, 'tokenBalance') ?? optionalBalance(payload, 'numTokens');
@@ -173,5 +172,5 @@ export function normaliseClaims(payload: Record<string, unknown>): AccessTokenCl
 }
 
 function sameWallet(a: string, b: string): boolean {
-  return EVM_ADDRESS.test(a) && EVM_ADDRESS.test(b) ? a.toLowerCase() === b.toLowerCase() : a === b;
+  return isEvmAddress(a) && isEvmAddress(b) ? a.toLowerCase() === b.toLowerCase() : a === b;
 }

@@ -10,7 +10,14 @@ export const EVM_CHAINS: ReadonlySet<string> = new Set([
 ]);
 
 const EVM_ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+/** A chain name as tokens and requirements spell it: lower case, e.g. `ethereum`, `solana`. */
+export const CHAIN_NAME = /^[a-z][a-z0-9-]{0,31}$/;
 const BASE58_ADDRESS = /^[1-9A-HJ-NP-Za-km-z]{32,44}$/;
+
+/** `0x` followed by 40 hex digits, in any case. */
+export function isEvmAddress(address: string): boolean {
+  return EVM_ADDRESS.test(address);
+}
 
 export function isEvmChain(chain: string): boolean {
   return EVM_CHAINS.has(chain);
