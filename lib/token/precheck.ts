@@ -137,8 +137,3 @@ export function decodePayload(jws: PrecheckedJws): Record<string, unknown> {
   return decodeJsonObject(jws.segments.payload, 'payload');
 }
 
-/** `precheckJws`, then the payload decoded as a strict JSON object. */
-export function precheck(token: string, options: PrecheckOptions): PrecheckedToken {
-  const jws = precheckJws(token, options);
-  return { ...jws, payload: decodePayload(jws) };
-}

@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import BigNumber from 'bignumber.js';
 import { InvalidRequestError, InvalidTokenError, type Reason } from '../../lib';
 import { extractToken } from '../../lib/http/bearer';
-import { precheck } from '../../lib/token/precheck';
+import { decodePayload, precheckJws } from '../../lib/token/precheck';
 import { parseStrictJson } from '../../lib/token/json';
 import { normaliseClaims } from '../../lib/token/claims';
 import { isDecimalString } from '../../lib/token/decimal';
@@ -108,11 +108,13 @@ describe('the token pre-checks', () => {
     ),
   );
 
-  test('precheck returns or throws InvalidTokenError, nothing else', () => {
+  test('the pre-checks (header, then payload, as the verifier runs them) return or throw InvalidTokenError, nothing else', () => {
     fc.assert(
       fc.property(tokenLike, (token) => {
         try {
-          const { header, payload } = precheck(token, { algorithms: ['ES256'], typ: undefined });
+          const jws = precheckJws(token, { algorithms: ['ES256'], typ: undefined });
+          const { header } = jws;
+          const payload = decodePayload(jws);
           expect(header.alg).toBe('ES256');
           expect(typeof payload).toBe('object');
         } catch (error) {
