@@ -18,13 +18,10 @@ export interface MemoryRevocationStore extends RevocationStore {
   readonly size: number;
 }
 
-/** Expired entries are swept out in bulk at most this often, and whenever the store is full. */
-const SWEEP_INTERVAL_MS = 60_000;
-
 /**
- * A revocation store in this process's memory: bounded (`maxEntries`), each entry dropped once its
- * token has expired. When full of live entries, the least recently checked revocation gives way:
- * size `maxEntries` above the number of logouts within one token lifetime.
+ * A revocation store in this process's memory: bounded (`maxEntries`), each entry dropped by a timer
+ * once its token has expired. When full of live entries, the least recently checked revocation
+ * gives way: size `maxEntries` above the number of logouts within one token lifetime.
  *
  * @example createRevocationList({ store: memoryRevocationStore({ maxEntries: 50_000 }) })
  */
@@ -39,31 +36,18 @@ export function memoryRevocationStore(options: MemoryRevocationStoreOptions = {}
   if (typeof maxEntries !== 'number' || !Number.isSafeInteger(maxEntries) || maxEntries < 1) {
     throw new OptionsError('maxEntries', 'must be a whole number, 1 or more');
   }
-  // id → expiresAt (epoch ms)
-  const entries = new LRUCache<string, number>({ max: maxEntries });
-  let nextSweepAt = 0;
-
-  function sweep(now: number): void {
-    nextSweepAt = now + SWEEP_INTERVAL_MS;
-    const expired: string[] = [];
-    for (const [id, expiresAt] of entries.entries()) if (expiresAt <= now) expired.push(id);
-    for (const id of expired) entries.delete(id);
-  }
+  // ttlAutopurge: an (unref'd) timer drops each entry at its expiry. ttlResolution 0: a lookup
+  // reads the clock itself instead of arming a timer to cache it.
+  const entries = new LRUCache<string, true>({ max: maxEntries, ttlAutopurge: true, ttlResolution: 0 });
 
   return {
     async add(id, expiresAt) {
-      const now = Date.now();
-      if (!(expiresAt > now)) return;
-      // Before a live revocation would be pushed out, make room from the expired ones.
-      if (now >= nextSweepAt || (entries.size >= maxEntries && !entries.has(id))) sweep(now);
-      entries.set(id, Math.max(expiresAt, entries.get(id) ?? 0));
+      const ttl = Math.ceil(expiresAt - Date.now());
+      if (!(ttl > 0)) return;
+      if (ttl > entries.getRemainingTTL(id)) entries.set(id, true, { ttl });
     },
     has(id) {
-      const expiresAt = entries.get(id);
-      if (expiresAt === undefined) return false;
-      if (expiresAt > Date.now()) return true;
-      entries.delete(id);
-      return false;
+      return entries.get(id) === true;
     },
     async close() {
       entries.clear();
