@@ -92,8 +92,9 @@ export function createRevocationList(options: RevocationListOptions = {}): Revoc
   const clockTolerance = seconds('clockTolerance', options.clockTolerance, 5);
   const maxTokenLifetime = seconds('maxTokenLifetime', options.maxTokenLifetime, 86_400);
   const store = options.store ?? memoryRevocationStore();
-  // Identities of claims without `tid` are digests; work them out once per claims object.
-  const digests = new WeakMap<AccessTokenClaims, string>();
+  // Identities, worked out once per claims object: the verifier hands the same frozen claims to
+  // every request presenting a cached token, and a tid-less identity is a SHA-256 digest.
+  const identities = new WeakMap<AccessTokenClaims, string>();
   // Without an observer, an outage under 'allow' is still logged: once, when it starts.
   let failing = false;
 
@@ -110,13 +111,13 @@ export function createRevocationList(options: RevocationListOptions = {}): Revoc
   }
 
   function identityOf(claims: AccessTokenClaims): string {
-    let id = digests.get(claims);
+    let id = identities.get(claims);
     if (id === undefined) {
       id = tokenIdentity(claims);
       if (id === undefined) {
         throw new TypeError('express-token-gate: claims without tid must be the verified claims (req.wallet.claims), or pass the token');
       }
-      if (typeof claims === 'object' && claims !== null && claims.tid === undefined) digests.set(claims, id);
+      identities.set(claims, id);
     }
     return id;
   }
