@@ -19,7 +19,7 @@ import { OptionsError } from '../errors';
 import type { RevocationStore } from './store';
 
 /**
- * The part of a node-redis (v4 to v6) client this store uses. Pass your own connected client as
+ * The part of a node-redis (5 or 6) client this store uses. Pass your own connected client as
  * `client`; it stays yours (`close()` leaves it open) and needs its own `'error'` listener.
  */
 export interface RedisClientLike {
