@@ -1,17 +1,22 @@
 // A small NFT-community API: any logged-in wallet may read /me; each community is open to the
-// holders of its collection, and posting there takes at least two of its tokens.
+// holders of its collection, and posting there takes at least two of its tokens. POST /logout
+// revokes the caller's token until it expires.
 'use strict';
 const express = require('express');
-const { createTokenGate, authErrorHandler } = require('express-token-gate');
+const { createTokenGate, createRevocationList, authErrorHandler } = require('express-token-gate');
 
 const COMMUNITIES = {
   apes: { name: 'Bored Ape Yacht Club', contractAddress: '0xbc4ca0eda7647a8ab7c2061c2e118a18a936f13d' },
   punks: { name: 'CryptoPunks', contractAddress: '0xb47e3cd837ddf8e4c57f05d70ab865de6e193bbb' },
 };
 
-/** Builds the app; `gateOptions` go to createTokenGate (audience, issuer, jwksUri, …). */
-function createApp(gateOptions) {
-  const gate = createTokenGate(gateOptions);
+/**
+ * Builds the app; `gateOptions` go to createTokenGate (audience, issuer, jwksUri, …). Logouts go to
+ * `revocations`: in this process's memory by default; several instances share one on Redis
+ * (`createRevocationList({ store: redisRevocationStore({ url }) })`).
+ */
+function createApp(gateOptions, revocations = createRevocationList()) {
+  const gate = createTokenGate({ ...gateOptions, isRevoked: revocations.isRevoked });
   const app = express();
   app.use(express.json());
 
@@ -32,6 +37,16 @@ function createApp(gateOptions) {
   app.get('/me', gate.requireAuth(), (req, res) => {
     const { address, displayAddress, chain } = req.wallet;
     res.json({ address, displayAddress, chain });
+  });
+
+  // The token is refused everywhere the revocation list reaches, until it expires.
+  app.post('/logout', gate.requireAuth(), async (req, res, next) => {
+    try {
+      await revocations.revoke(req.wallet.claims);
+      res.sendStatus(204);
+    } catch (error) {
+      next(error); // 503 revocation_unavailable when the store cannot record it
+    }
   });
 
   app.get(

@@ -32,7 +32,8 @@ export type Reason =
   | 'wallet_not_allowed'
   | 'chain_mismatch'
   // 503
-  | 'jwks_unavailable';
+  | 'jwks_unavailable'
+  | 'revocation_unavailable';
 
 /** The RFC 6750 error code (or, for 401 without credentials and 503, the closest OAuth name). */
 export type ErrorCode =
@@ -158,6 +159,20 @@ export class KeySetUnavailableError extends TokenGateError {
   readonly retryAfter: number;
   constructor(description: string, retryAfterSeconds: number) {
     super(503, 'temporarily_unavailable', 'jwks_unavailable', description);
+    this.retryAfter = Math.max(1, Math.ceil(retryAfterSeconds));
+  }
+
+  override get headers(): Record<string, string> {
+    return { 'Retry-After': String(this.retryAfter) };
+  }
+}
+
+/** 503: the revocation list cannot be consulted (or updated) right now and its policy is to deny. */
+export class RevocationUnavailableError extends TokenGateError {
+  override name = 'RevocationUnavailableError';
+  readonly retryAfter: number;
+  constructor(description: string, retryAfterSeconds: number) {
+    super(503, 'temporarily_unavailable', 'revocation_unavailable', description);
     this.retryAfter = Math.max(1, Math.ceil(retryAfterSeconds));
   }
 

@@ -23,8 +23,14 @@ export {
   InvalidTokenError,
   InsufficientScopeError,
   KeySetUnavailableError,
+  RevocationUnavailableError,
   OptionsError,
 } from './errors';
+export { createRevocationList } from './revocation/list';
+export type { RevocationList, RevocationListOptions, RevocationEvent } from './revocation/list';
+export { memoryRevocationStore } from './revocation/memory';
+export type { MemoryRevocationStore, MemoryRevocationStoreOptions } from './revocation/memory';
+export type { RevocationStore } from './revocation/store';
 export type { Reason, ErrorCode, RequirementsDescription } from './errors';
 
 // Top-level factories share one gate per options object (and one for the environment), so

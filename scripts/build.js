@@ -17,6 +17,7 @@ execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', pat
 const entries = [
   { name: 'index', cjs: './index.js', types: '../cjs/index.js' },
   { name: 'testing', cjs: './testing/index.js', types: '../cjs/testing/index.js' },
+  { name: 'redis', cjs: './redis.js', types: '../cjs/redis.js' },
 ];
 fs.mkdirSync(path.join(dist, 'esm'), { recursive: true });
 for (const entry of entries) {

@@ -10,6 +10,7 @@ import { checkTokenSize, decodePayload, precheckJws, type PrecheckedToken } from
 import { verifySignature, type JwsSegments } from './signature';
 import { normaliseClaims, type AccessTokenClaims } from './claims';
 import { VerifiedTokenCache } from './cache';
+import { bindSource } from './identity';
 
 export type VerifierOptions = Pick<
   ResolvedOptions,
@@ -63,7 +64,7 @@ export class TokenVerifier {
       if (this.keys.hasKid?.(jws.header.kid) === false) {
         throw new InvalidTokenError('key_not_found', 'No key in the issuer key set matches the token');
       }
-      checked = this.checkSigned({ ...jws, payload: decodePayload(jws) }).finally(() => this.inflight.delete(token));
+      checked = this.checkSigned({ ...jws, payload: decodePayload(jws) }, token).finally(() => this.inflight.delete(token));
       this.inflight.set(token, checked);
     }
     const claims = await checked;
@@ -74,10 +75,11 @@ export class TokenVerifier {
   }
 
   /** Key, signature and claims of a prechecked token: all but revocation, which depends on `context`. */
-  private async checkSigned({ header, segments, payload }: PrecheckedToken): Promise<AccessTokenClaims> {
+  private async checkSigned({ header, segments, payload }: PrecheckedToken, token: string): Promise<AccessTokenClaims> {
     await this.checkSignature(segments, await this.keys.getKeys(header.alg, header.kid));
-    // Frozen: the same claims object may serve many requests through the cache.
-    const claims = deepFreeze(normaliseClaims(payload));
+    // Frozen: the same claims object may serve many requests through the cache. The token they
+    // came from stays attached (hidden) so a revocation list can name a token without a `tid`.
+    const claims = deepFreeze(bindSource(normaliseClaims(payload), token));
     const nowSeconds = this.now() / 1000;
     this.checkIdentity(claims);
     this.checkTime(claims, nowSeconds);
