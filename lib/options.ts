@@ -56,6 +56,29 @@ const KNOWN_KEYS = new Set([
   'requestProperty', 'realm', 'getToken', 'isRevoked', 'cache', 'jwks',
 ]);
 
+/**
+ * Options of express-jwt, express-oauth2-jwt-bearer, jwks-rsa and passport-jwt that users bring
+ * along, with what to use here instead: an unknown name alone would leave them guessing.
+ */
+const FOREIGN_OPTIONS: Readonly<Record<string, string>> = {
+  credentialsRequired: 'is not used here: use optionalAuth() where a token is optional, requireAuth() where it is required',
+  secret: 'is not used here: keys come from the issuer\'s JWKS (jwksUri) and shared secrets (HS*) are refused',
+  secretOrKey: 'is not used here: keys come from the issuer\'s JWKS (jwksUri) and shared secrets (HS*) are refused',
+  publicKey: 'is not used here: keys come from the issuer\'s JWKS (jwksUri)',
+  issuerBaseURL: 'is not used here: set issuer (the exact iss) and jwksUri',
+  tokenSigningAlg: 'is not used here: use algorithms',
+  jwtFromRequest: 'is not used here: use getToken(req)',
+  property: 'is not used here: use requestProperty',
+  userProperty: 'is not used here: use requestProperty',
+  resultProperty: 'is not used here: use requestProperty',
+  maxAge: 'is not used here: use maxTokenLifetime (seconds)',
+  ignoreExpiration: 'is not supported: exp is always checked (clockTolerance allows for skew)',
+  ignoreNotBefore: 'is not supported: nbf is always checked (clockTolerance allows for skew)',
+  onExpired: 'is not used here: an expired token reaches your error handler with err.reason "token_expired"',
+  jwksRequestsPerMinute: 'is not used here: see the jwks options (cooldownMs limits refetches)',
+  cacheMaxAge: 'is not used here: see the jwks options (maxAgeMs)',
+};
+
 /** Options after defaults, environment and validation. */
 export interface ResolvedOptions {
   audience: readonly string[];
@@ -115,7 +138,10 @@ function parseAlgorithms(value: unknown): string[] {
   const list = stringList('algorithms', value);
   for (const alg of list) {
     if (alg.toLowerCase() === 'none' || /^HS/i.test(alg)) {
-      throw new OptionsError('algorithms', `must not contain "${alg}": only asymmetric signatures are accepted`);
+      throw new OptionsError(
+        'algorithms',
+        `must not contain "${alg}": only asymmetric signatures are accepted, with keys from the issuer's JWKS (jwksUri)`,
+      );
     }
     if (!ALLOWED_ALGORITHMS.has(alg)) throw new OptionsError('algorithms', `contains unknown algorithm "${alg}"`);
   }
@@ -154,7 +180,7 @@ export function resolveOptions(options: TokenGateOptions = {}, env: NodeJS.Proce
     throw new OptionsError('options', 'must be an object');
   }
   for (const key of Object.keys(options)) {
-    if (!KNOWN_KEYS.has(key)) throw new OptionsError(key, 'is not a known option');
+    if (!KNOWN_KEYS.has(key)) throw new OptionsError(key, (Object.hasOwn(FOREIGN_OPTIONS, key) && FOREIGN_OPTIONS[key]) || 'is not a known option');
   }
   const audience = options.audience ?? (env.PICKET_PROJECT_ID || undefined);
   if (audience === undefined) {
