@@ -13,6 +13,7 @@ export { authErrorHandler } from './http/error-handler';
 export type { Wallet } from './http/wallet';
 export type { TokenGateOptions, GetToken, IsRevoked } from './options';
 export type { KeySetOptions, KeySetEvent } from './jwks/options';
+export type { Logger } from './jwks/warn';
 export type { TokenRequirements } from './ownership/requirements';
 export { RequirementsError } from './ownership/requirements';
 export type { AccessTokenClaims, TokenBalances } from './token/claims';

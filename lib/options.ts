@@ -7,6 +7,7 @@ import type { KeySetOptions, ResolvedKeySetOptions } from './jwks/options';
 import { parseKeySetOptions } from './jwks/options';
 import { OptionsError } from './errors';
 import { mediaType } from './token/precheck';
+import { consoleLogger, type Logger } from './jwks/warn';
 
 /** Where `getToken` looks for a token; `req` is the incoming request of whatever framework. */
 export type GetToken = (req: any) => string | undefined | null;
@@ -42,6 +43,11 @@ export interface TokenGateOptions {
   cache?: { maxEntries?: number } | false;
   /** Key-set fetching and caching. */
   jwks?: KeySetOptions;
+  /**
+   * Where a key set that cannot be fetched is reported (one line, rate-limited): a function or an
+   * object with `warn`. Default `console.warn`; `false` silences it.
+   */
+  logger?: Logger | false;
 }
 
 export const PICKET_ISSUER = 'picketapi.com';
@@ -53,7 +59,7 @@ const ALLOWED_ALGORITHMS = new Set([
 
 const KNOWN_KEYS = new Set([
   'audience', 'issuer', 'jwksUri', 'algorithms', 'clockTolerance', 'maxTokenLifetime', 'typ',
-  'requestProperty', 'realm', 'getToken', 'isRevoked', 'cache', 'jwks',
+  'requestProperty', 'realm', 'getToken', 'isRevoked', 'cache', 'jwks', 'logger',
 ]);
 
 /**
@@ -94,6 +100,8 @@ export interface ResolvedOptions {
   isRevoked: IsRevoked | undefined;
   cacheMaxEntries: number;
   jwks: ResolvedKeySetOptions;
+  /** Undefined when silenced. */
+  logger: Logger | undefined;
 }
 
 function stringList(name: string, value: unknown): string[] {
@@ -171,6 +179,14 @@ function parseCache(value: unknown): number {
   return maxEntries;
 }
 
+function parseLogger(value: unknown): Logger | undefined {
+  if (value === undefined) return consoleLogger;
+  if (value === false) return undefined;
+  if (typeof value === 'function') return value as Logger;
+  if (typeof value === 'object' && value !== null && typeof (value as { warn?: unknown }).warn === 'function') return value as Logger;
+  throw new OptionsError('logger', 'must be false, a function or an object with a warn method (such as console)');
+}
+
 /**
  * Resolves options against defaults and the environment (`PICKET_PROJECT_ID`, `PICKET_ISSUER`,
  * `PICKET_JWKS_URI`). Explicit options win over the environment.
@@ -208,5 +224,6 @@ export function resolveOptions(options: TokenGateOptions = {}, env: NodeJS.Proce
     isRevoked: optionalFunction<IsRevoked>('isRevoked', options.isRevoked),
     cacheMaxEntries: parseCache(options.cache),
     jwks: parseKeySetOptions(options.jwks),
+    logger: parseLogger(options.logger),
   };
 }

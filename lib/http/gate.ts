@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MissingTokenError, TokenGateError } from '../errors';
 import { resolveOptions, type ResolvedOptions, type TokenGateOptions } from '../options';
 import { keySetFor } from '../jwks/key-set';
+import { warnerFor } from '../jwks/warn';
 import { TokenVerifier } from '../token/verify';
 import type { AccessTokenClaims } from '../token/claims';
 import { compileRequirements, type CompiledRequirements, type TokenRequirements } from '../ownership/requirements';
@@ -40,7 +41,9 @@ export interface TokenGate {
  */
 export function createTokenGate(options?: TokenGateOptions): TokenGate {
   const resolved = resolveOptions(options);
-  const verifier = new TokenVerifier(resolved, keySetFor(resolved.jwksUri, resolved.jwks));
+  const keySet = keySetFor(resolved.jwksUri, resolved.jwks);
+  if (resolved.logger) keySet.addListener(warnerFor(keySet, resolved.logger));
+  const verifier = new TokenVerifier(resolved, keySet);
   const { requestProperty, getToken, realm } = resolved;
   // Wallets this gate attached carry this gate's private mark, so later middleware of the gate on
   // the same request reuses them, and a wallet from another gate (another audience) is never
