@@ -11,7 +11,7 @@ import { TokenVerifier } from '../token/verify';
 import type { AccessTokenClaims } from '../token/claims';
 import { compileRequirements, type CompiledRequirements, type TokenRequirements } from '../ownership/requirements';
 import { extractToken } from './bearer';
-import { toWallet, type Wallet } from './wallet';
+import { toWallet, walletOf, type Wallet } from './wallet';
 
 type Next = (err?: unknown) => void;
 /** Middleware usable by Express 4 and 5, Connect and plain `http` servers. */
@@ -28,6 +28,8 @@ export interface TokenGate {
   optionalAuth(): Middleware;
   /** Verifies a token without HTTP. */
   verify(token: string): Promise<AccessTokenClaims>;
+  /** The wallet this gate's middleware attached to `req` (at its `requestProperty`); throws when absent. */
+  walletOf(req: object): Wallet;
   /** The resolved options. */
   readonly options: Readonly<ResolvedOptions>;
 }
@@ -129,6 +131,7 @@ export function createTokenGate(options?: TokenGateOptions): TokenGate {
     optionalAuth: () => middleware('optionalAuth', true),
     requireTokens,
     verify: (token) => verifier.verify(token),
+    walletOf: (req) => walletOf(req, requestProperty),
     options: resolved,
   };
 }
