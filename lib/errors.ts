@@ -58,7 +58,7 @@ const DEFAULT_REALM = 'api';
 
 /** A bad option, thrown when a gate is created (at startup), never on a request. */
 export class OptionsError extends TypeError {
-  override name = 'TokenGateOptionsError';
+  override name = 'OptionsError';
   constructor(option: string, problem: string) {
     super(`express-token-gate: option "${option}" ${problem}`);
   }
@@ -157,9 +157,14 @@ export class InsufficientScopeError extends TokenGateError {
 export class KeySetUnavailableError extends TokenGateError {
   override name = 'KeySetUnavailableError';
   readonly retryAfter: number;
-  constructor(description: string, retryAfterSeconds: number) {
+  /**
+   * @param cause why the last fetch failed (e.g. `fetch failed (ENOTFOUND)`), for logs: kept on
+   *   `err.cause`, never sent to the client.
+   */
+  constructor(description: string, retryAfterSeconds: number, cause?: unknown) {
     super(503, 'temporarily_unavailable', 'jwks_unavailable', description);
     this.retryAfter = Math.max(1, Math.ceil(retryAfterSeconds));
+    if (cause !== undefined) this.cause = cause;
   }
 
   override get headers(): Record<string, string> {

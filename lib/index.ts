@@ -6,13 +6,27 @@ import { createTokenGate, type Middleware, type TokenGate } from './http/gate';
 import type { TokenGateOptions } from './options';
 import type { TokenRequirements } from './ownership/requirements';
 import type { AccessTokenClaims } from './token/claims';
+import { authErrorHandler } from './http/error-handler';
+import { walletOf } from './http/wallet';
+import { RequirementsError } from './ownership/requirements';
+import {
+  TokenGateError,
+  InvalidRequestError,
+  MissingTokenError,
+  InvalidTokenError,
+  InsufficientScopeError,
+  KeySetUnavailableError,
+  OptionsError,
+} from './errors';
 
 export { createTokenGate } from './http/gate';
 export type { Middleware, TokenGate } from './http/gate';
 export { authErrorHandler } from './http/error-handler';
-export type { Wallet } from './http/wallet';
+export { walletOf } from './http/wallet';
+export type { Wallet, WalletRequest } from './http/wallet';
 export type { TokenGateOptions, GetToken, IsRevoked } from './options';
 export type { KeySetOptions, KeySetEvent } from './jwks/options';
+export type { Logger } from './jwks/warn';
 export type { TokenRequirements } from './ownership/requirements';
 export { RequirementsError } from './ownership/requirements';
 export type { AccessTokenClaims, TokenBalances } from './token/claims';
@@ -83,3 +97,26 @@ export function verifyAccessToken(token: string, options?: TokenGateOptions): Pr
     return Promise.reject(error);
   }
 }
+
+/**
+ * The whole API as one object, for `import tokenGate from 'express-token-gate'`: the same object
+ * from `import` and from `require('express-token-gate').default`. Named imports are the usual way.
+ */
+const tokenGate = Object.freeze({
+  createTokenGate,
+  requireAuth,
+  requireTokens,
+  optionalAuth,
+  verifyAccessToken,
+  authErrorHandler,
+  walletOf,
+  TokenGateError,
+  InvalidRequestError,
+  MissingTokenError,
+  InvalidTokenError,
+  InsufficientScopeError,
+  KeySetUnavailableError,
+  OptionsError,
+  RequirementsError,
+});
+export default tokenGate;

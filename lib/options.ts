@@ -7,6 +7,7 @@ import type { KeySetOptions, ResolvedKeySetOptions } from './jwks/options';
 import { parseKeySetOptions } from './jwks/options';
 import { OptionsError } from './errors';
 import { mediaType } from './token/precheck';
+import { consoleLogger, type Logger } from './jwks/warn';
 
 /** Where `getToken` looks for a token; `req` is the incoming request of whatever framework. */
 export type GetToken = (req: any) => string | undefined | null;
@@ -42,6 +43,11 @@ export interface TokenGateOptions {
   cache?: { maxEntries?: number } | false;
   /** Key-set fetching and caching. */
   jwks?: KeySetOptions;
+  /**
+   * Where a key set that cannot be fetched is reported (one line, rate-limited): a function or an
+   * object with `warn`. Default `console.warn`; `false` silences it.
+   */
+  logger?: Logger | false;
 }
 
 export const PICKET_ISSUER = 'picketapi.com';
@@ -53,8 +59,31 @@ const ALLOWED_ALGORITHMS = new Set([
 
 const KNOWN_KEYS = new Set([
   'audience', 'issuer', 'jwksUri', 'algorithms', 'clockTolerance', 'maxTokenLifetime', 'typ',
-  'requestProperty', 'realm', 'getToken', 'isRevoked', 'cache', 'jwks',
+  'requestProperty', 'realm', 'getToken', 'isRevoked', 'cache', 'jwks', 'logger',
 ]);
+
+/**
+ * Options of express-jwt, express-oauth2-jwt-bearer, jwks-rsa and passport-jwt that users bring
+ * along, with what to use here instead: an unknown name alone would leave them guessing.
+ */
+const FOREIGN_OPTIONS: Readonly<Record<string, string>> = {
+  credentialsRequired: 'is not used here: use optionalAuth() where a token is optional, requireAuth() where it is required',
+  secret: 'is not used here: keys come from the issuer\'s JWKS (jwksUri) and shared secrets (HS*) are refused',
+  secretOrKey: 'is not used here: keys come from the issuer\'s JWKS (jwksUri) and shared secrets (HS*) are refused',
+  publicKey: 'is not used here: keys come from the issuer\'s JWKS (jwksUri)',
+  issuerBaseURL: 'is not used here: set issuer (the exact iss) and jwksUri',
+  tokenSigningAlg: 'is not used here: use algorithms',
+  jwtFromRequest: 'is not used here: use getToken(req)',
+  property: 'is not used here: use requestProperty',
+  userProperty: 'is not used here: use requestProperty',
+  resultProperty: 'is not used here: use requestProperty',
+  maxAge: 'is not used here: use maxTokenLifetime (seconds)',
+  ignoreExpiration: 'is not supported: exp is always checked (clockTolerance allows for skew)',
+  ignoreNotBefore: 'is not supported: nbf is always checked (clockTolerance allows for skew)',
+  onExpired: 'is not used here: an expired token reaches your error handler with err.reason "token_expired"',
+  jwksRequestsPerMinute: 'is not used here: see the jwks options (cooldownMs limits refetches)',
+  cacheMaxAge: 'is not used here: see the jwks options (maxAgeMs)',
+};
 
 /** Options after defaults, environment and validation. */
 export interface ResolvedOptions {
@@ -71,6 +100,8 @@ export interface ResolvedOptions {
   isRevoked: IsRevoked | undefined;
   cacheMaxEntries: number;
   jwks: ResolvedKeySetOptions;
+  /** Undefined when silenced. */
+  logger: Logger | undefined;
 }
 
 function stringList(name: string, value: unknown): string[] {
@@ -115,7 +146,10 @@ function parseAlgorithms(value: unknown): string[] {
   const list = stringList('algorithms', value);
   for (const alg of list) {
     if (alg.toLowerCase() === 'none' || /^HS/i.test(alg)) {
-      throw new OptionsError('algorithms', `must not contain "${alg}": only asymmetric signatures are accepted`);
+      throw new OptionsError(
+        'algorithms',
+        `must not contain "${alg}": only asymmetric signatures are accepted, with keys from the issuer's JWKS (jwksUri)`,
+      );
     }
     if (!ALLOWED_ALGORITHMS.has(alg)) throw new OptionsError('algorithms', `contains unknown algorithm "${alg}"`);
   }
@@ -145,6 +179,14 @@ function parseCache(value: unknown): number {
   return maxEntries;
 }
 
+function parseLogger(value: unknown): Logger | undefined {
+  if (value === undefined) return consoleLogger;
+  if (value === false) return undefined;
+  if (typeof value === 'function') return value as Logger;
+  if (typeof value === 'object' && value !== null && typeof (value as { warn?: unknown }).warn === 'function') return value as Logger;
+  throw new OptionsError('logger', 'must be false, a function or an object with a warn method (such as console)');
+}
+
 /**
  * Resolves options against defaults and the environment (`PICKET_PROJECT_ID`, `PICKET_ISSUER`,
  * `PICKET_JWKS_URI`). Explicit options win over the environment.
@@ -154,7 +196,7 @@ export function resolveOptions(options: TokenGateOptions = {}, env: NodeJS.Proce
     throw new OptionsError('options', 'must be an object');
   }
   for (const key of Object.keys(options)) {
-    if (!KNOWN_KEYS.has(key)) throw new OptionsError(key, 'is not a known option');
+    if (!KNOWN_KEYS.has(key)) throw new OptionsError(key, (Object.hasOwn(FOREIGN_OPTIONS, key) && FOREIGN_OPTIONS[key]) || 'is not a known option');
   }
   const audience = options.audience ?? (env.PICKET_PROJECT_ID || undefined);
   if (audience === undefined) {
@@ -182,5 +224,6 @@ export function resolveOptions(options: TokenGateOptions = {}, env: NodeJS.Proce
     isRevoked: optionalFunction<IsRevoked>('isRevoked', options.isRevoked),
     cacheMaxEntries: parseCache(options.cache),
     jwks: parseKeySetOptions(options.jwks),
+    logger: parseLogger(options.logger),
   };
 }

@@ -6,11 +6,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MissingTokenError, TokenGateError } from '../errors';
 import { resolveOptions, type ResolvedOptions, type TokenGateOptions } from '../options';
 import { keySetFor } from '../jwks/key-set';
+import { warnerFor } from '../jwks/warn';
 import { TokenVerifier } from '../token/verify';
 import type { AccessTokenClaims } from '../token/claims';
 import { compileRequirements, type CompiledRequirements, type TokenRequirements } from '../ownership/requirements';
 import { extractToken } from './bearer';
-import { toWallet, type Wallet } from './wallet';
+import { toWallet, walletOf, type Wallet } from './wallet';
 
 type Next = (err?: unknown) => void;
 /** Middleware usable by Express 4 and 5, Connect and plain `http` servers. */
@@ -27,6 +28,8 @@ export interface TokenGate {
   optionalAuth(): Middleware;
   /** Verifies a token without HTTP. */
   verify(token: string): Promise<AccessTokenClaims>;
+  /** The wallet this gate's middleware attached to `req` (at its `requestProperty`); throws when absent. */
+  walletOf(req: object): Wallet;
   /** The resolved options. */
   readonly options: Readonly<ResolvedOptions>;
 }
@@ -40,7 +43,9 @@ export interface TokenGate {
  */
 export function createTokenGate(options?: TokenGateOptions): TokenGate {
   const resolved = resolveOptions(options);
-  const verifier = new TokenVerifier(resolved, keySetFor(resolved.jwksUri, resolved.jwks));
+  const keySet = keySetFor(resolved.jwksUri, resolved.jwks);
+  if (resolved.logger) keySet.addListener(warnerFor(keySet, resolved.logger));
+  const verifier = new TokenVerifier(resolved, keySet);
   const { requestProperty, getToken, realm } = resolved;
   // Wallets this gate attached carry this gate's private mark, so later middleware of the gate on
   // the same request reuses them, and a wallet from another gate (another audience) is never
@@ -126,6 +131,7 @@ export function createTokenGate(options?: TokenGateOptions): TokenGate {
     optionalAuth: () => middleware('optionalAuth', true),
     requireTokens,
     verify: (token) => verifier.verify(token),
+    walletOf: (req) => walletOf(req, requestProperty),
     options: resolved,
   };
 }

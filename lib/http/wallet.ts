@@ -15,6 +15,30 @@ export interface Wallet {
   token: string;
 }
 
+/**
+ * The wallet a gate attached to `req`, for handlers behind `requireAuth()` or `requireTokens()`:
+ * typed as present, so strict TypeScript needs no `!`. Throws when there is none (the route has no
+ * such middleware in front, or it sits behind `optionalAuth()` and no token was sent): a mistake
+ * in the route, which your error handler answers as a 500.
+ *
+ * @example app.get('/me', gate.requireAuth(), (req, res) => res.json({ address: walletOf(req).address }));
+ */
+export function walletOf(req: object, requestProperty = 'wallet'): Wallet {
+  const wallet = (req as Record<string, unknown>)[requestProperty];
+  if (typeof wallet !== 'object' || wallet === null || typeof (wallet as Partial<Wallet>).address !== 'string') {
+    throw new Error(`express-token-gate: no wallet at req.${requestProperty}; put requireAuth() or requireTokens() in front of this handler`);
+  }
+  return wallet as Wallet;
+}
+
+/**
+ * A request that carries a wallet at `P` (default `wallet`), for your own functions that run after
+ * the gate, e.g. `function audit(req: WalletRequest<'account'>)`.
+ */
+export type WalletRequest<P extends string = 'wallet', R extends object = import('node:http').IncomingMessage> = R & {
+  [K in P]: Wallet;
+};
+
 export function toWallet(claims: AccessTokenClaims, token: string): Wallet {
   return {
     address: addressKey(claims.chain, claims.walletAddress),

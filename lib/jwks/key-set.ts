@@ -89,6 +89,8 @@ export class RemoteKeySet implements KeyResolver {
   private failures = 0;
   private retryAt = -Infinity;
   private staleReported = false;
+  /** Why the last fetch failed, carried as `cause` by a 503; cleared by a successful fetch. */
+  private lastFailure: unknown;
   private cancelTimer: Cancel | undefined;
   private readonly listeners = new Set<KeySetListener>();
 
@@ -175,6 +177,7 @@ export class RemoteKeySet implements KeyResolver {
     throw new KeySetUnavailableError(
       'The issuer key set cannot be fetched and no usable key is cached',
       (this.retryAt - now) / 1000,
+      this.lastFailure,
     );
   }
 
@@ -208,6 +211,7 @@ export class RemoteKeySet implements KeyResolver {
       this.install(parsed.keys, freshnessMs(document.maxAgeMs, this.options.maxAgeMs));
       this.emit({ type: 'fetched', uri: this.uri, keys: parsed.keys.length, skipped: parsed.skipped });
     } catch (error) {
+      this.lastFailure = error;
       const retryInMs = this.recordFailure();
       this.emit({ type: 'failed', uri: this.uri, error: describe(error), retryInMs });
     }
@@ -231,6 +235,7 @@ export class RemoteKeySet implements KeyResolver {
       usableUntil: now + fresh + this.options.staleIfErrorMs,
     };
     this.failures = 0;
+    this.lastFailure = undefined;
     this.retryAt = -Infinity;
     this.plan(Math.floor(fresh * REFRESH_AHEAD));
   }

@@ -5,7 +5,7 @@
 import { InsufficientScopeError, type RequirementsDescription } from '../errors';
 import type { AccessTokenClaims, TokenBalances } from '../token/claims';
 import { Decimal, isDecimalString, type Decimal as DecimalValue } from '../token/decimal';
-import { addressKey, addressProblem, CHAIN_NAME, isEvmAddress, isEvmChain } from '../token/address';
+import { addressKey, addressProblem, CHAIN_NAME, isEvmChain } from '../token/address';
 
 /** What a route requires, in the issuer's own vocabulary. */
 export interface TokenRequirements {
@@ -33,7 +33,7 @@ export interface CompiledRequirements {
 const KNOWN = new Set(['chain', 'contractAddress', 'tokenIds', 'collection', 'creatorAddress', 'minTokenBalance', 'allowedWallets']);
 
 export class RequirementsError extends TypeError {
-  override name = 'TokenGateRequirementsError';
+  override name = 'RequirementsError';
   constructor(field: string, problem: string) {
     super(`express-token-gate: requirement "${field}" ${problem}`);
   }
@@ -78,7 +78,8 @@ export function compileRequirements(input: TokenRequirements): CompiledRequireme
   let chain = input.chain;
   if (chain === undefined) {
     const sample = contractAddress ?? creatorAddress ?? allowedWallets?.[0];
-    if (typeof sample === 'string' && isEvmAddress(sample)) chain = 'ethereum';
+    // A 0x address means ethereum even when malformed, so the error names the address, not the chain.
+    if (typeof sample === 'string' && /^0x/i.test(sample)) chain = 'ethereum';
     else throw new RequirementsError('chain', 'is required unless the addresses are 0x hex (ethereum)');
   }
   if (typeof chain !== 'string' || !CHAIN_NAME.test(chain)) {

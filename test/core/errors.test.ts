@@ -10,9 +10,12 @@ import {
   InvalidTokenError,
   KeySetUnavailableError,
   MissingTokenError,
+  OptionsError,
+  RequirementsError,
   TokenGateError,
   type TokenGate,
 } from '../../lib';
+import * as lib from '../../lib';
 import { BAYC, useTestIssuer } from '../helpers/app';
 import { rawGet } from '../helpers/raw';
 
@@ -152,6 +155,23 @@ describe('error classes', () => {
     expect(error).toMatchObject({ status, statusCode: status, code, expose: true });
     expect(typeof error.reason).toBe('string');
     expect(typeof error.headers).toBe('object');
+  });
+
+  test('every error class is named as it is exported, so err.name finds the export', () => {
+    const made: Record<string, Error> = {
+      TokenGateError: new TokenGateError(401, 'invalid_token', 'token_expired', 'd'),
+      InvalidRequestError: new InvalidRequestError('header_malformed', 'd'),
+      MissingTokenError: new MissingTokenError(),
+      InvalidTokenError: new InvalidTokenError('token_expired', 'd'),
+      InsufficientScopeError: new InsufficientScopeError('insufficient_balance', 'd', { chain: 'ethereum', minTokenBalance: '1' }),
+      KeySetUnavailableError: new KeySetUnavailableError('d', 30),
+      OptionsError: new OptionsError('audience', 'is required'),
+      RequirementsError: new RequirementsError('chain', 'is required'),
+    };
+    for (const [exported, error] of Object.entries(made)) {
+      expect({ exported, name: error.name }).toEqual({ exported, name: exported });
+      expect(lib[exported as keyof typeof lib]).toBe(error.constructor);
+    }
   });
 
   test('rejections carry no stack trace, and building one leaves Error.stackTraceLimit as it was', () => {

@@ -92,3 +92,33 @@ describe('invalid options throw at startup with a message naming the option', ()
     }
   });
 });
+
+describe('options from express-jwt and its peers name what to use instead', () => {
+  test.each([
+    ['credentialsRequired', false, /"credentialsRequired" is not used here: use optionalAuth\(\)/],
+    ['secret', 'shhh', /"secret" is not used here: keys come from the issuer's JWKS \(jwksUri\)/],
+    ['secretOrKey', 'shhh', /"secretOrKey" is not used here: keys come from the issuer's JWKS/],
+    ['issuerBaseURL', 'https://issuer.example', /"issuerBaseURL" is not used here: set issuer .* and jwksUri/],
+    ['tokenSigningAlg', 'ES256', /"tokenSigningAlg" is not used here: use algorithms/],
+    ['jwtFromRequest', () => 'x', /"jwtFromRequest" is not used here: use getToken\(req\)/],
+    ['property', 'user', /"property" is not used here: use requestProperty/],
+    ['userProperty', 'user', /"userProperty" is not used here: use requestProperty/],
+    ['maxAge', '1d', /"maxAge" is not used here: use maxTokenLifetime/],
+    ['ignoreExpiration', true, /"ignoreExpiration" is not supported: exp is always checked/],
+    ['onExpired', () => undefined, /"onExpired" is not used here: .*"token_expired"/],
+  ])('%s', (name, value, message) => {
+    const build = () => createTokenGate({ ...base, [name]: value } as TokenGateOptions);
+    expect(build).toThrow(OptionsError);
+    expect(build).toThrow(message);
+  });
+
+  test("algorithms: ['HS256'] points at the issuer's JWKS", () => {
+    expect(() => createTokenGate({ ...base, algorithms: ['HS256'] })).toThrow(
+      /"algorithms" must not contain "HS256": only asymmetric signatures are accepted, with keys from the issuer's JWKS \(jwksUri\)/,
+    );
+  });
+
+  test('a name that is nobody\'s option, even one on Object.prototype, is simply unknown', () => {
+    expect(() => createTokenGate({ ...base, toString: 1 } as unknown as TokenGateOptions)).toThrow(/"toString" is not a known option/);
+  });
+});

@@ -133,7 +133,10 @@ describe('requirements are validated when the middleware is created', () => {
   const cases: Array<[string, unknown, RegExp]> = [
     ['nothing to check', {}, /need a contractAddress, collection, creatorAddress or allowedWallets/],
     ['unknown field', { contractAddress: BAYC, minBalance: 1 }, /"minBalance" is not a known requirement/],
-    ['short EVM address', { contractAddress: '0x1234' }, /"chain" is required|"contractAddress"/],
+    ['short EVM address', { contractAddress: '0x1234' }, /"contractAddress" is not a 0x-prefixed 40-digit hex address/],
+    ['39 hex digits, no chain', { contractAddress: BAYC.slice(0, -1) }, /"contractAddress" is not a 0x-prefixed 40-digit hex address/],
+    ['41 hex digits, no chain', { creatorAddress: `${BAYC}0` }, /"creatorAddress" is not a 0x-prefixed 40-digit hex address/],
+    ['malformed 0x wallet, no chain', { allowedWallets: ['0xabc'] }, /"allowedWallets\[0\]" is not a 0x-prefixed/],
     ['bad EVM address on ethereum', { chain: 'ethereum', contractAddress: '0x1234' }, /"contractAddress" is not a 0x-prefixed/],
     ['EVM address on solana', { chain: 'solana', collection: [SOL_COLLECTION], allowedWallets: [BAYC] }, /"allowedWallets\[0\]" is not a base58/],
     ['non-hex address without chain', { contractAddress: SOL_COLLECTION }, /"chain" is required/],

@@ -1,18 +1,131 @@
 /**
- * The published shape: `require` and `import` of the built package (through its own `exports`)
- * give the same working instances, and the declarations type-check for both module kinds.
+ * The published package, as a user installs it: `npm pack` once, unpacked into the node_modules of
+ * a consumer project in an empty temporary folder (its other dependencies linked from this
+ * repository's). There, `require` and `import` give the same working instances, the declarations
+ * type-check under every module resolution TypeScript offers, and the README's TypeScript Jest
+ * recipe runs a test.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 
 const root = path.resolve(__dirname, '../..');
-const run = (args: string[]) => execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 20_000 });
+const fixtures = path.join(__dirname, 'fixtures');
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+  exports: Record<string, string | { import: Record<string, string>; require: Record<string, string> }>;
+  typesVersions: Record<string, Record<string, string[]>>;
+  scripts: Record<string, string>;
+  files: string[];
+};
+const execFileAsync = promisify(execFile);
+
+let consumer: string;
+let installed: string;
+const run = (args: string[]) => execFileSync(process.execPath, args, { cwd: consumer, encoding: 'utf8', timeout: 20_000 });
+
+/** The README's TypeScript quick start (the ```ts block under "## Quick start"). */
+function readmeQuickStart(): string {
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('\n## Quick start\n'));
+  const match = /```ts\n([\s\S]*?)```/.exec(section.slice(0, section.indexOf('\n## ', 1)));
+  if (!match) throw new Error('README has no ts block under "## Quick start"');
+  return match[1]!;
+}
+
+const tscRuns = new Map<string, Promise<unknown>>();
+const SETTINGS = ['node10', 'node16', 'nodenext', 'bundler'] as const;
 
 beforeAll(() => {
   if (!fs.existsSync(path.join(root, 'dist/cjs/index.js'))) {
     throw new Error('dist/ is missing: `npm test` builds before running jest (or run `npm run build`)');
   }
+  consumer = fs.mkdtempSync(path.join(os.tmpdir(), 'express-token-gate-consumer-'));
+  // dist/ is already built by `npm test`: pack it as is.
+  const [packed] = JSON.parse(
+    execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', consumer], { cwd: root, encoding: 'utf8', timeout: 20_000 }),
+  ) as Array<{ filename: string }>;
+  const modules = path.join(consumer, 'node_modules');
+  installed = path.join(modules, 'express-token-gate');
+  fs.mkdirSync(installed, { recursive: true });
+  execFileSync('tar', ['-xzf', path.join(consumer, packed!.filename), '-C', installed, '--strip-components=1']);
+  for (const name of fs.readdirSync(path.join(root, 'node_modules'))) {
+    if (name === 'express-token-gate' || name.startsWith('.')) continue;
+    fs.symlinkSync(path.join(root, 'node_modules', name), path.join(modules, name));
+  }
+  fs.writeFileSync(path.join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
+  for (const file of fs.readdirSync(fixtures)) if (file !== 'app-test.ts') fs.copyFileSync(path.join(fixtures, file), path.join(consumer, file));
+  fs.writeFileSync(path.join(consumer, 'quick-start.ts'), readmeQuickStart());
+  // The four compilations run side by side; each test awaits its own. Only nodenext also checks the
+  // declaration files themselves (skipLibCheck false): that costs several times the others' time.
+  const tsc = require.resolve('typescript/bin/tsc');
+  for (const setting of SETTINGS) {
+    const running = execFileAsync(process.execPath, [tsc, '-p', `tsconfig.${setting}.json`], { cwd: consumer, timeout: 60_000 });
+    running.catch(() => undefined);
+    tscRuns.set(setting, running);
+  }
+}, 40_000);
+
+afterAll(async () => {
+  await Promise.allSettled(tscRuns.values());
+  if (consumer) fs.rmSync(consumer, { recursive: true, force: true });
+});
+
+describe('the packed tarball', () => {
+  test('holds the build, the license and the readme, and nothing that runs on install', () => {
+    for (const file of ['LICENSE', 'README.md', 'package.json', 'dist/cjs/index.js', 'dist/esm/index.mjs']) {
+      expect({ file, present: fs.existsSync(path.join(installed, file)) }).toEqual({ file, present: true });
+    }
+    expect(fs.readFileSync(path.join(installed, 'LICENSE'), 'utf8')).toMatch(/^MIT License/);
+    expect(fs.existsSync(path.join(installed, 'lib'))).toBe(false);
+    const scripts = Object.keys(pkg.scripts);
+    for (const hook of ['prepare', 'preinstall', 'install', 'postinstall']) expect(scripts).not.toContain(hook);
+    expect(pkg.scripts.prepack).toBe('npm run build');
+  });
+
+  test('every source map carries the TypeScript it was built from', () => {
+    const maps = execFileSync('find', [path.join(installed, 'dist'), '-name', '*.js.map'], { encoding: 'utf8' }).trim().split('\n');
+    expect(maps.length).toBeGreaterThan(10);
+    for (const file of maps) {
+      const map = JSON.parse(fs.readFileSync(file, 'utf8')) as { sources: string[]; sourcesContent?: string[] };
+      const source = path.resolve(path.dirname(path.join(root, path.relative(installed, file))), map.sources[0]!);
+      expect({ file: path.relative(installed, file), same: map.sourcesContent?.[0] === fs.readFileSync(source, 'utf8') }).toEqual({
+        file: path.relative(installed, file),
+        same: true,
+      });
+    }
+  });
+
+  test('with --enable-source-maps a stack trace names the TypeScript line', () => {
+    let stderr = '';
+    try {
+      execFileSync(process.execPath, ['--enable-source-maps', '-e', "require('express-token-gate').createTokenGate({ audience: 'p', secret: 'x' })"], {
+        cwd: consumer,
+        encoding: 'utf8',
+        stdio: 'pipe',
+      });
+    } catch (error) {
+      stderr = String((error as { stderr: string }).stderr);
+    }
+    expect(stderr).toMatch(/OptionsError: express-token-gate: option "secret"/);
+    expect(stderr).toMatch(/node_modules\/express-token-gate\/lib\/options\.ts:\d+:\d+/);
+  });
+});
+
+describe('subpaths are declared once for every resolver', () => {
+  test('each subpath of exports has an import and a require target, and typesVersions maps it for node10', () => {
+    const subpaths = Object.keys(pkg.exports).filter((s) => s !== '.' && s !== './package.json');
+    expect(subpaths.length).toBeGreaterThan(0);
+    for (const subpath of subpaths) {
+      const target = pkg.exports[subpath] as { import: Record<string, string>; require: Record<string, string> };
+      expect(pkg.typesVersions['*']![subpath.slice(2)]).toEqual([target.require.types]);
+      for (const file of [target.import.types, target.import.default, target.require.types, target.require.default]) {
+        expect({ subpath, file, built: fs.existsSync(path.join(installed, file!)) }).toEqual({ subpath, file, built: true });
+      }
+    }
+    expect(Object.keys(pkg.typesVersions['*']!).sort()).toEqual(subpaths.map((s) => s.slice(2)).sort());
+  });
 });
 
 describe('package entry points', () => {
@@ -20,7 +133,7 @@ describe('package entry points', () => {
     const out = run(['-e', "const m = require('express-token-gate'); console.log(Object.keys(m).sort().join(','))"]);
     expect(out.trim().split(',')).toEqual(
       expect.arrayContaining([
-        'TokenGateError', 'authErrorHandler', 'createTokenGate', 'optionalAuth', 'requireAuth', 'requireTokens', 'verifyAccessToken',
+        'TokenGateError', 'authErrorHandler', 'createTokenGate', 'optionalAuth', 'requireAuth', 'requireTokens', 'verifyAccessToken', 'walletOf',
       ]),
     );
   });
@@ -34,6 +147,18 @@ describe('package entry points', () => {
       console.log(esm.TokenGateError === cjs.TokenGateError, esm.createTokenGate === cjs.createTokenGate, typeof kit.createTestIssuer);
     `;
     expect(run(['--input-type=module', '-e', script]).trim()).toBe('true true function');
+  });
+
+  test('a default import is the whole API: the same object as require().default, holding every runtime export', () => {
+    const script = `
+      import { createRequire } from 'node:module';
+      import tokenGate from 'express-token-gate';
+      import * as esm from 'express-token-gate';
+      const cjs = createRequire(process.cwd() + '/')('express-token-gate');
+      const named = Object.keys(esm).filter((n) => n !== 'default').sort();
+      console.log(JSON.stringify([tokenGate === cjs.default, Object.keys(tokenGate).sort().join() === named.join(), named.every((n) => tokenGate[n] === esm[n])]));
+    `;
+    expect(JSON.parse(run(['--input-type=module', '-e', script]))).toEqual([true, true, true]);
   });
 
   test('the built package verifies a token end to end from an ES module', () => {
@@ -50,9 +175,30 @@ describe('package entry points', () => {
     `;
     expect(run(['--input-type=module', '-e', script]).trim()).toBe('ethereum');
   });
+});
 
-  test('declarations type-check for CommonJS and ES-module consumers', () => {
-    const tsc = require.resolve('typescript/bin/tsc');
-    expect(() => run([tsc, '-p', path.join(__dirname, 'fixtures/tsconfig.json')])).not.toThrow();
-  });
+describe('TypeScript consumers type-check under strict with every module resolution', () => {
+  test.each(SETTINGS)('moduleResolution %s: the main entry, express-token-gate/testing and the README quick start', async (setting) => {
+    const outcome = await tscRuns.get(setting)!.then(
+      () => 'compiled',
+      (error: { stdout?: string }) => error.stdout ?? String(error),
+    );
+    expect(outcome).toBe('compiled');
+  }, 60_000);
+});
+
+describe("the README's TypeScript Jest recipe", () => {
+  test('examples/jest.config.js runs an app.test.ts against the installed package', async () => {
+    fs.copyFileSync(path.join(root, 'examples/jest.config.js'), path.join(consumer, 'jest.config.js'));
+    fs.copyFileSync(path.join(fixtures, 'app-test.ts'), path.join(consumer, 'app.test.ts'));
+    const jest = require.resolve('jest/bin/jest');
+    const result = await execFileAsync(process.execPath, [jest, '--ci', '--colors=false', '--rootDir', consumer], {
+      cwd: consumer,
+      timeout: 40_000,
+    }).then(
+      ({ stderr }) => ({ ok: true, stderr }),
+      (error: { stderr?: string }) => ({ ok: false, stderr: error.stderr ?? String(error) }),
+    );
+    expect(result).toEqual({ ok: true, stderr: expect.stringMatching(/Tests: +1 passed, 1 total/) });
+  }, 45_000);
 });

@@ -26,12 +26,10 @@ export const b64url = (data: string | Uint8Array): string => Buffer.from(data).t
 export const json64 = (value: unknown): string => b64url(JSON.stringify(value));
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
-/** Wycheproof vectors live beside the clone (`../shared/vectors/wycheproof`); missing is an error. */
+/** The Wycheproof vectors vendored in test/fixtures/wycheproof (see its README for the upstream commit). */
 export function wycheproofDir(): string {
-  const dir = path.resolve(__dirname, '../../../shared/vectors/wycheproof');
-  if (!existsSync(dir)) {
-    throw new Error(`Wycheproof vectors not found at ${dir}: the suite needs ../shared/vectors/wycheproof beside the repository`);
-  }
+  const dir = path.resolve(__dirname, '../fixtures/wycheproof');
+  if (!existsSync(dir)) throw new Error(`Wycheproof vectors not found at ${dir}`);
   return dir;
 }
 
