@@ -90,6 +90,20 @@ describe('express-token-gate issuer', () => {
     }
   });
 
+  test('the README shows the banner it prints (with port 8787) and the command that starts it', async () => {
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('### Frontend against the emulator'));
+    const shown = /```console\n([\s\S]*?)```/.exec(section)![1]!;
+    expect(/```sh\n([\s\S]*?)```/.exec(section)![1]).toBe('npx express-token-gate issuer --port 8787 --balances balances.json\n');
+    const { child, banner } = await start(['issuer', '--port', '0', '--balances', writeBalances('{}')]);
+    try {
+      const port = /127\.0\.0\.1:(\d+)/.exec(banner)![1]!;
+      expect(banner.split(`127.0.0.1:${port}`).join('127.0.0.1:8787')).toBe(shown);
+    } finally {
+      await interrupt(child);
+    }
+  });
+
   test.each([
     ['an unknown option', ['issuer', '--prot', '1'], 2, 'unknown option "--prot"'],
     ['an unknown command', ['serve'], 2, 'unknown command "serve"'],
