@@ -161,6 +161,28 @@ describe('login refusals answer { code, msg }', () => {
   });
 });
 
+describe('garbage login requests end in a 4xx with { code, msg }, never a crash', () => {
+  test.each([
+    ['a body that is a list', '/auth', []],
+    ['a wallet that is a number', '/auth/nonce', { walletAddress: 42 }],
+    ['a chain that is an object', '/auth/nonce', { walletAddress: '0x7777777777777777777777777777777777777777', chain: {} }],
+    ['a 60 kB signature', '/auth', { walletAddress: '0x7777777777777777777777777777777777777777', signature: `0x${'a'.repeat(60_000)}` }],
+    ['requirements that are a string', '/auth', { walletAddress: '0x7777777777777777777777777777777777777777', signature: '0x00', requirements: 'apes' }],
+    ['a context whose uri is no URL', '/auth', 'CONTEXT'],
+  ])('%s', async (_name, path, body) => {
+    let payload = body;
+    if (body === 'CONTEXT') {
+      const wallet = newWallet();
+      const signed = await loginSigning(wallet, wallet);
+      payload = { ...signed, context: { ...signed.context, uri: 'not a uri' } };
+    }
+    const response = await fetch(`${issuer.apiUrl}${path}`, { method: 'POST', body: JSON.stringify(payload) });
+    expect(response.status).toBeGreaterThanOrEqual(400);
+    expect(response.status).toBeLessThan(500);
+    expect(await response.json()).toMatchObject({ code: expect.any(String), msg: expect.any(String) });
+  });
+});
+
 describe('login.domains', () => {
   test('only the listed hosts may be named by SIWE messages', async () => {
     const hosted = await createTestIssuer({ audience: 'test-project', login: { domains: ['app.example'] }, cors: { origins: ['https://app.example', PAGE] } });
