@@ -170,7 +170,7 @@ describe('garbage login requests end in a 4xx with { code, msg }, never a crash'
     ['requirements that are a string', '/auth', { walletAddress: '0x7777777777777777777777777777777777777777', signature: '0x00', requirements: 'apes' }],
     ['a context whose uri is no URL', '/auth', 'CONTEXT'],
   ])('%s', async (_name, path, body) => {
-    let payload = body;
+    let payload: unknown = body;
     if (body === 'CONTEXT') {
       const wallet = newWallet();
       const signed = await loginSigning(wallet, wallet);
