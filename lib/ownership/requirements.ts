@@ -12,7 +12,7 @@ export interface TokenRequirements {
   /** Chain of the wallet and contracts. Default `ethereum` for 0x addresses; required otherwise. */
   chain?: string;
   contractAddress?: string;
-  /** Specific token ids within `contractAddress`; their balances are summed. */
+  /** Specific token ids within `contractAddress` (on Solana: mint addresses, no contract); their balances are summed. */
   tokenIds?: Array<string | number | bigint>;
   /** Collections (e.g. Solana collection addresses); their balances are summed. */
   collection?: string | string[];
@@ -71,7 +71,8 @@ export function compileRequirements(input: TokenRequirements): CompiledRequireme
   for (const key of Object.keys(input)) if (!KNOWN.has(key)) throw new RequirementsError(key, 'is not a known requirement');
   const { contractAddress, creatorAddress, tokenIds, allowedWallets } = input;
   const collection = typeof input.collection === 'string' ? [input.collection] : input.collection;
-  if ([contractAddress, creatorAddress, collection, allowedWallets].every((v) => v === undefined)) {
+  const solanaMints = input.chain === 'solana' && tokenIds !== undefined;
+  if ([contractAddress, creatorAddress, collection, allowedWallets].every((v) => v === undefined) && !solanaMints) {
     throw new RequirementsError('requirements', 'need a contractAddress, collection, creatorAddress or allowedWallets');
   }
 
@@ -96,15 +97,25 @@ export function compileRequirements(input: TokenRequirements): CompiledRequireme
     });
   }
   if (tokenIds !== undefined) {
-    if (contractAddress === undefined) throw new RequirementsError('tokenIds', 'needs a contractAddress');
-    if (!Array.isArray(tokenIds) || tokenIds.length === 0) throw new RequirementsError('tokenIds', 'must be a non-empty list');
-    description.tokenIds = [...new Set(tokenIds.map(tokenId))];
+    if (chain === 'solana') {
+      // On Solana every NFT is its own mint: a token id is the mint address and needs no contract.
+      if (!Array.isArray(tokenIds) || tokenIds.length === 0) throw new RequirementsError('tokenIds', 'must be a non-empty list');
+      description.tokenIds = [...new Set(tokenIds.map((id, i) => address(chain, `tokenIds[${i}]`, id)))];
+    } else {
+      if (contractAddress === undefined) throw new RequirementsError('tokenIds', 'needs a contractAddress');
+      if (!Array.isArray(tokenIds) || tokenIds.length === 0) throw new RequirementsError('tokenIds', 'must be a non-empty list');
+      description.tokenIds = [...new Set(tokenIds.map(tokenId))];
+    }
   }
   if (allowedWallets !== undefined) {
     if (!Array.isArray(allowedWallets) || allowedWallets.length === 0) throw new RequirementsError('allowedWallets', 'must be a non-empty list');
     description.allowedWallets = allowedWallets.map((w, i) => address(chain, `allowedWallets[${i}]`, w));
   }
-  const needsBalance = description.contractAddress !== undefined || description.creatorAddress !== undefined || description.collection !== undefined;
+  const needsBalance =
+    description.contractAddress !== undefined ||
+    description.creatorAddress !== undefined ||
+    description.collection !== undefined ||
+    description.tokenIds !== undefined;
   Object.freeze(description);
   return new Requirement(description, needsBalance);
 }
@@ -158,6 +169,8 @@ class Requirement implements CompiledRequirements {
         add(balances.contractAddress, contractAddress, false);
       }
     }
+    // Solana mints (tokenIds without a contract) are addresses of their own, compared exactly.
+    if (contractAddress === undefined) for (const mint of tokenIds ?? []) add(balances.tokenIds, mint, true);
     for (const c of collection ?? []) add(balances.collection, c, !isEvmChain(chain));
     if (creatorAddress !== undefined) add(balances.creatorAddress, creatorAddress, false);
     return total;

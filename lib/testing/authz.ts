@@ -12,7 +12,7 @@ import { isDecimalString } from '../token/decimal';
 const TOKEN_ITEM = /^(.+):([0-9]+)$/;
 
 /**
- * What each wallet holds, keyed by contract address, collection, creator address or
+ * What each wallet holds, keyed by contract address, collection, creator address, Solana mint or
  * `<contractAddress>:<tokenId>`. Addresses are compared the way the chain compares them.
  */
 export class BalanceTable {
@@ -64,7 +64,8 @@ export function upgradeClaims(
   // The contract is always recorded, 0 included: the gate counts token-id balances only for a
   // contract the token proves.
   if (contractAddress !== undefined) record('contractAddress', contractAddress, held(contractAddress) ?? '0');
-  for (const id of tokenIds ?? []) record('tokenIds', id, held(`${contractAddress}:${id}`));
+  // EVM ids are held as '<contract>:<id>'; Solana ids are mints, held under their own address.
+  for (const id of tokenIds ?? []) record('tokenIds', id, held(contractAddress === undefined ? id : `${contractAddress}:${id}`));
   for (const c of collection ?? []) record('collection', c, held(c));
   if (creatorAddress !== undefined) record('creatorAddress', creatorAddress, held(creatorAddress));
 

@@ -129,6 +129,43 @@ describe('requireTokens(requirements)', () => {
   });
 });
 
+describe('Solana tokenIds are mint addresses', () => {
+  const MINT = 'HqSvNPsbcvPfDZAujDqDrVvbu3z9Zm9qBRrJSD9NXmMu';
+  const solana = { walletAddress: SOL_WALLET, chain: 'solana', sub: `solana:${SOL_WALLET}` };
+  const proving = (kind: string, key: string) => ({ ...solana, tokenBalances: { [kind]: { [key]: '1' } } });
+
+  test('a token proving the mint passes, without any contractAddress', async () => {
+    const mw = env.gate.requireTokens({ chain: 'solana', tokenIds: [MINT] });
+    expect((await statusFor(mw, proving('tokenIds', MINT))).status).toBe(200);
+  });
+
+  test('the mint compares exactly: another case is another mint', async () => {
+    const mw = env.gate.requireTokens({ chain: 'solana', tokenIds: [MINT] });
+    const flipped = MINT[0]!.toLowerCase() + MINT.slice(1);
+    expect((await statusFor(mw, proving('tokenIds', flipped))).status).toBe(403);
+  });
+
+  test('the same address proven as a collection or a creator is not the mint', async () => {
+    const mw = env.gate.requireTokens({ chain: 'solana', tokenIds: [MINT] });
+    expect((await statusFor(mw, proving('collection', MINT))).status).toBe(403);
+    expect((await statusFor(mw, proving('creatorAddress', MINT))).status).toBe(403);
+  });
+
+  test('an EVM wallet proving the same id is refused with chain_mismatch', async () => {
+    const mw = env.gate.requireTokens({ chain: 'solana', tokenIds: [MINT] });
+    const res = await statusFor(mw, { tokenBalances: { tokenIds: { [MINT]: '1' } } });
+    expect(res.status).toBe(403);
+    expect(res.body.reason).toBe('chain_mismatch');
+  });
+
+  test('mints are summed against minTokenBalance', async () => {
+    const OTHER_MINT = '9ARngHhVaCtH5JFieRdSS5Y8cdZk2TBF4tfGSWFB9iSK';
+    const mw = env.gate.requireTokens({ chain: 'solana', tokenIds: [MINT, OTHER_MINT], minTokenBalance: 2 });
+    expect((await statusFor(mw, { ...solana, tokenBalances: { tokenIds: { [MINT]: '1', [OTHER_MINT]: '1' } } })).status).toBe(200);
+    expect((await statusFor(mw, proving('tokenIds', MINT))).status).toBe(403);
+  });
+});
+
 describe('requirements are validated when the middleware is created', () => {
   const cases: Array<[string, unknown, RegExp]> = [
     ['nothing to check', {}, /need a contractAddress, collection, creatorAddress or allowedWallets/],
@@ -147,6 +184,7 @@ describe('requirements are validated when the middleware is created', () => {
     ['padded minimum', { contractAddress: BAYC, minTokenBalance: ' 1' }, /"minTokenBalance"/],
     ['tokenIds without contract', { chain: 'ethereum', collection: ['x'], tokenIds: ['1'] }, /"tokenIds" needs a contractAddress/],
     ['negative tokenId', { contractAddress: BAYC, tokenIds: [-1] }, /"tokenIds"/],
+    ['Solana tokenId that is no mint address', { chain: 'solana', tokenIds: ['7'] }, /"tokenIds\[0\]" is not a base58/],
     ['empty collection list', { chain: 'ethereum', collection: [] }, /"collection"/],
     ['upper-case chain', { chain: 'Ethereum', contractAddress: BAYC }, /"chain"/],
     ['not an object', 'x', /"chain" is required|"contractAddress"/],

@@ -79,6 +79,8 @@ describe('POST /authz refuses', () => {
     const response = await postAuthz({ accessToken: await issuer.sign(), requirements: { contractAddress: PUNKS, minTokenBalance: '2' } });
     expect(response.status).toBe(403);
     expect(await response.json()).toEqual({
+      code: 'insufficient_balance',
+      msg: expect.any(String),
       error: 'insufficient_scope',
       error_description: expect.any(String),
       reason: 'insufficient_balance',

@@ -1,0 +1,35 @@
+/**
+ * `POST /authz` (incremental authorization): `{ accessToken, requirements, revalidate? }` →
+ * `{ accessToken, user }`. A token that already proves the requirement is answered as it is,
+ * unless `revalidate` asks the issuer to look at the balances again; otherwise the balance table
+ * decides and the answer is a new token proving the requirement too.
+ */
+import { decodeJwt } from 'jose';
+import { InsufficientScopeError } from '../../errors';
+import { upgradeClaims } from '../authz';
+import { authState, bodyObject, requirementsFor, verifyToken, type Answer, type EmulatorContext } from './context';
+import { badRequest, fromGateError } from './errors';
+
+export async function authz(context: EmulatorContext, input: unknown): Promise<Answer> {
+  const { accessToken, requirements, revalidate = false } = bodyObject(input);
+  const claims = await verifyToken(context, accessToken);
+  const requirement = requirementsFor(requirements, claims.chain);
+  if (typeof revalidate !== 'boolean') throw badRequest('request_invalid', 'revalidate must be true or false');
+
+  if (!revalidate) {
+    try {
+      requirement.check(claims);
+      return { status: 200, body: answer(accessToken as string) };
+    } catch (error) {
+      if (!(error instanceof InsufficientScopeError)) throw error;
+    }
+  }
+  const upgrade = upgradeClaims(claims, requirement, context.balances);
+  if ('refusal' in upgrade) throw fromGateError(upgrade.refusal);
+  return { status: 200, body: answer(await context.signer.reissue(upgrade.claims)) };
+}
+
+/** `AuthState`, plus the decoded claims the kit has always returned. */
+function answer(accessToken: string) {
+  return { ...authState(accessToken), decodedAccessToken: decodeJwt(accessToken) };
+}

@@ -1,0 +1,71 @@
+/**
+ * What every route of the emulated API shares: the issuer's signer, verifier and balance table,
+ * and the helpers that turn bodies, requirements and tokens into answers or `ApiError`s.
+ */
+import { decodeJwt } from 'jose';
+import { compileRequirements, RequirementsError, type CompiledRequirements } from '../../ownership/requirements';
+import type { TokenVerifier } from '../../token/verify';
+import type { AccessTokenClaims } from '../../token/claims';
+import type { BalanceTable } from '../authz';
+import type { TokenSigner } from '../sign';
+import type { LoginSettings, NonceStore } from './login';
+import { badRequest, fromGateError } from './errors';
+
+export interface EmulatorContext {
+  signer: TokenSigner;
+  verifier: TokenVerifier;
+  balances: BalanceTable;
+  login: LoginSettings;
+  nonces: NonceStore;
+  /** The JWKS document; called once per fetch (the issuer counts them). */
+  jwks(): unknown;
+}
+
+/** An answer: status and JSON body. */
+export interface Answer {
+  status: number;
+  body: unknown;
+}
+
+/** The fields of `AuthState.user` (picket-js, picket-node): what the token says about its wallet. */
+const USER_FIELDS = ['chain', 'walletAddress', 'displayAddress', 'contractAddress', 'tokenIds', 'tokenBalance', 'tokenBalances', 'email'];
+
+/** `{ accessToken, user }`, the clients' `AuthState`, read from the signed token itself. */
+export function authState(accessToken: string): { accessToken: string; user: Record<string, unknown> } {
+  const payload = decodeJwt(accessToken) as Record<string, unknown>;
+  const user: Record<string, unknown> = {};
+  for (const field of USER_FIELDS) if (payload[field] !== undefined) user[field] = payload[field];
+  return { accessToken, user };
+}
+
+/** The request body as an object, or a 400. */
+export function bodyObject(body: unknown): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('request_invalid', 'The body must be a JSON object');
+  return body as Record<string, unknown>;
+}
+
+/** Verifies a token the issuer signed; 401 (with the gate's reason) otherwise. */
+export async function verifyToken(context: EmulatorContext, token: unknown): Promise<AccessTokenClaims> {
+  try {
+    return await context.verifier.verify(token as string);
+  } catch (error) {
+    throw fromGateError(error);
+  }
+}
+
+/**
+ * Compiles requirements as the issuer reads them: without `chain`, the wallet's chain. A
+ * requirement the gate could not compile is a 400.
+ */
+export function requirementsFor(input: unknown, walletChain: string): CompiledRequirements {
+  const withChain =
+    typeof input === 'object' && input !== null && !Array.isArray(input) && (input as { chain?: unknown }).chain === undefined
+      ? { ...input, chain: walletChain }
+      : input;
+  try {
+    return compileRequirements(withChain as Parameters<typeof compileRequirements>[0]);
+  } catch (error) {
+    if (error instanceof RequirementsError) throw badRequest('requirements_invalid', error.message);
+    throw error;
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The issuer's API, emulated: every route picket-js and picket-node call, served under `/` and
+ * under `/api/v1/` as the real API is, with CORS for browser apps and `{ code, msg }` errors.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readJson, sendJson } from '../server';
+import { authz } from './authz';
+import { getChain, listChains } from './chains';
+import type { Answer, EmulatorContext } from './context';
+import type { CorsPolicy } from './cors';
+import { ApiError, badRequest } from './errors';
+import { auth, nonce } from './login';
+import { tokenOwnership } from './ownership';
+import { validate } from './validate';
+
+export type { EmulatorContext } from './context';
+
+/** The real API's path prefix, also accepted by the emulator. */
+export const API_PREFIX = '/api/v1';
+
+type Handler = (context: EmulatorContext, body: unknown, params: string[]) => Answer | Promise<Answer>;
+
+interface Route {
+  method: 'GET' | 'POST';
+  path: RegExp;
+  handle: Handler;
+}
+
+const SEGMENT = '([^/]+)';
+const ROUTES: readonly Route[] = [
+  { method: 'GET', path: /^\/\.well-known\/jwks\.json$/, handle: (context) => ({ status: 200, body: context.jwks() }) },
+  { method: 'POST', path: /^\/auth\/nonce$/, handle: (context, body) => nonce(context, body) },
+  { method: 'POST', path: /^\/auth$/, handle: (context, body) => auth(context, body) },
+  { method: 'POST', path: /^\/auth\/validate$/, handle: (context, body) => validate(context, body) },
+  { method: 'POST', path: /^\/authz$/, handle: (context, body) => authz(context, body) },
+  { method: 'GET', path: /^\/chains$/, handle: () => ({ status: 200, body: listChains() }) },
+  { method: 'GET', path: new RegExp(`^/chains/${SEGMENT}$`), handle: (_context, _body, [chain]) => ({ status: 200, body: getChain(chain!) }) },
+  {
+    method: 'POST',
+    path: new RegExp(`^/chains/${SEGMENT}/wallets/${SEGMENT}/tokenOwnership$`),
+    handle: (context, body, [chain, wallet]) => tokenOwnership(context, body, chain!, wallet!),
+  },
+];
+
+function decodeSegments(match: RegExpExecArray): string[] {
+  try {
+    return match.slice(1).map((segment) => decodeURIComponent(segment));
+  } catch {
+    throw badRequest('request_invalid', 'The path is not valid percent-encoding');
+  }
+}
+
+async function answer(context: EmulatorContext, req: IncomingMessage, path: string): Promise<Answer> {
+  const candidates = ROUTES.filter((route) => route.path.test(path));
+  if (candidates.length === 0) throw new ApiError(404, 'not_found', 'The issuer has no such route');
+  const route = candidates.find((r) => r.method === req.method);
+  if (!route) {
+    throw new ApiError(405, 'method_not_allowed', `Use ${candidates.map((r) => r.method).join(' or ')}`, {
+      headers: { Allow: [...candidates.map((r) => r.method), 'OPTIONS'].join(', ') },
+    });
+  }
+  const params = decodeSegments(route.path.exec(path)!);
+  let body: unknown;
+  if (route.method === 'POST') {
+    try {
+      body = await readJson(req);
+    } catch {
+      throw badRequest('request_invalid', 'The body must be JSON');
+    }
+  }
+  return route.handle(context, body, params);
+}
+
+/** The request handler of the emulated API. */
+export function emulator(context: EmulatorContext, cors: CorsPolicy) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const origin = typeof req.headers.origin === 'string' ? req.headers.origin : undefined;
+    let path = (req.url ?? '/').split('?')[0]!;
+    if (path === API_PREFIX || path.startsWith(`${API_PREFIX}/`)) path = path.slice(API_PREFIX.length) || '/';
+    const fail = (error: unknown) => {
+      const refusal = error instanceof ApiError ? error : new ApiError(500, 'server_error', 'The issuer failed to answer');
+      sendJson(res, refusal.status, refusal.body, { ...cors.headersFor(origin), ...refusal.headers });
+    };
+
+    if (req.method === 'OPTIONS') {
+      try {
+        const { status, headers } = cors.preflight(origin);
+        res.writeHead(status, headers).end();
+      } catch (error) {
+        fail(error);
+      }
+      return;
+    }
+    answer(context, req, path).then((result) => {
+      const headers = cors.headersFor(origin);
+      // The key set may be cached; everything else is an answer about one session.
+      if (path === '/.well-known/jwks.json') headers['Cache-Control'] = 'max-age=600';
+      sendJson(res, result.status, result.body, headers);
+    }, fail);
+  };
+}
