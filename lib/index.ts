@@ -11,8 +11,14 @@ export { createTokenGate } from './http/gate';
 export type { Middleware, TokenGate } from './http/gate';
 export { authErrorHandler } from './http/error-handler';
 export type { Wallet } from './http/wallet';
-export type { TokenGateOptions, GetToken, IsRevoked } from './options';
+export type { TokenGateOptions, IssuerOptions, GetToken, IsRevoked } from './options';
 export type { KeySetOptions, KeySetEvent } from './jwks/options';
+export type { KeySetControl, KeySetStatus } from './jwks/status';
+export type { JsonWebKeySet } from './jwks/static';
+export { claimEquals, claimIncludes } from './ownership/claim-check';
+export type { ClaimCheck, ClaimValue } from './ownership/claim-check';
+export { channels } from './diagnostics';
+export type { DecisionMessage, DecisionSource, CacheMessage, JwksMessage, OwnershipMessage } from './diagnostics';
 export type { TokenRequirements } from './ownership/requirements';
 export { RequirementsError } from './ownership/requirements';
 export type { AccessTokenClaims, TokenBalances } from './token/claims';
@@ -23,6 +29,7 @@ export {
   InvalidTokenError,
   InsufficientScopeError,
   KeySetUnavailableError,
+  ClaimCheckError,
   OptionsError,
 } from './errors';
 export type { Reason, ErrorCode, RequirementsDescription } from './errors';
