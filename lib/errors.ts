@@ -25,12 +25,15 @@ export type Reason =
   | 'token_not_yet_valid'
   | 'token_issued_in_future'
   | 'token_lifetime_exceeded'
+  | 'token_too_old'
+  | 'subject_mismatch'
   | 'claim_invalid'
   | 'token_revoked'
   // 403 insufficient_scope
   | 'insufficient_balance'
   | 'wallet_not_allowed'
   | 'chain_mismatch'
+  | 'claim_check_failed'
   // 503
   | 'jwks_unavailable'
   | 'revocation_unavailable';
@@ -183,5 +186,16 @@ export class RevocationUnavailableError extends TokenGateError {
 
   override get headers(): Record<string, string> {
     return { 'Retry-After': String(this.retryAfter) };
+  }
+}
+
+/**
+ * 403: the token is valid but its claims fail a check of the application (`requireClaims`, the
+ * `claims` option). It names no requirements: the issuer cannot upgrade a token to pass it.
+ */
+export class ClaimCheckError extends TokenGateError {
+  override name = 'ClaimCheckError';
+  constructor(description: string) {
+    super(403, 'insufficient_scope', 'claim_check_failed', description);
   }
 }

@@ -24,9 +24,15 @@ export type { Middleware, TokenGate } from './http/gate';
 export { authErrorHandler } from './http/error-handler';
 export { walletOf } from './http/wallet';
 export type { Wallet, WalletRequest } from './http/wallet';
-export type { TokenGateOptions, GetToken, IsRevoked } from './options';
+export type { TokenGateOptions, IssuerOptions, GetToken, IsRevoked } from './options';
 export type { KeySetOptions, KeySetEvent } from './jwks/options';
 export type { Logger } from './jwks/warn';
+export type { KeySetControl, KeySetStatus } from './jwks/status';
+export type { JsonWebKeySet } from './jwks/static';
+export { claimEquals, claimIncludes } from './ownership/claim-check';
+export type { ClaimCheck, ClaimValue } from './ownership/claim-check';
+export { channels } from './diagnostics';
+export type { DecisionMessage, DecisionSource, CacheMessage, JwksMessage, OwnershipMessage } from './diagnostics';
 export type { TokenRequirements } from './ownership/requirements';
 export { RequirementsError } from './ownership/requirements';
 export type { AccessTokenClaims, TokenBalances } from './token/claims';
@@ -38,6 +44,7 @@ export {
   InsufficientScopeError,
   KeySetUnavailableError,
   RevocationUnavailableError,
+  ClaimCheckError,
   OptionsError,
 } from './errors';
 export { createRevocationList } from './revocation/list';

@@ -8,6 +8,9 @@ import { parseKeySetOptions } from './jwks/options';
 import { OptionsError } from './errors';
 import { mediaType } from './token/precheck';
 import { consoleLogger, type Logger } from './jwks/warn';
+import type { TrustedIssuer } from './token/issuers';
+import { parseStaticKeys, type JsonWebKeySet } from './jwks/static';
+import { parseClaimsOption, type ClaimCheck, type CompiledClaimCheck } from './ownership/claim-check';
 
 /** Where `getToken` looks for a token; `req` is the incoming request of whatever framework. */
 export type GetToken = (req: any) => string | undefined | null;
@@ -23,6 +26,18 @@ export interface TokenGateOptions {
   issuer?: string | string[];
   /** Where the issuer publishes its keys. https, or http on loopback only. Env: `PICKET_JWKS_URI`. */
   jwksUri?: string;
+  /** The issuer's keys as a JWK Set, instead of `jwksUri` (never fetched). */
+  keys?: JsonWebKeySet;
+  /** Several trusted issuers, each with its audiences and keys, instead of `issuer`/`audience`/`jwksUri`/`keys`. */
+  issuers?: IssuerOptions[];
+  /** Accepted `sub` values, compared exactly. Default: any. */
+  subject?: string | string[];
+  /** Longest accepted time since `iat`, in seconds (jose's `maxTokenAge`); `iat` becomes required. */
+  maxTokenAge?: number;
+  /** A check every token of the gate must pass (403 `claim_check_failed`): a predicate or `{ check, description }`. */
+  claims?: ClaimCheck | { check: ClaimCheck; description?: string };
+  /** Also put the claims at `req[claimsProperty]`, e.g. `'auth'` as express-jwt does. Default: not set. */
+  claimsProperty?: string;
   /** Accepted signature algorithms. Default `['ES256']`; `none` and `HS*` are refused. */
   algorithms?: string[];
   /** Seconds of clock skew tolerated on `exp`, `nbf` and `iat`. Default 5. */
@@ -50,6 +65,18 @@ export interface TokenGateOptions {
   logger?: Logger | false;
 }
 
+/** One trusted issuer of the `issuers` option. */
+export interface IssuerOptions {
+  /** Its `iss`, compared exactly. */
+  issuer: string;
+  /** The project ids its tokens must name in `aud`. */
+  audience: string | string[];
+  /** Its key set URL (https, or http on loopback); or `keys`. */
+  jwksUri?: string;
+  /** Its keys as a JWK Set; or `jwksUri`. */
+  keys?: JsonWebKeySet;
+}
+
 export const PICKET_ISSUER = 'picketapi.com';
 export const PICKET_JWKS_URI = 'https://picketapi.com/api/v1/.well-known/jwks.json';
 
@@ -60,6 +87,7 @@ const ALLOWED_ALGORITHMS = new Set([
 const KNOWN_KEYS = new Set([
   'audience', 'issuer', 'jwksUri', 'algorithms', 'clockTolerance', 'maxTokenLifetime', 'typ',
   'requestProperty', 'realm', 'getToken', 'isRevoked', 'cache', 'jwks', 'logger',
+  'keys', 'issuers', 'subject', 'maxTokenAge', 'claims', 'claimsProperty',
 ]);
 
 /**
@@ -68,16 +96,16 @@ const KNOWN_KEYS = new Set([
  */
 const FOREIGN_OPTIONS: Readonly<Record<string, string>> = {
   credentialsRequired: 'is not used here: use optionalAuth() where a token is optional, requireAuth() where it is required',
-  secret: 'is not used here: keys come from the issuer\'s JWKS (jwksUri) and shared secrets (HS*) are refused',
-  secretOrKey: 'is not used here: keys come from the issuer\'s JWKS (jwksUri) and shared secrets (HS*) are refused',
-  publicKey: 'is not used here: keys come from the issuer\'s JWKS (jwksUri)',
+  secret: 'is not used here: keys come from the issuer\'s JWKS (jwksUri, or static keys) and shared secrets (HS*) are refused',
+  secretOrKey: 'is not used here: keys come from the issuer\'s JWKS (jwksUri, or static keys) and shared secrets (HS*) are refused',
+  publicKey: 'is not used here: pass the public key as a JWK in keys: { keys: [jwk] }',
   issuerBaseURL: 'is not used here: set issuer (the exact iss) and jwksUri',
   tokenSigningAlg: 'is not used here: use algorithms',
   jwtFromRequest: 'is not used here: use getToken(req)',
   property: 'is not used here: use requestProperty',
   userProperty: 'is not used here: use requestProperty',
   resultProperty: 'is not used here: use requestProperty',
-  maxAge: 'is not used here: use maxTokenLifetime (seconds)',
+  maxAge: 'is not used here: use maxTokenAge (seconds since iat) or maxTokenLifetime (longest exp - iat)',
   ignoreExpiration: 'is not supported: exp is always checked (clockTolerance allows for skew)',
   ignoreNotBefore: 'is not supported: nbf is always checked (clockTolerance allows for skew)',
   onExpired: 'is not used here: an expired token reaches your error handler with err.reason "token_expired"',
@@ -85,11 +113,23 @@ const FOREIGN_OPTIONS: Readonly<Record<string, string>> = {
   cacheMaxAge: 'is not used here: see the jwks options (maxAgeMs)',
 };
 
+/** Most entries of `issuers`. */
+const MAX_ISSUERS = 100;
+
 /** Options after defaults, environment and validation. */
 export interface ResolvedOptions {
+  /** Every accepted audience (with `issuers`, of all issuers together; `trust` pairs them). */
   audience: readonly string[];
+  /** Every accepted `iss`. */
   issuer: readonly string[];
-  jwksUri: string;
+  /** The single form's key set URL; undefined with `keys` or `issuers`. */
+  jwksUri: string | undefined;
+  /** Each trusted issuer with its audiences and key source. */
+  trust: readonly TrustedIssuer[];
+  subject: readonly string[] | undefined;
+  maxTokenAge: number | undefined;
+  claims: CompiledClaimCheck | undefined;
+  claimsProperty: string | undefined;
   algorithms: readonly string[];
   clockTolerance: number;
   maxTokenLifetime: number;
@@ -127,18 +167,75 @@ function isLoopbackHost(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 
-function parseJwksUri(value: unknown): string {
-  if (typeof value !== 'string') throw new OptionsError('jwksUri', 'must be a URL string');
+function parseJwksUri(value: unknown, name = 'jwksUri'): string {
+  if (typeof value !== 'string') throw new OptionsError(name, 'must be a URL string');
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new OptionsError('jwksUri', 'is not a valid URL');
+    throw new OptionsError(name, 'is not a valid URL');
   }
-  if (url.username || url.password) throw new OptionsError('jwksUri', 'must not carry credentials');
+  if (url.username || url.password) throw new OptionsError(name, 'must not carry credentials');
   if (url.protocol === 'https:') return url.href;
   if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return url.href;
-  throw new OptionsError('jwksUri', 'must use https (plain http is allowed only on loopback)');
+  throw new OptionsError(name, 'must use https (plain http is allowed only on loopback)');
+}
+
+function property(name: string, value: unknown): string {
+  if (typeof value !== 'string' || !/^[A-Za-z_$][\w$]*$/.test(value) || value === '__proto__') {
+    throw new OptionsError(name, 'must be a plain identifier such as "wallet"');
+  }
+  return value;
+}
+
+/** `issuers`: one entry per `iss`, each with its audiences and exactly one of `jwksUri` and `keys`. */
+function parseIssuers(value: unknown): TrustedIssuer[] {
+  if (!Array.isArray(value) || value.length === 0) throw new OptionsError('issuers', 'must be a non-empty list of { issuer, audience, jwksUri | keys }');
+  if (value.length > MAX_ISSUERS) throw new OptionsError('issuers', `must list at most ${MAX_ISSUERS} issuers`);
+  const seen = new Set<string>();
+  return value.map((entry: unknown, i): TrustedIssuer => {
+    const at = `issuers[${i}]`;
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw new OptionsError(at, 'must be { issuer, audience, jwksUri | keys }');
+    for (const key of Object.keys(entry)) {
+      if (!['issuer', 'audience', 'jwksUri', 'keys'].includes(key)) throw new OptionsError(`${at}.${key}`, 'is not a known option');
+    }
+    const { issuer, audience, jwksUri, keys } = entry as Partial<Record<keyof IssuerOptions, unknown>>;
+    if (typeof issuer !== 'string' || issuer.length === 0) throw new OptionsError(`${at}.issuer`, 'must be a non-empty string');
+    if (seen.has(issuer)) throw new OptionsError(`${at}.issuer`, `repeats "${issuer.slice(0, 100)}": each issuer is listed once`);
+    seen.add(issuer);
+    if (audience === undefined) throw new OptionsError(`${at}.audience`, 'is required');
+    if ((jwksUri === undefined) === (keys === undefined)) throw new OptionsError(at, 'needs exactly one of jwksUri and keys');
+    return {
+      issuer: [issuer],
+      audience: stringList(`${at}.audience`, audience),
+      source: keys === undefined ? { jwksUri: parseJwksUri(jwksUri, `${at}.jwksUri`) } : { keys: parseStaticKeys(keys, `${at}.keys`) },
+    };
+  });
+}
+
+/** The trusted issuers of either form: `issuers`, or `issuer`/`audience` with `jwksUri` or `keys`. */
+function parseTrust(options: TokenGateOptions, env: NodeJS.ProcessEnv): TrustedIssuer[] {
+  if (options.issuers !== undefined) {
+    for (const name of ['issuer', 'audience', 'jwksUri', 'keys'] as const) {
+      if (options[name] !== undefined) throw new OptionsError(name, 'cannot be combined with issuers: give each issuer its own in issuers');
+    }
+    return parseIssuers(options.issuers);
+  }
+  const audience = options.audience ?? (env.PICKET_PROJECT_ID || undefined);
+  if (audience === undefined) {
+    throw new OptionsError('audience', 'is required (your project id), or set PICKET_PROJECT_ID');
+  }
+  if (options.keys !== undefined && options.jwksUri !== undefined) throw new OptionsError('keys', 'cannot be combined with jwksUri: give one');
+  return [
+    {
+      issuer: stringList('issuer', options.issuer ?? (env.PICKET_ISSUER || PICKET_ISSUER)),
+      audience: stringList('audience', audience),
+      source:
+        options.keys !== undefined
+          ? { keys: parseStaticKeys(options.keys, 'keys') }
+          : { jwksUri: parseJwksUri(options.jwksUri ?? (env.PICKET_JWKS_URI || PICKET_JWKS_URI)) },
+    },
+  ];
 }
 
 function parseAlgorithms(value: unknown): string[] {
@@ -198,22 +295,23 @@ export function resolveOptions(options: TokenGateOptions = {}, env: NodeJS.Proce
   for (const key of Object.keys(options)) {
     if (!KNOWN_KEYS.has(key)) throw new OptionsError(key, (Object.hasOwn(FOREIGN_OPTIONS, key) && FOREIGN_OPTIONS[key]) || 'is not a known option');
   }
-  const audience = options.audience ?? (env.PICKET_PROJECT_ID || undefined);
-  if (audience === undefined) {
-    throw new OptionsError('audience', 'is required (your project id), or set PICKET_PROJECT_ID');
-  }
-  const requestProperty = options.requestProperty ?? 'wallet';
-  if (typeof requestProperty !== 'string' || !/^[A-Za-z_$][\w$]*$/.test(requestProperty) || requestProperty === '__proto__') {
-    throw new OptionsError('requestProperty', 'must be a plain identifier such as "wallet"');
-  }
+  const trust = parseTrust(options, env);
+  const requestProperty = property('requestProperty', options.requestProperty ?? 'wallet');
+  const claimsProperty = options.claimsProperty === undefined ? undefined : property('claimsProperty', options.claimsProperty);
+  if (claimsProperty === requestProperty) throw new OptionsError('claimsProperty', 'must differ from requestProperty');
   const realm = options.realm ?? 'api';
   if (typeof realm !== 'string' || !/^[\x20\x21\x23-\x5b\x5d-\x7e]{1,100}$/.test(realm)) {
     throw new OptionsError('realm', 'must be 1 to 100 printable characters without quotes or backslashes');
   }
   return {
-    audience: stringList('audience', audience),
-    issuer: stringList('issuer', options.issuer ?? (env.PICKET_ISSUER || PICKET_ISSUER)),
-    jwksUri: parseJwksUri(options.jwksUri ?? (env.PICKET_JWKS_URI || PICKET_JWKS_URI)),
+    audience: [...new Set(trust.flatMap((t) => t.audience))],
+    issuer: trust.flatMap((t) => t.issuer),
+    jwksUri: trust.length === 1 && 'jwksUri' in trust[0]!.source ? trust[0]!.source.jwksUri : undefined,
+    trust,
+    subject: options.subject === undefined ? undefined : stringList('subject', options.subject),
+    maxTokenAge: options.maxTokenAge === undefined ? undefined : seconds('maxTokenAge', options.maxTokenAge, 0),
+    claims: parseClaimsOption(options.claims),
+    claimsProperty,
     algorithms: parseAlgorithms(options.algorithms),
     clockTolerance: seconds('clockTolerance', options.clockTolerance, 5),
     maxTokenLifetime: seconds('maxTokenLifetime', options.maxTokenLifetime, 86_400),

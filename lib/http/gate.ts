@@ -5,11 +5,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MissingTokenError, TokenGateError } from '../errors';
 import { resolveOptions, type ResolvedOptions, type TokenGateOptions } from '../options';
-import { keySetFor } from '../jwks/key-set';
 import { warnerFor } from '../jwks/warn';
+import { RemoteKeySet } from '../jwks/key-set';
 import { TokenVerifier } from '../token/verify';
 import type { AccessTokenClaims } from '../token/claims';
-import { compileRequirements, type CompiledRequirements, type TokenRequirements } from '../ownership/requirements';
+import { trustIssuers } from '../token/issuers';
+import type { KeySetControl } from '../jwks/status';
+import { compileRequirements, type TokenRequirements } from '../ownership/requirements';
+import { compileClaimCheck, type ClaimCheck } from '../ownership/claim-check';
+import { decisionChannel, type DecisionSource } from '../diagnostics';
 import { extractToken } from './bearer';
 import { toWallet, walletOf, type Wallet } from './wallet';
 
@@ -24,18 +28,32 @@ export interface TokenGate {
   requireTokens(contractAddress: string, minBalance?: string | number): Middleware;
   /** Requires a valid token meeting `requirements` (Picket's requirement object). */
   requireTokens(requirements: TokenRequirements): Middleware;
+  /**
+   * Requires a valid token whose claims pass `check` (`true`); otherwise 403 `insufficient_scope`,
+   * reason `claim_check_failed`, with `description` (or a generic one).
+   */
+  requireClaims(check: ClaimCheck, description?: string): Middleware;
   /** Passes requests without credentials; verifies (and rejects bad) tokens when present. */
   optionalAuth(): Middleware;
-  /** Verifies a token without HTTP. */
+  /** Verifies a token without HTTP (the `claims` option applies too). */
   verify(token: string): Promise<AccessTokenClaims>;
   /** The wallet this gate's middleware attached to `req` (at its `requestProperty`); throws when absent. */
   walletOf(req: object): Wallet;
+  /** The key set of the (first) trusted issuer: `status()` for probes, `reload()` to refetch now. */
+  readonly keySet: KeySetControl;
+  /** The key set of every trusted `iss`. */
+  readonly keySets: ReadonlyMap<string, KeySetControl>;
   /** The resolved options. */
   readonly options: Readonly<ResolvedOptions>;
 }
 
+/** A rule run against the verified claims after authentication; throws a `TokenGateError` to refuse. */
+interface ClaimsRule {
+  check(claims: AccessTokenClaims): void;
+}
+
 /**
- * Creates a gate: options are validated now (bad ones throw), the key set is shared per jwksUri.
+ * Creates a gate: options are validated now (bad ones throw), key sets are shared per jwksUri.
  *
  * @example
  * const gate = createTokenGate({ audience: process.env.PICKET_PROJECT_ID });
@@ -43,10 +61,14 @@ export interface TokenGate {
  */
 export function createTokenGate(options?: TokenGateOptions): TokenGate {
   const resolved = resolveOptions(options);
-  const keySet = keySetFor(resolved.jwksUri, resolved.jwks);
-  if (resolved.logger) keySet.addListener(warnerFor(keySet, resolved.logger));
-  const verifier = new TokenVerifier(resolved, keySet);
-  const { requestProperty, getToken, realm } = resolved;
+  const { directory, keySets } = trustIssuers(resolved.trust, resolved.jwks);
+  const verifier = new TokenVerifier(resolved, directory);
+  const { requestProperty, claimsProperty, getToken, realm, claims: gateRule } = resolved;
+  if (resolved.logger) {
+    for (const keySet of new Set(keySets.values())) {
+      if (keySet instanceof RemoteKeySet) keySet.addListener(warnerFor(keySet, resolved.logger));
+    }
+  }
   // Wallets this gate attached carry this gate's private mark, so later middleware of the gate on
   // the same request reuses them, and a wallet from another gate (another audience) is never
   // taken for one of ours. Marking the wallet costs less per request than a WeakMap entry or a
@@ -57,11 +79,13 @@ export function createTokenGate(options?: TokenGateOptions): TokenGate {
     const wallet = toWallet(claims, token);
     (wallet as Wallet & { [ours]?: true })[ours] = true;
     (req as unknown as Record<string, unknown>)[requestProperty] = wallet;
+    if (claimsProperty !== undefined) (req as unknown as Record<string, unknown>)[claimsProperty] = claims;
     return wallet;
   }
 
-  function fail(err: unknown, next: Next): void {
+  function fail(err: unknown, next: Next, source: DecisionSource): void {
     if (err instanceof TokenGateError) err.realm = realm;
+    if (decisionChannel.hasSubscribers) publishRejection(err, source);
     next(err);
   }
 
@@ -84,16 +108,22 @@ export function createTokenGate(options?: TokenGateOptions): TokenGate {
     return attach(req, token, hit);
   }
 
-  function middleware(name: string, optional: boolean, requirements?: CompiledRequirements): Middleware {
+  function middleware(name: DecisionSource, optional: boolean, rule?: ClaimsRule): Middleware {
     // Built once per middleware, not per request.
     const finish = (wallet: Wallet | undefined, next: Next): void => {
-      if (requirements !== undefined) {
+      if (wallet !== undefined) {
         try {
-          requirements.check(wallet!.claims);
+          gateRule?.check(wallet.claims);
+          rule?.check(wallet.claims);
         } catch (err) {
-          fail(err, next);
+          fail(err, next, name);
           return;
         }
+      }
+      if (decisionChannel.hasSubscribers) {
+        decisionChannel.publish(
+          wallet === undefined ? { outcome: 'anonymous', source: name } : { outcome: 'accepted', source: name, issuer: wallet.claims.iss },
+        );
       }
       next();
     };
@@ -102,14 +132,14 @@ export function createTokenGate(options?: TokenGateOptions): TokenGate {
       try {
         outcome = authenticate(req, optional);
       } catch (err) {
-        fail(err, next);
+        fail(err, next, name);
         return;
       }
       // next() stays outside the try: an error thrown further down the chain is not ours to report.
       if (outcome instanceof Promise) {
         outcome.then(
           (wallet) => finish(wallet, next),
-          (err: unknown) => fail(err, next),
+          (err: unknown) => fail(err, next, name),
         );
       } else {
         finish(outcome, next);
@@ -126,12 +156,33 @@ export function createTokenGate(options?: TokenGateOptions): TokenGate {
     return middleware('requireTokens', false, requirements);
   }
 
+  async function verify(token: string): Promise<AccessTokenClaims> {
+    try {
+      const claims = await verifier.verify(token);
+      gateRule?.check(claims);
+      if (decisionChannel.hasSubscribers) decisionChannel.publish({ outcome: 'accepted', source: 'verify', issuer: claims.iss });
+      return claims;
+    } catch (err) {
+      if (decisionChannel.hasSubscribers) publishRejection(err, 'verify');
+      throw err;
+    }
+  }
+
   return {
     requireAuth: () => middleware('requireAuth', false),
     optionalAuth: () => middleware('optionalAuth', true),
     requireTokens,
-    verify: (token) => verifier.verify(token),
+    requireClaims: (check, description) => middleware('requireClaims', false, compileClaimCheck(check, description, 'requireClaims(check)')),
+    verify,
     walletOf: (req) => walletOf(req, requestProperty),
+    keySet: keySets.values().next().value!,
+    keySets,
     options: resolved,
   };
+}
+
+function publishRejection(err: unknown, source: DecisionSource): void {
+  decisionChannel.publish(
+    err instanceof TokenGateError ? { outcome: 'rejected', source, reason: err.reason, status: err.status } : { outcome: 'error', source },
+  );
 }

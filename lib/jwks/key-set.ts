@@ -22,6 +22,8 @@ import { parseKeySet, type VerificationKey } from './parse';
 import { freshnessMs } from './freshness';
 import { backoffMs } from './backoff';
 import { unrefSchedule, type Cancel, type Schedule } from './schedule';
+import { remoteStatus, type KeySetControl, type KeySetStatus } from './status';
+import { jwksChannel } from '../diagnostics';
 
 /** What the verification layer needs from a key set. */
 export interface KeyResolver {
@@ -70,7 +72,7 @@ function keyNotFound(): InvalidTokenError {
  * verifies it, and every key in the set is one the issuer vouches for. A kid never falls back to
  * other keys, and more than `MAX_CANDIDATE_KEYS` candidates are refused rather than tried.
  */
-function select(set: Snapshot, alg: string, kid: string | undefined): CryptoKey[] {
+export function select(set: Pick<Snapshot, 'keys' | 'byKid'>, alg: string, kid: string | undefined): CryptoKey[] {
   const pool = kid === undefined ? set.keys : (set.byKid.get(kid) ?? []);
   const fitting = pool.filter((k) => k.algs.includes(alg));
   return fitting.length <= MAX_CANDIDATE_KEYS ? fitting.map((k) => k.key) : [];
@@ -81,13 +83,26 @@ function describe(error: unknown): string {
   return 'unexpected failure';
 }
 
+/** Groups keys by `kid` (keys without one are reachable only by kid-less tokens). */
+export function indexByKid(keys: readonly VerificationKey[]): Map<string, VerificationKey[]> {
+  const byKid = new Map<string, VerificationKey[]>();
+  for (const key of keys) {
+    if (key.kid === undefined) continue;
+    const group = byKid.get(key.kid);
+    if (group) group.push(key);
+    else byKid.set(key.kid, [key]);
+  }
+  return byKid;
+}
+
 /** The issuer's key set at `uri`. Construct directly for an isolated set (tests); gates use `keySetFor`. */
-export class RemoteKeySet implements KeyResolver {
+export class RemoteKeySet implements KeyResolver, KeySetControl {
   private current: Snapshot | undefined;
   private inflight: Promise<void> | undefined;
   private lastAttemptAt = -Infinity;
   private failures = 0;
   private retryAt = -Infinity;
+  private lastError: { message: string; at: number } | undefined;
   private staleReported = false;
   /** Why the last fetch failed, carried as `cause` by a 503; cleared by a successful fetch. */
   private lastFailure: unknown;
@@ -154,6 +169,33 @@ export class RemoteKeySet implements KeyResolver {
     return this.idle();
   }
 
+  /** Health for readiness probes: cheap and synchronous (see status.ts). */
+  status(): KeySetStatus {
+    const set = this.current;
+    return remoteStatus(this.now(), {
+      uri: this.uri,
+      keys: set?.keys,
+      fetchedAt: set?.fetchedAt,
+      refreshAt: set?.refreshAt,
+      freshUntil: set?.freshUntil,
+      usableUntil: set?.usableUntil,
+      failures: this.failures,
+      retryAt: this.retryAt,
+      lastError: this.lastError,
+    });
+  }
+
+  /**
+   * Fetches now, unless a fetch ran less than `cooldownMs` ago or the backoff after failures has
+   * not passed (then the cached state stands); joins a fetch already running. Resolves to the
+   * status afterwards; never rejects.
+   */
+  async reload(): Promise<KeySetStatus> {
+    if (this.inflight) await this.inflight;
+    else if (this.mayRefetch(this.now())) await this.refresh();
+    return this.status();
+  }
+
   /** The cached set if still usable; starts a background refresh when one is due. */
   private setForRequest(now: number): Snapshot | undefined {
     const set = this.current;
@@ -213,19 +255,14 @@ export class RemoteKeySet implements KeyResolver {
     } catch (error) {
       this.lastFailure = error;
       const retryInMs = this.recordFailure();
+      this.lastError = { message: describe(error), at: this.now() };
       this.emit({ type: 'failed', uri: this.uri, error: describe(error), retryInMs });
     }
   }
 
   private install(keys: VerificationKey[], fresh: number): void {
     const now = this.now();
-    const byKid = new Map<string, VerificationKey[]>();
-    for (const key of keys) {
-      if (key.kid === undefined) continue;
-      const group = byKid.get(key.kid);
-      if (group) group.push(key);
-      else byKid.set(key.kid, [key]);
-    }
+    const byKid = indexByKid(keys);
     this.current = {
       keys,
       byKid,
@@ -264,6 +301,7 @@ export class RemoteKeySet implements KeyResolver {
   }
 
   private emit(event: KeySetEvent): void {
+    if (jwksChannel.hasSubscribers) jwksChannel.publish(event);
     for (const listener of this.listeners) {
       try {
         const result: unknown = listener(event);

@@ -82,7 +82,7 @@ function shapeOf(jwk: Record<string, unknown>): Shape | undefined {
 }
 
 /** The public members only: nothing else reaches the importer. */
-function publicPart(jwk: Record<string, unknown>): JWK {
+export function publicPart(jwk: Record<string, unknown>): JWK {
   const members = jwk.kty === 'RSA' ? ['kty', 'n', 'e'] : ['kty', 'crv', 'x', 'y'];
   const out: Record<string, unknown> = {};
   for (const name of members) if (jwk[name] !== undefined) out[name] = jwk[name];
@@ -93,23 +93,41 @@ interface Candidate extends VerificationKey {
   fingerprint: string;
 }
 
-async function importEntry(entry: unknown): Promise<Candidate | undefined> {
-  if (!isObject(entry)) return undefined;
+/**
+ * Why an entry cannot be used, judged without importing it (the importer still checks the point
+ * itself); undefined when it may be. Static key sets (`keys`) report this at startup.
+ */
+export function entryProblem(entry: unknown): string | undefined {
+  if (!isObject(entry)) return 'is not a JWK object';
   const { kid, use, key_ops: keyOps } = entry;
-  if (kid !== undefined && (typeof kid !== 'string' || kid.length === 0 || kid.length > MAX_KID_LENGTH)) return undefined;
-  if (use !== undefined && use !== 'sig') return undefined;
-  if (keyOps !== undefined && !(Array.isArray(keyOps) && keyOps.includes('verify'))) return undefined;
-  if (SECRET_MEMBERS.some((name) => entry[name] !== undefined)) return undefined;
-  const shape = shapeOf(entry);
-  if (!shape) return undefined;
+  if (kid !== undefined && (typeof kid !== 'string' || kid.length === 0 || kid.length > MAX_KID_LENGTH)) {
+    return `has a kid that is not a string of 1 to ${MAX_KID_LENGTH} characters`;
+  }
+  if (use !== undefined && use !== 'sig') return 'is not a signature key (use)';
+  if (keyOps !== undefined && !(Array.isArray(keyOps) && keyOps.includes('verify'))) return 'may not verify (key_ops)';
+  if (SECRET_MEMBERS.some((name) => entry[name] !== undefined)) return 'holds private or symmetric key material';
+  if (!shapeOf(entry)) return 'does not name one accepted algorithm consistently (alg, kty, crv)';
   const jwk = publicPart(entry);
   if (jwk.kty === 'RSA' && !(typeof jwk.n === 'string' && Buffer.byteLength(jwk.n, 'base64url') >= MIN_RSA_MODULUS_BYTES)) {
-    return undefined;
+    return 'is an RSA key shorter than 2048 bits';
   }
+  return undefined;
+}
+
+async function importEntry(entry: unknown): Promise<Candidate | undefined> {
+  if (entryProblem(entry) !== undefined) return undefined;
+  const usable = entry as Record<string, unknown>;
+  const shape = shapeOf(usable)!;
+  const jwk = publicPart(usable);
   try {
     const key = await importJWK(jwk, shape.algs[0]);
     if (key instanceof Uint8Array || key.type !== 'public') return undefined;
-    return { kid, algs: shape.algs, key, fingerprint: JSON.stringify([jwk.kty, jwk.crv, jwk.x, jwk.y, jwk.n, jwk.e, shape.algs[0]]) };
+    return {
+      kid: usable.kid as string | undefined,
+      algs: shape.algs,
+      key,
+      fingerprint: JSON.stringify([jwk.kty, jwk.crv, jwk.x, jwk.y, jwk.n, jwk.e, shape.algs[0]]),
+    };
   } catch {
     return undefined;
   }

@@ -1,6 +1,6 @@
 /**
- * Token verification: pre-checks, verified-token cache, key lookup, signature (jose), claim
- * rules, revocation.
+ * Token verification: pre-checks, verified-token cache, issuer choice, key lookup, signature
+ * (jose), claim rules, revocation.
  * Knows nothing about HTTP: `context` is passed through to `isRevoked` untouched.
  */
 import { InvalidTokenError } from '../errors';
@@ -11,22 +11,39 @@ import { verifySignature, type JwsSegments } from './signature';
 import { normaliseClaims, type AccessTokenClaims } from './claims';
 import { VerifiedTokenCache } from './cache';
 import { bindSource } from './identity';
+import { IssuerDirectory, singleIssuer, type IssuerTrust } from './issuers';
+import { cacheChannel } from '../diagnostics';
 
 export type VerifierOptions = Pick<
   ResolvedOptions,
-  'audience' | 'issuer' | 'algorithms' | 'clockTolerance' | 'maxTokenLifetime' | 'typ' | 'isRevoked' | 'cacheMaxEntries'
+  | 'audience'
+  | 'issuer'
+  | 'algorithms'
+  | 'clockTolerance'
+  | 'maxTokenLifetime'
+  | 'typ'
+  | 'isRevoked'
+  | 'cacheMaxEntries'
+  | 'subject'
+  | 'maxTokenAge'
 >;
 
 export class TokenVerifier {
   private readonly cache: VerifiedTokenCache | undefined;
   /** Checks under way, by token; entries live only while their check runs. */
   private readonly inflight = new Map<string, Promise<AccessTokenClaims>>();
+  private readonly issuers: IssuerDirectory;
 
+  /**
+   * @param keys the key set of every issuer in `options.issuer` (audiences from `options`), or a
+   *   directory of issuers with their own audiences and key sets.
+   */
   constructor(
     private readonly options: VerifierOptions,
-    private readonly keys: KeyResolver,
+    keys: KeyResolver | IssuerDirectory,
     private readonly now: () => number = Date.now,
   ) {
+    this.issuers = keys instanceof IssuerDirectory ? keys : singleIssuer(options.issuer, options.audience, keys);
     this.cache = options.cacheMaxEntries > 0 ? new VerifiedTokenCache(options.cacheMaxEntries, now) : undefined;
   }
 
@@ -48,6 +65,7 @@ export class TokenVerifier {
     checkTokenSize(token);
     const nowMs = this.now();
     const claims = this.cache.get(token, nowMs);
+    if (cacheChannel.hasSubscribers) cacheChannel.publish({ hit: claims !== undefined });
     if (claims === undefined) return undefined;
     this.checkTime(claims, nowMs / 1000);
     return this.options.isRevoked === undefined ? claims : this.revocationOf(claims, context);
@@ -61,10 +79,14 @@ export class TokenVerifier {
       // Pre-checks first and synchronously: garbage is refused without an entry or a Promise.
       const jws = precheckJws(token, this.options);
       // A kid the key set already knows to be absent is rejected before the payload is even read.
-      if (this.keys.hasKid?.(jws.header.kid) === false) {
-        throw new InvalidTokenError('key_not_found', 'No key in the issuer key set matches the token');
-      }
-      checked = this.checkSigned({ ...jws, payload: decodePayload(jws) }, token).finally(() => this.inflight.delete(token));
+      const { sole } = this.issuers;
+      if (sole?.hasKid?.(jws.header.kid) === false) throw keyNotFound();
+      const payload = decodePayload(jws);
+      // The issuer the payload names picks the key set, before any key work: an unknown iss is
+      // refused without a fetch, and a token is never checked against another issuer's keys.
+      const trust = this.issuers.trustFor(payload.iss);
+      if (sole === undefined && trust.keys.hasKid?.(jws.header.kid) === false) throw keyNotFound();
+      checked = this.checkSigned({ ...jws, payload }, trust, token).finally(() => this.inflight.delete(token));
       this.inflight.set(token, checked);
     }
     const claims = await checked;
@@ -75,24 +97,28 @@ export class TokenVerifier {
   }
 
   /** Key, signature and claims of a prechecked token: all but revocation, which depends on `context`. */
-  private async checkSigned({ header, segments, payload }: PrecheckedToken, token: string): Promise<AccessTokenClaims> {
-    await this.checkSignature(segments, await this.keys.getKeys(header.alg, header.kid));
+  private async checkSigned({ header, segments, payload }: PrecheckedToken, trust: IssuerTrust, token: string): Promise<AccessTokenClaims> {
+    await this.checkSignature(segments, await trust.keys.getKeys(header.alg, header.kid));
     // Frozen: the same claims object may serve many requests through the cache. The token they
     // came from stays attached (hidden) so a revocation list can name a token without a `tid`.
     const claims = deepFreeze(bindSource(normaliseClaims(payload), token));
     const nowSeconds = this.now() / 1000;
-    this.checkIdentity(claims);
+    this.checkIdentity(claims, trust);
     this.checkTime(claims, nowSeconds);
     return claims;
   }
 
-  private checkIdentity(claims: AccessTokenClaims): void {
-    if (!this.options.issuer.includes(claims.iss)) {
+  private checkIdentity(claims: AccessTokenClaims, trust: IssuerTrust): void {
+    if (this.issuers.trustFor(claims.iss) !== trust) {
       throw new InvalidTokenError('issuer_mismatch', 'The token was issued by another issuer');
     }
     const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
-    if (!audiences.some((a) => this.options.audience.includes(a))) {
+    if (!audiences.some((a) => trust.audience.includes(a))) {
       throw new InvalidTokenError('audience_mismatch', 'The token is meant for another audience');
+    }
+    const { subject } = this.options;
+    if (subject !== undefined && !(claims.sub !== undefined && subject.includes(claims.sub))) {
+      throw new InvalidTokenError('subject_mismatch', 'The token is about another subject');
     }
   }
 
@@ -107,6 +133,11 @@ export class TokenVerifier {
     }
     if (claims.exp - (claims.iat ?? now) > maxTokenLifetime + (claims.iat === undefined ? skew : 0)) {
       throw new InvalidTokenError('token_lifetime_exceeded', 'The token lives longer than allowed');
+    }
+    const { maxTokenAge } = this.options;
+    if (maxTokenAge !== undefined) {
+      if (claims.iat === undefined) throw new InvalidTokenError('claim_invalid', 'The token has no iat claim');
+      if (now - claims.iat > maxTokenAge + skew) throw new InvalidTokenError('token_too_old', 'The token was issued too long ago');
     }
   }
 
@@ -137,6 +168,10 @@ export class TokenVerifier {
     if (answer) throw new InvalidTokenError('token_revoked', 'The token has been revoked');
     return claims;
   }
+}
+
+function keyNotFound(): InvalidTokenError {
+  return new InvalidTokenError('key_not_found', 'No key in the issuer key set matches the token');
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -16,7 +16,7 @@ afterAll(() => issuer.close());
 /** The real shared key set, with a count of the lookups the verifier makes (one per check). */
 function countingVerifier(): { verifier: TokenVerifier; lookups: () => number } {
   const options = resolveOptions({ ...issuer.options, cache: false }, {});
-  const keys = keySetFor(options.jwksUri, options.jwks);
+  const keys = keySetFor(options.jwksUri!, options.jwks);
   let lookups = 0;
   const counting: KeyResolver = {
     getKeys: (alg, kid) => ((lookups += 1), keys.getKeys(alg, kid)),

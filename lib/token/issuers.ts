@@ -1,0 +1,79 @@
+/**
+ * Trusted issuers: which `iss` values a gate accepts, the audiences each may name and the key set
+ * that vouches for each. The verifier picks the entry by the token's `iss` before any key work, so
+ * a token can only ever be checked against the keys of the issuer it names, and an unknown `iss`
+ * costs no fetch.
+ */
+import { InvalidTokenError } from '../errors';
+import { keySetFor, type KeyResolver } from '../jwks/key-set';
+import type { ResolvedKeySetOptions } from '../jwks/options';
+import { StaticKeySet, type JsonWebKeySet } from '../jwks/static';
+import type { KeySetControl } from '../jwks/status';
+
+/** Where an issuer's keys come from. */
+export type KeySource = { jwksUri: string } | { keys: JsonWebKeySet };
+
+/** One trusted issuer after validation: from `issuers`, or the single `issuer`/`audience`/`jwksUri` form. */
+export interface TrustedIssuer {
+  /** The `iss` values it signs as (one per entry of `issuers`; the single form may list several). */
+  readonly issuer: readonly string[];
+  readonly audience: readonly string[];
+  readonly source: KeySource;
+}
+
+/** What the verifier needs for one `iss`. */
+export interface IssuerTrust {
+  readonly audience: readonly string[];
+  readonly keys: KeyResolver;
+}
+
+/** A key set a gate can both verify with and report on. */
+export type GateKeySet = KeyResolver & KeySetControl;
+
+export class IssuerDirectory {
+  private readonly byIss: ReadonlyMap<string, IssuerTrust>;
+  /**
+   * The key set when every issuer shares one: then an unknown `kid` can be refused before the
+   * payload is even read. With several key sets the payload's `iss` must choose first.
+   */
+  readonly sole: KeyResolver | undefined;
+
+  constructor(entries: Iterable<readonly [string, IssuerTrust]>) {
+    this.byIss = new Map(entries);
+    const sets = new Set([...this.byIss.values()].map((t) => t.keys));
+    this.sole = sets.size === 1 ? [...sets][0] : undefined;
+  }
+
+  /** The trust for a payload's `iss`; throws `InvalidTokenError('issuer_mismatch')` for any other. */
+  trustFor(iss: unknown): IssuerTrust {
+    if (typeof iss !== 'string') throw new InvalidTokenError('issuer_mismatch', 'The token has no iss string');
+    const trust = this.byIss.get(iss);
+    if (trust === undefined) throw new InvalidTokenError('issuer_mismatch', 'The token was issued by another issuer');
+    return trust;
+  }
+}
+
+/** One directory entry per allowed `iss`, all sharing `keys` (the single-issuer form, and tests). */
+export function singleIssuer(issuers: readonly string[], audience: readonly string[], keys: KeyResolver): IssuerDirectory {
+  return new IssuerDirectory(issuers.map((iss) => [iss, { audience, keys }] as const));
+}
+
+/**
+ * Builds the key set of every trusted issuer (fetched sets shared process-wide per `jwksUri` and
+ * limits, static sets per gate) and the directory over them. `keySets` maps each `iss` to its set.
+ */
+export function trustIssuers(
+  trusted: readonly TrustedIssuer[],
+  jwks: ResolvedKeySetOptions,
+): { directory: IssuerDirectory; keySets: ReadonlyMap<string, GateKeySet> } {
+  const keySets = new Map<string, GateKeySet>();
+  const entries: [string, IssuerTrust][] = [];
+  for (const { issuer, audience, source } of trusted) {
+    const keys: GateKeySet = 'jwksUri' in source ? keySetFor(source.jwksUri, jwks) : new StaticKeySet(source.keys);
+    for (const iss of issuer) {
+      keySets.set(iss, keys);
+      entries.push([iss, { audience, keys }]);
+    }
+  }
+  return { directory: new IssuerDirectory(entries), keySets };
+}
