@@ -16,8 +16,14 @@ import {
   InvalidTokenError,
   InsufficientScopeError,
   KeySetUnavailableError,
+  RevocationUnavailableError,
+  ClaimCheckError,
   OptionsError,
 } from './errors';
+import { claimEquals, claimIncludes } from './ownership/claim-check';
+import { channels } from './diagnostics';
+import { createRevocationList } from './revocation/list';
+import { memoryRevocationStore } from './revocation/memory';
 
 export { createTokenGate } from './http/gate';
 export type { Middleware, TokenGate } from './http/gate';
@@ -117,12 +123,19 @@ const tokenGate = Object.freeze({
   verifyAccessToken,
   authErrorHandler,
   walletOf,
+  claimEquals,
+  claimIncludes,
+  channels,
+  createRevocationList,
+  memoryRevocationStore,
   TokenGateError,
   InvalidRequestError,
   MissingTokenError,
   InvalidTokenError,
   InsufficientScopeError,
   KeySetUnavailableError,
+  RevocationUnavailableError,
+  ClaimCheckError,
   OptionsError,
   RequirementsError,
 });

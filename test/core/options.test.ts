@@ -96,14 +96,14 @@ describe('invalid options throw at startup with a message naming the option', ()
 describe('options from express-jwt and its peers name what to use instead', () => {
   test.each([
     ['credentialsRequired', false, /"credentialsRequired" is not used here: use optionalAuth\(\)/],
-    ['secret', 'shhh', /"secret" is not used here: keys come from the issuer's JWKS \(jwksUri\)/],
+    ['secret', 'shhh', /"secret" is not used here: keys come from the issuer's JWKS \(jwksUri, or static keys\)/],
     ['secretOrKey', 'shhh', /"secretOrKey" is not used here: keys come from the issuer's JWKS/],
     ['issuerBaseURL', 'https://issuer.example', /"issuerBaseURL" is not used here: set issuer .* and jwksUri/],
     ['tokenSigningAlg', 'ES256', /"tokenSigningAlg" is not used here: use algorithms/],
     ['jwtFromRequest', () => 'x', /"jwtFromRequest" is not used here: use getToken\(req\)/],
     ['property', 'user', /"property" is not used here: use requestProperty/],
     ['userProperty', 'user', /"userProperty" is not used here: use requestProperty/],
-    ['maxAge', '1d', /"maxAge" is not used here: use maxTokenLifetime/],
+    ['maxAge', '1d', /"maxAge" is not used here: use maxTokenAge \(seconds since iat\) or maxTokenLifetime/],
     ['ignoreExpiration', true, /"ignoreExpiration" is not supported: exp is always checked/],
     ['onExpired', () => undefined, /"onExpired" is not used here: .*"token_expired"/],
   ])('%s', (name, value, message) => {
