@@ -131,7 +131,7 @@ describe('requireTokens(requirements)', () => {
 
 describe('requirements are validated when the middleware is created', () => {
   const cases: Array<[string, unknown, RegExp]> = [
-    ['nothing to check', {}, /need a contractAddress, collection, creatorAddress or allowedWallets/],
+    ['nothing to check', {}, /need a contractAddress, collection, creatorAddress, tokenIds or allowedWallets/],
     ['unknown field', { contractAddress: BAYC, minBalance: 1 }, /"minBalance" is not a known requirement/],
     ['short EVM address', { contractAddress: '0x1234' }, /"chain" is required|"contractAddress"/],
     ['bad EVM address on ethereum', { chain: 'ethereum', contractAddress: '0x1234' }, /"contractAddress" is not a 0x-prefixed/],
