@@ -16,10 +16,16 @@ export type VerifierOptions = Pick<
   'audience' | 'issuer' | 'algorithms' | 'clockTolerance' | 'maxTokenLifetime' | 'typ' | 'isRevoked' | 'cacheMaxEntries'
 >;
 
+/** A token whose signature and claims passed, and the key that verified it. */
+interface Signed {
+  claims: AccessTokenClaims;
+  key: CryptoKey;
+}
+
 export class TokenVerifier {
   private readonly cache: VerifiedTokenCache | undefined;
   /** Checks under way, by token; entries live only while their check runs. */
-  private readonly inflight = new Map<string, Promise<AccessTokenClaims>>();
+  private readonly inflight = new Map<string, Promise<Signed>>();
 
   constructor(
     private readonly options: VerifierOptions,
@@ -46,8 +52,14 @@ export class TokenVerifier {
     // The size cap comes before the cache too: an oversized token is refused without a lookup.
     checkTokenSize(token);
     const nowMs = this.now();
-    const claims = this.cache.get(token, nowMs);
-    if (claims === undefined) return undefined;
+    const entry = this.cache.get(token, nowMs);
+    if (entry === undefined) return undefined;
+    // The key that admitted the token must still be the issuer's: a removed key takes its tokens along.
+    if (this.keys.isCurrent !== undefined && !this.keys.isCurrent(entry.key)) {
+      this.cache.delete(token);
+      return undefined;
+    }
+    const { claims } = entry;
     this.checkTime(claims, nowMs / 1000);
     return this.options.isRevoked === undefined ? claims : this.revocationOf(claims, context);
   }
@@ -66,22 +78,22 @@ export class TokenVerifier {
       checked = this.checkSigned({ ...jws, payload: decodePayload(jws) }).finally(() => this.inflight.delete(token));
       this.inflight.set(token, checked);
     }
-    const claims = await checked;
+    const { claims, key } = await checked;
     if (this.options.isRevoked) await this.revocationOf(claims, context);
     // Only now, after every check passed, may the token be recognised without verification.
-    this.cache?.set(token, claims, (claims.exp + this.options.clockTolerance) * 1000);
+    this.cache?.set(token, claims, key, (claims.exp + this.options.clockTolerance) * 1000);
     return claims;
   }
 
   /** Key, signature and claims of a prechecked token: all but revocation, which depends on `context`. */
-  private async checkSigned({ header, segments, payload }: PrecheckedToken): Promise<AccessTokenClaims> {
-    await this.checkSignature(segments, await this.keys.getKeys(header.alg, header.kid));
+  private async checkSigned({ header, segments, payload }: PrecheckedToken): Promise<Signed> {
+    const key = await this.checkSignature(segments, await this.keys.getKeys(header.alg, header.kid));
     // Frozen: the same claims object may serve many requests through the cache.
     const claims = deepFreeze(normaliseClaims(payload));
     const nowSeconds = this.now() / 1000;
     this.checkIdentity(claims);
     this.checkTime(claims, nowSeconds);
-    return claims;
+    return { claims, key };
   }
 
   private checkIdentity(claims: AccessTokenClaims): void {
@@ -108,13 +120,13 @@ export class TokenVerifier {
     }
   }
 
-  /** One candidate key normally; with several, the first that verifies decides (see key-set.ts). */
-  private async checkSignature(segments: JwsSegments, keys: readonly CryptoKey[]): Promise<void> {
+  /** One candidate key normally; with several, the first that verifies decides (see key-set.ts). Returns it. */
+  private async checkSignature(segments: JwsSegments, keys: readonly CryptoKey[]): Promise<CryptoKey> {
     let failure: unknown;
     for (const key of keys) {
       try {
         await verifySignature(segments, key, this.options.algorithms);
-        return;
+        return key;
       } catch (error) {
         failure = error;
       }
