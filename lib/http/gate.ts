@@ -41,7 +41,7 @@ export interface TokenGate {
 export function createTokenGate(options?: TokenGateOptions): TokenGate {
   const resolved = resolveOptions(options);
   const verifier = new TokenVerifier(resolved, keySetFor(resolved.jwksUri, resolved.jwks));
-  const { requestProperty, getToken, realm } = resolved;
+  const { requestProperty, getToken, realm, allowPreflight } = resolved;
   // Wallets this gate attached carry this gate's private mark, so later middleware of the gate on
   // the same request reuses them, and a wallet from another gate (another audience) is never
   // taken for one of ours. Marking the wallet costs less per request than a WeakMap entry or a
@@ -93,6 +93,12 @@ export function createTokenGate(options?: TokenGateOptions): TokenGate {
       next();
     };
     const handler: Middleware = (req, _res, next) => {
+      // A CORS preflight carries no credentials by design (Fetch standard): refusing it would keep
+      // the browser from ever sending the real request. It gets no wallet either.
+      if (allowPreflight && req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) {
+        next();
+        return;
+      }
       let outcome: Wallet | undefined | Promise<Wallet>;
       try {
         outcome = authenticate(req, optional);

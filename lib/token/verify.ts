@@ -112,7 +112,8 @@ export class TokenVerifier {
     if (claims.nbf !== undefined && claims.nbf - skew > now) {
       throw new InvalidTokenError('token_not_yet_valid', 'The token is not valid yet');
     }
-    if (claims.iat !== undefined && claims.iat - skew > now) {
+    // Exclusive, as the peers have it: a token stamped exactly `clockTolerance` ahead is refused.
+    if (claims.iat !== undefined && claims.iat - skew >= now) {
       throw new InvalidTokenError('token_issued_in_future', 'The token was issued in the future');
     }
     if (claims.exp - (claims.iat ?? now) > maxTokenLifetime + (claims.iat === undefined ? skew : 0)) {

@@ -160,6 +160,17 @@ describe('nbf and iat', () => {
     expectRejected(await harness.get('/me', token), 401, 'token_issued_in_future', token);
   });
 
+  test('the iat boundary is exclusive: iat exactly now + clockTolerance is refused, one second less accepted', async () => {
+    const now = nowSeconds() * 1000; // a whole second, so the boundary is exact
+    const resolved = resolveOptions({ ...issuer.options, cache: false });
+    const { keys } = (await (await fetch(issuer.jwksUri)).json()) as { keys: JWK[] };
+    const key = (await importJWK(keys[0]!, 'ES256')) as CryptoKey;
+    const verifier = new TokenVerifier(resolved, { getKeys: async () => [key] }, () => now);
+    const at = (iat: number) => issuer.sign({ iat, exp: iat + 3600 });
+    await expect(verifier.verify(await at(now / 1000 + 5))).rejects.toMatchObject({ status: 401, reason: 'token_issued_in_future' });
+    await expect(verifier.verify(await at(now / 1000 + 4))).resolves.toMatchObject({ aud: AUDIENCE });
+  });
+
   test.each([
     ['nbf as a string', { nbf: '0' }],
     ['nbf as null', { nbf: null }],
