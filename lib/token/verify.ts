@@ -112,8 +112,9 @@ export class TokenVerifier {
     if (claims.nbf !== undefined && claims.nbf - skew > now) {
       throw new InvalidTokenError('token_not_yet_valid', 'The token is not valid yet');
     }
-    // Exclusive, as the peers have it: a token stamped exactly `clockTolerance` ahead is refused.
-    if (claims.iat !== undefined && claims.iat - skew >= now) {
+    // Inclusive: `iat` may equal now + clockTolerance. With clockTolerance 0 an exclusive bound
+    // would refuse a token stamped in the current second whenever the clock stands on a whole second.
+    if (claims.iat !== undefined && claims.iat - skew > now) {
       throw new InvalidTokenError('token_issued_in_future', 'The token was issued in the future');
     }
     if (claims.exp - (claims.iat ?? now) > maxTokenLifetime + (claims.iat === undefined ? skew : 0)) {
