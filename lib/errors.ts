@@ -49,6 +49,8 @@ export type ErrorCode =
 /** The requirement a 403 asks the client to satisfy, in the issuer's `/authz` request shape. */
 export interface RequirementsDescription {
   chain: string;
+  /** Present only when not `mainnet`. */
+  network?: string;
   contractAddress?: string;
   tokenIds?: string[];
   collection?: string[];

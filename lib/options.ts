@@ -54,6 +54,11 @@ export interface TokenGateOptions {
   getToken?: GetToken;
   /** Revocation check, run only after signature and claims pass. */
   isRevoked?: IsRevoked;
+  /**
+   * Let CORS preflights (`OPTIONS` with `Access-Control-Request-Method`) through without a token:
+   * browsers send them without credentials. Default `true`.
+   */
+  allowPreflight?: boolean;
   /** Verified-token cache: `false` turns it off. Default `{ maxEntries: 10000 }`. */
   cache?: { maxEntries?: number } | false;
   /** Key-set fetching and caching. */
@@ -86,7 +91,7 @@ const ALLOWED_ALGORITHMS = new Set([
 
 const KNOWN_KEYS = new Set([
   'audience', 'issuer', 'jwksUri', 'algorithms', 'clockTolerance', 'maxTokenLifetime', 'typ',
-  'requestProperty', 'realm', 'getToken', 'isRevoked', 'cache', 'jwks', 'logger',
+  'requestProperty', 'realm', 'getToken', 'isRevoked', 'allowPreflight', 'cache', 'jwks', 'logger',
   'keys', 'issuers', 'subject', 'maxTokenAge', 'claims', 'claimsProperty',
 ]);
 
@@ -138,6 +143,7 @@ export interface ResolvedOptions {
   realm: string;
   getToken: GetToken | undefined;
   isRevoked: IsRevoked | undefined;
+  allowPreflight: boolean;
   cacheMaxEntries: number;
   jwks: ResolvedKeySetOptions;
   /** Undefined when silenced. */
@@ -299,6 +305,8 @@ export function resolveOptions(options: TokenGateOptions = {}, env: NodeJS.Proce
   const requestProperty = property('requestProperty', options.requestProperty ?? 'wallet');
   const claimsProperty = options.claimsProperty === undefined ? undefined : property('claimsProperty', options.claimsProperty);
   if (claimsProperty === requestProperty) throw new OptionsError('claimsProperty', 'must differ from requestProperty');
+  const allowPreflight = options.allowPreflight ?? true;
+  if (typeof allowPreflight !== 'boolean') throw new OptionsError('allowPreflight', 'must be true or false');
   const realm = options.realm ?? 'api';
   if (typeof realm !== 'string' || !/^[\x20\x21\x23-\x5b\x5d-\x7e]{1,100}$/.test(realm)) {
     throw new OptionsError('realm', 'must be 1 to 100 printable characters without quotes or backslashes');
@@ -320,6 +328,7 @@ export function resolveOptions(options: TokenGateOptions = {}, env: NodeJS.Proce
     realm,
     getToken: optionalFunction<GetToken>('getToken', options.getToken),
     isRevoked: optionalFunction<IsRevoked>('isRevoked', options.isRevoked),
+    allowPreflight,
     cacheMaxEntries: parseCache(options.cache),
     jwks: parseKeySetOptions(options.jwks),
     logger: parseLogger(options.logger),

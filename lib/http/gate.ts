@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MissingTokenError, TokenGateError } from '../errors';
 import { resolveOptions, type ResolvedOptions, type TokenGateOptions } from '../options';
 import { warnerFor } from '../jwks/warn';
-import { RemoteKeySet } from '../jwks/key-set';
+import { KeySetView, RemoteKeySet } from '../jwks/key-set';
 import { TokenVerifier } from '../token/verify';
 import type { AccessTokenClaims } from '../token/claims';
 import { trustIssuers } from '../token/issuers';
@@ -63,10 +63,11 @@ export function createTokenGate(options?: TokenGateOptions): TokenGate {
   const resolved = resolveOptions(options);
   const { directory, keySets } = trustIssuers(resolved.trust, resolved.jwks);
   const verifier = new TokenVerifier(resolved, directory);
-  const { requestProperty, claimsProperty, getToken, realm, claims: gateRule } = resolved;
+  const { requestProperty, claimsProperty, getToken, realm, allowPreflight, claims: gateRule } = resolved;
   if (resolved.logger) {
     for (const keySet of new Set(keySets.values())) {
-      if (keySet instanceof RemoteKeySet) keySet.addListener(warnerFor(keySet, resolved.logger));
+      const shared = keySet instanceof KeySetView ? keySet.shared : keySet;
+      if (shared instanceof RemoteKeySet) shared.addListener(warnerFor(shared, resolved.logger));
     }
   }
   // Wallets this gate attached carry this gate's private mark, so later middleware of the gate on
@@ -128,6 +129,12 @@ export function createTokenGate(options?: TokenGateOptions): TokenGate {
       next();
     };
     const handler: Middleware = (req, _res, next) => {
+      // A CORS preflight carries no credentials by design (Fetch standard): refusing it would keep
+      // the browser from ever sending the real request. It gets no wallet either.
+      if (allowPreflight && req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) {
+        next();
+        return;
+      }
       let outcome: Wallet | undefined | Promise<Wallet>;
       try {
         outcome = authenticate(req, optional);

@@ -9,6 +9,8 @@ export interface Wallet {
   /** ENS name or the address, as the issuer displays it. */
   displayAddress: string;
   chain: string;
+  /** The chain's network from `sub` (`ethereum/goerli:0x…` → `goerli`); `mainnet` by default. */
+  network: string;
   /** The verified, normalised claims (frozen). */
   claims: AccessTokenClaims;
   /** The raw access token, e.g. to forward to the issuer's /authz for an upgrade. */
@@ -44,6 +46,7 @@ export function toWallet(claims: AccessTokenClaims, token: string): Wallet {
     address: addressKey(claims.chain, claims.walletAddress),
     displayAddress: claims.displayAddress,
     chain: claims.chain,
+    network: claims.network,
     claims,
     token,
   };

@@ -4,8 +4,8 @@
  *
  * Why it is shaped this way:
  * - Single flight: at most one fetch is in progress; every caller that needs it awaits that one.
- * - A cached set answers at once. Refreshes start at 80 % of the freshness lifetime (by timer,
- *   or by the first request after that point) and nobody awaits them.
+ * - A cached set answers at once. The first use of the keys after 80 % of the freshness lifetime
+ *   starts a refresh that nobody awaits. Nothing runs on a timer: an idle process fetches nothing.
  * - An unknown `kid` may trigger a refetch at most once per `cooldownMs` (counting every fetch),
  *   so a flood of made-up kids costs the issuer one request per cooldown; tokens whose kid is
  *   known never wait on that refetch.
@@ -13,7 +13,10 @@
  *   attempts by exponential backoff whatever the request rate. Only a request that finds no usable
  *   key at all is answered with `KeySetUnavailableError` (503 + Retry-After).
  * - A removed key stops verifying at the next successful refresh, because the set is replaced
- *   whole, never merged.
+ *   whole, never merged; `isCurrent` lets the verified-token cache stop its tokens too. A key that
+ *   stays keeps its `CryptoKey` object across refreshes, so that check is one set lookup.
+ * - Observers: a gate's `onKeySetEvent` lives as long as the gate (a weak reference), so gates
+ *   built and dropped at runtime neither pile up nor keep being called.
  */
 import { InvalidTokenError, KeySetUnavailableError } from '../errors';
 import type { KeySetEvent, ResolvedKeySetOptions } from './options';
@@ -21,7 +24,7 @@ import { fetchJwks, KeySetFetchError } from './fetch';
 import { parseKeySet, type VerificationKey } from './parse';
 import { freshnessMs } from './freshness';
 import { backoffMs } from './backoff';
-import { unrefSchedule, type Cancel, type Schedule } from './schedule';
+import { unrefSchedule, type Schedule } from './schedule';
 import { remoteStatus, type KeySetControl, type KeySetStatus } from './status';
 import { jwksChannel } from '../diagnostics';
 
@@ -35,6 +38,11 @@ export interface KeyResolver {
   getKeys(alg: string, kid: string | undefined): Promise<readonly CryptoKey[]>;
   /** Synchronous check used to reject unknown kids before signature work; undefined when unknown yet. */
   hasKid?(kid: string | undefined): boolean | undefined;
+  /**
+   * Whether `key` (as resolved earlier by `getKeys`) is still in the usable key set. The
+   * verified-token cache asks on every hit, so a token stops when its key leaves the set.
+   */
+  isCurrent?(key: CryptoKey): boolean;
 }
 
 /** Observer of key-set events; whatever it throws or rejects with is ignored. */
@@ -52,6 +60,8 @@ export const MAX_CANDIDATE_KEYS = 3;
 
 interface Snapshot {
   keys: readonly VerificationKey[];
+  /** The keys' CryptoKey objects, for `isCurrent`. */
+  live: ReadonlySet<CryptoKey>;
   byKid: ReadonlyMap<string, readonly VerificationKey[]>;
   fetchedAt: number;
   /** From here a refresh is started in the background. */
@@ -67,10 +77,12 @@ function keyNotFound(): InvalidTokenError {
 }
 
 /**
- * The keys that may have signed a token: those under its `kid` (for a token without `kid`, every
- * key) that fit its `alg`. Trying each is not guessing: only the key that signed the token
- * verifies it, and every key in the set is one the issuer vouches for. A kid never falls back to
- * other keys, and more than `MAX_CANDIDATE_KEYS` candidates are refused rather than tried.
+ * The keys that may have signed a token: the one under its `kid`, or for a token without `kid`
+ * every key that fits its `alg`, with or without a kid of its own. The issuer's tokens carry no
+ * kid while a rotation publishes two keys; insisting on exactly one candidate would refuse every
+ * session for the length of each rotation. Trying each is not guessing: only the key that signed
+ * the token verifies it, and every key in the set is one the issuer vouches for. A kid never falls
+ * back to other keys, and more than `MAX_CANDIDATE_KEYS` candidates are refused rather than tried.
  */
 export function select(set: Pick<Snapshot, 'keys' | 'byKid'>, alg: string, kid: string | undefined): CryptoKey[] {
   const pool = kid === undefined ? set.keys : (set.byKid.get(kid) ?? []);
@@ -102,16 +114,24 @@ export class RemoteKeySet implements KeyResolver, KeySetControl {
   private lastAttemptAt = -Infinity;
   private failures = 0;
   private retryAt = -Infinity;
-  private lastError: { message: string; at: number } | undefined;
   private staleReported = false;
+  private lastError: { message: string; at: number } | undefined;
   /** Why the last fetch failed, carried as `cause` by a 503; cleared by a successful fetch. */
   private lastFailure: unknown;
-  private cancelTimer: Cancel | undefined;
+  /**
+   * Process-wide observers added with `addListener` (one per logger, see warn.ts): they live as
+   * long as the set.
+   */
   private readonly listeners = new Set<KeySetListener>();
+  /** The observer given to the constructor: it lives as long as this set. */
+  private readonly ownListener: KeySetListener | undefined;
+  /** Gates' views, held weakly: a view dropped with its gate takes its observer with it. */
+  private readonly views = new Set<WeakRef<KeySetView>>();
+  private readonly forget = new FinalizationRegistry<WeakRef<KeySetView>>((ref) => this.views.delete(ref));
 
   /**
    * @param now clock in ms (monotonic by default); tests pass a manual one.
-   * @param schedule timer function for background refreshes and fetch timeouts (unref'd by default).
+   * @param schedule timer function for fetch timeouts (unref'd by default).
    */
   constructor(
     readonly uri: string,
@@ -121,12 +141,28 @@ export class RemoteKeySet implements KeyResolver, KeySetControl {
     private readonly now: () => number = () => performance.now(),
     private readonly schedule: Schedule = unrefSchedule,
   ) {
-    if (options.onKeySetEvent) this.listeners.add(options.onKeySetEvent);
+    this.ownListener = options.onKeySetEvent;
   }
 
-  /** Adds an observer (each function once). */
+  /** A view of this set that reports events to `listener` for as long as the view is referenced. */
+  observe(listener: KeySetListener): KeySetView {
+    const view = new KeySetView(this, listener);
+    const ref = new WeakRef(view);
+    this.views.add(ref);
+    this.forget.register(view, ref);
+    return view;
+  }
+
+  /** Adds an observer for the life of the set (each function once). */
   addListener(listener: KeySetListener): void {
     this.listeners.add(listener);
+  }
+
+  /** Observers currently attached (views not yet collected), for tests and diagnostics. */
+  get observerCount(): number {
+    let count = 0;
+    for (const ref of this.views) if (ref.deref() !== undefined) count += 1;
+    return count;
   }
 
   async getKeys(alg: string, kid: string | undefined): Promise<readonly CryptoKey[]> {
@@ -152,6 +188,12 @@ export class RemoteKeySet implements KeyResolver, KeySetControl {
     if (kid !== undefined && set.byKid.has(kid)) return true;
     if (kid === undefined || this.inflight || now >= set.refreshAt || this.mayRefetch(now)) return undefined;
     return false;
+  }
+
+  /** Whether `key` is in the usable set; a use like any other (it may start a due refresh). */
+  isCurrent(key: CryptoKey): boolean {
+    const set = this.setForRequest(this.now());
+    return set !== undefined && set.live.has(key);
   }
 
   /** Resolves once no fetch is in flight (for tests and graceful shutdown). */
@@ -241,8 +283,6 @@ export class RemoteKeySet implements KeyResolver, KeySetControl {
   private async attempt(): Promise<void> {
     this.lastAttemptAt = this.now();
     this.staleReported = false;
-    this.cancelTimer?.();
-    this.cancelTimer = undefined;
     try {
       const document = await fetchJwks(this.uri, this.options, this.schedule);
       const parsed = await parseKeySet(document.body, this.options.maxKeys);
@@ -260,11 +300,15 @@ export class RemoteKeySet implements KeyResolver, KeySetControl {
     }
   }
 
-  private install(keys: VerificationKey[], fresh: number): void {
+  private install(fetched: VerificationKey[], fresh: number): void {
     const now = this.now();
+    // A key that stays keeps its CryptoKey: cached tokens it verified stay recognised.
+    const previous = new Map(this.current?.keys.map((k) => [k.id, k]));
+    const keys = fetched.map((k) => previous.get(k.id) ?? k);
     const byKid = indexByKid(keys);
     this.current = {
       keys,
+      live: new Set(keys.map((k) => k.key)),
       byKid,
       fetchedAt: now,
       refreshAt: now + Math.floor(fresh * REFRESH_AHEAD),
@@ -274,35 +318,29 @@ export class RemoteKeySet implements KeyResolver, KeySetControl {
     this.failures = 0;
     this.lastFailure = undefined;
     this.retryAt = -Infinity;
-    this.plan(Math.floor(fresh * REFRESH_AHEAD));
   }
 
+  /** Spaces the next attempt; the next use of the keys after that retries (no timer). */
   private recordFailure(): number {
     const now = this.now();
     this.failures += 1;
     const delay = backoffMs(this.failures);
     this.retryAt = now + delay;
     if (this.current && now >= this.current.usableUntil) this.current = undefined;
-    // While keys are held, keep retrying in the background so they are fresh again as soon as the
-    // issuer is back; without keys, requests drive the attempts.
-    if (this.current) this.plan(delay);
     return delay;
-  }
-
-  private plan(delayMs: number): void {
-    this.cancelTimer?.();
-    this.cancelTimer = this.schedule(() => {
-      this.cancelTimer = undefined;
-      const now = this.now();
-      if (this.inflight) return;
-      if (now < this.retryAt) this.plan(this.retryAt - now);
-      else void this.refresh();
-    }, delayMs);
   }
 
   private emit(event: KeySetEvent): void {
     if (jwksChannel.hasSubscribers) jwksChannel.publish(event);
-    for (const listener of this.listeners) {
+    // Each function once, however many gates share it.
+    const listeners = new Set<KeySetListener>(this.listeners);
+    if (this.ownListener) listeners.add(this.ownListener);
+    for (const ref of this.views) {
+      const view = ref.deref();
+      if (view === undefined) this.views.delete(ref);
+      else listeners.add(view.listener);
+    }
+    for (const listener of listeners) {
       try {
         const result: unknown = listener(event);
         // An async observer's rejection must not surface as an unhandled rejection either.
@@ -316,6 +354,52 @@ export class RemoteKeySet implements KeyResolver, KeySetControl {
   }
 }
 
+/**
+ * One gate's handle on a shared key set: the same keys and fetches, plus the gate's observer,
+ * which stays attached exactly as long as this handle is referenced (by the gate's verifier).
+ */
+export class KeySetView implements KeyResolver, KeySetControl {
+  constructor(
+    readonly shared: RemoteKeySet,
+    readonly listener: KeySetListener,
+  ) {}
+
+  get uri(): string {
+    return this.shared.uri;
+  }
+
+  getKeys(alg: string, kid: string | undefined): Promise<readonly CryptoKey[]> {
+    return this.shared.getKeys(alg, kid);
+  }
+
+  hasKid(kid: string | undefined): boolean | undefined {
+    return this.shared.hasKid(kid);
+  }
+
+  isCurrent(key: CryptoKey): boolean {
+    return this.shared.isCurrent(key);
+  }
+
+  idle(): Promise<void> {
+    return this.shared.idle();
+  }
+
+  refresh(): Promise<void> {
+    return this.shared.refresh();
+  }
+
+  status(): KeySetStatus {
+    return this.shared.status();
+  }
+
+  reload(): Promise<KeySetStatus> {
+    return this.shared.reload();
+  }
+}
+
+/** What `keySetFor` hands out: the shared set itself, or a view of it carrying an observer. */
+export type SharedKeySet = RemoteKeySet | KeySetView;
+
 const registry = new Map<string, RemoteKeySet>();
 
 function registryKey(uri: string, options: ResolvedKeySetOptions): string {
@@ -326,23 +410,23 @@ function registryKey(uri: string, options: ResolvedKeySetOptions): string {
 /**
  * The process-wide key set for `uri`: every middleware and verify call for one URI shares it.
  * Gates configured with different limits get separate sets, so none silently runs with another's
- * limits; every gate's `onKeySetEvent` observes the set it shares. The first caller for a key
- * decides `now`/`schedule` (tests pass a manual clock here before creating gates).
+ * limits. With `onKeySetEvent`, the caller gets a view that observes the shared set for as long as
+ * the caller keeps it. The first caller for a key decides `now`/`schedule` (tests pass a manual
+ * clock here before creating gates).
  */
 export function keySetFor(
   uri: string,
   options: ResolvedKeySetOptions,
   now?: () => number,
   schedule?: Schedule,
-): RemoteKeySet {
+): SharedKeySet {
   const href = new URL(uri).href;
   const key = registryKey(href, options);
   let set = registry.get(key);
   if (!set) {
-    set = new RemoteKeySet(href, options, now, schedule);
+    // The shared set holds no observer of its own: each belongs to the gate that brought it.
+    set = new RemoteKeySet(href, { ...options, onKeySetEvent: undefined }, now, schedule);
     registry.set(key, set);
-  } else if (options.onKeySetEvent) {
-    set.addListener(options.onKeySetEvent);
   }
-  return set;
+  return options.onKeySetEvent ? set.observe(options.onKeySetEvent) : set;
 }

@@ -10,14 +10,17 @@
  *   curve that names just one (P-256 → ES256). `kty`/`crv` must agree with that algorithm, so a
  *   token's `alg` header can never choose how a key is used. RSA keys need `alg` and 2048 bits.
  * - Points are checked on import (WebCrypto refuses a point off the curve).
- * - Two *different* usable keys under one `kid` are both kept: the signature decides which one
- *   verifies (see `key-set.ts`), so the order of the document never does. A key listed twice
- *   verbatim is kept once.
+ * - Two *different* usable keys under one `kid` are both dropped: a `kid` is the issuer's word on
+ *   which key signed, and one that names two keys is a publishing mistake or an injected key.
+ *   Keeping either would let the order of the document decide. A key listed twice verbatim is
+ *   kept once.
  */
 import { importJWK, type JWK } from 'jose';
 
 /** A key ready for verification, with the algorithms it may verify. */
 export interface VerificationKey {
+  /** Identity across fetches: the kid and the public key material. */
+  id: string;
   kid: string | undefined;
   algs: readonly string[];
   key: CryptoKey;
@@ -25,7 +28,7 @@ export interface VerificationKey {
 
 export interface ParsedKeySet {
   keys: VerificationKey[];
-  /** Entries left out: unusable on their own, or ambiguous duplicates. */
+  /** Entries left out: unusable on their own, repeated, or two keys under one kid. */
   skipped: number;
 }
 
@@ -89,7 +92,7 @@ export function publicPart(jwk: Record<string, unknown>): JWK {
   return out as JWK;
 }
 
-interface Candidate extends VerificationKey {
+interface Candidate extends Omit<VerificationKey, 'id'> {
   fingerprint: string;
 }
 
@@ -144,13 +147,22 @@ export async function parseKeySet(body: unknown, maxKeys: number): Promise<Parse
   if (entries.length > maxKeys) throw new KeySetFormatError(`document lists ${entries.length} keys, more than ${maxKeys}`);
   const imported = await Promise.all(entries.map(importEntry));
   const candidates = imported.filter((c): c is Candidate => c !== undefined);
-  const seen = new Set<string>();
-  const keys: VerificationKey[] = [];
+  const byId = new Map<string, Candidate>();
+  const materialOfKid = new Map<string, string>();
+  const ambiguousKids = new Set<string>();
   for (const candidate of candidates) {
-    const identity = `${candidate.kid ?? ''} ${candidate.fingerprint}`;
-    if (seen.has(identity)) continue;
-    seen.add(identity);
-    keys.push({ kid: candidate.kid, algs: candidate.algs, key: candidate.key });
+    const id = `${candidate.kid ?? ''} ${candidate.fingerprint}`;
+    if (byId.has(id)) continue;
+    byId.set(id, candidate);
+    if (candidate.kid === undefined) continue;
+    const material = materialOfKid.get(candidate.kid);
+    if (material === undefined) materialOfKid.set(candidate.kid, candidate.fingerprint);
+    else if (material !== candidate.fingerprint) ambiguousKids.add(candidate.kid);
+  }
+  const keys: VerificationKey[] = [];
+  for (const [id, candidate] of byId) {
+    if (candidate.kid !== undefined && ambiguousKids.has(candidate.kid)) continue;
+    keys.push({ id, kid: candidate.kid, algs: candidate.algs, key: candidate.key });
   }
   return { keys, skipped: entries.length - keys.length };
 }

@@ -48,9 +48,14 @@ export class StaticKeySet implements KeyResolver, KeySetControl {
   private readonly loaded: Promise<{ keys: VerificationKey[]; byKid: Map<string, VerificationKey[]> }>;
   private readonly kids: ReadonlySet<string>;
   private readonly currentStatus: KeySetStatus;
+  /** The imported keys, once imported: a static key never leaves. */
+  private live: ReadonlySet<CryptoKey> | undefined;
 
   constructor(document: JsonWebKeySet) {
-    this.loaded = parseKeySet(document, MAX_STATIC_KEYS).then(({ keys }) => ({ keys, byKid: indexByKid(keys) }));
+    this.loaded = parseKeySet(document, MAX_STATIC_KEYS).then(({ keys }) => {
+      this.live = new Set(keys.map((k) => k.key));
+      return { keys, byKid: indexByKid(keys) };
+    });
     // Checked at startup, so this cannot fail; a rejection is still never left unhandled.
     this.loaded.catch(() => undefined);
     const kids = document.keys.map((k) => (k as { kid?: string }).kid).filter((kid): kid is string => kid !== undefined);
@@ -75,6 +80,11 @@ export class StaticKeySet implements KeyResolver, KeySetControl {
   hasKid(kid: string | undefined): boolean | undefined {
     if (kid === undefined) return undefined;
     return this.kids.has(kid);
+  }
+
+  /** Whether `key` is one of these keys (it always stays). */
+  isCurrent(key: CryptoKey): boolean {
+    return this.live?.has(key) ?? false;
   }
 
   status(): KeySetStatus {

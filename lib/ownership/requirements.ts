@@ -5,14 +5,19 @@
 import { InsufficientScopeError, type RequirementsDescription } from '../errors';
 import type { AccessTokenClaims, TokenBalances } from '../token/claims';
 import { Decimal, isDecimalString, type Decimal as DecimalValue } from '../token/decimal';
-import { addressKey, addressProblem, CHAIN_NAME, isEvmChain } from '../token/address';
+import { addressKey, addressProblem, CHAIN_NAME, DEFAULT_NETWORK, isEvmAddress, isEvmChain } from '../token/address';
 
 /** What a route requires, in the issuer's own vocabulary. */
 export interface TokenRequirements {
   /** Chain of the wallet and contracts. Default `ethereum` for 0x addresses; required otherwise. */
   chain?: string;
+  /** The chain's network, e.g. `goerli`. Default `mainnet`: a testnet session never passes a mainnet route. */
+  network?: string;
   contractAddress?: string;
-  /** Specific token ids within `contractAddress` (on Solana: mint addresses, no contract); their balances are summed. */
+  /**
+   * EVM chains: ids of tokens within `contractAddress` (whole numbers). Other chains (Solana):
+   * token (mint) addresses, no contract needed. Their balances are summed.
+   */
   tokenIds?: Array<string | number | bigint>;
   /** Collections (e.g. Solana collection addresses); their balances are summed. */
   collection?: string | string[];
@@ -30,7 +35,7 @@ export interface CompiledRequirements {
   check(claims: AccessTokenClaims): void;
 }
 
-const KNOWN = new Set(['chain', 'contractAddress', 'tokenIds', 'collection', 'creatorAddress', 'minTokenBalance', 'allowedWallets']);
+const KNOWN = new Set(['chain', 'network', 'contractAddress', 'tokenIds', 'collection', 'creatorAddress', 'minTokenBalance', 'allowedWallets']);
 
 export class RequirementsError extends TypeError {
   override name = 'RequirementsError';
@@ -63,6 +68,17 @@ function tokenId(value: unknown): string {
   return text;
 }
 
+/** Keeps the first of each address as the chain compares them: one balance is never summed twice. */
+function distinct(chain: string, addresses: string[]): string[] {
+  const seen = new Set<string>();
+  return addresses.filter((a) => {
+    const key = addressKey(chain, a);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
 /** Validates `input` and returns a checker. Throws `RequirementsError` naming the bad field. */
 export function compileRequirements(input: TokenRequirements): CompiledRequirements {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
@@ -71,9 +87,8 @@ export function compileRequirements(input: TokenRequirements): CompiledRequireme
   for (const key of Object.keys(input)) if (!KNOWN.has(key)) throw new RequirementsError(key, 'is not a known requirement');
   const { contractAddress, creatorAddress, tokenIds, allowedWallets } = input;
   const collection = typeof input.collection === 'string' ? [input.collection] : input.collection;
-  const solanaMints = input.chain === 'solana' && tokenIds !== undefined;
-  if ([contractAddress, creatorAddress, collection, allowedWallets].every((v) => v === undefined) && !solanaMints) {
-    throw new RequirementsError('requirements', 'need a contractAddress, collection, creatorAddress or allowedWallets');
+  if ([contractAddress, creatorAddress, collection, allowedWallets, tokenIds].every((v) => v === undefined)) {
+    throw new RequirementsError('requirements', 'need a contractAddress, collection, creatorAddress, tokenIds or allowedWallets');
   }
 
   let chain = input.chain;
@@ -86,30 +101,37 @@ export function compileRequirements(input: TokenRequirements): CompiledRequireme
   if (typeof chain !== 'string' || !CHAIN_NAME.test(chain)) {
     throw new RequirementsError('chain', 'must be a lower-case chain name such as "ethereum" or "solana"');
   }
+  const network = input.network ?? DEFAULT_NETWORK;
+  if (typeof network !== 'string' || !CHAIN_NAME.test(network)) {
+    throw new RequirementsError('network', 'must be a lower-case network name such as "mainnet" or "sepolia"');
+  }
   const description: RequirementsDescription = { chain, minTokenBalance: minimum(input.minTokenBalance) };
+  // The issuer's requirement shape has no network: it is named only when it is not the default.
+  if (network !== DEFAULT_NETWORK) description.network = network;
   if (contractAddress !== undefined) description.contractAddress = address(chain, 'contractAddress', contractAddress);
   if (creatorAddress !== undefined) description.creatorAddress = address(chain, 'creatorAddress', creatorAddress);
   if (collection !== undefined) {
     if (!Array.isArray(collection) || collection.length === 0) throw new RequirementsError('collection', 'must be a string or a non-empty list');
-    description.collection = collection.map((c, i) => {
+    const listed = collection.map((c, i) => {
       if (typeof c !== 'string' || c.length === 0 || c.length > 256) throw new RequirementsError(`collection[${i}]`, 'must be a non-empty string');
       return c;
     });
+    description.collection = distinct(chain, listed);
   }
   if (tokenIds !== undefined) {
-    if (chain === 'solana') {
-      // On Solana every NFT is its own mint: a token id is the mint address and needs no contract.
-      if (!Array.isArray(tokenIds) || tokenIds.length === 0) throw new RequirementsError('tokenIds', 'must be a non-empty list');
-      description.tokenIds = [...new Set(tokenIds.map((id, i) => address(chain, `tokenIds[${i}]`, id)))];
-    } else {
+    if (!Array.isArray(tokenIds) || tokenIds.length === 0) throw new RequirementsError('tokenIds', 'must be a non-empty list');
+    if (isEvmChain(chain)) {
+      // An EVM token id means something only within its contract: #1 exists in most collections.
       if (contractAddress === undefined) throw new RequirementsError('tokenIds', 'needs a contractAddress');
-      if (!Array.isArray(tokenIds) || tokenIds.length === 0) throw new RequirementsError('tokenIds', 'must be a non-empty list');
       description.tokenIds = [...new Set(tokenIds.map(tokenId))];
+    } else {
+      // Elsewhere (Solana) a token id is the token's own (mint) address.
+      description.tokenIds = distinct(chain, tokenIds.map((id, i) => address(chain, `tokenIds[${i}]`, id)));
     }
   }
   if (allowedWallets !== undefined) {
     if (!Array.isArray(allowedWallets) || allowedWallets.length === 0) throw new RequirementsError('allowedWallets', 'must be a non-empty list');
-    description.allowedWallets = allowedWallets.map((w, i) => address(chain, `allowedWallets[${i}]`, w));
+    description.allowedWallets = distinct(chain, allowedWallets.map((w, i) => address(chain, `allowedWallets[${i}]`, w)));
   }
   const needsBalance =
     description.contractAddress !== undefined ||
@@ -117,26 +139,30 @@ export function compileRequirements(input: TokenRequirements): CompiledRequireme
     description.collection !== undefined ||
     description.tokenIds !== undefined;
   Object.freeze(description);
-  return new Requirement(description, needsBalance);
+  return new Requirement(description, network, needsBalance);
 }
 
 class Requirement implements CompiledRequirements {
   private readonly wallets: ReadonlySet<string> | undefined;
   private readonly min: DecimalValue;
+  private readonly evm: boolean;
 
   constructor(
     readonly description: RequirementsDescription,
+    private readonly network: string,
     private readonly needsBalance: boolean,
   ) {
     const { chain, allowedWallets } = description;
     this.wallets = allowedWallets && new Set(allowedWallets.map((w) => addressKey(chain, w)));
     this.min = new Decimal(description.minTokenBalance);
+    this.evm = isEvmChain(chain);
   }
 
   check(claims: AccessTokenClaims): void {
     const { chain } = this.description;
-    if (claims.chain !== chain) {
-      throw this.refuse('chain_mismatch', `This resource needs a wallet on ${chain}`);
+    if (claims.chain !== chain || (claims.network ?? DEFAULT_NETWORK) !== this.network) {
+      const where = this.network === DEFAULT_NETWORK ? chain : `${chain} ${this.network}`;
+      throw this.refuse('chain_mismatch', `This resource needs a wallet on ${where}`);
     }
     if (this.wallets && !this.wallets.has(addressKey(chain, claims.walletAddress))) {
       throw this.refuse('wallet_not_allowed', 'This wallet is not allowed here');
@@ -147,32 +173,24 @@ class Requirement implements CompiledRequirements {
     if (!enough) throw this.refuse('insufficient_balance', 'The token does not prove the required balance');
   }
 
-  /** Sums the proven balances of everything the requirement lists. */
+  /** Sums the proven balances of everything the requirement lists (each listed once). */
   private balance(claims: AccessTokenClaims): DecimalValue {
     const { chain, contractAddress, tokenIds, collection, creatorAddress } = this.description;
     const balances: TokenBalances = claims.tokenBalances ?? {};
     let total = new Decimal(0);
-    const add = (map: Record<string, string> | undefined, key: string, exactKey: boolean) => {
-      const value = map && lookup(map, key, exactKey ? undefined : chain);
+    const add = (value: string | undefined) => {
       if (value !== undefined) total = total.plus(value);
     };
-    if (contractAddress !== undefined) {
-      if (tokenIds) {
-        // Token-id balances count only when the token also proves the contract they belong to.
-        const proven =
-          (balances.contractAddress !== undefined && lookup(balances.contractAddress, contractAddress, chain) !== undefined) ||
-          (claims.contractAddress !== undefined && addressKey(chain, claims.contractAddress) === addressKey(chain, contractAddress));
-        if (proven) {
-          for (const id of tokenIds) add(balances.tokenIds, id, true);
-        }
-      } else {
-        add(balances.contractAddress, contractAddress, false);
-      }
+    if (contractAddress !== undefined && tokenIds !== undefined) {
+      total = total.plus(boundIdBalance(claims, chain, contractAddress, tokenIds));
+    } else if (contractAddress !== undefined) {
+      add(lookup(balances.contractAddress, chain, contractAddress));
+    } else if (tokenIds !== undefined) {
+      // Token (mint) addresses: each names one token, whatever else the token proves.
+      for (const id of tokenIds) add(lookup(balances.tokenIds, undefined, id) ?? (claims.tokenIds?.includes(id) ? '1' : undefined));
     }
-    // Solana mints (tokenIds without a contract) are addresses of their own, compared exactly.
-    if (contractAddress === undefined) for (const mint of tokenIds ?? []) add(balances.tokenIds, mint, true);
-    for (const c of collection ?? []) add(balances.collection, c, !isEvmChain(chain));
-    if (creatorAddress !== undefined) add(balances.creatorAddress, creatorAddress, false);
+    for (const c of collection ?? []) add(lookup(balances.collection, this.evm ? chain : undefined, c));
+    if (creatorAddress !== undefined) add(lookup(balances.creatorAddress, chain, creatorAddress));
     return total;
   }
 
@@ -181,8 +199,44 @@ class Requirement implements CompiledRequirements {
   }
 }
 
-/** Finds a balance by address: exact first, then (on EVM chains) case-insensitively. */
-function lookup(map: Record<string, string>, key: string, chain: string | undefined): string | undefined {
+/**
+ * What the token proves of `tokenIds` within `contract` on an EVM chain. An id proves nothing
+ * about a contract unless the token binds the two, which it does in two ways:
+ * - the issuer's single-requirement claims: `contractAddress` with its `tokenIds` (one token each);
+ * - `tokenBalances.tokenIds` (keyed by id alone) in a token whose proofs name that one contract and
+ *   nothing else: the issuer records id balances only for a requirement naming a contract, so
+ *   there they can only be that contract's. Next to a second contract, a collection or a creator,
+ *   an id could belong to any of them and counts for none.
+ */
+function boundIdBalance(claims: AccessTokenClaims, chain: string, contract: string, tokenIds: readonly string[]): DecimalValue {
+  const wanted = addressKey(chain, contract);
+  const balances = claims.tokenBalances ?? {};
+  const contracts = Object.keys(balances.contractAddress ?? {});
+  const soleContract =
+    contracts.length === 1 &&
+    addressKey(chain, contracts[0]!) === wanted &&
+    isEmpty(balances.collection) &&
+    isEmpty(balances.creatorAddress);
+  const named = claims.contractAddress !== undefined && addressKey(chain, claims.contractAddress) === wanted ? claims.tokenIds : undefined;
+  let total = new Decimal(0);
+  for (const id of tokenIds) {
+    const proven = soleContract && balances.tokenIds !== undefined && Object.hasOwn(balances.tokenIds, id) ? balances.tokenIds[id] : undefined;
+    if (proven !== undefined) total = total.plus(proven);
+    else if (named?.includes(id)) total = total.plus(1);
+  }
+  return total;
+}
+
+function isEmpty(map: Record<string, string> | undefined): boolean {
+  return map === undefined || Object.keys(map).length === 0;
+}
+
+/**
+ * Finds a balance by address: exact first, then (on EVM chains, `chain` given) case-insensitively.
+ * Claims never hold two spellings of one EVM address, so the answer does not depend on the spelling.
+ */
+function lookup(map: Record<string, string> | undefined, chain: string | undefined, key: string): string | undefined {
+  if (map === undefined) return undefined;
   if (Object.hasOwn(map, key)) return map[key];
   if (chain === undefined || !isEvmChain(chain)) return undefined;
   const wanted = addressKey(chain, key);

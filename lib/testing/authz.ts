@@ -5,8 +5,8 @@
 import { InsufficientScopeError } from '../errors';
 import { addressKey } from '../token/address';
 import type { CompiledRequirements } from '../ownership/requirements';
-import type { AccessTokenClaims, TokenBalances } from '../token/claims';
-import { isDecimalString } from '../token/decimal';
+import { normaliseClaims, type AccessTokenClaims, type TokenBalances } from '../token/claims';
+import { Decimal, isDecimalString } from '../token/decimal';
 
 /** `<contractAddress>:<tokenId>`: how a balance table names one token of a contract. */
 const TOKEN_ITEM = /^(.+):([0-9]+)$/;
@@ -47,36 +47,56 @@ export class BalanceTable {
  * Claims for the upgraded token: the old claims plus the balances the table proves for
  * `requirement`, or the refusal when they do not meet it. Earlier proofs are kept (that is what
  * makes the authorization incremental); the expiry stays that of the session.
+ *
+ * EVM token ids are proven in the issuer's single-requirement claims, `contractAddress` +
+ * `tokenIds` + `tokenBalance`, the one place a token binds ids to their contract (ids of the same
+ * contract accumulate; ids of another contract replace them, the contract's balance stays proven).
+ * Solana token ids are mint addresses and go into `tokenBalances.tokenIds` like any balance.
  */
 export function upgradeClaims(
   claims: AccessTokenClaims,
   requirement: CompiledRequirements,
   table: BalanceTable,
 ): { claims: Record<string, unknown> } | { refusal: InsufficientScopeError } {
-  const { contractAddress, tokenIds, collection, creatorAddress } = requirement.description;
+  const { chain, contractAddress, tokenIds, collection, creatorAddress } = requirement.description;
   const held = (item: string) => table.get(claims.walletAddress, item);
   const proven: TokenBalances = {};
   for (const [kind, map] of Object.entries(claims.tokenBalances ?? {})) proven[kind as keyof TokenBalances] = { ...map };
   const record = (kind: keyof TokenBalances, item: string, balance: string | undefined) => {
-    if (balance !== undefined) proven[kind] = { ...proven[kind], [item]: balance };
+    if (balance === undefined) return;
+    // One entry per address as the chain compares them: a second spelling would void the token.
+    const kept = Object.entries(proven[kind] ?? {}).filter(([key]) => addressKey(chain, key) !== addressKey(chain, item));
+    proven[kind] = { ...Object.fromEntries(kept), [item]: balance };
   };
 
-  // The contract is always recorded, 0 included: the gate counts token-id balances only for a
-  // contract the token proves.
-  if (contractAddress !== undefined) record('contractAddress', contractAddress, held(contractAddress) ?? '0');
-  // EVM ids are held as '<contract>:<id>'; Solana ids are mints, held under their own address.
-  for (const id of tokenIds ?? []) record('tokenIds', id, held(contractAddress === undefined ? id : `${contractAddress}:${id}`));
+  const upgraded: Record<string, unknown> = { ...claims };
+  if (contractAddress !== undefined && tokenIds !== undefined) {
+    const same = claims.contractAddress !== undefined && addressKey(chain, claims.contractAddress) === addressKey(chain, contractAddress);
+    const ids = new Set(same ? claims.tokenIds : []);
+    for (const id of tokenIds) if (isPositive(held(`${contractAddress}:${id}`))) ids.add(id);
+    let balance = new Decimal(0);
+    for (const id of ids) balance = balance.plus(held(`${contractAddress}:${id}`) ?? '1');
+    Object.assign(upgraded, { contractAddress, tokenIds: [...ids], tokenBalance: balance.toFixed() });
+  } else if (contractAddress !== undefined) {
+    record('contractAddress', contractAddress, held(contractAddress));
+  } else {
+    for (const id of tokenIds ?? []) record('tokenIds', id, held(id));
+  }
   for (const c of collection ?? []) record('collection', c, held(c));
   if (creatorAddress !== undefined) record('creatorAddress', creatorAddress, held(creatorAddress));
 
-  const upgraded: Record<string, unknown> = { ...claims, tokenBalances: proven };
-  // The single-contract claims of older tokens are already folded into tokenBalances.
-  for (const legacy of ['contractAddress', 'tokenBalance', 'numTokens', 'tokenIds', 'ext']) delete upgraded[legacy];
+  upgraded.tokenBalances = proven;
+  // Claims only the normalisation adds, or that tokenBalance and exp already carry.
+  for (const derived of ['network', 'numTokens', 'ext']) delete upgraded[derived];
   try {
-    requirement.check(upgraded as AccessTokenClaims);
+    requirement.check(normaliseClaims(upgraded));
   } catch (refusal) {
     if (!(refusal instanceof InsufficientScopeError)) throw refusal;
     return { refusal };
   }
   return { claims: upgraded };
+}
+
+function isPositive(balance: string | undefined): boolean {
+  return balance !== undefined && new Decimal(balance).isGreaterThan(0);
 }

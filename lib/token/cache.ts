@@ -17,9 +17,9 @@
  * - A hit is not a free pass: the verifier checks `exp`, `nbf` and `iat` against the current time
  *   and asks `isRevoked` again on every hit. A revoked token stays cached on purpose, so that
  *   replaying it costs a lookup, not a signature check.
- * - A token keeps being recognised after its key leaves the issuer's key set, until the token
- *   expires: an issuer that retires a key keeps honouring the tokens it signed with it. Reject such
- *   tokens sooner with `isRevoked`, or with `cache: false`.
+ * - An entry remembers the key that verified it, and a hit counts only while that key is still in
+ *   the issuer's key set: when a leaked key is removed, every token it signed stops at the next
+ *   refresh of the set, cached or not. The check is a set lookup, not a signature.
  * - Memory is bounded twice: by entry count (`maxEntries`) and by an estimate of the bytes each
  *   entry holds, so a few very large valid tokens cannot use more memory than many small ones.
  * - Cached claims are shared by every request presenting the token, so the verifier freezes them.
@@ -52,16 +52,18 @@ function lookupKey(token: string): string {
   return token.length > KEY_CHARS ? token.slice(-KEY_CHARS) : token;
 }
 
-interface Entry {
+export interface CacheEntry {
   readonly token: string;
   readonly claims: AccessTokenClaims;
+  /** The key whose signature check admitted the token. */
+  readonly key: CryptoKey;
   /** Epoch ms on the verifier's clock from which the entry is dead. */
   readonly expiresAt: number;
 }
 
 /** A bounded LRU map from verified token to its frozen claims. */
 export class VerifiedTokenCache {
-  private readonly lru: LRUCache<string, Entry>;
+  private readonly lru: LRUCache<string, CacheEntry>;
   private nextSweepAt = 0;
 
   /**
@@ -72,15 +74,15 @@ export class VerifiedTokenCache {
     maxEntries: number,
     private readonly now: () => number,
   ) {
-    this.lru = new LRUCache<string, Entry>({
+    this.lru = new LRUCache<string, CacheEntry>({
       max: maxEntries,
       maxSize: maxEntries * BYTES_PER_ENTRY,
       sizeCalculation: (entry) => ENTRY_OVERHEAD_BYTES + entry.token.length * 3,
     });
   }
 
-  /** The claims of `token` if it was verified and is not past its expiry at `nowMs`; undefined otherwise. */
-  get(token: string, nowMs: number = this.now()): AccessTokenClaims | undefined {
+  /** The entry of `token` if it was verified and is not past its expiry at `nowMs`; undefined otherwise. */
+  get(token: string, nowMs: number = this.now()): CacheEntry | undefined {
     const key = lookupKey(token);
     const entry = this.lru.get(key);
     if (entry === undefined || entry.token !== token) return undefined;
@@ -88,18 +90,24 @@ export class VerifiedTokenCache {
       this.lru.delete(key);
       return undefined;
     }
-    return entry.claims;
+    return entry;
   }
 
-  /** Stores a verified token until `untilMs` (epoch ms): its expiry plus the clock tolerance. */
-  set(token: string, claims: AccessTokenClaims, untilMs: number): void {
+  /** Forgets `token` (its key has left the key set). */
+  delete(token: string): void {
+    const key = lookupKey(token);
+    if (this.lru.peek(key)?.token === token) this.lru.delete(key);
+  }
+
+  /** Stores a token verified by `key` until `untilMs` (epoch ms): its expiry plus the clock tolerance. */
+  set(token: string, claims: AccessTokenClaims, key: CryptoKey, untilMs: number): void {
     const nowMs = this.now();
     if (!(untilMs > nowMs) || token.length > MAX_CACHED_TOKEN_LENGTH) return;
     if (nowMs >= this.nextSweepAt) {
       this.nextSweepAt = nowMs + SWEEP_INTERVAL_MS;
       this.sweep(nowMs);
     }
-    this.lru.set(lookupKey(token), { token, claims, expiresAt: untilMs });
+    this.lru.set(lookupKey(token), { token, claims, key, expiresAt: untilMs });
   }
 
   private sweep(nowMs: number): void {

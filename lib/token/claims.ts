@@ -4,7 +4,7 @@
  */
 import { InvalidTokenError } from '../errors';
 import { isDecimalString } from './decimal';
-import { CHAIN_NAME, isEvmAddress } from './address';
+import { addressKey, asciiLowerCase, CHAIN_NAME, DEFAULT_NETWORK, isEvmAddress, isEvmChain, parseSubject } from './address';
 
 /** Balances proven by the token, each a decimal string, keyed by what they count. */
 export interface TokenBalances {
@@ -27,11 +27,15 @@ export interface AccessTokenClaims {
   displayAddress: string;
   /** The wallet's chain: the `chain` claim, or the prefix of `sub` (`ethereum/mainnet:0x…` → `ethereum`). */
   chain: string;
+  /** The chain's network, from `sub` (`ethereum/goerli:0x…` → `goerli`); `mainnet` by default. */
+  network: string;
+  /** The contract of the issuer's single-requirement claims: `tokenBalance` and `tokenIds` are its. */
   contractAddress?: string;
   /** Balance for `contractAddress` (also read from the legacy `numTokens`). */
   tokenBalance?: string;
+  /** Token ids of `contractAddress` the wallet holds: the only ids bound to a contract by name. */
   tokenIds?: string[];
-  /** Every proven balance; the legacy single-contract claims are merged in here too. */
+  /** Every proven balance; the legacy `contractAddress` + `tokenBalance` are merged in here too. */
   tokenBalances?: TokenBalances;
   tid?: string;
   ver?: number;
@@ -42,8 +46,6 @@ export interface AccessTokenClaims {
 const BALANCE_KINDS = ['contractAddress', 'collection', 'creatorAddress', 'tokenIds'] as const;
 const MAX_ENTRIES = 1000;
 const MAX_SHORT_STRING = 256;
-/** `sub` is `<chain>[/<network>]:<address>`. */
-const SUBJECT = /^([a-z][a-z0-9-]{0,31})(?:\/[a-z0-9-]{1,32})?:(.+)$/;
 
 function invalid(description: string): InvalidTokenError {
   return new InvalidTokenError('claim_invalid', description);
@@ -90,7 +92,7 @@ function balanceMap(value: unknown, name: string): Record<string, string> {
   return out;
 }
 
-function tokenBalancesOf(value: unknown): TokenBalances | undefined {
+function tokenBalancesOf(value: unknown, chain: string): TokenBalances | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw invalid('The tokenBalances claim is not an object');
@@ -98,9 +100,26 @@ function tokenBalancesOf(value: unknown): TokenBalances | undefined {
   const out: TokenBalances = {};
   for (const [kind, map] of Object.entries(value)) {
     if (!(BALANCE_KINDS as readonly string[]).includes(kind)) throw invalid('The tokenBalances claim has an unknown kind');
-    out[kind as (typeof BALANCE_KINDS)[number]] = balanceMap(map, kind);
+    const balances = balanceMap(map, kind);
+    // Two spellings of one EVM address would make the proven balance depend on how a requirement
+    // spells it (and tempt a sum that counts it twice): such a token contradicts itself.
+    if (isEvmChain(chain)) {
+      const seen = new Set<string>();
+      for (const key of Object.keys(balances)) {
+        const normalised = addressKey(chain, key);
+        if (seen.has(normalised)) throw invalid(`The tokenBalances.${kind} claim names one address twice`);
+        seen.add(normalised);
+      }
+    }
+    out[kind as (typeof BALANCE_KINDS)[number]] = balances;
   }
   return out;
+}
+
+function hasAddress(map: Record<string, string> | undefined, chain: string, address: string): boolean {
+  if (map === undefined) return false;
+  const wanted = addressKey(chain, address);
+  return Object.keys(map).some((key) => addressKey(chain, key) === wanted);
 }
 
 function tokenIdsOf(value: unknown): string[] | undefined {
@@ -135,25 +154,31 @@ export function normaliseClaims(payload: Record<string, unknown>): AccessTokenCl
   if (walletAddress === undefined) throw invalid('The token has no walletAddress claim');
   const displayAddress = optionalString(payload, 'displayAddress') ?? walletAddress;
   const sub = optionalString(payload, 'sub', 512);
-  const subject = sub === undefined ? undefined : SUBJECT.exec(sub);
-  if (subject && !sameWallet(subject[2]!, walletAddress)) throw invalid('The sub claim names another wallet');
+  // A sub we cannot read might name another wallet or network: it is refused, never skipped.
+  const subject = sub === undefined ? undefined : parseSubject(sub);
+  if (sub !== undefined && subject === undefined) throw invalid('The sub claim is not of the form <chain>[/<network>]:<address>');
+  if (subject && !sameWallet(subject.address, walletAddress)) throw invalid('The sub claim names another wallet');
   // Chain names are compared in lower case everywhere (requirements, address keys), so they are
   // normalised here: "Ethereum" and "ethereum" must yield the same wallet address.
-  const chainClaim = optionalString(payload, 'chain', 64)?.toLowerCase();
+  const chainText = optionalString(payload, 'chain', 64);
+  const chainClaim = chainText === undefined ? undefined : asciiLowerCase(chainText);
   if (chainClaim !== undefined && !CHAIN_NAME.test(chainClaim)) throw invalid('The chain claim is not a chain name');
-  const chain = chainClaim ?? subject?.[1] ?? (isEvmAddress(walletAddress) ? 'ethereum' : undefined);
+  if (chainClaim !== undefined && subject !== undefined && subject.chain !== chainClaim) {
+    throw invalid('The chain claim and the sub claim name different chains');
+  }
+  const chain = chainClaim ?? subject?.chain ?? (isEvmAddress(walletAddress) ? 'ethereum' : undefined);
   if (chain === undefined) throw invalid('The token does not say which chain its wallet is on');
+  if (isEvmChain(chain) && !isEvmAddress(walletAddress)) throw invalid('The walletAddress claim is not a 20-byte hex address');
+  const network = subject?.network ?? DEFAULT_NETWORK;
+  if (payload.network !== undefined && payload.network !== network) throw invalid('The network claim and the sub claim disagree');
   const contractAddress = optionalString(payload, 'contractAddress');
   const tokenBalance = optionalBalance(payload, 'tokenBalance') ?? optionalBalance(payload, 'numTokens');
   const tokenIds = tokenIdsOf(payload.tokenIds);
-  let tokenBalances = tokenBalancesOf(payload.tokenBalances);
-  if (contractAddress !== undefined && tokenBalance !== undefined && tokenBalances?.contractAddress?.[contractAddress] === undefined) {
+  let tokenBalances = tokenBalancesOf(payload.tokenBalances, chain);
+  // The single-contract claims are a contract balance too; tokenBalances, the newer format, wins.
+  // The top-level tokenIds stay where they are: only there are they bound to contractAddress.
+  if (contractAddress !== undefined && tokenBalance !== undefined && !hasAddress(tokenBalances?.contractAddress, chain, contractAddress)) {
     tokenBalances = { ...tokenBalances, contractAddress: { ...tokenBalances?.contractAddress, [contractAddress]: tokenBalance } };
-  }
-  if (tokenIds !== undefined && tokenIds.length > 0) {
-    const owned: Record<string, string> = { ...tokenBalances?.tokenIds };
-    for (const id of tokenIds) owned[id] ??= '1';
-    tokenBalances = { ...tokenBalances, tokenIds: owned };
   }
   const tid = optionalString(payload, 'tid');
   const ver = optionalNumber(payload, 'ver');
@@ -163,7 +188,7 @@ export function normaliseClaims(payload: Record<string, unknown>): AccessTokenCl
   // able to swap a prototype because a token said so.
   const claims = {} as AccessTokenClaims;
   for (const [name, value] of Object.entries(payload)) if (name !== '__proto__') claims[name] = value;
-  const checked = { iss, aud, exp, walletAddress, displayAddress, chain, sub, iat, nbf, contractAddress, tokenBalance, tokenIds, tokenBalances, tid, ver, email };
+  const checked = { iss, aud, exp, walletAddress, displayAddress, chain, network, sub, iat, nbf, contractAddress, tokenBalance, tokenIds, tokenBalances, tid, ver, email };
   for (const [name, value] of Object.entries(checked)) {
     if (value === undefined) delete claims[name];
     else claims[name] = value;

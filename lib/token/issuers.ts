@@ -37,11 +37,22 @@ export class IssuerDirectory {
    * payload is even read. With several key sets the payload's `iss` must choose first.
    */
   readonly sole: KeyResolver | undefined;
+  private readonly sets: readonly KeyResolver[];
 
   constructor(entries: Iterable<readonly [string, IssuerTrust]>) {
     this.byIss = new Map(entries);
-    const sets = new Set([...this.byIss.values()].map((t) => t.keys));
-    this.sole = sets.size === 1 ? [...sets][0] : undefined;
+    this.sets = [...new Set([...this.byIss.values()].map((t) => t.keys))];
+    this.sole = this.sets.length === 1 ? this.sets[0] : undefined;
+  }
+
+  /**
+   * Whether `key`, which verified a cached token, is still a usable key of these issuers (a cache
+   * hit asks). Key objects are never shared between sets, so "current in some set" is "current in
+   * its own". A resolver that cannot tell is taken at its word.
+   */
+  isCurrent(key: CryptoKey): boolean {
+    for (const set of this.sets) if (set.isCurrent === undefined || set.isCurrent(key)) return true;
+    return false;
   }
 
   /** The trust for a payload's `iss`; throws `InvalidTokenError('issuer_mismatch')` for any other. */

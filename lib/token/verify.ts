@@ -28,10 +28,16 @@ export type VerifierOptions = Pick<
   | 'maxTokenAge'
 >;
 
+/** A token whose signature and claims passed, and the key that verified it. */
+interface Signed {
+  claims: AccessTokenClaims;
+  key: CryptoKey;
+}
+
 export class TokenVerifier {
   private readonly cache: VerifiedTokenCache | undefined;
   /** Checks under way, by token; entries live only while their check runs. */
-  private readonly inflight = new Map<string, Promise<AccessTokenClaims>>();
+  private readonly inflight = new Map<string, Promise<Signed>>();
   private readonly issuers: IssuerDirectory;
 
   /**
@@ -64,9 +70,15 @@ export class TokenVerifier {
     // The size cap comes before the cache too: an oversized token is refused without a lookup.
     checkTokenSize(token);
     const nowMs = this.now();
-    const claims = this.cache.get(token, nowMs);
-    if (cacheChannel.hasSubscribers) cacheChannel.publish({ hit: claims !== undefined });
-    if (claims === undefined) return undefined;
+    const entry = this.cache.get(token, nowMs);
+    if (cacheChannel.hasSubscribers) cacheChannel.publish({ hit: entry !== undefined });
+    if (entry === undefined) return undefined;
+    // The key that admitted the token must still be the issuer's: a removed key takes its tokens along.
+    if (!this.issuers.isCurrent(entry.key)) {
+      this.cache.delete(token);
+      return undefined;
+    }
+    const { claims } = entry;
     this.checkTime(claims, nowMs / 1000);
     return this.options.isRevoked === undefined ? claims : this.revocationOf(claims, context);
   }
@@ -89,23 +101,23 @@ export class TokenVerifier {
       checked = this.checkSigned({ ...jws, payload }, trust, token).finally(() => this.inflight.delete(token));
       this.inflight.set(token, checked);
     }
-    const claims = await checked;
+    const { claims, key } = await checked;
     if (this.options.isRevoked) await this.revocationOf(claims, context);
     // Only now, after every check passed, may the token be recognised without verification.
-    this.cache?.set(token, claims, (claims.exp + this.options.clockTolerance) * 1000);
+    this.cache?.set(token, claims, key, (claims.exp + this.options.clockTolerance) * 1000);
     return claims;
   }
 
   /** Key, signature and claims of a prechecked token: all but revocation, which depends on `context`. */
-  private async checkSigned({ header, segments, payload }: PrecheckedToken, trust: IssuerTrust, token: string): Promise<AccessTokenClaims> {
-    await this.checkSignature(segments, await trust.keys.getKeys(header.alg, header.kid));
+  private async checkSigned({ header, segments, payload }: PrecheckedToken, trust: IssuerTrust, token: string): Promise<Signed> {
+    const key = await this.checkSignature(segments, await trust.keys.getKeys(header.alg, header.kid));
     // Frozen: the same claims object may serve many requests through the cache. The token they
     // came from stays attached (hidden) so a revocation list can name a token without a `tid`.
     const claims = deepFreeze(bindSource(normaliseClaims(payload), token));
     const nowSeconds = this.now() / 1000;
     this.checkIdentity(claims, trust);
     this.checkTime(claims, nowSeconds);
-    return claims;
+    return { claims, key };
   }
 
   private checkIdentity(claims: AccessTokenClaims, trust: IssuerTrust): void {
@@ -128,6 +140,8 @@ export class TokenVerifier {
     if (claims.nbf !== undefined && claims.nbf - skew > now) {
       throw new InvalidTokenError('token_not_yet_valid', 'The token is not valid yet');
     }
+    // Inclusive: `iat` may equal now + clockTolerance. With clockTolerance 0 an exclusive bound
+    // would refuse a token stamped in the current second whenever the clock stands on a whole second.
     if (claims.iat !== undefined && claims.iat - skew > now) {
       throw new InvalidTokenError('token_issued_in_future', 'The token was issued in the future');
     }
@@ -141,13 +155,13 @@ export class TokenVerifier {
     }
   }
 
-  /** One candidate key normally; with several, the first that verifies decides (see key-set.ts). */
-  private async checkSignature(segments: JwsSegments, keys: readonly CryptoKey[]): Promise<void> {
+  /** One candidate key normally; with several, the first that verifies decides (see key-set.ts). Returns it. */
+  private async checkSignature(segments: JwsSegments, keys: readonly CryptoKey[]): Promise<CryptoKey> {
     let failure: unknown;
     for (const key of keys) {
       try {
         await verifySignature(segments, key, this.options.algorithms);
-        return;
+        return key;
       } catch (error) {
         failure = error;
       }

@@ -1,12 +1,12 @@
 /** The cache holds at most `maxEntries` tokens and evicts the least recently used first. */
-import { retireSigningKey, setUp, get, type Fixture } from './helpers';
+import { crowdKeySet, setUp, get, type Fixture } from './helpers';
 
 let fx: Fixture;
 afterEach(() => fx?.issuer.close());
 
 /** Which of `tokens` the gate still recognises once their key is gone (the others get 401). */
 async function stillCached(tokens: string[]): Promise<boolean[]> {
-  await retireSigningKey(fx.issuer);
+  await crowdKeySet(fx.issuer);
   const out: boolean[] = [];
   for (const token of tokens) {
     const res = await get(fx.app, token);
@@ -19,21 +19,21 @@ async function stillCached(tokens: string[]): Promise<boolean[]> {
 describe('maxEntries bounds the cache', () => {
   test('a fourth token evicts the oldest of three', async () => {
     fx = await setUp({ cache: { maxEntries: 3 } });
-    const tokens = [await fx.issuer.sign(), await fx.issuer.sign(), await fx.issuer.sign(), await fx.issuer.sign()];
+    const tokens = [await fx.sign(), await fx.sign(), await fx.sign(), await fx.sign()];
     for (const token of tokens) expect((await get(fx.app, token)).status).toBe(200);
     expect(await stillCached(tokens)).toEqual([false, true, true, true]);
   });
 
   test('a token used again moves to the recent end and survives the next eviction', async () => {
     fx = await setUp({ cache: { maxEntries: 3 } });
-    const [a, b, c, d] = [await fx.issuer.sign(), await fx.issuer.sign(), await fx.issuer.sign(), await fx.issuer.sign()];
+    const [a, b, c, d] = [await fx.sign(), await fx.sign(), await fx.sign(), await fx.sign()];
     for (const token of [a!, b!, c!, a!, d!]) expect((await get(fx.app, token)).status).toBe(200);
     expect(await stillCached([a!, b!, c!, d!])).toEqual([true, false, true, true]);
   });
 
   test('with maxEntries 1 only the latest token is kept', async () => {
     fx = await setUp({ cache: { maxEntries: 1 } });
-    const tokens = [await fx.issuer.sign(), await fx.issuer.sign()];
+    const tokens = [await fx.sign(), await fx.sign()];
     for (const token of tokens) expect((await get(fx.app, token)).status).toBe(200);
     expect(await stillCached(tokens)).toEqual([false, true]);
   });
@@ -45,7 +45,7 @@ describe('memory is bounded too', () => {
     // About 4 KB each: the byte budget of four entries holds only some of them.
     const padding = 'x'.repeat(2400);
     const tokens = [];
-    for (let i = 0; i < 4; i++) tokens.push(await fx.issuer.sign({ note: `${i}${padding}` }));
+    for (let i = 0; i < 4; i++) tokens.push(await fx.sign({ note: `${i}${padding}` }));
     expect(tokens[0]!.length).toBeGreaterThan(3500);
     expect(tokens[0]!.length).toBeLessThanOrEqual(4096);
     for (const token of tokens) expect((await get(fx.app, token)).status).toBe(200);
@@ -56,7 +56,7 @@ describe('memory is bounded too', () => {
 
   test('a token longer than the cacheable size is verified every time', async () => {
     fx = await setUp();
-    const token = await fx.issuer.sign({ note: 'x'.repeat(3300) });
+    const token = await fx.sign({ note: 'x'.repeat(3300) });
     expect(token.length).toBeGreaterThan(4096);
     expect((await get(fx.app, token)).status).toBe(200);
     expect(await stillCached([token])).toEqual([false]);

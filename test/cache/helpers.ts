@@ -1,8 +1,9 @@
 /**
  * Shared set-up for the verified-token cache specification: a real test issuer (ES256 keys, JWKS
  * on 127.0.0.1), a real Express app behind `createTokenGate`, and a way to tell a cache hit from a
- * verification without looking inside: retire the issuer's signing key. After that a token can
- * only be accepted if it is recognised from the cache, because verifying it would need the key.
+ * verification without looking inside: tokens carry no kid (as the issuer's own do), and
+ * `crowdKeySet` publishes more keys than a verification tries for such a token, while keeping the
+ * key that signed it. After that a token can only be accepted if it is recognised from the cache.
  */
 import express from 'express';
 import request from 'supertest';
@@ -19,6 +20,8 @@ export interface Fixture {
   issuer: TestIssuer;
   gate: TokenGate;
   app: express.Express;
+  /** `issuer.sign` without the kid header (unless `options.kid` names one). */
+  sign: TestIssuer['sign'];
 }
 
 /** A fresh issuer (its own JWKS URI, so its own process-wide key set) and an app gated by it. */
@@ -36,7 +39,9 @@ export async function setUp(options: Omit<TokenGateOptions, 'audience' | 'issuer
     res.json({ address: req.wallet?.address ?? null });
   });
   app.use(authErrorHandler());
-  return { issuer, gate, app };
+  const sign: TestIssuer['sign'] = (claims, signOptions = {}) =>
+    signOptions.kid !== undefined ? issuer.sign(claims, signOptions) : issuer.sign(claims, { ...signOptions, header: { kid: undefined, ...signOptions.header } });
+  return { issuer, gate, app, sign };
 }
 
 /** GET `path` with `token` as the bearer token. */
@@ -45,9 +50,22 @@ export function get(app: express.Express, token: string, path = '/me') {
 }
 
 /**
+ * Publishes three more keys beside the current one and makes the shared key set learn them. The
+ * key that signed earlier tokens stays, so tokens it verified stay valid; but a token without kid
+ * now has four candidate keys, more than a verification tries (3), so it can only be accepted if
+ * it is recognised from the cache, and a new one is refused with key_not_found. The refresh goes
+ * through a second, uncached gate on the same JWKS URI, so the gate under test sees no extra
+ * request and its cache no extra entry.
+ */
+export async function crowdKeySet(issuer: TestIssuer): Promise<void> {
+  for (let i = 0; i < 3; i += 1) await issuer.rotate({ keepPrevious: true });
+  const probe = createTokenGate({ ...issuer.options, jwks: JWKS, cache: false });
+  await probe.verify(await issuer.sign());
+}
+
+/**
  * Replaces the issuer's signing key and makes the shared key set learn it, so the retired key is
- * gone from it. The refresh goes through a second, uncached gate on the same JWKS URI, so the
- * gate under test sees no extra request and its cache no extra entry.
+ * gone from it (through an uncached probe gate, as above).
  */
 export async function retireSigningKey(issuer: TestIssuer): Promise<void> {
   await issuer.rotate({ keepPrevious: false });

@@ -4,7 +4,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createTestIssuer } from '../../lib/testing';
-import { AUDIENCE, retireSigningKey, setUp, get, type Fixture } from './helpers';
+import { AUDIENCE, crowdKeySet, setUp, get, type Fixture } from './helpers';
 
 let fx: Fixture;
 afterEach(() => fx?.issuer.close());
@@ -14,7 +14,7 @@ const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('bas
 /** Invalid tokens of every kind, each distinct. */
 async function flood(count: number): Promise<string[]> {
   const now = Math.floor(Date.now() / 1000);
-  const valid = await fx.issuer.sign();
+  const valid = await fx.sign();
   const [header, payload] = valid.split('.');
   const other = await createTestIssuer({ audience: 'another-project' });
   const tokens: string[] = [];
@@ -28,13 +28,13 @@ async function flood(count: number): Promise<string[]> {
           tokens.push(`${header}.${b64({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), tid: randomUUID() })}.${randomBytes(64).toString('base64url')}`);
           break;
         case 2: // a kid the issuer never published
-          tokens.push(await fx.issuer.sign({}, { kid: randomUUID() }));
+          tokens.push(await fx.sign({}, { kid: randomUUID() }));
           break;
         case 3: // signed by the issuer, expired
-          tokens.push(await fx.issuer.sign({ exp: now - 3600, iat: now - 7200 }));
+          tokens.push(await fx.sign({ exp: now - 3600, iat: now - 7200 }));
           break;
         case 4: // signed by the issuer, for another audience
-          tokens.push(await fx.issuer.sign({ aud: 'another-project' }));
+          tokens.push(await fx.sign({ aud: 'another-project' }));
           break;
         case 5: // another issuer's key
           tokens.push(await other.sign({ aud: AUDIENCE }));
@@ -55,10 +55,10 @@ async function flood(count: number): Promise<string[]> {
 describe('a flood of invalid tokens leaves good entries in place', () => {
   test('four cached tokens survive 160 invalid ones in a cache of four', async () => {
     fx = await setUp({ cache: { maxEntries: 4 } });
-    const good = [await fx.issuer.sign(), await fx.issuer.sign(), await fx.issuer.sign(), await fx.issuer.sign()];
+    const good = [await fx.sign(), await fx.sign(), await fx.sign(), await fx.sign()];
     for (const token of good) expect((await get(fx.app, token)).status).toBe(200);
     for (const token of await flood(160)) expect((await get(fx.app, token)).status).toBe(401);
-    await retireSigningKey(fx.issuer);
+    await crowdKeySet(fx.issuer);
     for (const token of good) expect((await get(fx.app, token)).status).toBe(200);
   });
 });
@@ -81,10 +81,10 @@ describe('tokens that show they are bad are rejected before any key or signature
 describe('unknown kids cannot make the gate hammer the key set', () => {
   test('forty unknown kids within one cooldown cause at most one refetch', async () => {
     fx = await setUp({ jwks: { cooldownMs: 60_000 } });
-    expect((await get(fx.app, await fx.issuer.sign())).status).toBe(200);
+    expect((await get(fx.app, await fx.sign())).status).toBe(200);
     expect(fx.issuer.jwksHits).toBe(1);
     for (let i = 0; i < 40; i++) {
-      const res = await get(fx.app, await fx.issuer.sign({}, { kid: randomUUID() }));
+      const res = await get(fx.app, await fx.sign({}, { kid: randomUUID() }));
       expect(res.status).toBe(401);
       expect(res.body.reason).toBe('key_not_found');
     }
@@ -95,7 +95,7 @@ describe('unknown kids cannot make the gate hammer the key set', () => {
 describe('a kid the key set knows to be absent is refused before the payload is read', () => {
   test('an unknown kid over an unreadable payload is key_not_found, not token_malformed', async () => {
     fx = await setUp({ jwks: { cooldownMs: 60_000 } });
-    const valid = await fx.issuer.sign();
+    const valid = await fx.sign();
     expect((await get(fx.app, valid)).status).toBe(200);
     const header = b64({ alg: 'ES256', typ: 'JWT', kid: randomUUID() });
     const unreadable = Buffer.from('not json at all').toString('base64url');

@@ -1,5 +1,5 @@
 /** A token that verified once is recognised on later requests without another signature check. */
-import { NFT, retireSigningKey, setUp, get, type Fixture } from './helpers';
+import { NFT, crowdKeySet, setUp, get, type Fixture } from './helpers';
 
 let fx: Fixture;
 afterEach(() => fx?.issuer.close());
@@ -7,9 +7,9 @@ afterEach(() => fx?.issuer.close());
 describe('a verified token is recognised without verifying it again', () => {
   test('a second request with the same token is accepted after the signing key left the key set', async () => {
     fx = await setUp();
-    const token = await fx.issuer.sign();
+    const token = await fx.sign();
     expect((await get(fx.app, token)).status).toBe(200);
-    await retireSigningKey(fx.issuer);
+    await crowdKeySet(fx.issuer);
     const again = await get(fx.app, token);
     expect(again.status).toBe(200);
     expect(again.body.address).toBe('0xa548ac9c6f41b19175023b5f09c6e70f99cfeec8');
@@ -17,8 +17,8 @@ describe('a verified token is recognised without verifying it again', () => {
 
   test('a token first seen after the key left the key set is verified, and so rejected', async () => {
     fx = await setUp();
-    const token = await fx.issuer.sign();
-    await retireSigningKey(fx.issuer);
+    const token = await fx.sign();
+    await crowdKeySet(fx.issuer);
     const res = await get(fx.app, token);
     expect(res.status).toBe(401);
     expect(res.body.reason).toBe('key_not_found');
@@ -26,17 +26,17 @@ describe('a verified token is recognised without verifying it again', () => {
 
   test('gate.verify shares the cache with the middleware', async () => {
     fx = await setUp();
-    const token = await fx.issuer.sign();
+    const token = await fx.sign();
     await fx.gate.verify(token);
-    await retireSigningKey(fx.issuer);
+    await crowdKeySet(fx.issuer);
     expect((await get(fx.app, token)).status).toBe(200);
   });
 
   test('optionalAuth recognises a cached token too', async () => {
     fx = await setUp();
-    const token = await fx.issuer.sign();
+    const token = await fx.sign();
     expect((await get(fx.app, token)).status).toBe(200);
-    await retireSigningKey(fx.issuer);
+    await crowdKeySet(fx.issuer);
     const res = await get(fx.app, token, '/feed');
     expect(res.status).toBe(200);
     expect(res.body.address).toBe('0xa548ac9c6f41b19175023b5f09c6e70f99cfeec8');
@@ -46,9 +46,9 @@ describe('a verified token is recognised without verifying it again', () => {
 describe('cache: false verifies every time', () => {
   test('a second request with the same token needs the signing key again', async () => {
     fx = await setUp({ cache: false });
-    const token = await fx.issuer.sign();
+    const token = await fx.sign();
     expect((await get(fx.app, token)).status).toBe(200);
-    await retireSigningKey(fx.issuer);
+    await crowdKeySet(fx.issuer);
     const res = await get(fx.app, token);
     expect(res.status).toBe(401);
     expect(res.body.reason).toBe('key_not_found');
@@ -58,7 +58,7 @@ describe('cache: false verifies every time', () => {
 describe('only the exact token string is recognised', () => {
   test('a cached token with an altered signature is verified, and rejected', async () => {
     fx = await setUp();
-    const token = await fx.issuer.sign();
+    const token = await fx.sign();
     expect((await get(fx.app, token)).status).toBe(200);
     const dot = token.lastIndexOf('.');
     const signature = token.slice(dot + 1);
@@ -73,7 +73,7 @@ describe('only the exact token string is recognised', () => {
 
   test('a token sharing the cached token\'s signature but carrying another payload is rejected', async () => {
     fx = await setUp();
-    const token = await fx.issuer.sign({ walletAddress: '0x1111111111111111111111111111111111111111' });
+    const token = await fx.sign({ walletAddress: '0x1111111111111111111111111111111111111111' });
     expect((await get(fx.app, token)).status).toBe(200);
     const [header, , signature] = token.split('.');
     const payload = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()), walletAddress: '0x2222222222222222222222222222222222222222' })).toString('base64url');
@@ -86,7 +86,7 @@ describe('only the exact token string is recognised', () => {
 describe('ownership is checked on every request, cached or not', () => {
   test('a cached token without the balance is refused by requireTokens', async () => {
     fx = await setUp();
-    const token = await fx.issuer.sign();
+    const token = await fx.sign();
     expect((await get(fx.app, token)).status).toBe(200);
     const res = await get(fx.app, token, '/nft');
     expect(res.status).toBe(403);
@@ -95,9 +95,9 @@ describe('ownership is checked on every request, cached or not', () => {
 
   test('a cached token with the balance passes requireTokens without verification', async () => {
     fx = await setUp();
-    const token = await fx.issuer.sign({ tokenBalances: { contractAddress: { [NFT]: '2' } } });
+    const token = await fx.sign({ tokenBalances: { contractAddress: { [NFT]: '2' } } });
     expect((await get(fx.app, token, '/nft')).status).toBe(200);
-    await retireSigningKey(fx.issuer);
+    await crowdKeySet(fx.issuer);
     expect((await get(fx.app, token, '/nft')).status).toBe(200);
   });
 });

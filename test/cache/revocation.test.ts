@@ -1,6 +1,6 @@
 /** Revocation is asked on every hit, whether `isRevoked` answers synchronously or not. */
 import type { AccessTokenClaims } from '../../lib';
-import { retireSigningKey, setUp, get, type Fixture } from './helpers';
+import { crowdKeySet, setUp, get, type Fixture } from './helpers';
 
 let fx: Fixture;
 afterEach(() => fx?.issuer.close());
@@ -31,7 +31,7 @@ describe.each(['sync', 'async'] as const)('a token revoked while cached is rejec
   test('the next request after revocation gets 401 token_revoked', async () => {
     const list = revocationList();
     fx = await setUp({ isRevoked: list[kind] });
-    const token = await fx.issuer.sign();
+    const token = await fx.sign();
     expect((await get(fx.app, token)).status).toBe(200);
     list.revoked.add(tidOf(token));
     const res = await get(fx.app, token);
@@ -42,7 +42,7 @@ describe.each(['sync', 'async'] as const)('a token revoked while cached is rejec
   test('isRevoked is asked on every request, cache hit or not', async () => {
     const list = revocationList();
     fx = await setUp({ isRevoked: list[kind] });
-    const token = await fx.issuer.sign();
+    const token = await fx.sign();
     for (let i = 0; i < 3; i++) expect((await get(fx.app, token)).status).toBe(200);
     expect(list.asked).toEqual([tidOf(token), tidOf(token), tidOf(token)]);
   });
@@ -50,12 +50,12 @@ describe.each(['sync', 'async'] as const)('a token revoked while cached is rejec
   test('a cached token that isRevoked clears again is served from the cache', async () => {
     const list = revocationList();
     fx = await setUp({ isRevoked: list[kind] });
-    const token = await fx.issuer.sign();
+    const token = await fx.sign();
     expect((await get(fx.app, token)).status).toBe(200);
     list.revoked.add(tidOf(token));
     expect((await get(fx.app, token)).status).toBe(401);
     list.revoked.delete(tidOf(token));
-    await retireSigningKey(fx.issuer);
+    await crowdKeySet(fx.issuer);
     expect((await get(fx.app, token)).status).toBe(200);
   });
 });
@@ -64,11 +64,11 @@ describe('a token revoked on first sight is never cached as good', () => {
   test('once isRevoked clears, the token is verified again', async () => {
     const list = revocationList();
     fx = await setUp({ isRevoked: list.sync });
-    const token = await fx.issuer.sign();
+    const token = await fx.sign();
     list.revoked.add(tidOf(token));
     expect((await get(fx.app, token)).body.reason).toBe('token_revoked');
     list.revoked.delete(tidOf(token));
-    await retireSigningKey(fx.issuer);
+    await crowdKeySet(fx.issuer);
     expect((await get(fx.app, token)).body.reason).toBe('key_not_found');
   });
 });
@@ -83,7 +83,7 @@ describe('a failing revocation store fails closed on a cache hit', () => {
         return Promise.reject(new Error('revocation store down'));
       }) as () => boolean,
     });
-    const token = await fx.issuer.sign();
+    const token = await fx.sign();
     expect((await get(fx.app, token)).status).toBe(200);
     broken = true;
     const res = await get(fx.app, token);

@@ -81,21 +81,26 @@ describe('naming quirks are normalised into claims', () => {
     expect((await walletOf({ chain: undefined, sub })).chain).toBe(chain);
   });
 
-  test('the chain claim wins over the sub prefix', async () => {
-    expect((await walletOf({ chain: 'polygon', sub: `ethereum:${CHECKSUMMED}` })).chain).toBe('polygon');
+  test('a chain claim and a sub prefix naming different chains are refused', async () => {
+    const token = await env.issuer.sign({ chain: 'polygon', sub: `ethereum:${CHECKSUMMED}` });
+    const res = await request(appWith(env.gate.requireAuth())).get('/r').set('Authorization', `Bearer ${token}`);
+    expect(res.status).toBe(401);
+    expect(res.body.reason).toBe('claim_invalid');
   });
 
   test('an EVM wallet without chain or sub is on ethereum', async () => {
     expect((await walletOf({ chain: undefined, sub: undefined })).chain).toBe('ethereum');
   });
 
-  test('tokenBalances are kept; legacy tokenIds count one each', async () => {
+  test('tokenBalances are kept; the single-requirement tokenIds stay beside their contractAddress', async () => {
     const { claims } = await walletOf({
       contractAddress: BAYC,
       tokenIds: ['7', '9'],
+      tokenBalance: '2',
       tokenBalances: { collection: { apes: '2' } },
     });
-    expect(claims.tokenBalances).toEqual({ collection: { apes: '2' }, tokenIds: { '7': '1', '9': '1' } });
+    expect(claims.tokenBalances).toEqual({ collection: { apes: '2' }, contractAddress: { [BAYC]: '2' } });
+    expect(claims).toMatchObject({ contractAddress: BAYC, tokenIds: ['7', '9'] });
   });
 
   test('the Picket documentation example token shape is understood', async () => {

@@ -189,3 +189,34 @@ describe('error classes', () => {
     );
   });
 });
+
+describe('logging: Express 5’s default handler logs every rejection, authErrorHandler() logs none', () => {
+  const gate = createTokenGate({ audience: 'quiet-project', jwksUri: 'http://127.0.0.1:9/jwks.json' });
+  async function logged(withHandler: boolean): Promise<unknown[]> {
+    const app = express();
+    app.set('env', 'production');
+    app.get('/me', gate.requireAuth(), (_req, res) => res.end());
+    if (withHandler) app.use(authErrorHandler());
+    const lines: unknown[] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => lines.push(args);
+    try {
+      const res = await request(app).get('/me');
+      expect(res.status).toBe(401);
+      expect(res.headers['www-authenticate']).toBe('Bearer realm="api"');
+      // finalhandler logs after the response, on a later tick.
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      console.error = original;
+    }
+    return lines;
+  }
+
+  test('without authErrorHandler(), the 401 is right and console.error receives it', async () => {
+    expect(await logged(false)).toHaveLength(1);
+  });
+
+  test('with authErrorHandler(), nothing is logged', async () => {
+    expect(await logged(true)).toEqual([]);
+  });
+});

@@ -168,7 +168,7 @@ describe('Solana tokenIds are mint addresses', () => {
 
 describe('requirements are validated when the middleware is created', () => {
   const cases: Array<[string, unknown, RegExp]> = [
-    ['nothing to check', {}, /need a contractAddress, collection, creatorAddress or allowedWallets/],
+    ['nothing to check', {}, /need a contractAddress, collection, creatorAddress, tokenIds or allowedWallets/],
     ['unknown field', { contractAddress: BAYC, minBalance: 1 }, /"minBalance" is not a known requirement/],
     ['short EVM address', { contractAddress: '0x1234' }, /"contractAddress" is not a 0x-prefixed 40-digit hex address/],
     ['39 hex digits, no chain', { contractAddress: BAYC.slice(0, -1) }, /"contractAddress" is not a 0x-prefixed 40-digit hex address/],

@@ -37,11 +37,11 @@ describe('freshness stays within bounds', () => {
   });
 });
 
-describe('the set is refreshed in the background before it expires', () => {
+describe('the set is refreshed ahead of expiry when its keys are used, never by an idle timer', () => {
   let f: Fixture | undefined;
   afterEach(() => f?.server.close());
 
-  // Refreshes start at 80 % of the freshness lifetime.
+  // The first use from 80 % of the freshness lifetime on starts a refresh.
   test.each([
     ['max-age=120', {}, 96_000],
     [undefined, {}, 480_000],
@@ -53,9 +53,11 @@ describe('the set is refreshed in the background before it expires', () => {
     f = await keySetFixture(jwks, cacheControl);
     await f.set.getKeys('ES256', f.key.kid);
     f.clock.advance(refreshAt - 1);
+    await f.set.getKeys('ES256', f.key.kid);
     await f.set.idle();
     expect(f.server.hits).toBe(1);
     f.clock.advance(1);
+    await f.set.getKeys('ES256', f.key.kid);
     await f.set.idle();
     expect(f.server.hits).toBe(2);
     expect(f.eventsOf('fetched')).toHaveLength(2);
@@ -66,6 +68,7 @@ describe('the set is refreshed in the background before it expires', () => {
     await f.set.getKeys('ES256', f.key.kid);
     f.server.answer = 'slow';
     f.clock.advance(80_000);
+    void f.set.getKeys('ES256', f.key.kid);
     await f.server.waitForHits(2);
     const key = await f.set.getKeys('ES256', f.key.kid);
     expect(f.server.held).toBe(1); // the refresh is still unanswered
@@ -75,7 +78,7 @@ describe('the set is refreshed in the background before it expires', () => {
     expect(f.eventsOf('fetched')).toHaveLength(2);
   });
 
-  test('without timers, the first request after the refresh point starts the refresh and does not wait for it', async () => {
+  test('the first request after the refresh point starts the refresh and does not wait for it', async () => {
     f = await keySetFixture({}, 'max-age=100');
     const clock = new ManualClock();
     const neverFires = () => () => undefined;
@@ -98,6 +101,7 @@ describe('the set is refreshed in the background before it expires', () => {
     await f.set.getKeys('ES256', f.key.kid);
     for (let i = 0; i < 5; i += 1) {
       f.clock.advance(80_000);
+      await f.set.getKeys('ES256', f.key.kid);
       await f.set.idle();
     }
     expect(f.server.hits).toBe(6);
@@ -105,7 +109,39 @@ describe('the set is refreshed in the background before it expires', () => {
   });
 });
 
-describe('background timers never keep the process alive', () => {
+describe('an idle process fetches nothing', () => {
+  let f: Fixture | undefined;
+  afterEach(() => f?.server.close());
+
+  test('with jwks.maxAgeMs 10, a second without use costs no fetch; the next use refreshes once', async () => {
+    f = await keySetFixture({ maxAgeMs: 10 });
+    await f.set.getKeys('ES256', f.key.kid);
+    for (let ms = 0; ms < 1_000; ms += 1) {
+      f.clock.advance(1);
+      await f.set.idle();
+    }
+    expect(f.server.hits).toBe(1);
+    expect(f.clock.pending).toBe(0);
+    await f.set.getKeys('ES256', f.key.kid);
+    await f.set.idle();
+    expect(f.server.hits).toBe(2);
+  });
+
+  test('failures are not retried on a timer either: the next use retries once the backoff allows', async () => {
+    f = await keySetFixture({}, 'max-age=100');
+    await f.set.getKeys('ES256', f.key.kid);
+    f.server.answer = 'error';
+    f.clock.advance(80_000);
+    await f.set.getKeys('ES256', f.key.kid);
+    await f.set.idle();
+    expect(f.server.hits).toBe(2);
+    f.clock.advance(600_000);
+    await f.set.idle();
+    expect(f.server.hits).toBe(2);
+  });
+});
+
+describe('timers never keep the process alive', () => {
   const timeouts = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 
   test('the default schedule unrefs its timers', () => {

@@ -1,7 +1,9 @@
-import { createTokenGate } from '../../lib';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { createTokenGate, verifyAccessToken } from '../../lib';
 import { keySetFor, RemoteKeySet } from '../../lib/jwks/key-set';
 import { parseKeySetOptions, type KeySetEvent } from '../../lib/jwks/options';
-import { AUDIENCE, makeSigningKey, startJwksServer } from '../helpers/jwks-server';
+import { AUDIENCE, ISSUER, makeSigningKey, signAccessToken, startJwksServer } from '../helpers/jwks-server';
 import { ManualClock } from './manual-clock';
 
 describe('jwks options are validated at startup', () => {
@@ -82,18 +84,73 @@ describe('onKeySetEvent cannot break verification', () => {
     }
   });
 
-  test('every gate sharing a set observes its events', async () => {
+  test('every gate sharing a set observes its events, each function once', async () => {
     const key = await makeSigningKey();
     const server = await startJwksServer({ keys: [key.jwk] });
     try {
       const seenA: KeySetEvent[] = [];
       const seenB: KeySetEvent[] = [];
-      const a = keySetFor(server.uri, parseKeySetOptions({ onKeySetEvent: (e: KeySetEvent) => seenA.push(e) }));
+      const onA = (e: KeySetEvent) => seenA.push(e);
+      const a = keySetFor(server.uri, parseKeySetOptions({ onKeySetEvent: onA }));
       const b = keySetFor(server.uri, parseKeySetOptions({ onKeySetEvent: (e: KeySetEvent) => seenB.push(e) }));
-      expect(b).toBe(a);
+      const again = keySetFor(server.uri, parseKeySetOptions({ onKeySetEvent: onA }));
       await a.getKeys('ES256', key.kid);
+      await b.getKeys('ES256', key.kid);
+      await again.getKeys('ES256', key.kid);
+      expect(server.hits).toBe(1);
       expect(seenA).toEqual([{ type: 'fetched', uri: server.uri, keys: 1, skipped: 0 }]);
       expect(seenB).toEqual(seenA);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('observers live as long as their gate', () => {
+  /** A full collection on demand: V8's gc, reached without starting Node with --expose-gc. */
+  function collector(): () => void {
+    setFlagsFromString('--expose-gc');
+    return runInNewContext('gc') as () => void;
+  }
+  const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+  test('verifyAccessToken with fresh options each call leaves no observer behind once the options are dropped', async () => {
+    const gc = collector();
+    const key = await makeSigningKey();
+    const server = await startJwksServer({ keys: [key.jwk] });
+    try {
+      const token = await signAccessToken(key);
+      let calls = 0;
+      const jwks = { cooldownMs: 0, timeoutMs: 4321 };
+      for (let i = 0; i < 200; i += 1) {
+        // A new options object (and so a new gate) each call, each with its own observer.
+        await verifyAccessToken(token, { audience: AUDIENCE, issuer: ISSUER, jwksUri: server.uri, jwks: { ...jwks, onKeySetEvent: () => (calls += 1) } });
+      }
+      const shared = keySetFor(server.uri, parseKeySetOptions(jwks)) as RemoteKeySet;
+      for (let i = 0; i < 3; i += 1) {
+        await tick();
+        gc();
+      }
+      const before = calls;
+      // A refetch (an unknown kid, no cooldown) reaches no observer of a gate that is gone.
+      await expect(shared.getKeys('ES256', 'unknown-kid')).rejects.toMatchObject({ reason: 'key_not_found' });
+      expect(server.hits).toBe(2);
+      expect(calls).toBe(before);
+      expect(shared.observerCount).toBe(0);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a gate that is still referenced keeps observing', async () => {
+    const key = await makeSigningKey();
+    const server = await startJwksServer({ keys: [key.jwk] });
+    try {
+      const seen: KeySetEvent[] = [];
+      const gate = createTokenGate({ audience: AUDIENCE, issuer: ISSUER, jwksUri: server.uri, jwks: { timeoutMs: 4322, onKeySetEvent: (e) => seen.push(e) } });
+      collector()();
+      await gate.verify(await signAccessToken(key));
+      expect(seen).toEqual([expect.objectContaining({ type: 'fetched' })]);
     } finally {
       await server.close();
     }

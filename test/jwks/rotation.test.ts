@@ -43,12 +43,14 @@ describe('a new key is picked up by the first token that uses it', () => {
 });
 
 describe('a removed key stops verifying once the set is refreshed', () => {
-  test('by the background refresh', async () => {
+  test('by the refresh ahead of expiry, which the first use after 80 % of the freshness starts', async () => {
     f.server.keys = [next.jwk];
     const old = await signAccessToken(f.key);
     f.clock.advance(479_999);
     await expect(verifier.verify(old)).resolves.toBeDefined();
     f.clock.advance(1);
+    // This request is answered from the set it started refreshing, without waiting.
+    await expect(verifier.verify(old)).resolves.toBeDefined();
     await f.set.idle();
     expect(f.server.hits).toBe(2);
     await expect(verifier.verify(old)).rejects.toMatchObject({ status: 401, reason: 'key_not_found' });
@@ -66,8 +68,26 @@ describe('a removed key stops verifying once the set is refreshed', () => {
     const replacement = await makeSigningKey(f.key.kid);
     f.server.keys = [replacement.jwk];
     f.clock.advance(480_000);
+    await f.set.getKeys('ES256', f.key.kid);
     await f.set.idle();
     expect(await xOf(await f.set.getKeys('ES256', f.key.kid))).toBe(replacement.jwk.x);
     await expect(verifier.verify(await signAccessToken(f.key))).rejects.toMatchObject({ reason: 'signature_invalid' });
+  });
+});
+
+describe('a cached token stops with its key', () => {
+  test('a process serving only cached tokens still refreshes the set, and stops the removed key’s tokens', async () => {
+    const cached = new TokenVerifier(resolveOptions({ audience: AUDIENCE, issuer: ISSUER, jwksUri: f.server.uri }), f.set);
+    const old = await signAccessToken(f.key);
+    await cached.verify(old);
+    expect(cached.verifyCached(old)).toBeDefined();
+    f.server.keys = [next.jwk];
+    f.clock.advance(480_000);
+    // A cache hit is a use of the key: it starts the refresh and is answered without waiting.
+    expect(cached.verifyCached(old)).toBeDefined();
+    await f.set.idle();
+    expect(f.server.hits).toBe(2);
+    expect(cached.verifyCached(old)).toBeUndefined();
+    await expect(cached.verify(old)).rejects.toMatchObject({ status: 401, reason: 'key_not_found' });
   });
 });

@@ -137,18 +137,32 @@ describe('keys on the wrong curve, or off any curve, are never used', () => {
   });
 });
 
-describe('duplicate kids and kid-less keys: the signature decides, forgeries never pass', () => {
+describe('duplicate kids are dropped; for kid-less tokens the signature decides, forgeries never pass', () => {
   /** Either reason is fail-closed: no key matched, or none of the matching keys verified. */
   const FORGERY = ['signature_invalid', 'key_not_found'];
 
-  test('two keys share a kid: a token from either verifies, a forgery does not', async () => {
+  test('two different keys share a kid: both are dropped, tokens from either are refused, the other keys still serve', async () => {
     const second = await keyPair();
-    const { raw, harness } = await serve((own) => ({ keys: [own, { ...second.publicJwk, kid: own.kid, alg: 'ES256', use: 'sig' }] }));
-    const stranger = await keyPair();
-    const forged = await raw.signRaw(header(raw.kid), JSON.stringify(picketClaims()), stranger.privateKey);
-    expectRejected(await harness.get('/me', forged), 401, FORGERY, forged);
-    expect((await harness.get('/me', await raw.sign())).status).toBe(200);
+    const control = await keyPair();
+    const { raw, harness } = await serve((own) => ({
+      keys: [own, { ...second.publicJwk, kid: own.kid, alg: 'ES256', use: 'sig' }, { ...control.publicJwk, kid: 'control', alg: 'ES256', use: 'sig' }],
+    }));
+    const own = await raw.sign();
+    expectRejected(await harness.get('/me', own), 401, 'key_not_found', own);
     const fromSecond = await raw.signRaw(header(raw.kid), JSON.stringify(picketClaims()), second.privateKey);
+    expectRejected(await harness.get('/me', fromSecond), 401, 'key_not_found', fromSecond);
+    const fromControl = await raw.signRaw(header('control'), JSON.stringify(picketClaims()), control.privateKey);
+    expect((await harness.get('/me', fromControl)).status).toBe(200);
+  });
+
+  test('during a rotation (two keys, each with its kid), a kid-less token from either verifies, a forgery does not', async () => {
+    const second = await keyPair();
+    const { raw, harness } = await serve((own) => ({ keys: [own, { ...second.publicJwk, kid: 'next', alg: 'ES256', use: 'sig' }] }));
+    const stranger = await keyPair();
+    const forged = await raw.signRaw(header(), JSON.stringify(picketClaims()), stranger.privateKey);
+    expectRejected(await harness.get('/me', forged), 401, FORGERY, forged);
+    expect((await harness.get('/me', await raw.signRaw(header(), JSON.stringify(picketClaims())))).status).toBe(200);
+    const fromSecond = await raw.signRaw(header(), JSON.stringify(picketClaims()), second.privateKey);
     expect((await harness.get('/me', fromSecond)).status).toBe(200);
   });
 

@@ -160,6 +160,18 @@ describe('nbf and iat', () => {
     expectRejected(await harness.get('/me', token), 401, 'token_issued_in_future', token);
   });
 
+  test('the iat bound is inclusive: iat exactly now + clockTolerance is accepted, one second more refused', async () => {
+    const now = nowSeconds() * 1000; // a whole second, so the boundary is exact
+    const { keys } = (await (await fetch(issuer.jwksUri)).json()) as { keys: JWK[] };
+    const key = (await importJWK(keys[0]!, 'ES256')) as CryptoKey;
+    const at = (iat: number) => issuer.sign({ iat, exp: iat + 3600 });
+    for (const clockTolerance of [5, 0]) {
+      const verifier = new TokenVerifier(resolveOptions({ ...issuer.options, clockTolerance, cache: false }), { getKeys: async () => [key] }, () => now);
+      await expect(verifier.verify(await at(now / 1000 + clockTolerance))).resolves.toMatchObject({ aud: AUDIENCE });
+      await expect(verifier.verify(await at(now / 1000 + clockTolerance + 1))).rejects.toMatchObject({ status: 401, reason: 'token_issued_in_future' });
+    }
+  });
+
   test.each([
     ['nbf as a string', { nbf: '0' }],
     ['nbf as null', { nbf: null }],
