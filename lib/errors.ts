@@ -32,7 +32,8 @@ export type Reason =
   | 'wallet_not_allowed'
   | 'chain_mismatch'
   // 503
-  | 'jwks_unavailable';
+  | 'jwks_unavailable'
+  | 'ownership_unavailable';
 
 /** The RFC 6750 error code (or, for 401 without credentials and 503, the closest OAuth name). */
 export type ErrorCode =
@@ -159,6 +160,21 @@ export class KeySetUnavailableError extends TokenGateError {
   constructor(description: string, retryAfterSeconds: number) {
     super(503, 'temporarily_unavailable', 'jwks_unavailable', description);
     this.retryAfter = Math.max(1, Math.ceil(retryAfterSeconds));
+  }
+
+  override get headers(): Record<string, string> {
+    return { 'Retry-After': String(this.retryAfter) };
+  }
+}
+
+/** 503: `revalidate` could not learn the wallet's current holdings and its policy is `'deny'`. */
+export class OwnershipUnavailableError extends TokenGateError {
+  override name = 'OwnershipUnavailableError';
+  readonly retryAfter: number;
+  constructor(description: string, retryAfterSeconds: number, cause?: unknown) {
+    super(503, 'temporarily_unavailable', 'ownership_unavailable', description);
+    this.retryAfter = Math.max(1, Math.ceil(retryAfterSeconds));
+    if (cause !== undefined) Object.defineProperty(this, 'cause', { value: cause, configurable: true, writable: true });
   }
 
   override get headers(): Record<string, string> {

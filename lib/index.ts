@@ -15,6 +15,11 @@ export type { TokenGateOptions, GetToken, IsRevoked } from './options';
 export type { KeySetOptions, KeySetEvent } from './jwks/options';
 export type { TokenRequirements } from './ownership/requirements';
 export { RequirementsError } from './ownership/requirements';
+export type { RevalidateOptions, RequireTokensOptions, OnResolverError } from './ownership/revalidate';
+export type { OwnershipResolver, OwnershipQuery, OwnershipAnswer } from './ownership/resolvers/types';
+export { ResolverError, UnsupportedRequirementError } from './ownership/resolvers/types';
+export { evmOwnershipResolver, type EvmOwnershipResolverOptions } from './ownership/resolvers/evm';
+export { picketOwnershipResolver, type PicketOwnershipResolverOptions } from './ownership/resolvers/picket';
 export type { AccessTokenClaims, TokenBalances } from './token/claims';
 export {
   TokenGateError,
@@ -23,6 +28,7 @@ export {
   InvalidTokenError,
   InsufficientScopeError,
   KeySetUnavailableError,
+  OwnershipUnavailableError,
   OptionsError,
 } from './errors';
 export type { Reason, ErrorCode, RequirementsDescription } from './errors';

@@ -7,6 +7,7 @@ import type { KeySetOptions, ResolvedKeySetOptions } from './jwks/options';
 import { parseKeySetOptions } from './jwks/options';
 import { OptionsError } from './errors';
 import { mediaType } from './token/precheck';
+import { parseRevalidateOptions, type ResolvedRevalidateOptions, type RevalidateOptions } from './ownership/revalidate';
 
 /** Where `getToken` looks for a token; `req` is the incoming request of whatever framework. */
 export type GetToken = (req: any) => string | undefined | null;
@@ -42,6 +43,8 @@ export interface TokenGateOptions {
   cache?: { maxEntries?: number } | false;
   /** Key-set fetching and caching. */
   jwks?: KeySetOptions;
+  /** Live ownership: every `requireTokens` of the gate decides on current holdings asked of `resolver`. */
+  revalidate?: RevalidateOptions | false;
 }
 
 export const PICKET_ISSUER = 'picketapi.com';
@@ -53,7 +56,7 @@ const ALLOWED_ALGORITHMS = new Set([
 
 const KNOWN_KEYS = new Set([
   'audience', 'issuer', 'jwksUri', 'algorithms', 'clockTolerance', 'maxTokenLifetime', 'typ',
-  'requestProperty', 'realm', 'getToken', 'isRevoked', 'cache', 'jwks',
+  'requestProperty', 'realm', 'getToken', 'isRevoked', 'cache', 'jwks', 'revalidate',
 ]);
 
 /** Options after defaults, environment and validation. */
@@ -71,6 +74,7 @@ export interface ResolvedOptions {
   isRevoked: IsRevoked | undefined;
   cacheMaxEntries: number;
   jwks: ResolvedKeySetOptions;
+  revalidate: ResolvedRevalidateOptions | undefined;
 }
 
 function stringList(name: string, value: unknown): string[] {
@@ -182,5 +186,6 @@ export function resolveOptions(options: TokenGateOptions = {}, env: NodeJS.Proce
     isRevoked: optionalFunction<IsRevoked>('isRevoked', options.isRevoked),
     cacheMaxEntries: parseCache(options.cache),
     jwks: parseKeySetOptions(options.jwks),
+    revalidate: parseRevalidateOptions(options.revalidate),
   };
 }

@@ -9,6 +9,7 @@ import { keySetFor } from '../jwks/key-set';
 import { TokenVerifier } from '../token/verify';
 import type { AccessTokenClaims } from '../token/claims';
 import { compileRequirements, type CompiledRequirements, type TokenRequirements } from '../ownership/requirements';
+import { parseRouteRevalidate, Revalidator, type LiveCheck, type RequireTokensOptions } from '../ownership/revalidate';
 import { extractToken } from './bearer';
 import { toWallet, type Wallet } from './wallet';
 
@@ -19,10 +20,13 @@ export type Middleware = (req: IncomingMessage, res: ServerResponse, next: Next)
 export interface TokenGate {
   /** Requires a valid access token; attaches `req.wallet`. */
   requireAuth(): Middleware;
-  /** Requires a valid token proving a balance of `contractAddress` (minBalance unset or 0: above 0). */
-  requireTokens(contractAddress: string, minBalance?: string | number): Middleware;
+  /**
+   * Requires a valid token proving a balance of `contractAddress` (minBalance unset or 0: above 0).
+   * `options.revalidate` overrides the gate's: `false` (the token's balances decide) or its own.
+   */
+  requireTokens(contractAddress: string, minBalance?: string | number, options?: RequireTokensOptions): Middleware;
   /** Requires a valid token meeting `requirements` (Picket's requirement object). */
-  requireTokens(requirements: TokenRequirements): Middleware;
+  requireTokens(requirements: TokenRequirements, options?: RequireTokensOptions): Middleware;
   /** Passes requests without credentials; verifies (and rejects bad) tokens when present. */
   optionalAuth(): Middleware;
   /** Verifies a token without HTTP. */
@@ -47,6 +51,8 @@ export function createTokenGate(options?: TokenGateOptions): TokenGate {
   // taken for one of ours. Marking the wallet costs less per request than a WeakMap entry or a
   // second new property on the request.
   const ours = Symbol('express-token-gate.wallet');
+  // Live ownership answers are shared by every requireTokens of the gate.
+  const revalidator = resolved.revalidate && new Revalidator(resolved.revalidate);
 
   function attach(req: IncomingMessage, token: string, claims: AccessTokenClaims): Wallet {
     const wallet = toWallet(claims, token);
@@ -79,9 +85,9 @@ export function createTokenGate(options?: TokenGateOptions): TokenGate {
     return attach(req, token, hit);
   }
 
-  function middleware(name: string, optional: boolean, requirements?: CompiledRequirements): Middleware {
+  function middleware(name: string, optional: boolean, requirements?: CompiledRequirements, live?: LiveCheck): Middleware {
     // Built once per middleware, not per request.
-    const finish = (wallet: Wallet | undefined, next: Next): void => {
+    const finish = live ? liveFinish(live) : (wallet: Wallet | undefined, next: Next): void => {
       if (requirements !== undefined) {
         try {
           requirements.check(wallet!.claims);
@@ -114,11 +120,32 @@ export function createTokenGate(options?: TokenGateOptions): TokenGate {
     return handler;
   }
 
-  function requireTokens(first: string | TokenRequirements, minBalance?: string | number): Middleware {
+  /** Ownership decided on live balances; synchronous when the answer is cached. */
+  function liveFinish(live: LiveCheck) {
+    return (wallet: Wallet | undefined, next: Next): void => {
+      let outcome: void | Promise<void>;
+      try {
+        outcome = live(wallet!.claims);
+      } catch (err) {
+        fail(err, next);
+        return;
+      }
+      if (outcome instanceof Promise) outcome.then(() => next(), (err: unknown) => fail(err, next));
+      else next();
+    };
+  }
+
+  function requireTokens(
+    first: string | TokenRequirements,
+    second?: string | number | RequireTokensOptions,
+    third?: RequireTokensOptions,
+  ): Middleware {
     const requirements = compileRequirements(
-      typeof first === 'string' ? { contractAddress: first, minTokenBalance: minBalance } : first,
+      typeof first === 'string' ? { contractAddress: first, minTokenBalance: second as string | number | undefined } : first,
     );
-    return middleware('requireTokens', false, requirements);
+    const route = parseRouteRevalidate(typeof first === 'string' ? third : second);
+    const live = route === undefined ? revalidator : route && new Revalidator(route);
+    return middleware('requireTokens', false, requirements, live ? live.checkFor(requirements) : undefined);
   }
 
   return {
