@@ -1,5 +1,6 @@
 // A small NFT-community API: any logged-in wallet may read /me; each community is open to the
-// holders of its collection, and posting there takes at least two of its tokens.
+// holders of its collection, and posting there takes at least two of its tokens. With an ownership
+// resolver, each community also has a vault that checks what the wallet holds right now.
 'use strict';
 const express = require('express');
 const { createTokenGate, authErrorHandler } = require('express-token-gate');
@@ -9,8 +10,11 @@ const COMMUNITIES = {
   punks: { name: 'CryptoPunks', contractAddress: '0xb47e3cd837ddf8e4c57f05d70ab865de6e193bbb' },
 };
 
-/** Builds the app; `gateOptions` go to createTokenGate (audience, issuer, jwksUri, …). */
-function createApp(gateOptions) {
+/**
+ * Builds the app; `gateOptions` go to createTokenGate (audience, issuer, jwksUri, …). With
+ * `ownershipResolver`, GET /communities/:id/vault decides on the wallet's current holdings.
+ */
+function createApp(gateOptions, { ownershipResolver } = {}) {
   const gate = createTokenGate(gateOptions);
   const app = express();
   app.use(express.json());
@@ -24,6 +28,9 @@ function createApp(gateOptions) {
       posts: [],
       members: gate.requireTokens({ contractAddress }),
       posters: gate.requireTokens({ contractAddress, minTokenBalance: '2' }),
+      // Live: a plain login token is enough while the wallet holds; a sold NFT stops counting
+      // within maxAgeMs, whatever the token proved when it was signed.
+      vault: ownershipResolver && gate.requireTokens({ contractAddress }, { revalidate: { resolver: ownershipResolver, maxAgeMs: 10_000 } }),
     });
   }
   const community = (req) => communities.get(req.params.id);
@@ -42,6 +49,14 @@ function createApp(gateOptions) {
       res.json({ name, posts });
     },
   );
+
+  if (ownershipResolver) {
+    app.get(
+      '/communities/:id/vault',
+      (req, res, next) => (community(req) ? community(req).vault(req, res, next) : notFound(res)),
+      (req, res) => res.json({ name: community(req).name, vault: 'for current holders only' }),
+    );
+  }
 
   app.post(
     '/communities/:id/posts',

@@ -19,6 +19,8 @@ import { resolveOptions } from '../options';
 import { TokenVerifier } from '../token/verify';
 import type { AccessTokenClaims } from '../token/claims';
 import { BalanceTable, upgradeClaims } from './authz';
+import { balanceTableResolver } from './resolver';
+import type { OwnershipResolver } from '../ownership/resolvers/types';
 
 /** The wallet tokens are signed for unless the claims name another (EVM chains). */
 export const TEST_WALLET = '0xA548ac9c6f41B19175023B5f09c6E70f99cFeec8';
@@ -85,6 +87,8 @@ export interface TestIssuer {
   authorize(accessToken: string, requirements: TokenRequirements): Promise<string>;
   /** Sets what `wallet` holds: `{ [contractAddress | collection | creatorAddress | 'contract:tokenId']: '3' }`. */
   setBalances(wallet: string, balances: Record<string, string>): void;
+  /** An `OwnershipResolver` answering from the balances `setBalances` sets, for gates with `revalidate`. */
+  ownershipResolver(): OwnershipResolver;
   /**
    * Signs with a new key from now on; the old key stays published unless `keepPrevious` is false.
    * A gate refetches for an unknown `kid` at most once per `jwks.cooldownMs` (30 s by default).
@@ -283,6 +287,7 @@ export async function createTestIssuer(options: TestIssuerOptions): Promise<Test
       return (answer.body as { accessToken: string }).accessToken;
     },
     setBalances: (wallet, table) => balances.set(wallet, table),
+    ownershipResolver: () => balanceTableResolver(balances),
     async rotate({ keepPrevious = true } = {}) {
       current = await newKey();
       published = keepPrevious ? [...published, current] : [current];
