@@ -125,7 +125,7 @@ export function createTokenGate(options?: TokenGateOptions): TokenGate {
     return (wallet: Wallet | undefined, next: Next): void => {
       let outcome: void | Promise<void>;
       try {
-        outcome = live(wallet!.claims);
+        outcome = live(wallet!.claims, wallet!.address);
       } catch (err) {
         fail(err, next);
         return;

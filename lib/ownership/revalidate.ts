@@ -111,16 +111,22 @@ export function parseRouteRevalidate(options: unknown): ResolvedRevalidateOption
 
 /** A cached answer, or a failure remembered for its back-off. */
 type Entry =
-  | { ok: true; until: number; balance: DecimalValue; allowed: boolean }
+  // `passes` is filled on first use: one key is one requirement, so one minimum.
+  | { ok: true; until: number; balance: DecimalValue; allowed: boolean; passes?: boolean }
   | { ok: false; until: number; failures: number; error: unknown };
 
-/** Checks claims against a requirement with live balances: returns when it passes, throws or rejects otherwise. */
-export type LiveCheck = (claims: AccessTokenClaims) => void | Promise<void>;
+/**
+ * Checks claims against a requirement with live balances: returns when it passes, throws or
+ * rejects otherwise. `walletKey` is the wallet as `addressKey` spells it, when the caller has it.
+ */
+export type LiveCheck = (claims: AccessTokenClaims, walletKey?: string) => void | Promise<void>;
 
 /** One per revalidating gate (shared by its routes) or per route with its own `revalidate`. */
 export class Revalidator {
   private readonly entries = new LRUCache<string, Entry>({ max: MAX_ENTRIES });
   private readonly inflight = new Map<string, Promise<Entry>>();
+  /** A short id per distinct requirement, so that cache keys stay short. */
+  private readonly requirementIds = new Map<string, number>();
 
   constructor(
     private readonly options: ResolvedRevalidateOptions,
@@ -135,15 +141,18 @@ export class Revalidator {
       description.contractAddress !== undefined || description.collection !== undefined || description.creatorAddress !== undefined;
     const min = new Decimal(description.minTokenBalance);
     // Two routes asking the same thing share answers: the description is built in a fixed order.
-    const requirementKey = JSON.stringify(description);
+    const described = JSON.stringify(description);
+    let requirementId = this.requirementIds.get(described);
+    if (requirementId === undefined) this.requirementIds.set(described, (requirementId = this.requirementIds.size));
+    const keyPrefix = `${requirementId}|`;
     const insufficient = () =>
       new InsufficientScopeError('insufficient_balance', 'The wallet does not hold the required balance', description);
     const { onResolverError } = this.options;
 
     const decide = (entry: Entry, snapshot: InsufficientScopeError | undefined): void => {
       if (entry.ok) {
-        const enough = min.isZero() ? entry.balance.isGreaterThan(0) : entry.balance.isGreaterThanOrEqualTo(min);
-        if (!enough || !entry.allowed) throw insufficient();
+        entry.passes ??= entry.allowed && (min.isZero() ? entry.balance.isGreaterThan(0) : entry.balance.isGreaterThanOrEqualTo(min));
+        if (!entry.passes) throw insufficient();
         return;
       }
       if (onResolverError === 'useToken') {
@@ -157,7 +166,7 @@ export class Revalidator {
       );
     };
 
-    return (claims) => {
+    return (claims, walletKey) => {
       // Who the wallet is comes from the token: a refusal other than the balance is final. What
       // the token says it holds is kept only for the 'useToken' policy.
       let snapshot: InsufficientScopeError | undefined;
@@ -168,7 +177,7 @@ export class Revalidator {
         snapshot = err;
       }
       if (!needsBalance) return;
-      const key = `${addressKey(chain, claims.walletAddress)}\n${requirementKey}`;
+      const key = keyPrefix + (walletKey ?? addressKey(chain, claims.walletAddress));
       const entry = this.entries.get(key);
       if (entry !== undefined && entry.until > this.now()) return decide(entry, snapshot);
       let pending = this.inflight.get(key);
