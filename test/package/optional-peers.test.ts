@@ -6,6 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { closedPort } from '../helpers/ownership-server';
 
 const root = path.resolve(__dirname, '../..');
 const run = (args: string[], cwd = root) => execFileSync(process.execPath, args, { cwd, encoding: 'utf8', timeout: 20_000 });
@@ -36,6 +37,17 @@ describe('viem loads lazily', () => {
     `;
     expect(run(['--input-type=module', '-e', script]).trim()).toBe('false');
   });
+});
+
+describe('viem under Jest', () => {
+  test("a user's Jest run (CommonJS, no --experimental-vm-modules) can use evmOwnershipResolver", async () => {
+    const run = spawnSync(
+      process.execPath,
+      [require.resolve('jest/bin/jest'), '--config', 'test/package/fixtures/jest-viem/jest.config.js', '--ci', '--colors=false'],
+      { cwd: root, encoding: 'utf8', timeout: 30_000, env: { ...process.env, CLOSED_PORT: String(await closedPort()) } },
+    );
+    expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: expect.stringMatching(/Tests: +1 passed, 1 total/) });
+  }, 60_000);
 });
 
 describe('without viem installed', () => {

@@ -2,7 +2,8 @@
  * `evmOwnershipResolver`: reads current balances from the chain itself with `eth_call`, through
  * viem (ABI encoding, JSON-RPC batching, timeouts and a response-size cap). viem is an optional peer
  * dependency, loaded on the first question, so an application that never revalidates on-chain never
- * loads it.
+ * loads it. It is loaded with `require` (viem ships CommonJS too), not `import()`: a dynamic import
+ * fails under Jest unless Jest runs with --experimental-vm-modules.
  *
  * How a contract's kind is told apart, by what it answers:
  * - Without `tokenIds`: `balanceOf(address)`, which ERC-20 and ERC-721 share. The result is divided
@@ -105,24 +106,26 @@ export function evmOwnershipResolver(options: EvmOwnershipResolverOptions): Owne
     throw new Error(MISSING_VIEM);
   }
 
-  let loading: Promise<{ viem: Viem; abi: ReturnType<Viem['parseAbi']> }> | undefined;
-  const load = () =>
-    (loading ??= import('viem').then(
-      (viem) => ({
-        viem,
-        abi: viem.parseAbi([
-          'function balanceOf(address owner) view returns (uint256)',
-          'function balanceOf(address owner, uint256 id) view returns (uint256)',
-          'function decimals() view returns (uint8)',
-          'function ownerOf(uint256 tokenId) view returns (address)',
-          'function supportsInterface(bytes4 interfaceId) view returns (bool)',
-        ]),
-      }),
-      (error: unknown) => {
-        loading = undefined;
-        throw new ResolverError(MISSING_VIEM, { cause: error });
-      },
-    ));
+  let loaded: { viem: Viem; abi: ReturnType<Viem['parseAbi']> } | undefined;
+  const load = () => {
+    if (loaded) return loaded;
+    let viem: Viem;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      viem = require('viem') as Viem;
+    } catch (error) {
+      const missing = (error as { code?: string }).code === 'MODULE_NOT_FOUND' && /'viem'/.test((error as Error).message);
+      throw new ResolverError(missing ? MISSING_VIEM : 'express-token-gate: viem failed to load', { cause: error });
+    }
+    const abi = viem.parseAbi([
+      'function balanceOf(address owner) view returns (uint256)',
+      'function balanceOf(address owner, uint256 id) view returns (uint256)',
+      'function decimals() view returns (uint8)',
+      'function ownerOf(uint256 tokenId) view returns (address)',
+      'function supportsInterface(bytes4 interfaceId) view returns (bool)',
+    ]);
+    return (loaded = { viem, abi });
+  };
   const clients = new Map<string, PublicClient>();
   const decimals = new Map<string, number>();
   const multiToken = new Map<string, boolean>();
@@ -136,7 +139,7 @@ export function evmOwnershipResolver(options: EvmOwnershipResolverOptions): Owne
         throw new UnsupportedRequirementError('evmOwnershipResolver answers contractAddress requirements only');
       }
       if (!isEvmAddress(walletAddress)) throw new UnsupportedRequirementError('The wallet is not an EVM address');
-      const { viem, abi } = await load();
+      const { viem, abi } = load();
       let client = clients.get(chain);
       if (client === undefined) {
         const transport = viem.http(url, { batch: true, retryCount: 0, timeout: timeoutMs, maxResponseBodySize: MAX_RESPONSE_BYTES });
