@@ -85,6 +85,45 @@ describe('how evmOwnershipResolver reads each kind of contract', () => {
   });
 });
 
+describe('only a revert means "absent": an RPC error never defaults decimals to 0', () => {
+  // A node that answers balanceOf with 10^18 units (1 token of an 18-decimal ERC-20) and fails
+  // decimals() with the given JSON-RPC error. Read as "no decimals", 10^18 units would pass as
+  // 10^18 whole tokens.
+  let node: Server;
+  let decimalsError = { code: -32005, message: 'rate limited' };
+  beforeAll(async () => {
+    node = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+        const answer = (call: { id: number; params: [{ data: string }] }) =>
+          call.params[0].data.startsWith('0x313ce567')
+            ? { jsonrpc: '2.0', id: call.id, error: decimalsError }
+            : { jsonrpc: '2.0', id: call.id, result: `0x${(10n ** 18n).toString(16).padStart(64, '0')}` };
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(Array.isArray(body) ? body.map(answer) : answer(body as never)));
+      });
+    });
+    await new Promise<void>((resolve) => node.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(() => new Promise<void>((resolve) => node.close(() => resolve())));
+  const ask = () =>
+    evmOwnershipResolver({ rpcUrl: `http://127.0.0.1:${(node.address() as AddressInfo).port}` }).resolve(
+      query(holder, { contractAddress: '0x1111111111111111111111111111111111111111', minTokenBalance: '1000' }),
+    );
+
+  test('a rate-limited decimals() call is a failure, not a huge balance', async () => {
+    decimalsError = { code: -32005, message: 'rate limited' };
+    await expect(ask()).rejects.toThrow(/eth_call on ethereum failed/);
+  });
+
+  test('a reverted decimals() call means none (the same node, answering a revert)', async () => {
+    decimalsError = { code: 3, message: 'execution reverted' };
+    await expect(ask()).resolves.toEqual({ balance: (10n ** 18n).toString() });
+  });
+});
+
 describe('JSON-RPC batching', () => {
   let proxy: Server;
   const bodies: unknown[] = [];
