@@ -1,6 +1,7 @@
 // A small NFT-community API: any logged-in wallet may read /me; each community is open to the
 // holders of its collection, and posting there takes at least two of its tokens. POST /logout
-// revokes the caller's token until it expires.
+// revokes the caller's token until it expires. With an ownership resolver, each community also has
+// a vault that checks what the wallet holds right now.
 'use strict';
 const express = require('express');
 const { createTokenGate, createRevocationList, authErrorHandler } = require('express-token-gate');
@@ -13,9 +14,10 @@ const COMMUNITIES = {
 /**
  * Builds the app; `gateOptions` go to createTokenGate (audience, issuer, jwksUri, …). Logouts go to
  * `revocations`: in this process's memory by default; several instances share one on Redis
- * (`createRevocationList({ store: redisRevocationStore({ url }) })`).
+ * (`createRevocationList({ store: redisRevocationStore({ url }) })`). With `ownershipResolver`,
+ * GET /communities/:id/vault decides on the wallet's current holdings.
  */
-function createApp(gateOptions, revocations = createRevocationList()) {
+function createApp(gateOptions, { revocations = createRevocationList(), ownershipResolver } = {}) {
   const gate = createTokenGate({ ...gateOptions, isRevoked: revocations.isRevoked });
   const app = express();
   app.use(express.json());
@@ -29,6 +31,9 @@ function createApp(gateOptions, revocations = createRevocationList()) {
       posts: [],
       members: gate.requireTokens({ contractAddress }),
       posters: gate.requireTokens({ contractAddress, minTokenBalance: '2' }),
+      // Live: a plain login token is enough while the wallet holds; a sold NFT stops counting
+      // within maxAgeMs, whatever the token proved when it was signed.
+      vault: ownershipResolver && gate.requireTokens({ contractAddress }, { revalidate: { resolver: ownershipResolver, maxAgeMs: 10_000 } }),
     });
   }
   const community = (req) => communities.get(req.params.id);
@@ -57,6 +62,14 @@ function createApp(gateOptions, revocations = createRevocationList()) {
       res.json({ name, posts });
     },
   );
+
+  if (ownershipResolver) {
+    app.get(
+      '/communities/:id/vault',
+      (req, res, next) => (community(req) ? community(req).vault(req, res, next) : notFound(res)),
+      (req, res) => res.json({ name: community(req).name, vault: 'for current holders only' }),
+    );
+  }
 
   app.post(
     '/communities/:id/posts',

@@ -39,7 +39,7 @@ async function withTestIssuer(port) {
   const { apes, punks } = COMMUNITIES;
   issuer.setBalances(wallet, { [apes.contractAddress]: '3', [punks.contractAddress]: '1' });
 
-  const server = await listen(createApp(issuer.options), port);
+  const server = await listen(createApp(issuer.options, { ownershipResolver: issuer.ownershipResolver() }), port);
   const api = `http://127.0.0.1:${server.address().port}`;
   const login = await issuer.sign({ walletAddress: wallet });
   const expired = await issuer.sign({ walletAddress: wallet }, { expiresIn: -3600 });

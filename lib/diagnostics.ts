@@ -55,7 +55,7 @@ export type JwksMessage = KeySetEvent;
 
 /** Published on `express-token-gate:ownership` by live-ownership resolvers. */
 export interface OwnershipMessage {
-  /** The resolver's name, e.g. `evm` or `picket`. */
+  /** The resolver's `name`: `evm`, `picket`, `test-issuer`, or `custom` for a resolver without one. */
   resolver: string;
   /** `answered`: the resolver returned holdings; `failed`: it threw, timed out or answered garbage. */
   outcome: 'answered' | 'failed';

@@ -36,7 +36,8 @@ export type Reason =
   | 'claim_check_failed'
   // 503
   | 'jwks_unavailable'
-  | 'revocation_unavailable';
+  | 'revocation_unavailable'
+  | 'ownership_unavailable';
 
 /** The RFC 6750 error code (or, for 401 without credentials and 503, the closest OAuth name). */
 export type ErrorCode =
@@ -199,5 +200,20 @@ export class ClaimCheckError extends TokenGateError {
   override name = 'ClaimCheckError';
   constructor(description: string) {
     super(403, 'insufficient_scope', 'claim_check_failed', description);
+  }
+}
+
+/** 503: `revalidate` could not learn the wallet's current holdings and its policy is `'deny'`. */
+export class OwnershipUnavailableError extends TokenGateError {
+  override name = 'OwnershipUnavailableError';
+  readonly retryAfter: number;
+  constructor(description: string, retryAfterSeconds: number, cause?: unknown) {
+    super(503, 'temporarily_unavailable', 'ownership_unavailable', description);
+    this.retryAfter = Math.max(1, Math.ceil(retryAfterSeconds));
+    if (cause !== undefined) Object.defineProperty(this, 'cause', { value: cause, configurable: true, writable: true });
+  }
+
+  override get headers(): Record<string, string> {
+    return { 'Retry-After': String(this.retryAfter) };
   }
 }

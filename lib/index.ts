@@ -18,12 +18,16 @@ import {
   KeySetUnavailableError,
   RevocationUnavailableError,
   ClaimCheckError,
+  OwnershipUnavailableError,
   OptionsError,
 } from './errors';
 import { claimEquals, claimIncludes } from './ownership/claim-check';
 import { channels } from './diagnostics';
 import { createRevocationList } from './revocation/list';
 import { memoryRevocationStore } from './revocation/memory';
+import { evmOwnershipResolver } from './ownership/resolvers/evm';
+import { picketOwnershipResolver } from './ownership/resolvers/picket';
+import { ResolverError, UnsupportedRequirementError } from './ownership/resolvers/types';
 
 export { createTokenGate } from './http/gate';
 export type { Middleware, TokenGate } from './http/gate';
@@ -41,6 +45,11 @@ export { channels } from './diagnostics';
 export type { DecisionMessage, DecisionSource, CacheMessage, JwksMessage, OwnershipMessage } from './diagnostics';
 export type { TokenRequirements } from './ownership/requirements';
 export { RequirementsError } from './ownership/requirements';
+export type { RevalidateOptions, RequireTokensOptions, OnResolverError } from './ownership/revalidate';
+export type { OwnershipResolver, OwnershipQuery, OwnershipAnswer } from './ownership/resolvers/types';
+export { ResolverError, UnsupportedRequirementError } from './ownership/resolvers/types';
+export { evmOwnershipResolver, type EvmOwnershipResolverOptions } from './ownership/resolvers/evm';
+export { picketOwnershipResolver, type PicketOwnershipResolverOptions } from './ownership/resolvers/picket';
 export type { AccessTokenClaims, TokenBalances } from './token/claims';
 export {
   TokenGateError,
@@ -51,6 +60,7 @@ export {
   KeySetUnavailableError,
   RevocationUnavailableError,
   ClaimCheckError,
+  OwnershipUnavailableError,
   OptionsError,
 } from './errors';
 export { createRevocationList } from './revocation/list';
@@ -128,6 +138,10 @@ const tokenGate = Object.freeze({
   channels,
   createRevocationList,
   memoryRevocationStore,
+  evmOwnershipResolver,
+  picketOwnershipResolver,
+  ResolverError,
+  UnsupportedRequirementError,
   TokenGateError,
   InvalidRequestError,
   MissingTokenError,
@@ -136,6 +150,7 @@ const tokenGate = Object.freeze({
   KeySetUnavailableError,
   RevocationUnavailableError,
   ClaimCheckError,
+  OwnershipUnavailableError,
   OptionsError,
   RequirementsError,
 });

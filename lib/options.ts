@@ -11,6 +11,7 @@ import { consoleLogger, type Logger } from './jwks/warn';
 import type { TrustedIssuer } from './token/issuers';
 import { parseStaticKeys, type JsonWebKeySet } from './jwks/static';
 import { parseClaimsOption, type ClaimCheck, type CompiledClaimCheck } from './ownership/claim-check';
+import { parseRevalidateOptions, type ResolvedRevalidateOptions, type RevalidateOptions } from './ownership/revalidate';
 
 /** Where `getToken` looks for a token; `req` is the incoming request of whatever framework. */
 export type GetToken = (req: any) => string | undefined | null;
@@ -68,6 +69,8 @@ export interface TokenGateOptions {
    * object with `warn`. Default `console.warn`; `false` silences it.
    */
   logger?: Logger | false;
+  /** Live ownership: every `requireTokens` of the gate decides on current holdings asked of `resolver`. */
+  revalidate?: RevalidateOptions | false;
 }
 
 /** One trusted issuer of the `issuers` option. */
@@ -92,7 +95,7 @@ const ALLOWED_ALGORITHMS = new Set([
 const KNOWN_KEYS = new Set([
   'audience', 'issuer', 'jwksUri', 'algorithms', 'clockTolerance', 'maxTokenLifetime', 'typ',
   'requestProperty', 'realm', 'getToken', 'isRevoked', 'allowPreflight', 'cache', 'jwks', 'logger',
-  'keys', 'issuers', 'subject', 'maxTokenAge', 'claims', 'claimsProperty',
+  'keys', 'issuers', 'subject', 'maxTokenAge', 'claims', 'claimsProperty', 'revalidate',
 ]);
 
 /**
@@ -148,6 +151,7 @@ export interface ResolvedOptions {
   jwks: ResolvedKeySetOptions;
   /** Undefined when silenced. */
   logger: Logger | undefined;
+  revalidate: ResolvedRevalidateOptions | undefined;
 }
 
 function stringList(name: string, value: unknown): string[] {
@@ -332,5 +336,6 @@ export function resolveOptions(options: TokenGateOptions = {}, env: NodeJS.Proce
     cacheMaxEntries: parseCache(options.cache),
     jwks: parseKeySetOptions(options.jwks),
     logger: parseLogger(options.logger),
+    revalidate: parseRevalidateOptions(options.revalidate),
   };
 }

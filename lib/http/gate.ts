@@ -12,6 +12,7 @@ import type { AccessTokenClaims } from '../token/claims';
 import { trustIssuers } from '../token/issuers';
 import type { KeySetControl } from '../jwks/status';
 import { compileRequirements, type TokenRequirements } from '../ownership/requirements';
+import { parseRouteRevalidate, Revalidator, type LiveCheck, type RequireTokensOptions } from '../ownership/revalidate';
 import { compileClaimCheck, type ClaimCheck } from '../ownership/claim-check';
 import { decisionChannel, type DecisionSource } from '../diagnostics';
 import { extractToken } from './bearer';
@@ -24,10 +25,13 @@ export type Middleware = (req: IncomingMessage, res: ServerResponse, next: Next)
 export interface TokenGate {
   /** Requires a valid access token; attaches `req.wallet`. */
   requireAuth(): Middleware;
-  /** Requires a valid token proving a balance of `contractAddress` (minBalance unset or 0: above 0). */
-  requireTokens(contractAddress: string, minBalance?: string | number): Middleware;
+  /**
+   * Requires a valid token proving a balance of `contractAddress` (minBalance unset or 0: above 0).
+   * `options.revalidate` overrides the gate's: `false` (the token's balances decide) or its own.
+   */
+  requireTokens(contractAddress: string, minBalance?: string | number, options?: RequireTokensOptions): Middleware;
   /** Requires a valid token meeting `requirements` (Picket's requirement object). */
-  requireTokens(requirements: TokenRequirements): Middleware;
+  requireTokens(requirements: TokenRequirements, options?: RequireTokensOptions): Middleware;
   /**
    * Requires a valid token whose claims pass `check` (`true`); otherwise 403 `insufficient_scope`,
    * reason `claim_check_failed`, with `description` (or a generic one).
@@ -75,6 +79,8 @@ export function createTokenGate(options?: TokenGateOptions): TokenGate {
   // taken for one of ours. Marking the wallet costs less per request than a WeakMap entry or a
   // second new property on the request.
   const ours = Symbol('express-token-gate.wallet');
+  // Live ownership answers are shared by every requireTokens of the gate.
+  const revalidator = resolved.revalidate && new Revalidator(resolved.revalidate);
 
   function attach(req: IncomingMessage, token: string, claims: AccessTokenClaims): Wallet {
     const wallet = toWallet(claims, token);
@@ -109,24 +115,37 @@ export function createTokenGate(options?: TokenGateOptions): TokenGate {
     return attach(req, token, hit);
   }
 
-  function middleware(name: DecisionSource, optional: boolean, rule?: ClaimsRule): Middleware {
+  function middleware(name: DecisionSource, optional: boolean, rule?: ClaimsRule, live?: LiveCheck): Middleware {
     // Built once per middleware, not per request.
-    const finish = (wallet: Wallet | undefined, next: Next): void => {
-      if (wallet !== undefined) {
-        try {
-          gateRule?.check(wallet.claims);
-          rule?.check(wallet.claims);
-        } catch (err) {
-          fail(err, next, name);
-          return;
-        }
-      }
+    const accept = (wallet: Wallet | undefined, next: Next): void => {
       if (decisionChannel.hasSubscribers) {
         decisionChannel.publish(
           wallet === undefined ? { outcome: 'anonymous', source: name } : { outcome: 'accepted', source: name, issuer: wallet.claims.iss },
         );
       }
       next();
+    };
+    const finish = (wallet: Wallet | undefined, next: Next): void => {
+      if (wallet !== undefined) {
+        // Ownership decided on live balances (revalidate) may need to wait; synchronous when cached.
+        let pending: void | Promise<void> = undefined;
+        try {
+          gateRule?.check(wallet.claims);
+          if (live !== undefined) pending = live(wallet.claims, wallet.address);
+          else rule?.check(wallet.claims);
+        } catch (err) {
+          fail(err, next, name);
+          return;
+        }
+        if (pending instanceof Promise) {
+          pending.then(
+            () => accept(wallet, next),
+            (err: unknown) => fail(err, next, name),
+          );
+          return;
+        }
+      }
+      accept(wallet, next);
     };
     const handler: Middleware = (req, _res, next) => {
       // A CORS preflight carries no credentials by design (Fetch standard): refusing it would keep
@@ -156,11 +175,17 @@ export function createTokenGate(options?: TokenGateOptions): TokenGate {
     return handler;
   }
 
-  function requireTokens(first: string | TokenRequirements, minBalance?: string | number): Middleware {
+  function requireTokens(
+    first: string | TokenRequirements,
+    second?: string | number | RequireTokensOptions,
+    third?: RequireTokensOptions,
+  ): Middleware {
     const requirements = compileRequirements(
-      typeof first === 'string' ? { contractAddress: first, minTokenBalance: minBalance } : first,
+      typeof first === 'string' ? { contractAddress: first, minTokenBalance: second as string | number | undefined } : first,
     );
-    return middleware('requireTokens', false, requirements);
+    const route = parseRouteRevalidate(typeof first === 'string' ? third : second);
+    const live = route === undefined ? revalidator : route && new Revalidator(route);
+    return middleware('requireTokens', false, requirements, live ? live.checkFor(requirements) : undefined);
   }
 
   async function verify(token: string): Promise<AccessTokenClaims> {

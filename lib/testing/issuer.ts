@@ -17,6 +17,8 @@ import { NonceStore, type LoginSettings, type MessageFormat } from './emulator/l
 import { KeyRing } from './keys';
 import { listen } from './server';
 import { TOKEN_PROFILES, TokenSigner, type SignOptions, type TestClaims, type TokenProfile } from './sign';
+import { balanceTableResolver } from './resolver';
+import type { OwnershipResolver } from '../ownership/resolvers/types';
 
 export interface LoginOptions {
   /** The message format `/auth/nonce` announces: `'siwe'` (EIP-4361, default) or `'simple'`. */
@@ -69,6 +71,8 @@ export interface TestIssuer {
   authorize(accessToken: string, requirements: TokenRequirements): Promise<string>;
   /** Sets what `wallet` holds: `{ [contractAddress | collection | creatorAddress | mint | 'contract:tokenId']: '3' }`. */
   setBalances(wallet: string, balances: Record<string, string>): void;
+  /** An `OwnershipResolver` answering from the balances `setBalances` sets, for gates with `revalidate`. */
+  ownershipResolver(): OwnershipResolver;
   /**
    * Signs with a new key from now on; the old key stays published unless `keepPrevious` is false.
    * A gate refetches for an unknown `kid` at most once per `jwks.cooldownMs` (30 s by default).
@@ -177,6 +181,7 @@ export async function createTestIssuer(options: TestIssuerOptions): Promise<Test
       return (answer.body as { accessToken: string }).accessToken;
     },
     setBalances: (wallet, table) => balances.set(wallet, table),
+    ownershipResolver: () => balanceTableResolver(balances),
     rotate: ({ keepPrevious = true } = {}) => keys.rotate(keepPrevious),
     close: () => server.close(),
   };

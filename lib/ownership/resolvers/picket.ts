@@ -1,0 +1,95 @@
+/**
+ * `picketOwnershipResolver`: asks the issuer's server API for a wallet's current holdings, the way
+ * its Node SDK (`@picketapi/picket-node`, `picket.tokenOwnership`) does:
+ * `POST {baseUrl}/chains/{chain}/wallets/{walletAddress}/tokenOwnership` with
+ * `Authorization: Basic base64(secretKey)` and `{ contractAddress, minTokenBalance, tokenIds }`,
+ * answered by `{ allowed, walletAddress, tokenBalance }`.
+ */
+import { OptionsError } from '../../errors';
+import { addressKey } from '../../token/address';
+import { isDecimalString } from '../../token/decimal';
+import { isLoopbackHost, requestJson } from './http';
+import { ResolverError, UnsupportedRequirementError, type OwnershipResolver } from './types';
+
+export interface PicketOwnershipResolverOptions {
+  /** Your project's secret key (server side only; never the publishable key). */
+  apiKey: string;
+  /** The issuer's API. Default `https://picketapi.com/api/v1`; plain http only on loopback. */
+  baseUrl?: string;
+  /** Give up on one call (body included) after this long. Default 5000. */
+  timeoutMs?: number;
+}
+
+const DEFAULT_BASE_URL = 'https://picketapi.com/api/v1';
+/** An answer is three short fields; anything this large is not one. */
+const MAX_ANSWER_BYTES = 65_536;
+
+function parseBaseUrl(value: unknown): string {
+  if (typeof value !== 'string') throw new OptionsError('baseUrl', 'must be a URL string');
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new OptionsError('baseUrl', 'is not a valid URL');
+  }
+  if (url.username || url.password || url.search || url.hash) throw new OptionsError('baseUrl', 'must not carry credentials, a query or a fragment');
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    throw new OptionsError('baseUrl', 'must use https (plain http is allowed only on loopback): the secret key travels with every call');
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
+/**
+ * An `OwnershipResolver` backed by the issuer's `tokenOwnership` API. It answers requirements on a
+ * `contractAddress` (with or without `tokenIds`); `collection` and `creatorAddress` are not part of
+ * that API and count as a resolver failure.
+ *
+ * @example
+ * createTokenGate({ audience, revalidate: { resolver: picketOwnershipResolver({ apiKey: process.env.PICKET_SECRET_KEY }) } });
+ */
+export function picketOwnershipResolver(options: PicketOwnershipResolverOptions): OwnershipResolver {
+  if (typeof options !== 'object' || options === null) throw new OptionsError('options', 'must be { apiKey, baseUrl?, timeoutMs? }');
+  for (const key of Object.keys(options)) {
+    if (!['apiKey', 'baseUrl', 'timeoutMs'].includes(key)) throw new OptionsError(key, 'is not a known picketOwnershipResolver option');
+  }
+  const { apiKey, timeoutMs = 5000 } = options;
+  if (typeof apiKey !== 'string' || apiKey === '') throw new OptionsError('apiKey', "is required: your project's secret key");
+  if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 1 || timeoutMs > 120_000) {
+    throw new OptionsError('timeoutMs', 'must be a number of milliseconds from 1 to 120000');
+  }
+  const baseUrl = parseBaseUrl(options.baseUrl ?? DEFAULT_BASE_URL);
+  const headers = {
+    'Content-Type': 'application/json',
+    Accept: 'application/json',
+    Authorization: `Basic ${Buffer.from(apiKey).toString('base64')}`,
+  };
+
+  return {
+    name: 'picket',
+    async resolve({ chain, walletAddress, requirements, signal }) {
+      const { contractAddress, tokenIds, minTokenBalance } = requirements;
+      if (contractAddress === undefined || requirements.collection !== undefined || requirements.creatorAddress !== undefined) {
+        throw new UnsupportedRequirementError('picketOwnershipResolver answers contractAddress requirements only');
+      }
+      const url = `${baseUrl}/chains/${encodeURIComponent(chain)}/wallets/${encodeURIComponent(walletAddress)}/tokenOwnership`;
+      const { status, body } = await requestJson({
+        url,
+        method: 'POST',
+        headers,
+        body: { contractAddress, minTokenBalance, tokenIds },
+        timeoutMs,
+        maxBytes: MAX_ANSWER_BYTES,
+        signal,
+      });
+      if (status < 200 || status > 299) throw new ResolverError(`The issuer's tokenOwnership API answered ${status}`);
+      const answer = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+      if (typeof answer.allowed !== 'boolean' || !isDecimalString(answer.tokenBalance)) {
+        throw new ResolverError("The issuer's tokenOwnership answer is not { allowed, walletAddress, tokenBalance }");
+      }
+      if (typeof answer.walletAddress !== 'string' || addressKey(chain, answer.walletAddress) !== addressKey(chain, walletAddress)) {
+        throw new ResolverError("The issuer's tokenOwnership answer is about another wallet");
+      }
+      return { balance: answer.tokenBalance, allowed: answer.allowed };
+    },
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * A real local EVM for the on-chain resolver: ganache (from npm, in process) on 127.0.0.1, the
+ * Solidity contracts of test/fixtures/contracts compiled by solc-js, deployed and driven with viem.
+ * Transactions pass `gas` explicitly: viem's estimate on ganache makes deployments revert.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import ganache from 'ganache';
+import { createPublicClient, createWalletClient, http, type Abi, type Address, type Hex } from 'viem';
+
+const CONTRACTS = path.join(__dirname, '../fixtures/contracts');
+const GAS = 3_000_000n;
+
+export interface Compiled {
+  abi: Abi;
+  bytecode: Hex;
+}
+
+/** Compiles every .sol file of the fixtures once: `{ [contractName]: { abi, bytecode } }`. */
+export function compileContracts(): Record<string, Compiled> {
+  // solc-js is a large emscripten module: load it only where contracts are compiled.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const solc = require('solc') as { compile(input: string): string };
+  const sources = Object.fromEntries(
+    fs.readdirSync(CONTRACTS)
+      .filter((f) => f.endsWith('.sol'))
+      .map((f) => [f, { content: fs.readFileSync(path.join(CONTRACTS, f), 'utf8') }]),
+  );
+  const input = {
+    language: 'Solidity',
+    sources,
+    settings: { optimizer: { enabled: true, runs: 200 }, outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } } },
+  };
+  const output = JSON.parse(solc.compile(JSON.stringify(input))) as {
+    errors?: Array<{ severity: string; formattedMessage: string }>;
+    contracts: Record<string, Record<string, { abi: Abi; evm: { bytecode: { object: string } } }>>;
+  };
+  const errors = (output.errors ?? []).filter((e) => e.severity === 'error');
+  if (errors.length > 0) throw new Error(errors.map((e) => e.formattedMessage).join('\n'));
+  const compiled: Record<string, Compiled> = {};
+  for (const file of Object.values(output.contracts)) {
+    for (const [name, contract] of Object.entries(file)) compiled[name] = { abi: contract.abi, bytecode: `0x${contract.evm.bytecode.object}` };
+  }
+  return compiled;
+}
+
+export interface LocalChain {
+  readonly rpcUrl: string;
+  /** Unlocked, funded accounts (deterministic). */
+  readonly accounts: Address[];
+  deploy(contract: Compiled, args?: readonly unknown[]): Promise<Address>;
+  /** Sends a transaction from `from` and waits for it to be mined; throws if it reverted. */
+  send(from: Address, address: Address, contract: Compiled, functionName: string, args: readonly unknown[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startChain(): Promise<LocalChain> {
+  const server = ganache.server({ logging: { quiet: true }, wallet: { deterministic: true }, chain: { chainId: 1337 } });
+  await server.listen(0, '127.0.0.1');
+  const rpcUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const transport = http(rpcUrl, { retryCount: 0 });
+  const wallet = createWalletClient({ transport });
+  const reader = createPublicClient({ transport, pollingInterval: 20 });
+  const accounts = await wallet.getAddresses();
+
+  async function mined(hash: Hex): Promise<Address | null | undefined> {
+    const receipt = await reader.waitForTransactionReceipt({ hash, pollingInterval: 20 });
+    if (receipt.status !== 'success') throw new Error(`transaction ${hash} reverted`);
+    return receipt.contractAddress;
+  }
+
+  return {
+    rpcUrl,
+    accounts,
+    async deploy(contract, args = []) {
+      const hash = await wallet.deployContract({ abi: contract.abi, bytecode: contract.bytecode, args, account: accounts[0]!, chain: null, gas: GAS });
+      return (await mined(hash))!;
+    },
+    async send(from, address, contract, functionName, args) {
+      const hash = await wallet.writeContract({ address, abi: contract.abi, functionName, args, account: from, chain: null, gas: GAS });
+      await mined(hash);
+    },
+    close: () => server.close(),
+  };
+}

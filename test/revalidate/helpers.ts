@@ -1,0 +1,45 @@
+/** Shared set-up of the live-ownership suites: a test issuer, a loopback tokenOwnership API, apps. */
+import request from 'supertest';
+import { picketOwnershipResolver, type OwnershipResolver } from '../../lib';
+import { createTestIssuer, type TestIssuer } from '../../lib/testing';
+import { startOwnershipServer, type OwnershipServer } from '../helpers/ownership-server';
+
+export const SECRET_KEY = 'sk_test_revalidate';
+export const WALLET = '0xA548ac9c6f41B19175023B5f09c6E70f99cFeec8';
+export const OTHER_WALLET = '0x2222222222222222222222222222222222222222';
+export const NFT = '0xbc4ca0eda7647a8ab7c2061c2e118a18a936f13d';
+
+export interface LiveEnv {
+  issuer: TestIssuer;
+  server: OwnershipServer;
+  /** A resolver on `server`. */
+  resolver(options?: { timeoutMs?: number }): OwnershipResolver;
+  /** A login token: it proves no balance at all. */
+  login(wallet?: string): Promise<string>;
+  /** A token whose snapshot proves `balance` of NFT. */
+  holding(balance: string, wallet?: string): Promise<string>;
+}
+
+/** Starts an issuer and an ownership API before the file's tests, closes them after. */
+export function useLiveEnv(): LiveEnv {
+  const env = {} as LiveEnv;
+  beforeAll(async () => {
+    env.issuer = await createTestIssuer({ audience: 'live-project' });
+    env.server = await startOwnershipServer(SECRET_KEY);
+    env.resolver = (options = {}) => picketOwnershipResolver({ apiKey: SECRET_KEY, baseUrl: env.server.baseUrl, ...options });
+    env.login = (wallet = WALLET) => env.issuer.sign({ walletAddress: wallet });
+    env.holding = (balance, wallet = WALLET) =>
+      env.issuer.sign({ walletAddress: wallet, tokenBalances: { contractAddress: { [NFT]: balance } } });
+  });
+  afterAll(async () => {
+    await env.server.close();
+    await env.issuer.close();
+  });
+  return env;
+}
+
+export function get(app: Parameters<typeof request>[0], token: string, path = '/r') {
+  return request(app).get(path).set('Authorization', `Bearer ${token}`);
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
