@@ -62,11 +62,12 @@ export function upgradeClaims(
   const held = (item: string) => table.get(claims.walletAddress, item);
   const proven: TokenBalances = {};
   for (const [kind, map] of Object.entries(claims.tokenBalances ?? {})) proven[kind as keyof TokenBalances] = { ...map };
+  // The table is the truth for every item the requirement names: what it holds replaces what the
+  // token proved, and an item it does not hold is no longer proven (a wallet that sold).
   const record = (kind: keyof TokenBalances, item: string, balance: string | undefined) => {
-    if (balance === undefined) return;
     // One entry per address as the chain compares them: a second spelling would void the token.
     const kept = Object.entries(proven[kind] ?? {}).filter(([key]) => addressKey(chain, key) !== addressKey(chain, item));
-    proven[kind] = { ...Object.fromEntries(kept), [item]: balance };
+    proven[kind] = balance === undefined ? Object.fromEntries(kept) : { ...Object.fromEntries(kept), [item]: balance };
   };
 
   const upgraded: Record<string, unknown> = { ...claims };
@@ -89,7 +90,9 @@ export function upgradeClaims(
   // Claims only the normalisation adds, or that tokenBalance and exp already carry.
   for (const derived of ['network', 'numTokens', 'ext']) delete upgraded[derived];
   try {
-    requirement.check(normaliseClaims(upgraded));
+    // The identity claims only matter to the check's normalisation: a login or a token-ownership
+    // question has none yet, and the balances are what is judged here.
+    requirement.check(normaliseClaims({ iss: 'upgrade', aud: 'upgrade', exp: Number.MAX_SAFE_INTEGER, ...upgraded }));
   } catch (refusal) {
     if (!(refusal instanceof InsufficientScopeError)) throw refusal;
     return { refusal };

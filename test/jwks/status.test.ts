@@ -30,14 +30,15 @@ describe('status() of a fetched set', () => {
     f = await keySetFixture({ maxAgeMs: 100_000 });
     await f.set.getKeys('ES256', f.key.kid);
     f.server.answer = 'error';
-    f.clock.advance(80_000); // the refresh starts at 80 s and fails
+    f.clock.advance(80_000);
+    await f.set.getKeys('ES256', f.key.kid); // the first use from 80 s starts the refresh, which fails
     await f.set.idle();
     expect(f.set.status().state).toBe('fresh');
     f.clock.advance(20_000);
     const status = f.set.status();
     expect(status).toMatchObject({ state: 'stale', keyIds: ['key-1'], failures: 1, lastError: { message: 'HTTP 500' } });
     expect(status.nextRefreshAt! - status.lastError!.at).toBe(1_000); // the first backoff step
-    await f.set.idle(); // the retry the clock started
+    await f.set.idle();
   });
 
   test('keeps the last error after a recovery, older than the last fetch', async () => {
