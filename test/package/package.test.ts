@@ -55,7 +55,7 @@ beforeAll(() => {
     fs.symlinkSync(path.join(root, 'node_modules', name), path.join(modules, name));
   }
   fs.writeFileSync(path.join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
-  for (const file of fs.readdirSync(fixtures)) if (file !== 'app-test.ts') fs.copyFileSync(path.join(fixtures, file), path.join(consumer, file));
+  for (const file of fs.readdirSync(fixtures)) if (file !== 'app-test.ts' && fs.statSync(path.join(fixtures, file)).isFile()) fs.copyFileSync(path.join(fixtures, file), path.join(consumer, file));
   fs.writeFileSync(path.join(consumer, 'quick-start.ts'), readmeQuickStart());
   // The four compilations run side by side; each test awaits its own. Only nodenext also checks the
   // declaration files themselves (skipLibCheck false): that costs several times the others' time.
