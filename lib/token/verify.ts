@@ -1,12 +1,12 @@
 /**
- * Token verification: pre-checks, verified-token cache, key lookup, signature (jose), claim
+ * Token verification: pre-checks, verified-token cache, key lookup, signature (signature.ts), claim
  * rules, revocation.
  * Knows nothing about HTTP: `context` is passed through to `isRevoked` untouched.
  */
 import { InvalidTokenError } from '../errors';
 import type { ResolvedOptions } from '../options';
 import type { KeyResolver } from '../jwks/key-set';
-import { checkTokenSize, decodePayload, precheckJws, type PrecheckedToken } from './precheck';
+import { checkTokenSize, decodePayload, precheckJws, type PrecheckedJws } from './precheck';
 import { verifySignature, type JwsSegments } from './signature';
 import { normaliseClaims, type AccessTokenClaims } from './claims';
 import { VerifiedTokenCache } from './cache';
@@ -59,11 +59,11 @@ export class TokenVerifier {
     if (checked === undefined) {
       // Pre-checks first and synchronously: garbage is refused without an entry or a Promise.
       const jws = precheckJws(token, this.options);
-      // A kid the key set already knows to be absent is rejected before the payload is even read.
+      // A kid the key set already knows to be absent is rejected without a key lookup.
       if (this.keys.hasKid?.(jws.header.kid) === false) {
         throw new InvalidTokenError('key_not_found', 'No key in the issuer key set matches the token');
       }
-      checked = this.checkSigned({ ...jws, payload: decodePayload(jws) }).finally(() => this.inflight.delete(token));
+      checked = this.checkSigned(jws).finally(() => this.inflight.delete(token));
       this.inflight.set(token, checked);
     }
     const claims = await checked;
@@ -74,10 +74,12 @@ export class TokenVerifier {
   }
 
   /** Key, signature and claims of a prechecked token: all but revocation, which depends on `context`. */
-  private async checkSigned({ header, segments, payload }: PrecheckedToken): Promise<AccessTokenClaims> {
-    await this.checkSignature(segments, await this.keys.getKeys(header.alg, header.kid));
+  private async checkSigned(jws: PrecheckedJws): Promise<AccessTokenClaims> {
+    const { header, segments } = jws;
+    await this.checkSignature(segments, await this.keys.getKeys(header.alg, header.kid), header.alg);
+    // The payload is read only once the signature holds: a forgery's claims are never parsed.
     // Frozen: the same claims object may serve many requests through the cache.
-    const claims = deepFreeze(normaliseClaims(payload));
+    const claims = deepFreeze(normaliseClaims(decodePayload(jws)));
     const nowSeconds = this.now() / 1000;
     this.checkIdentity(claims);
     this.checkTime(claims, nowSeconds);
@@ -109,11 +111,11 @@ export class TokenVerifier {
   }
 
   /** One candidate key normally; with several, the first that verifies decides (see key-set.ts). */
-  private async checkSignature(segments: JwsSegments, keys: readonly CryptoKey[]): Promise<void> {
+  private async checkSignature(segments: JwsSegments, keys: readonly CryptoKey[], alg: string): Promise<void> {
     let failure: unknown;
     for (const key of keys) {
       try {
-        await verifySignature(segments, key, this.options.algorithms);
+        await verifySignature(segments, key, this.options.algorithms, alg);
         return;
       } catch (error) {
         failure = error;
