@@ -60,6 +60,14 @@ async function measure(name, middleware, make) {
   console.log(`${name.padEnd(10)} cpu ${best.cpu.toFixed(1).padStart(6)} µs/req  wall ${best.wall.toFixed(1).padStart(6)} µs/req  accepted ${best.ok}/${N}  (cpu per round: ${results.map((r) => r.cpu.toFixed(1)).join(', ')})`);
 }
 
+function deepFreeze(value) {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}
+
 function steps() {
   const { precheckJws, decodePayload } = require('../dist/cjs/token/precheck');
   const { normaliseClaims } = require('../dist/cjs/token/claims');
@@ -78,7 +86,14 @@ function steps() {
   time('precheckJws', (t) => precheckJws(t, opts));
   time('precheckJws + decodePayload', (t) => decodePayload(precheckJws(t, opts)));
   time('… + normaliseClaims', (t) => normaliseClaims(decodePayload(precheckJws(t, opts))));
+  time('… + freezing (as the verifier does)', (t) => deepFreeze(normaliseClaims(decodePayload(precheckJws(t, opts)))));
   time('JSON.parse(payload) alone', (t) => JSON.parse(Buffer.from(t.split('.')[1], 'base64url').toString()));
+  const { VerifiedTokenCache } = require('../dist/cjs/token/cache');
+  const claims = list.map((t) => normaliseClaims(decodePayload(precheckJws(t, opts))));
+  const cache = new VerifiedTokenCache(10000, Date.now);
+  const until = Date.now() + 3600e3;
+  let i = 0;
+  time('cache.set (full cache, evicting)', (t) => cache.set(t, claims[i++ % claims.length], until));
 }
 
 async function main() {

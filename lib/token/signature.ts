@@ -70,23 +70,22 @@ function headerAlgorithm(segment: string): string | undefined {
  *
  * @example await verifySignature(precheckJws(token, options).segments, key, ['ES256']);
  */
-export async function verifySignature(
+export function verifySignature(
   jws: JwsSegments,
   key: CryptoKey,
   algorithms: readonly string[],
   alg: string | undefined = headerAlgorithm(jws.protected),
 ): Promise<void> {
   // ES256 with a P-256 key and a canonical signature: the only shape node:crypto checks here.
-  // Anything else, including every malformed case, goes to jose as before.
+  // Anything else, including every malformed case, goes to jose.
   const keyObject = alg === 'ES256' && algorithms.includes(alg) && ES256_SIGNATURE.test(jws.signature) ? es256KeyObject(key) : undefined;
-  if (keyObject !== undefined) {
-    const valid = await checkEs256(keyObject, Buffer.from(`${jws.protected}.${jws.payload}`, 'utf8'), Buffer.from(jws.signature, 'base64url'));
-    if (!valid) throw invalid('The token signature is invalid');
-    return;
+  if (keyObject === undefined) {
+    return flattenedVerify(jws, key, { algorithms: [...algorithms] }).then(
+      () => undefined,
+      () => Promise.reject(invalid('The token signature is invalid')),
+    );
   }
-  try {
-    await flattenedVerify(jws, key, { algorithms: [...algorithms] });
-  } catch {
-    throw invalid('The token signature is invalid');
-  }
+  const valid = checkEs256(keyObject, Buffer.from(`${jws.protected}.${jws.payload}`, 'utf8'), Buffer.from(jws.signature, 'base64url'));
+  if (typeof valid === 'boolean') return valid ? Promise.resolve() : Promise.reject(invalid('The token signature is invalid'));
+  return valid.then((ok) => (ok ? undefined : Promise.reject(invalid('The token signature is invalid'))));
 }

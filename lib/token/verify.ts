@@ -52,12 +52,15 @@ export class TokenVerifier {
     return this.options.isRevoked === undefined ? claims : this.revocationOf(claims, context);
   }
 
-  /** Full verification (pre-checks, key, signature, claims, revocation); caches the token on success. */
-  async verifyUncached(token: string, context?: unknown): Promise<AccessTokenClaims> {
+  /**
+   * Full verification (pre-checks, key, signature, claims, revocation); caches the token on success.
+   * The pre-checks run synchronously and throw: garbage and unknown kids are refused without a
+   * Promise, a map entry or a key lookup. Whatever needs waiting rejects the returned Promise.
+   */
+  verifyUncached(token: string, context?: unknown): Promise<AccessTokenClaims> {
     // Requests that arrive together with the same new token share one signature check.
     let checked = this.inflight.get(token);
     if (checked === undefined) {
-      // Pre-checks first and synchronously: garbage is refused without an entry or a Promise.
       const jws = precheckJws(token, this.options);
       // A kid the key set already knows to be absent is rejected without a key lookup.
       if (this.keys.hasKid?.(jws.header.kid) === false) {
@@ -66,9 +69,13 @@ export class TokenVerifier {
       checked = this.checkSigned(jws).finally(() => this.inflight.delete(token));
       this.inflight.set(token, checked);
     }
+    return this.admit(token, checked, context);
+  }
+
+  /** Revocation for this request's `context`, then the cache: only after every check passed. */
+  private async admit(token: string, checked: Promise<AccessTokenClaims>, context: unknown): Promise<AccessTokenClaims> {
     const claims = await checked;
     if (this.options.isRevoked) await this.revocationOf(claims, context);
-    // Only now, after every check passed, may the token be recognised without verification.
     this.cache?.set(token, claims, (claims.exp + this.options.clockTolerance) * 1000);
     return claims;
   }
