@@ -30,41 +30,15 @@ export function es256KeyObject(key: CryptoKey): KeyObject | undefined {
 }
 
 /**
- * Whether `signature` (raw r‖s) signs `data` under the P-256 `key`, on this thread. False, never
- * an exception, for a signature OpenSSL cannot read.
+ * Whether `signature` (raw r‖s) signs `data` under the P-256 `key`. The check runs on the libuv
+ * thread pool, like WebCrypto's: the event loop only hands it over (a few µs), so on a machine
+ * with a spare core the ECDSA work runs beside the HTTP work instead of after it. On this thread
+ * (`crypto.verify` without a callback) it costs less CPU in all but blocks the loop for the whole
+ * check; end to end the pool wins (bench/RESULTS.md). False, never a rejection, for a signature
+ * OpenSSL cannot read.
  */
-export function verifyEs256(key: KeyObject, data: Uint8Array, signature: Uint8Array): boolean {
-  try {
-    return verify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, signature);
-  } catch {
-    return false;
-  }
-}
-
-/** The same check on the libuv thread pool. */
-export function verifyEs256InPool(key: KeyObject, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
+export function verifyEs256(key: KeyObject, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
   return new Promise((resolve) => {
     verify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, signature, (error, valid) => resolve(!error && valid));
-  });
-}
-
-/**
- * Verifications on the thread pool at once; any beyond run on this thread. See `checkEs256`.
- */
-const MAX_POOLED = Infinity;
-let pooled = 0;
-
-/**
- * Checks an ES256 signature, on the thread pool while fewer than `MAX_POOLED` checks are there,
- * otherwise here and now.
- */
-export function checkEs256(key: KeyObject, data: Uint8Array, signature: Uint8Array): boolean | Promise<boolean> {
-  if (pooled >= MAX_POOLED) return verifyEs256(key, data, signature);
-  pooled += 1;
-  return new Promise((resolve) => {
-    verify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, signature, (error, valid) => {
-      pooled -= 1;
-      resolve(!error && valid);
-    });
   });
 }

@@ -6,7 +6,7 @@
  */
 import { flattenedVerify } from 'jose';
 import { InvalidTokenError } from '../errors';
-import { checkEs256, es256KeyObject } from './ecdsa';
+import { es256KeyObject, verifyEs256 } from './ecdsa';
 import { parseStrictJson } from './json';
 
 /** The three segments of a compact JWS, as received. */
@@ -85,7 +85,7 @@ export function verifySignature(
       () => Promise.reject(invalid('The token signature is invalid')),
     );
   }
-  const valid = checkEs256(keyObject, Buffer.from(`${jws.protected}.${jws.payload}`, 'utf8'), Buffer.from(jws.signature, 'base64url'));
-  if (typeof valid === 'boolean') return valid ? Promise.resolve() : Promise.reject(invalid('The token signature is invalid'));
-  return valid.then((ok) => (ok ? undefined : Promise.reject(invalid('The token signature is invalid'))));
+  return verifyEs256(keyObject, Buffer.from(`${jws.protected}.${jws.payload}`, 'utf8'), Buffer.from(jws.signature, 'base64url')).then((valid) =>
+    valid ? undefined : Promise.reject(invalid('The token signature is invalid')),
+  );
 }
