@@ -1,10 +1,13 @@
 /**
  * The signature step. `checkSignatureEncoding` is the structural part, run before any key lookup;
- * `verifySignature` is the cryptographic part (jose's flattenedVerify over the exact segments).
+ * `verifySignature` is the cryptographic part: ES256 through node:crypto's OpenSSL binding
+ * (ecdsa.ts), every other algorithm through jose's flattenedVerify, over the exact segments.
  * The verifier and the conformance vectors go through these same two functions.
  */
 import { flattenedVerify } from 'jose';
 import { InvalidTokenError } from '../errors';
+import { es256KeyObject, verifyEs256 } from './ecdsa';
+import { parseStrictJson } from './json';
 
 /** The three segments of a compact JWS, as received. */
 export interface JwsSegments {
@@ -49,16 +52,40 @@ export function checkSignatureEncoding(alg: string, signature: Uint8Array): void
   }
 }
 
+/** A canonical base64url ES256 signature: 64 bytes in 86 characters, the last carrying 4 bits. */
+const ES256_SIGNATURE = /^[A-Za-z0-9_-]{85}[AQgw]$/;
+
+/** The `alg` of a protected header jose would act on (a JSON object with neither `crit` nor `b64`). */
+function headerAlgorithm(segment: string): string | undefined {
+  const parsed = parseStrictJson(Buffer.from(segment, 'base64url'));
+  if (!parsed.ok || typeof parsed.value !== 'object' || parsed.value === null) return undefined;
+  const { alg, crit, b64 } = parsed.value as Record<string, unknown>;
+  return typeof alg === 'string' && crit === undefined && b64 === undefined ? alg : undefined;
+}
+
 /**
  * Verifies the signature of prechecked segments with `key`, allowing only `algorithms`.
+ * `alg` is the protected header's, when the caller has read it already (the verifier has).
  * Throws `InvalidTokenError('signature_invalid')`.
  *
  * @example await verifySignature(precheckJws(token, options).segments, key, ['ES256']);
  */
-export async function verifySignature(jws: JwsSegments, key: CryptoKey, algorithms: readonly string[]): Promise<void> {
-  try {
-    await flattenedVerify(jws, key, { algorithms: [...algorithms] });
-  } catch {
-    throw invalid('The token signature is invalid');
+export function verifySignature(
+  jws: JwsSegments,
+  key: CryptoKey,
+  algorithms: readonly string[],
+  alg: string | undefined = headerAlgorithm(jws.protected),
+): Promise<void> {
+  // ES256 with a P-256 key and a canonical signature: the only shape node:crypto checks here.
+  // Anything else, including every malformed case, goes to jose.
+  const keyObject = alg === 'ES256' && algorithms.includes(alg) && ES256_SIGNATURE.test(jws.signature) ? es256KeyObject(key) : undefined;
+  if (keyObject === undefined) {
+    return flattenedVerify(jws, key, { algorithms: [...algorithms] }).then(
+      () => undefined,
+      () => Promise.reject(invalid('The token signature is invalid')),
+    );
   }
+  return verifyEs256(keyObject, Buffer.from(`${jws.protected}.${jws.payload}`, 'utf8'), Buffer.from(jws.signature, 'base64url')).then((valid) =>
+    valid ? undefined : Promise.reject(invalid('The token signature is invalid')),
+  );
 }

@@ -1,6 +1,6 @@
 /**
  * Token verification: pre-checks, verified-token cache, issuer choice, key lookup, signature
- * (jose), claim rules, revocation.
+ * (signature.ts), claim rules, revocation.
  * Knows nothing about HTTP: `context` is passed through to `isRevoked` untouched.
  */
 import { InvalidTokenError } from '../errors';
@@ -83,12 +83,15 @@ export class TokenVerifier {
     return this.options.isRevoked === undefined ? claims : this.revocationOf(claims, context);
   }
 
-  /** Full verification (pre-checks, key, signature, claims, revocation); caches the token on success. */
-  async verifyUncached(token: string, context?: unknown): Promise<AccessTokenClaims> {
+  /**
+   * Full verification (pre-checks, key, signature, claims, revocation); caches the token on success.
+   * The pre-checks run synchronously and throw: garbage and unknown kids are refused without a
+   * Promise, a map entry or a key lookup. Whatever needs waiting rejects the returned Promise.
+   */
+  verifyUncached(token: string, context?: unknown): Promise<AccessTokenClaims> {
     // Requests that arrive together with the same new token share one signature check.
     let checked = this.inflight.get(token);
     if (checked === undefined) {
-      // Pre-checks first and synchronously: garbage is refused without an entry or a Promise.
       const jws = precheckJws(token, this.options);
       // A kid the key set already knows to be absent is rejected before the payload is even read.
       const { sole } = this.issuers;
@@ -101,16 +104,20 @@ export class TokenVerifier {
       checked = this.checkSigned({ ...jws, payload }, trust, token).finally(() => this.inflight.delete(token));
       this.inflight.set(token, checked);
     }
+    return this.admit(token, checked, context);
+  }
+
+  /** Revocation for this request's `context`, then the cache: only after every check passed. */
+  private async admit(token: string, checked: Promise<Signed>, context: unknown): Promise<AccessTokenClaims> {
     const { claims, key } = await checked;
     if (this.options.isRevoked) await this.revocationOf(claims, context);
-    // Only now, after every check passed, may the token be recognised without verification.
     this.cache?.set(token, claims, key, (claims.exp + this.options.clockTolerance) * 1000);
     return claims;
   }
 
   /** Key, signature and claims of a prechecked token: all but revocation, which depends on `context`. */
   private async checkSigned({ header, segments, payload }: PrecheckedToken, trust: IssuerTrust, token: string): Promise<Signed> {
-    const key = await this.checkSignature(segments, await trust.keys.getKeys(header.alg, header.kid));
+    const key = await this.checkSignature(segments, await trust.keys.getKeys(header.alg, header.kid), header.alg);
     // Frozen: the same claims object may serve many requests through the cache. The token they
     // came from stays attached (hidden) so a revocation list can name a token without a `tid`.
     const claims = deepFreeze(bindSource(normaliseClaims(payload), token));
@@ -156,11 +163,11 @@ export class TokenVerifier {
   }
 
   /** One candidate key normally; with several, the first that verifies decides (see key-set.ts). Returns it. */
-  private async checkSignature(segments: JwsSegments, keys: readonly CryptoKey[]): Promise<CryptoKey> {
+  private async checkSignature(segments: JwsSegments, keys: readonly CryptoKey[], alg: string): Promise<CryptoKey> {
     let failure: unknown;
     for (const key of keys) {
       try {
-        await verifySignature(segments, key, this.options.algorithms);
+        await verifySignature(segments, key, this.options.algorithms, alg);
         return key;
       } catch (error) {
         failure = error;

@@ -1,12 +1,13 @@
 /**
  * Project Wycheproof vectors through the library's own signature layer: `precheckJws` (the
- * structural checks the verifier runs before any key lookup) and `verifySignature` (the jose
- * flattenedVerify call the verifier makes). Their payloads are not JWT claim sets, so the claim
+ * structural checks the verifier runs before any key lookup) and `verifySignature` (the call the
+ * verifier makes: OpenSSL's verify on a KeyObject for ES256, jose's flattenedVerify otherwise). Their payloads are not JWT claim sets, so the claim
  * layer is not involved here; everything the verifier does to a signature is.
  *
  * ecdsa_secp256r1_sha256_p1363_test.json signs arbitrary messages, which no JWS signing input can
  * equal (it always holds a "."), so those vectors go through `checkSignatureEncoding` and then the
- * exact WebCrypto call jose's flattenedVerify makes for ES256 (ECDSA, SHA-256, P1363 r‖s).
+ * exact WebCrypto call jose's flattenedVerify makes for ES256 (ECDSA, SHA-256, P1363 r‖s); the
+ * differential test runs them through the ES256 fast path too.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';

@@ -1,0 +1,212 @@
+#!/usr/bin/env node
+'use strict';
+// In-process micro-benchmark of this library's middleware (from dist/, so run `npm run build`
+// first): CPU per request for hot, cold and hostile tokens, without HTTP, plus the cost of each
+// step of a cold verification. Seconds, not minutes: for iterating on the verification path.
+// Whole-process CPU (all threads, so thread-pool work counts) over wall time per request.
+//
+//   node bench/micro.js [hot|cold|hostile|kinds|jose|cache-cost|steps|ecdsa ...]      default: all
+//   MICRO_N (requests per measurement, default 20000), MICRO_ROUNDS (default 3), MICRO_CACHE=0
+const http = require('node:http');
+const tokens = require('./lib/tokens');
+const { createTokenGate } = require('..');
+
+const N = Number(process.env.MICRO_N ?? 20000);
+const ROUNDS = Number(process.env.MICRO_ROUNDS ?? 3);
+const CONCURRENCY = 32;
+const key = tokens.makeKey();
+
+function jwksServer() {
+  const body = JSON.stringify({ keys: [key.jwk] });
+  const server = http.createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=600' }).end(body);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+const res = {};
+function call(middleware, token) {
+  const value = `Bearer ${token}`;
+  const req = { headers: { authorization: value }, rawHeaders: ['Authorization', value] };
+  return new Promise((resolve) => middleware(req, res, resolve));
+}
+
+async function drive(middleware, list) {
+  let ok = 0;
+  let next = 0;
+  const worker = async () => {
+    while (next < list.length) if ((await call(middleware, list[next++])) === undefined) ok += 1;
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  return ok;
+}
+
+const cpu = () => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
+
+async function measure(name, middleware, make) {
+  const results = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const list = make();
+    const c0 = cpu();
+    const t0 = performance.now();
+    const ok = await drive(middleware, list);
+    const wall = ((performance.now() - t0) * 1000) / list.length;
+    results.push({ cpu: (cpu() - c0) / list.length, wall, ok });
+  }
+  const best = results.reduce((a, b) => (b.cpu < a.cpu ? b : a));
+  console.log(`${name.padEnd(10)} cpu ${best.cpu.toFixed(1).padStart(6)} µs/req  wall ${best.wall.toFixed(1).padStart(6)} µs/req  accepted ${best.ok}/${N}  (cpu per round: ${results.map((r) => r.cpu.toFixed(1)).join(', ')})`);
+}
+
+function deepFreeze(value) {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}
+
+function steps() {
+  const { precheckJws, decodePayload } = require('../dist/cjs/token/precheck');
+  const { normaliseClaims } = require('../dist/cjs/token/claims');
+  const list = tokens.validTokens(key, N);
+  const time = (name, fn) => {
+    // The least of several runs: on a shared machine, noise only ever adds time.
+    let best = Infinity;
+    for (let r = 0; r < 7; r++) {
+      const c0 = cpu();
+      for (let i = 0; i < list.length; i++) fn(list[i]);
+      best = Math.min(best, (cpu() - c0) / list.length);
+    }
+    console.log(`  ${name.padEnd(34)} ${best.toFixed(2).padStart(6)} µs/token`);
+  };
+  const opts = { algorithms: ['ES256'], typ: undefined };
+  time('precheckJws', (t) => precheckJws(t, opts));
+  time('precheckJws + decodePayload', (t) => decodePayload(precheckJws(t, opts)));
+  time('… + normaliseClaims', (t) => normaliseClaims(decodePayload(precheckJws(t, opts))));
+  time('… + freezing (as the verifier does)', (t) => deepFreeze(normaliseClaims(decodePayload(precheckJws(t, opts)))));
+  time('JSON.parse(payload) alone', (t) => JSON.parse(Buffer.from(t.split('.')[1], 'base64url').toString()));
+  const { VerifiedTokenCache } = require('../dist/cjs/token/cache');
+  const claims = list.map((t) => normaliseClaims(decodePayload(precheckJws(t, opts))));
+  const cache = new VerifiedTokenCache(10000, Date.now);
+  const until = Date.now() + 3600e3;
+  let i = 0;
+  time('cache.set (full cache, evicting)', (t) => cache.set(t, claims[i++ % claims.length], until));
+}
+
+/**
+ * The ES256 check alone, 32 at a time as under load: jose's flattenedVerify, the WebCrypto call it
+ * makes, and node:crypto's verify on a KeyObject on this thread and on the thread pool. CPU is
+ * the whole process's; "main" is the event-loop thread's alone (from /proc, 10 ms resolution).
+ */
+async function ecdsa() {
+  const fs = require('node:fs');
+  const crypto = require('node:crypto');
+  const { flattenedVerify, importJWK } = await import('jose');
+  const cryptoKey = await importJWK(key.jwk, 'ES256');
+  const keyObject = crypto.KeyObject.from(cryptoKey);
+  const mainThread = () => {
+    const f = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) * 1e4;
+  };
+  const list = tokens.validTokens(key, N).map((t) => {
+    const [protectedHeader, payload, signature] = t.split('.');
+    return { protected: protectedHeader, payload, signature, data: Buffer.from(`${protectedHeader}.${payload}`), sig: Buffer.from(signature, 'base64url') };
+  });
+  const forms = {
+    'jose flattenedVerify': (t) => flattenedVerify(t, cryptoKey, { algorithms: ['ES256'] }),
+    'WebCrypto verify': (t) => crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, cryptoKey, t.sig, t.data),
+    'crypto.verify, this thread': (t) => crypto.verify('sha256', t.data, { key: keyObject, dsaEncoding: 'ieee-p1363' }, t.sig),
+    'crypto.verify, thread pool': (t) =>
+      new Promise((resolve) => crypto.verify('sha256', t.data, { key: keyObject, dsaEncoding: 'ieee-p1363' }, t.sig, (e, ok) => resolve(ok))),
+  };
+  for (const [name, fn] of Object.entries(forms)) {
+    let best;
+    for (let round = 0; round < ROUNDS + 1; round++) {
+      let i = 0;
+      const c0 = cpu();
+      const m0 = mainThread();
+      const t0 = performance.now();
+      await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+        while (i < list.length) await fn(list[i++]);
+      }));
+      const r = { cpu: (cpu() - c0) / list.length, main: (mainThread() - m0) / list.length, wall: ((performance.now() - t0) * 1000) / list.length };
+      if (round > 0 && (!best || r.cpu < best.cpu)) best = r;
+    }
+    console.log(`  ${name.padEnd(28)} cpu ${best.cpu.toFixed(1).padStart(5)} µs  main thread ${best.main.toFixed(1).padStart(5)} µs  wall ${best.wall.toFixed(1).padStart(5)} µs per check`);
+  }
+}
+
+async function main() {
+  const which = process.argv.slice(2);
+  const want = (name) => which.length === 0 || which.includes(name);
+  const server = await jwksServer();
+  const options = {
+    audience: tokens.AUDIENCE,
+    issuer: tokens.ISSUER,
+    jwksUri: `http://127.0.0.1:${server.address().port}/jwks.json`,
+    ...(process.env.MICRO_CACHE === '0' ? { cache: false } : {}),
+  };
+  const gate = createTokenGate(options).requireAuth();
+  if ((await call(gate, tokens.sign(key))) !== undefined) throw new Error('a valid token was rejected');
+  // Warm-up: JIT and key set.
+  await drive(gate, tokens.validTokens(key, 2000));
+  await drive(gate, tokens.hostileTokens(key.kid, 3000));
+  const hot = tokens.validTokens(key, 64);
+  if (want('hot')) await measure('hot', gate, () => Array.from({ length: N }, (_, i) => hot[i % hot.length]));
+  if (want('cold')) await measure('cold', gate, () => tokens.validTokens(key, N));
+  if (want('hostile')) await measure('hostile', gate, () => tokens.hostileTokens(key.kid, N));
+  if (want('kinds')) {
+    await measure('bad sig', gate, () => Array.from({ length: N }, () => tokens.badSignature(key.kid)));
+    await measure('unknown kid', gate, () => Array.from({ length: N }, () => tokens.unknownKid()));
+    await measure('junk', gate, () => Array.from({ length: N }, () => tokens.garbage()));
+  }
+  if (want('jose')) {
+    // The best peer, in-process: jose's createRemoteJWKSet + jwtVerify, as in bench/targets/jose.js.
+    const { createRemoteJWKSet, jwtVerify } = await import('jose');
+    const keys = createRemoteJWKSet(new URL(options.jwksUri));
+    const verifyOptions = { issuer: options.issuer, audience: options.audience, algorithms: ['ES256'] };
+    const jose = (req, _res, next) => {
+      const match = /^Bearer ([^ ]+)$/i.exec(req.headers.authorization ?? '');
+      if (!match) return next(new Error('no token'));
+      jwtVerify(match[1], keys, verifyOptions).then(({ payload }) => { req.auth = payload; next(); }, (e) => next(e));
+    };
+    await drive(jose, tokens.validTokens(key, 2000));
+    await measure('jose cold', jose, () => tokens.validTokens(key, N));
+    await measure('jose hostile', jose, () => tokens.hostileTokens(key.kid, N));
+    if (which.includes('jose')) {
+      await measure('jose badsig', jose, () => Array.from({ length: N }, () => tokens.badSignature(key.kid)));
+      await measure('jose unk kid', jose, () => Array.from({ length: N }, () => tokens.unknownKid()));
+      await measure('jose junk', jose, () => Array.from({ length: N }, () => tokens.garbage()));
+    }
+  }
+  if (which.includes('cache-cost')) {
+    // Cold traffic through a gate with the default cache and one without, alternating, so that
+    // load changes on a shared machine hit both alike.
+    const uncached = createTokenGate({ ...options, cache: false }).requireAuth();
+    await drive(uncached, tokens.validTokens(key, 2000));
+    const cpuOf = { cached: [], uncached: [] };
+    for (let round = 0; round < ROUNDS * 3; round++) {
+      for (const [name, middleware] of [['cached', gate], ['uncached', uncached]]) {
+        const list = tokens.validTokens(key, N);
+        const c0 = cpu();
+        await drive(middleware, list);
+        cpuOf[name].push((cpu() - c0) / list.length);
+      }
+    }
+    for (const [name, values] of Object.entries(cpuOf)) {
+      const sorted = values.slice().sort((a, b) => a - b);
+      console.log(`cold ${name.padEnd(9)} cpu min ${sorted[0].toFixed(1)}  median ${sorted[sorted.length >> 1].toFixed(1)} µs/req`);
+    }
+  }
+  if (want('steps')) steps();
+  if (want('ecdsa')) await ecdsa();
+  server.close();
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
