@@ -4,7 +4,7 @@ import { createTokenGate, verifyAccessToken } from '../../lib';
 import { keySetFor, RemoteKeySet } from '../../lib/jwks/key-set';
 import { parseKeySetOptions, type KeySetEvent } from '../../lib/jwks/options';
 import { AUDIENCE, ISSUER, makeSigningKey, signAccessToken, startJwksServer } from '../helpers/jwks-server';
-import { ManualClock } from './manual-clock';
+import { ManualClock } from '../helpers/manual-clock';
 
 describe('jwks options are validated at startup', () => {
   test('defaults', () => {

@@ -6,7 +6,7 @@ import { createRevocationList, memoryRevocationStore, type RevocationList, type 
 import { redisRevocationStore } from '../../lib/redis';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server';
-import { logout, me, payloadOf, revocationApp, revokeRaw, twinOf } from './helpers';
+import { logout, me, payloadOf, revocationApp, revokeRaw, twinOf } from '../helpers/revocation';
 
 const WALLET = '0x1111111111111111111111111111111111111111';
 

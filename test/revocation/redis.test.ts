@@ -8,7 +8,7 @@ import { OptionsError, createRevocationList, type RevocationList } from '../../l
 import { redisRevocationStore, type RedisClientLike } from '../../lib/redis';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server';
-import { logout, me, payloadOf, revocationApp } from './helpers';
+import { logout, me, payloadOf, revocationApp } from '../helpers/revocation';
 
 let server: RedisServer;
 let issuer: TestIssuer;

@@ -7,7 +7,7 @@ import { createTokenGate, evmOwnershipResolver, picketOwnershipResolver, type Ow
 import { appWith } from '../helpers/app';
 import { startFailingServer, type Failure, type FailingServer } from '../helpers/failing-server';
 import { closedPort } from '../helpers/ownership-server';
-import { get, NFT, SECRET_KEY, useLiveEnv } from './helpers';
+import { get, NFT, SECRET_KEY, useLiveEnv } from '../helpers/live';
 
 const env = useLiveEnv();
 

@@ -5,11 +5,11 @@
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Address } from 'viem';
-import { createTokenGate, evmOwnershipResolver, OptionsError, UnsupportedRequirementError, type OwnershipQuery } from '../../lib';
-import { createTestIssuer, type TestIssuer } from '../../lib/testing';
-import { appWith } from '../helpers/app';
-import { compileContracts, startChain, type Compiled, type LocalChain } from '../helpers/chain';
-import { get, sleep } from '../revalidate/helpers';
+import { createTokenGate, evmOwnershipResolver, OptionsError, UnsupportedRequirementError, type OwnershipQuery } from '../../../lib';
+import { createTestIssuer, type TestIssuer } from '../../../lib/testing';
+import { appWith } from '../../helpers/app';
+import { compileContracts, startChain, type Compiled, type LocalChain } from '../../helpers/chain';
+import { get, sleep } from '../../helpers/live';
 import { describeOwnershipResolver } from './port-suite';
 
 let chain: LocalChain;

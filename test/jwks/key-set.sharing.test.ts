@@ -12,7 +12,7 @@ import {
   type JwksServer,
   type SigningKey,
 } from '../helpers/jwks-server';
-import { keySetFixture, xOf, type Fixture } from './fixture';
+import { keySetFixture, xOf, type Fixture } from '../helpers/key-set';
 
 describe('one key set per jwksUri per process', () => {
   let server: JwksServer;

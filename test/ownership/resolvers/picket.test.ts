@@ -3,8 +3,8 @@
  * loopback server it is tested against is itself checked against the real SDK first.
  */
 import Picket from '@picketapi/picket-node';
-import { OptionsError, picketOwnershipResolver, ResolverError, UnsupportedRequirementError, type OwnershipQuery } from '../../lib';
-import { startOwnershipServer, type OwnershipServer } from '../helpers/ownership-server';
+import { OptionsError, picketOwnershipResolver, ResolverError, UnsupportedRequirementError, type OwnershipQuery } from '../../../lib';
+import { startOwnershipServer, type OwnershipServer } from '../../helpers/ownership-server';
 import { describeOwnershipResolver } from './port-suite';
 
 const KEY = 'sk_test_51a7f0c2';

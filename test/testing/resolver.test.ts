@@ -2,8 +2,8 @@
 import { createTokenGate } from '../../lib';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing';
 import { appWith } from '../helpers/app';
-import { get } from '../revalidate/helpers';
-import { describeOwnershipResolver } from '../resolvers/port-suite';
+import { get } from '../helpers/live';
+import { describeOwnershipResolver } from '../ownership/resolvers/port-suite';
 
 const APES = '0xbc4ca0eda7647a8ab7c2061c2e118a18a936f13d';
 const PUNKS = '0xb47e3cd837ddf8e4c57f05d70ab865de6e193bbb';

@@ -4,7 +4,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createTestIssuer } from '../../lib/testing';
-import { AUDIENCE, crowdKeySet, setUp, get, type Fixture } from './helpers';
+import { AUDIENCE, crowdKeySet, setUp, get, type Fixture } from '../helpers/cache';
 
 let fx: Fixture;
 afterEach(() => fx?.issuer.close());

@@ -5,7 +5,7 @@ import express from 'express';
 import request from 'supertest';
 import { authErrorHandler, createTokenGate, requireAuth, requireTokens, type OwnershipResolver } from '../../lib';
 import { appWith } from '../helpers/app';
-import { get, NFT, OTHER_WALLET, useLiveEnv, WALLET } from './helpers';
+import { get, NFT, OTHER_WALLET, useLiveEnv, WALLET } from '../helpers/live';
 
 const env = useLiveEnv();
 const live = () => ({ revalidate: { resolver: env.resolver() } });

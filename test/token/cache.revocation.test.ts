@@ -1,6 +1,6 @@
 /** Revocation is asked on every hit, whether `isRevoked` answers synchronously or not. */
 import type { AccessTokenClaims } from '../../lib';
-import { crowdKeySet, setUp, get, type Fixture } from './helpers';
+import { crowdKeySet, setUp, get, type Fixture } from '../helpers/cache';
 
 let fx: Fixture;
 afterEach(() => fx?.issuer.close());

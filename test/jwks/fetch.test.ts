@@ -4,7 +4,7 @@ import { resolveOptions } from '../../lib/options';
 import { TokenVerifier } from '../../lib/token/verify';
 import { MAX_CANDIDATE_KEYS } from '../../lib/jwks/key-set';
 import { AUDIENCE, HUGE_BYTES, ISSUER, makeSigningKey, signAccessToken } from '../helpers/jwks-server';
-import { keySetFixture, xOf, type Fixture } from './fixture';
+import { keySetFixture, xOf, type Fixture } from '../helpers/key-set';
 
 let f: Fixture;
 afterEach(() => f.server.close());

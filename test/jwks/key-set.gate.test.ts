@@ -14,7 +14,7 @@ import {
   type JwksServer,
   type SigningKey,
 } from '../helpers/jwks-server';
-import { ManualClock } from './manual-clock';
+import { ManualClock } from '../helpers/manual-clock';
 
 interface Setup {
   server: JwksServer;

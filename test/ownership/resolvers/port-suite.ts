@@ -2,8 +2,8 @@
  * The behaviour every OwnershipResolver shares, run against each adapter (the issuer's API, the
  * chain, the test kit's balance table).
  */
-import type { OwnershipQuery, OwnershipResolver } from '../../lib';
-import { closedPort } from '../helpers/ownership-server';
+import type { OwnershipQuery, OwnershipResolver } from '../../../lib';
+import { closedPort } from '../../helpers/ownership-server';
 
 export interface ResolverFixture {
   resolver: OwnershipResolver;

@@ -3,7 +3,7 @@ import express from 'express';
 import request from 'supertest';
 import { authErrorHandler, createTokenGate } from '../../lib';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing';
-import { AUDIENCE, JWKS, NFT } from './helpers';
+import { AUDIENCE, JWKS, NFT } from '../helpers/cache';
 
 let issuer: TestIssuer;
 beforeEach(async () => {

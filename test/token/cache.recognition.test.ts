@@ -1,5 +1,5 @@
 /** A token that verified once is recognised on later requests without another signature check. */
-import { NFT, crowdKeySet, setUp, get, type Fixture } from './helpers';
+import { NFT, crowdKeySet, setUp, get, type Fixture } from '../helpers/cache';
 
 let fx: Fixture;
 afterEach(() => fx?.issuer.close());

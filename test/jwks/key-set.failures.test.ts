@@ -1,5 +1,5 @@
 import type { JwksAnswer } from '../helpers/jwks-server';
-import { keySetFixture, xOf, type Fixture } from './fixture';
+import { keySetFixture, xOf, type Fixture } from '../helpers/key-set';
 
 type Failure = JwksAnswer | 'down';
 

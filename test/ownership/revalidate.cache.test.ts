@@ -8,7 +8,7 @@ import { createTokenGate, type OwnershipAnswer, type OwnershipResolver } from '.
 import { compileRequirements } from '../../lib/ownership/requirements';
 import { Revalidator } from '../../lib/ownership/revalidate';
 import { appWith } from '../helpers/app';
-import { get, NFT, OTHER_WALLET, sleep, useLiveEnv, WALLET } from './helpers';
+import { get, NFT, OTHER_WALLET, sleep, useLiveEnv, WALLET } from '../helpers/live';
 
 const env = useLiveEnv();
 

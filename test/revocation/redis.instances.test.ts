@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server';
-import { payloadOf, twinOf } from './helpers';
+import { payloadOf, twinOf } from '../helpers/revocation';
 
 const ROOT = path.resolve(__dirname, '../..');
 const SCRIPT = path.join(__dirname, 'fixtures/instance.js');

@@ -16,7 +16,7 @@ import {
   type RevocationStore,
 } from '../../lib';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing';
-import { logout, me, revocationApp } from './helpers';
+import { logout, me, revocationApp } from '../helpers/revocation';
 
 let issuer: TestIssuer;
 beforeAll(async () => {

@@ -2,7 +2,7 @@
 import request from 'supertest';
 import { picketOwnershipResolver, type OwnershipResolver } from '../../lib';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing';
-import { startOwnershipServer, type OwnershipServer } from '../helpers/ownership-server';
+import { startOwnershipServer, type OwnershipServer } from './ownership-server';
 
 export const SECRET_KEY = 'sk_test_revalidate';
 export const WALLET = '0xA548ac9c6f41B19175023B5f09c6E70f99cFeec8';

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { resolveOptions } from '../../lib/options';
 import { TokenVerifier } from '../../lib/token/verify';
 import { AUDIENCE, ISSUER, signAccessToken } from '../helpers/jwks-server';
-import { keySetFixture, type Fixture } from './fixture';
+import { keySetFixture, type Fixture } from '../helpers/key-set';
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
