@@ -7,7 +7,8 @@ import express from 'express';
 import request from 'supertest';
 import { authErrorHandler, channels, createTokenGate, type CacheMessage, type DecisionMessage, type KeySetEvent } from '../../lib';
 import { createTestIssuer } from '../../lib/testing';
-import { BAYC, nowSeconds, useTestIssuer } from '../helpers/app';
+import { APES_CONTRACT, AUDIENCE, nowSeconds } from '../helpers/fixtures';
+import { useTestIssuer } from '../helpers/harness';
 
 const env = useTestIssuer();
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
@@ -30,7 +31,7 @@ function app() {
   const gate = env.gate;
   const a = express();
   a.get('/auth', gate.requireAuth(), (_req, res) => res.end());
-  a.get('/apes', gate.requireTokens(BAYC, '1'), (_req, res) => res.end());
+  a.get('/apes', gate.requireTokens(APES_CONTRACT, '1'), (_req, res) => res.end());
   a.get('/ada', gate.requireClaims((c) => c.email === 'ada@example.org'), (_req, res) => res.end());
   a.get('/broken', gate.requireClaims((() => 'yes') as never), (_req, res) => res.end());
   a.get('/feed', gate.optionalAuth(), (_req, res) => res.end());
@@ -112,7 +113,7 @@ describe('express-token-gate:cache: one message per verified-token cache lookup'
 describe('express-token-gate:jwks: key-set events', () => {
   test('a fetch and a failure are published with the onKeySetEvent payloads', async () => {
     const events = listen<KeySetEvent>(channels.jwks);
-    const issuer = await createTestIssuer({ audience: 'dc' });
+    const issuer = await createTestIssuer({ audience: AUDIENCE });
     const gate = createTokenGate({ ...issuer.options, jwks: { cooldownMs: 0 } });
     await gate.verify(await issuer.sign());
     await issuer.close();

@@ -2,6 +2,7 @@
 import request from 'supertest';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing';
 import { assertBuilt } from './start-example';
+import { AUDIENCE } from '../helpers/fixtures';
 
 // The example requires the built package, as an application would.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -13,7 +14,7 @@ const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 let issuer: TestIssuer;
 beforeAll(async () => {
   assertBuilt();
-  issuer = await createTestIssuer({ audience: 'test-project' });
+  issuer = await createTestIssuer({ audience: AUDIENCE });
 });
 afterAll(() => issuer.close());
 

@@ -9,6 +9,7 @@ import { Registry } from 'prom-client';
 import { authErrorHandler, channels, createTokenGate } from '../../lib';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing';
 import { assertBuilt } from './start-example';
+import { AUDIENCE } from '../helpers/fixtures';
 
 // The example loads the built package, as a user's app would.
 assertBuilt();
@@ -35,7 +36,7 @@ let register: Registry;
 let stop: () => void;
 let app: express.Express;
 beforeAll(async () => {
-  issuer = await createTestIssuer({ audience: 'metrics' });
+  issuer = await createTestIssuer({ audience: AUDIENCE });
   register = new Registry();
   stop = collectTokenGateMetrics(register);
   const gate = createTokenGate({ ...issuer.options, jwks: { cooldownMs: 0 } });

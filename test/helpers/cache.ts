@@ -9,9 +9,7 @@ import express from 'express';
 import request from 'supertest';
 import { authErrorHandler, createTokenGate, type TokenGate, type TokenGateOptions } from '../../lib';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing';
-
-export const AUDIENCE = 'cache-project';
-export const NFT = '0xbc4ca0eda7647a8ab7c2061c2e118a18a936f13d';
+import { APES_CONTRACT, AUDIENCE } from './fixtures';
 
 /** Key-set options for every gate of these tests: refetch at once when an unknown kid shows up. */
 export const JWKS = { cooldownMs: 0 } as const;
@@ -32,7 +30,7 @@ export async function setUp(options: Omit<TokenGateOptions, 'audience' | 'issuer
   app.get('/me', gate.requireAuth(), (req, res) => {
     res.json({ address: req.wallet!.address });
   });
-  app.get('/nft', gate.requireTokens(NFT, '1'), (_req, res) => {
+  app.get('/nft', gate.requireTokens(APES_CONTRACT, '1'), (_req, res) => {
     res.json({ ok: true });
   });
   app.get('/feed', gate.optionalAuth(), (req, res) => {

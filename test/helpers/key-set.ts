@@ -2,7 +2,7 @@
 import { exportJWK } from 'jose';
 import { RemoteKeySet } from '../../lib/jwks/key-set';
 import { parseKeySetOptions, type KeySetEvent, type KeySetOptions, type ResolvedKeySetOptions } from '../../lib/jwks/options';
-import { makeSigningKey, startJwksServer, type JwksServer, type SigningKey } from './jwks-server';
+import { type JwksServer, makeSigningKey, type SigningKey, startJwksServer } from './jwks-server';
 import { ManualClock } from './manual-clock';
 
 export interface Fixture {

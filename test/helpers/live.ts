@@ -3,11 +3,9 @@ import request from 'supertest';
 import { picketOwnershipResolver, type OwnershipResolver } from '../../lib';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing';
 import { startOwnershipServer, type OwnershipServer } from './ownership-server';
+import { APES_CONTRACT, AUDIENCE, WALLET } from './fixtures';
 
 export const SECRET_KEY = 'sk_test_revalidate';
-export const WALLET = '0xA548ac9c6f41B19175023B5f09c6E70f99cFeec8';
-export const OTHER_WALLET = '0x2222222222222222222222222222222222222222';
-export const NFT = '0xbc4ca0eda7647a8ab7c2061c2e118a18a936f13d';
 
 export interface LiveEnv {
   issuer: TestIssuer;
@@ -16,7 +14,7 @@ export interface LiveEnv {
   resolver(options?: { timeoutMs?: number }): OwnershipResolver;
   /** A login token: it proves no balance at all. */
   login(wallet?: string): Promise<string>;
-  /** A token whose snapshot proves `balance` of NFT. */
+  /** A token whose snapshot proves `balance` of APES_CONTRACT. */
   holding(balance: string, wallet?: string): Promise<string>;
 }
 
@@ -24,12 +22,12 @@ export interface LiveEnv {
 export function useLiveEnv(): LiveEnv {
   const env = {} as LiveEnv;
   beforeAll(async () => {
-    env.issuer = await createTestIssuer({ audience: 'live-project' });
+    env.issuer = await createTestIssuer({ audience: AUDIENCE });
     env.server = await startOwnershipServer(SECRET_KEY);
     env.resolver = (options = {}) => picketOwnershipResolver({ apiKey: SECRET_KEY, baseUrl: env.server.baseUrl, ...options });
     env.login = (wallet = WALLET) => env.issuer.sign({ walletAddress: wallet });
     env.holding = (balance, wallet = WALLET) =>
-      env.issuer.sign({ walletAddress: wallet, tokenBalances: { contractAddress: { [NFT]: balance } } });
+      env.issuer.sign({ walletAddress: wallet, tokenBalances: { contractAddress: { [APES_CONTRACT]: balance } } });
   });
   afterAll(async () => {
     await env.server.close();

@@ -7,9 +7,7 @@ import express from 'express';
 import request from 'supertest';
 import { authErrorHandler, createTokenGate, type RevocationList, type TokenGateOptions } from '../../lib';
 import type { TestIssuer } from '../../lib/testing';
-
-/** P-256 group order (SEC 2 §2.4.2). */
-const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+import { P256_N } from './fixtures';
 
 /** The other valid spelling of an ES256 token: signature (r, s) becomes (r, n − s). */
 export function twinOf(token: string): string {
@@ -18,11 +16,6 @@ export function twinOf(token: string): string {
   const low = BigInt(`0x${signature.subarray(32).toString('hex')}`);
   const high = Buffer.from((P256_N - low).toString(16).padStart(64, '0'), 'hex');
   return `${h}.${p}.${Buffer.concat([signature.subarray(0, 32), high]).toString('base64url')}`;
-}
-
-/** The (unverified) payload of a token, as the test wrote it. */
-export function payloadOf(token: string): Record<string, unknown> {
-  return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8'));
 }
 
 /** An app gated by `issuer`, asking `list` on every request. */

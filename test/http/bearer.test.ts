@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { createTokenGate, type TokenGate } from '../../lib';
-import { appWith, useTestIssuer } from '../helpers/app';
-import { rawGet } from '../helpers/raw';
+import { appWith, useTestIssuer } from '../helpers/harness';
+import { rawGet } from '../helpers/net';
 
 const env = useTestIssuer();
 let token: string;

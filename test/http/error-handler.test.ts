@@ -16,8 +16,9 @@ import {
   type TokenGate,
 } from '../../lib';
 import * as lib from '../../lib';
-import { BAYC, useTestIssuer } from '../helpers/app';
-import { rawGet } from '../helpers/raw';
+import { APES_CONTRACT, AUDIENCE } from '../helpers/fixtures';
+import { useTestIssuer } from '../helpers/harness';
+import { rawGet } from '../helpers/net';
 
 const env = useTestIssuer();
 
@@ -25,7 +26,7 @@ const env = useTestIssuer();
 function defaultHandlerApp(g: TokenGate = env.gate) {
   const app = express();
   app.get('/auth', g.requireAuth(), (_req, res) => res.send('ok'));
-  app.get('/apes', g.requireTokens(BAYC, '1'), (_req, res) => res.send('ok'));
+  app.get('/apes', g.requireTokens(APES_CONTRACT, '1'), (_req, res) => res.send('ok'));
   return app;
 }
 
@@ -191,7 +192,7 @@ describe('error classes', () => {
 });
 
 describe('logging: Express 5’s default handler logs every rejection, authErrorHandler() logs none', () => {
-  const gate = createTokenGate({ audience: 'quiet-project', jwksUri: 'http://127.0.0.1:9/jwks.json' });
+  const gate = createTokenGate({ audience: AUDIENCE, jwksUri: 'http://127.0.0.1:9/jwks.json' });
   async function logged(withHandler: boolean): Promise<unknown[]> {
     const app = express();
     app.set('env', 'production');

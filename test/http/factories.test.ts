@@ -2,12 +2,13 @@ import express from 'express';
 import request from 'supertest';
 import { optionalAuth, requireAuth, requireTokens, createTokenGate, type TokenGateOptions } from '../../lib';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing';
-import { appWith, BAYC } from '../helpers/app';
+import { APES_CONTRACT, AUDIENCE } from '../helpers/fixtures';
+import { appWith } from '../helpers/harness';
 
 let issuer: TestIssuer;
 let options: TokenGateOptions;
 beforeAll(async () => {
-  issuer = await createTestIssuer({ audience: 'test-project' });
+  issuer = await createTestIssuer({ audience: AUDIENCE });
   options = { ...issuer.options };
 });
 afterAll(() => issuer.close());
@@ -39,19 +40,19 @@ describe('optionalAuth', () => {
 
 describe('top-level factories', () => {
   test('requireAuth(options) and requireTokens(contract, min, options) work like the gate methods', async () => {
-    const owner = await issuer.sign({ tokenBalances: { contractAddress: { [BAYC]: '2' } } });
+    const owner = await issuer.sign({ tokenBalances: { contractAddress: { [APES_CONTRACT]: '2' } } });
     expect((await request(appWith(requireAuth(options))).get('/r').set('Authorization', `Bearer ${owner}`)).status).toBe(200);
-    expect((await request(appWith(requireTokens(BAYC, '2', options))).get('/r').set('Authorization', `Bearer ${owner}`)).status).toBe(200);
-    expect((await request(appWith(requireTokens(BAYC, '3', options))).get('/r').set('Authorization', `Bearer ${owner}`)).status).toBe(403);
-    const viaObject = requireTokens({ contractAddress: BAYC, minTokenBalance: '2' }, options);
+    expect((await request(appWith(requireTokens(APES_CONTRACT, '2', options))).get('/r').set('Authorization', `Bearer ${owner}`)).status).toBe(200);
+    expect((await request(appWith(requireTokens(APES_CONTRACT, '3', options))).get('/r').set('Authorization', `Bearer ${owner}`)).status).toBe(403);
+    const viaObject = requireTokens({ contractAddress: APES_CONTRACT, minTokenBalance: '2' }, options);
     expect((await request(appWith(viaObject)).get('/r').set('Authorization', `Bearer ${owner}`)).status).toBe(200);
   });
 
   test('requireTokens after requireAuth with the same options object reuses the verification', async () => {
     let verifications = 0;
     const counted: TokenGateOptions = { ...issuer.options, cache: false, isRevoked: () => ((verifications += 1), false) };
-    const app = appWith(requireAuth(counted), requireTokens(BAYC, '1', counted));
-    const res = await request(app).get('/r').set('Authorization', `Bearer ${await issuer.sign({ tokenBalances: { contractAddress: { [BAYC]: '1' } } })}`);
+    const app = appWith(requireAuth(counted), requireTokens(APES_CONTRACT, '1', counted));
+    const res = await request(app).get('/r').set('Authorization', `Bearer ${await issuer.sign({ tokenBalances: { contractAddress: { [APES_CONTRACT]: '1' } } })}`);
     expect(res.status).toBe(200);
     expect(verifications).toBe(1);
   });
@@ -69,9 +70,9 @@ describe('key sets are shared per jwksUri', () => {
       const app = express();
       for (let i = 0; i < 100; i += 1) {
         const gate = createTokenGate({ ...fresh.options });
-        app.get(`/r${i}`, i % 2 ? gate.requireAuth() : requireTokens(BAYC, '0', { ...fresh.options }), (_req, res) => res.send('ok'));
+        app.get(`/r${i}`, i % 2 ? gate.requireAuth() : requireTokens(APES_CONTRACT, '0', { ...fresh.options }), (_req, res) => res.send('ok'));
       }
-      const token = await fresh.sign({ aud: 'shared-project', tokenBalances: { contractAddress: { [BAYC]: '1' } } });
+      const token = await fresh.sign({ aud: 'shared-project', tokenBalances: { contractAddress: { [APES_CONTRACT]: '1' } } });
       const answers = await Promise.all(
         Array.from({ length: 100 }, (_v, i) => request(app).get(`/r${i}`).set('Authorization', `Bearer ${token}`)),
       );

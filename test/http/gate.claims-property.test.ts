@@ -5,7 +5,8 @@
 import express from 'express';
 import request from 'supertest';
 import { createTokenGate, OptionsError, type TokenGate } from '../../lib';
-import { BAYC, useTestIssuer } from '../helpers/app';
+import { APES_CONTRACT } from '../helpers/fixtures';
+import { useTestIssuer } from '../helpers/harness';
 
 const env = useTestIssuer();
 
@@ -37,8 +38,8 @@ describe('claimsProperty puts the verified claims on the request too', () => {
 
   test('holds when a later middleware of the gate reuses the wallet', async () => {
     const gate = gateWith({ claimsProperty: 'auth' });
-    const token = await env.issuer.sign({ contractAddress: BAYC, tokenBalance: '1' });
-    const res = await request(echo(gate.requireAuth(), gate.requireTokens(BAYC, '1'))).get('/r').set('Authorization', `Bearer ${token}`);
+    const token = await env.issuer.sign({ contractAddress: APES_CONTRACT, tokenBalance: '1' });
+    const res = await request(echo(gate.requireAuth(), gate.requireTokens(APES_CONTRACT, '1'))).get('/r').set('Authorization', `Bearer ${token}`);
     expect(res.status).toBe(200);
     expect(res.body.auth).toBe('0xA548ac9c6f41B19175023B5f09c6E70f99cFeec8');
   });

@@ -3,8 +3,9 @@ import connect from 'connect';
 import express from 'express';
 import request from 'supertest';
 import { authErrorHandler, createTokenGate, type TokenGate } from '../../lib';
-import { BAYC, useTestIssuer } from '../helpers/app';
-import { rawGet } from '../helpers/raw';
+import { APES_CONTRACT } from '../helpers/fixtures';
+import { useTestIssuer } from '../helpers/harness';
+import { rawGet } from '../helpers/net';
 
 // Express 4 is installed under an npm alias next to Express 5.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -15,7 +16,7 @@ let valid: string;
 let owner: string;
 beforeAll(async () => {
   valid = await env.issuer.sign();
-  owner = await env.issuer.sign({ tokenBalances: { contractAddress: { [BAYC]: '1' } } });
+  owner = await env.issuer.sign({ tokenBalances: { contractAddress: { [APES_CONTRACT]: '1' } } });
 });
 
 type Handler = http.RequestListener;
@@ -27,7 +28,7 @@ const frameworks: Array<[string, () => Handler]> = [
     () => {
       const app = express();
       app.get('/me', env.gate.requireAuth(), (req, res) => res.json({ address: req.wallet!.address }));
-      app.get('/apes', env.gate.requireTokens(BAYC, '1'), (_req, res) => res.json({ ok: true }));
+      app.get('/apes', env.gate.requireTokens(APES_CONTRACT, '1'), (_req, res) => res.json({ ok: true }));
       return app;
     },
   ],
@@ -36,7 +37,7 @@ const frameworks: Array<[string, () => Handler]> = [
     () => {
       const app = express4();
       app.get('/me', env.gate.requireAuth(), (req, res) => res.json({ address: req.wallet!.address }));
-      app.get('/apes', env.gate.requireTokens(BAYC, '1'), (_req, res) => res.json({ ok: true }));
+      app.get('/apes', env.gate.requireTokens(APES_CONTRACT, '1'), (_req, res) => res.json({ ok: true }));
       return app as unknown as Handler;
     },
   ],
@@ -49,7 +50,7 @@ const frameworks: Array<[string, () => Handler]> = [
         res.setHeader('Content-Type', 'application/json');
         res.end(JSON.stringify({ address: (req as unknown as { wallet: { address: string } }).wallet.address }));
       });
-      app.use('/apes', env.gate.requireTokens(BAYC, '1'));
+      app.use('/apes', env.gate.requireTokens(APES_CONTRACT, '1'));
       app.use('/apes', (_req: http.IncomingMessage, res: http.ServerResponse) => res.end('{"ok":true}'));
       return app as unknown as Handler;
     },
@@ -58,7 +59,7 @@ const frameworks: Array<[string, () => Handler]> = [
     'plain http',
     () => {
       const me = env.gate.requireAuth();
-      const apes = env.gate.requireTokens(BAYC, '1');
+      const apes = env.gate.requireTokens(APES_CONTRACT, '1');
       const errorHandler = authErrorHandler();
       return (req, res) => {
         const mw = req.url === '/me' ? me : apes;

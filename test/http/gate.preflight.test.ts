@@ -6,7 +6,8 @@
 import express from 'express';
 import request from 'supertest';
 import { authErrorHandler, createTokenGate, OptionsError, type TokenGateOptions } from '../../lib';
-import { BAYC, useTestIssuer } from '../helpers/app';
+import { APES_CONTRACT } from '../helpers/fixtures';
+import { useTestIssuer } from '../helpers/harness';
 
 const env = useTestIssuer();
 
@@ -15,7 +16,7 @@ function corsApp(options: Partial<TokenGateOptions> = {}) {
   const gate = createTokenGate({ ...env.issuer.options, ...options });
   const app = express();
   app.use('/me', gate.requireAuth());
-  app.use('/apes', gate.requireTokens(BAYC, '1'));
+  app.use('/apes', gate.requireTokens(APES_CONTRACT, '1'));
   app.options(['/me', '/apes'], (req, res) => {
     res.set({ 'Access-Control-Allow-Origin': '*', 'Access-Control-Allow-Headers': 'Authorization' });
     res.json({ wallet: req.wallet ?? null });

@@ -1,10 +1,11 @@
 import { createTokenGate, requireAuth, OptionsError, type TokenGateOptions } from '../../lib';
+import { AUDIENCE } from '../helpers/fixtures';
 
-const base = { audience: 'test-project', jwksUri: 'http://127.0.0.1:9/jwks.json' };
+const base = { audience: AUDIENCE, jwksUri: 'http://127.0.0.1:9/jwks.json' };
 
 describe('createTokenGate option defaults', () => {
   test('uses Picket defaults for issuer and jwksUri, ES256, 5 s tolerance, 24 h lifetime, req.wallet', () => {
-    const { options } = createTokenGate({ audience: 'p' });
+    const { options } = createTokenGate({ audience: AUDIENCE });
     expect(options.issuer).toEqual(['picketapi.com']);
     expect(options.jwksUri).toBe('https://picketapi.com/api/v1/.well-known/jwks.json');
     expect(options.algorithms).toEqual(['ES256']);

@@ -2,7 +2,7 @@
 import express from 'express';
 import request from 'supertest';
 import { authErrorHandler, createTokenGate, walletOf, type Wallet } from '../../lib';
-import { useTestIssuer } from '../helpers/app';
+import { useTestIssuer } from '../helpers/harness';
 
 const env = useTestIssuer();
 const WALLET = '0xa548ac9c6f41b19175023b5f09c6e70f99cfeec8';

@@ -3,7 +3,8 @@ import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { resolveOptions } from '../../lib/options';
 import { TokenVerifier } from '../../lib/token/verify';
 import { MAX_CANDIDATE_KEYS } from '../../lib/jwks/key-set';
-import { AUDIENCE, HUGE_BYTES, ISSUER, makeSigningKey, signAccessToken } from '../helpers/jwks-server';
+import { AUDIENCE, ISSUER } from '../helpers/fixtures';
+import { HUGE_BYTES, makeSigningKey, signAccessToken } from '../helpers/jwks-server';
 import { keySetFixture, xOf, type Fixture } from '../helpers/key-set';
 
 let f: Fixture;

@@ -1,4 +1,4 @@
-import type { JwksAnswer } from '../helpers/jwks-server';
+import { type JwksAnswer } from '../helpers/jwks-server';
 import { keySetFixture, xOf, type Fixture } from '../helpers/key-set';
 
 type Failure = JwksAnswer | 'down';

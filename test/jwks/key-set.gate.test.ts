@@ -5,15 +5,8 @@ import request from 'supertest';
 import { authErrorHandler, createTokenGate, type KeySetOptions } from '../../lib';
 import { keySetFor, type SharedKeySet } from '../../lib/jwks/key-set';
 import { parseKeySetOptions, type KeySetEvent } from '../../lib/jwks/options';
-import {
-  AUDIENCE,
-  ISSUER,
-  makeSigningKey,
-  signAccessToken,
-  startJwksServer,
-  type JwksServer,
-  type SigningKey,
-} from '../helpers/jwks-server';
+import { AUDIENCE, encodeSegment, ISSUER } from '../helpers/fixtures';
+import { type JwksServer, makeSigningKey, signAccessToken, type SigningKey, startJwksServer } from '../helpers/jwks-server';
 import { ManualClock } from '../helpers/manual-clock';
 
 interface Setup {
@@ -157,10 +150,9 @@ describe('a flood of random kids over HTTP', () => {
     const valid = await signAccessToken(s.key);
     expect((await get(valid)).status).toBe(200);
     s.clock.advance(30_000);
-    const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
     const forged = Array.from(
       { length: 300 },
-      () => `${b64({ alg: 'ES256', kid: randomUUID() })}.${b64({ iss: ISSUER, aud: AUDIENCE })}.${randomBytes(64).toString('base64url')}`,
+      () => `${encodeSegment({ alg: 'ES256', kid: randomUUID() })}.${encodeSegment({ iss: ISSUER, aud: AUDIENCE })}.${randomBytes(64).toString('base64url')}`,
     );
     const responses = await Promise.all([...forged.map((t) => get(t)), get(valid)]);
     expect(responses.slice(0, 300).every((r) => r.status === 401 && r.body.reason === 'key_not_found')).toBe(true);

@@ -1,6 +1,7 @@
 import { resolveOptions } from '../../lib/options';
 import { TokenVerifier } from '../../lib/token/verify';
-import { AUDIENCE, ISSUER, makeSigningKey, signAccessToken, type SigningKey } from '../helpers/jwks-server';
+import { AUDIENCE, ISSUER } from '../helpers/fixtures';
+import { makeSigningKey, signAccessToken, type SigningKey } from '../helpers/jwks-server';
 import { keySetFixture, xOf, type Fixture } from '../helpers/key-set';
 
 let f: Fixture;

@@ -3,15 +3,8 @@ import request from 'supertest';
 import { createTokenGate, verifyAccessToken } from '../../lib';
 import { keySetFor, RemoteKeySet } from '../../lib/jwks/key-set';
 import { parseKeySetOptions } from '../../lib/jwks/options';
-import {
-  AUDIENCE,
-  ISSUER,
-  makeSigningKey,
-  signAccessToken,
-  startJwksServer,
-  type JwksServer,
-  type SigningKey,
-} from '../helpers/jwks-server';
+import { AUDIENCE, ISSUER } from '../helpers/fixtures';
+import { type JwksServer, makeSigningKey, signAccessToken, type SigningKey, startJwksServer } from '../helpers/jwks-server';
 import { keySetFixture, xOf, type Fixture } from '../helpers/key-set';
 
 describe('one key set per jwksUri per process', () => {

@@ -1,16 +1,16 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { resolveOptions } from '../../lib/options';
 import { TokenVerifier } from '../../lib/token/verify';
-import { AUDIENCE, ISSUER, signAccessToken } from '../helpers/jwks-server';
+import { AUDIENCE, encodeSegment, ISSUER } from '../helpers/fixtures';
+import { signAccessToken } from '../helpers/jwks-server';
 import { keySetFixture, type Fixture } from '../helpers/key-set';
 
-const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 /** A well-formed ES256 token naming `kid`; its signature is random (it never gets that far). */
 function tokenWithKid(kid: string): string {
   const now = Math.floor(Date.now() / 1000);
   const payload = { iss: ISSUER, aud: AUDIENCE, iat: now, exp: now + 600, walletAddress: '0x0' };
-  return `${b64({ alg: 'ES256', typ: 'JWT', kid })}.${b64(payload)}.${randomBytes(64).toString('base64url')}`;
+  return `${encodeSegment({ alg: 'ES256', typ: 'JWT', kid })}.${encodeSegment(payload)}.${randomBytes(64).toString('base64url')}`;
 }
 
 function verifierFor(f: Fixture): TokenVerifier {

@@ -3,7 +3,8 @@ import { runInNewContext } from 'node:vm';
 import { createTokenGate, verifyAccessToken } from '../../lib';
 import { keySetFor, RemoteKeySet } from '../../lib/jwks/key-set';
 import { parseKeySetOptions, type KeySetEvent } from '../../lib/jwks/options';
-import { AUDIENCE, ISSUER, makeSigningKey, signAccessToken, startJwksServer } from '../helpers/jwks-server';
+import { AUDIENCE, ISSUER } from '../helpers/fixtures';
+import { makeSigningKey, signAccessToken, startJwksServer } from '../helpers/jwks-server';
 import { ManualClock } from '../helpers/manual-clock';
 
 describe('jwks options are validated at startup', () => {

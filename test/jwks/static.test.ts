@@ -7,8 +7,8 @@ import express from 'express';
 import request from 'supertest';
 import { CompactSign, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { authErrorHandler, createTokenGate, OptionsError, verifyAccessToken, type TokenGateOptions } from '../../lib';
-import { makeSigningKey, type SigningKey } from '../helpers/jwks-server';
-import { AUDIENCE, createTrap, picketClaims, type Trap } from '../security/helpers';
+import { AUDIENCE, picketClaims } from '../helpers/fixtures';
+import { createTrap, makeSigningKey, type SigningKey, type Trap } from '../helpers/jwks-server';
 
 async function sign(key: SigningKey, claims: Record<string, unknown> = picketClaims(), header: Record<string, unknown> = {}): Promise<string> {
   return new CompactSign(new TextEncoder().encode(JSON.stringify(claims)))

@@ -9,12 +9,13 @@ import request from 'supertest';
 import { authErrorHandler, createTokenGate, KeySetUnavailableError, OptionsError, type TokenGateOptions } from '../../lib';
 import { keySetWarner, WARN_EVERY_MS } from '../../lib/jwks/warn';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing';
+import { AUDIENCE } from '../helpers/fixtures';
 
 let issuer: TestIssuer;
 let token: string;
 let closedPort: number;
 beforeAll(async () => {
-  issuer = await createTestIssuer({ audience: 'unavailable' });
+  issuer = await createTestIssuer({ audience: AUDIENCE });
   token = await issuer.sign();
   const server = http.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

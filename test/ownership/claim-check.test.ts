@@ -17,7 +17,8 @@ import {
 } from '../../lib';
 import { resolveOptions } from '../../lib/options';
 import { TokenVerifier } from '../../lib/token/verify';
-import { appWith, BAYC, nowSeconds, useTestIssuer } from '../helpers/app';
+import { APES_CONTRACT, nowSeconds } from '../helpers/fixtures';
+import { appWith, useTestIssuer } from '../helpers/harness';
 
 const env = useTestIssuer();
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
@@ -42,8 +43,8 @@ describe('requireClaims(check) lets through tokens whose claims pass the check',
   test('the check receives the verified, normalised claims', async () => {
     let seen: AccessTokenClaims | undefined;
     const app = appOf(env.gate.requireClaims((c) => ((seen = c), true)));
-    await request(app).get('/r').set(bearer(await env.issuer.sign({ contractAddress: BAYC, numTokens: '2' }))).expect(200);
-    expect(seen?.tokenBalances).toEqual({ contractAddress: { [BAYC]: '2' } });
+    await request(app).get('/r').set(bearer(await env.issuer.sign({ contractAddress: APES_CONTRACT, numTokens: '2' }))).expect(200);
+    expect(seen?.tokenBalances).toEqual({ contractAddress: { [APES_CONTRACT]: '2' } });
     expect(Object.isFrozen(seen)).toBe(true);
   });
 });
@@ -178,8 +179,8 @@ describe('the claims option applies one check to every middleware of the gate', 
 
   test('requireAuth, requireTokens and optionalAuth with a token all refuse a failing token', async () => {
     const gate = gateWith({ claims: staffOnly });
-    const outsider = await env.issuer.sign({ email: 'guest@example.org', contractAddress: BAYC, tokenBalance: '1' });
-    for (const middleware of [gate.requireAuth(), gate.requireTokens(BAYC, '1'), gate.optionalAuth(), gate.requireClaims(() => true)]) {
+    const outsider = await env.issuer.sign({ email: 'guest@example.org', contractAddress: APES_CONTRACT, tokenBalance: '1' });
+    for (const middleware of [gate.requireAuth(), gate.requireTokens(APES_CONTRACT, '1'), gate.optionalAuth(), gate.requireClaims(() => true)]) {
       const res = await request(appOf(middleware)).get('/r').set(bearer(outsider));
       expect({ status: res.status, reason: res.body.reason, description: res.body.error_description }).toEqual({
         status: 403,

@@ -1,14 +1,15 @@
 import request from 'supertest';
 import express from 'express';
 import { createTokenGate, RequirementsError, type TokenGate, type TokenRequirements } from '../../lib';
-import { appWith, BAYC, useTestIssuer } from '../helpers/app';
+import { APES_CONTRACT, APES_CONTRACT_CHECKSUMMED } from '../helpers/fixtures';
+import { appWith, useTestIssuer } from '../helpers/harness';
 
 const env = useTestIssuer();
 
 const SOL_WALLET = 'DRpbCBMxVnDK7maPM5tGv6MvB3v1sRMC86PZ8okm21hy';
 const SOL_COLLECTION = 'J1S9H3QjnRtBbbuD4HjPV6RpRhwuk4zKbxsnCHuTgh9w';
 const CREATOR = '0x1111111111111111111111111111111111111111';
-const contractBalance = (balance: string, contract = BAYC) => ({ tokenBalances: { contractAddress: { [contract]: balance } } });
+const contractBalance = (balance: string, contract = APES_CONTRACT) => ({ tokenBalances: { contractAddress: { [contract]: balance } } });
 
 async function statusFor(middleware: ReturnType<TokenGate['requireTokens']>, claims: Record<string, unknown>) {
   const res = await request(appWith(middleware)).get('/r').set('Authorization', `Bearer ${await env.issuer.sign(claims)}`);
@@ -17,7 +18,7 @@ async function statusFor(middleware: ReturnType<TokenGate['requireTokens']>, cla
 
 describe('requireTokens(contractAddress, minBalance)', () => {
   test('passes a balance at the minimum and refuses one below it', async () => {
-    const mw = env.gate.requireTokens(BAYC, '2');
+    const mw = env.gate.requireTokens(APES_CONTRACT, '2');
     expect((await statusFor(mw, contractBalance('2'))).status).toBe(200);
     expect((await statusFor(mw, contractBalance('10.5'))).status).toBe(200);
     const below = await statusFor(mw, contractBalance('1.999999999999999999'));
@@ -26,7 +27,7 @@ describe('requireTokens(contractAddress, minBalance)', () => {
   });
 
   test('minimum unset or 0 means a balance above 0', async () => {
-    for (const mw of [env.gate.requireTokens(BAYC), env.gate.requireTokens(BAYC, '0'), env.gate.requireTokens(BAYC, 0)]) {
+    for (const mw of [env.gate.requireTokens(APES_CONTRACT), env.gate.requireTokens(APES_CONTRACT, '0'), env.gate.requireTokens(APES_CONTRACT, 0)]) {
       expect((await statusFor(mw, contractBalance('0.000000000000000001'))).status).toBe(200);
       expect((await statusFor(mw, contractBalance('0'))).status).toBe(403);
       expect((await statusFor(mw, {})).status).toBe(403);
@@ -34,23 +35,23 @@ describe('requireTokens(contractAddress, minBalance)', () => {
   });
 
   test('compares balances exactly beyond 2^53', async () => {
-    const mw = env.gate.requireTokens(BAYC, '9007199254740993');
+    const mw = env.gate.requireTokens(APES_CONTRACT, '9007199254740993');
     expect((await statusFor(mw, contractBalance('9007199254740993'))).status).toBe(200);
     expect((await statusFor(mw, contractBalance('9007199254740992'))).status).toBe(403);
   });
 
   test('matches EVM contract addresses case-insensitively', async () => {
-    const mw = env.gate.requireTokens(BAYC.toUpperCase().replace('0X', '0x'), '1');
-    expect((await statusFor(mw, contractBalance('1', '0xBC4CA0EdA7647A8aB7C2061c2E118A18a936f13D'))).status).toBe(200);
+    const mw = env.gate.requireTokens(APES_CONTRACT.toUpperCase().replace('0X', '0x'), '1');
+    expect((await statusFor(mw, contractBalance('1', APES_CONTRACT_CHECKSUMMED))).status).toBe(200);
   });
 
   test('reads the legacy contractAddress + numTokens claims', async () => {
-    const mw = env.gate.requireTokens(BAYC, '1');
-    expect((await statusFor(mw, { contractAddress: BAYC, numTokens: '1' })).status).toBe(200);
+    const mw = env.gate.requireTokens(APES_CONTRACT, '1');
+    expect((await statusFor(mw, { contractAddress: APES_CONTRACT, numTokens: '1' })).status).toBe(200);
   });
 
   test('answers 403 insufficient_scope carrying the requirements for /authz', async () => {
-    const res = await statusFor(env.gate.requireTokens(BAYC, '3'), contractBalance('1'));
+    const res = await statusFor(env.gate.requireTokens(APES_CONTRACT, '3'), contractBalance('1'));
     expect(res.status).toBe(403);
     expect(res.headers['www-authenticate']).toBe(
       'Bearer realm="api", error="insufficient_scope", error_description="The token does not prove the required balance"',
@@ -59,12 +60,12 @@ describe('requireTokens(contractAddress, minBalance)', () => {
       error: 'insufficient_scope',
       error_description: 'The token does not prove the required balance',
       reason: 'insufficient_balance',
-      requirements: { chain: 'ethereum', contractAddress: BAYC, minTokenBalance: '3' },
+      requirements: { chain: 'ethereum', contractAddress: APES_CONTRACT, minTokenBalance: '3' },
     });
   });
 
   test('answers 401 before 403 when there is no token', async () => {
-    const res = await request(appWith(env.gate.requireTokens(BAYC, '1'))).get('/r');
+    const res = await request(appWith(env.gate.requireTokens(APES_CONTRACT, '1'))).get('/r');
     expect(res.status).toBe(401);
   });
 });
@@ -77,8 +78,8 @@ describe('requireTokens(requirements)', () => {
   });
 
   test('sums contract, collection and creator balances together', async () => {
-    const mw = env.gate.requireTokens({ contractAddress: BAYC, collection: 'apes', creatorAddress: CREATOR, minTokenBalance: 3 });
-    const claims = { tokenBalances: { contractAddress: { [BAYC]: '1' }, collection: { apes: '1' }, creatorAddress: { [CREATOR]: '1' } } };
+    const mw = env.gate.requireTokens({ contractAddress: APES_CONTRACT, collection: 'apes', creatorAddress: CREATOR, minTokenBalance: 3 });
+    const claims = { tokenBalances: { contractAddress: { [APES_CONTRACT]: '1' }, collection: { apes: '1' }, creatorAddress: { [CREATOR]: '1' } } };
     expect((await statusFor(mw, claims)).status).toBe(200);
   });
 
@@ -89,9 +90,9 @@ describe('requireTokens(requirements)', () => {
   });
 
   test('tokenIds count only the listed ids of the proven contract', async () => {
-    const mw = env.gate.requireTokens({ contractAddress: BAYC, tokenIds: ['7', 9n, 11], minTokenBalance: '2' });
-    expect((await statusFor(mw, { contractAddress: BAYC, tokenIds: ['7', '9'] })).status).toBe(200);
-    expect((await statusFor(mw, { contractAddress: BAYC, tokenIds: ['7', '8'] })).status).toBe(403);
+    const mw = env.gate.requireTokens({ contractAddress: APES_CONTRACT, tokenIds: ['7', 9n, 11], minTokenBalance: '2' });
+    expect((await statusFor(mw, { contractAddress: APES_CONTRACT, tokenIds: ['7', '9'] })).status).toBe(200);
+    expect((await statusFor(mw, { contractAddress: APES_CONTRACT, tokenIds: ['7', '8'] })).status).toBe(403);
     const otherContract = '0x2222222222222222222222222222222222222222';
     expect((await statusFor(mw, { contractAddress: otherContract, tokenIds: ['7', '9'] })).status).toBe(403);
   });
@@ -105,7 +106,7 @@ describe('requireTokens(requirements)', () => {
   });
 
   test('allowedWallets and a balance must both hold', async () => {
-    const mw = env.gate.requireTokens({ contractAddress: BAYC, allowedWallets: ['0xA548ac9c6f41B19175023B5f09c6E70f99cFeec8'] });
+    const mw = env.gate.requireTokens({ contractAddress: APES_CONTRACT, allowedWallets: ['0xA548ac9c6f41B19175023B5f09c6E70f99cFeec8'] });
     expect((await statusFor(mw, contractBalance('1'))).status).toBe(200);
     expect((await statusFor(mw, {})).status).toBe(403);
   });
@@ -169,24 +170,24 @@ describe('Solana tokenIds are mint addresses', () => {
 describe('requirements are validated when the middleware is created', () => {
   const cases: Array<[string, unknown, RegExp]> = [
     ['nothing to check', {}, /need a contractAddress, collection, creatorAddress, tokenIds or allowedWallets/],
-    ['unknown field', { contractAddress: BAYC, minBalance: 1 }, /"minBalance" is not a known requirement/],
+    ['unknown field', { contractAddress: APES_CONTRACT, minBalance: 1 }, /"minBalance" is not a known requirement/],
     ['short EVM address', { contractAddress: '0x1234' }, /"contractAddress" is not a 0x-prefixed 40-digit hex address/],
-    ['39 hex digits, no chain', { contractAddress: BAYC.slice(0, -1) }, /"contractAddress" is not a 0x-prefixed 40-digit hex address/],
-    ['41 hex digits, no chain', { creatorAddress: `${BAYC}0` }, /"creatorAddress" is not a 0x-prefixed 40-digit hex address/],
+    ['39 hex digits, no chain', { contractAddress: APES_CONTRACT.slice(0, -1) }, /"contractAddress" is not a 0x-prefixed 40-digit hex address/],
+    ['41 hex digits, no chain', { creatorAddress: `${APES_CONTRACT}0` }, /"creatorAddress" is not a 0x-prefixed 40-digit hex address/],
     ['malformed 0x wallet, no chain', { allowedWallets: ['0xabc'] }, /"allowedWallets\[0\]" is not a 0x-prefixed/],
     ['bad EVM address on ethereum', { chain: 'ethereum', contractAddress: '0x1234' }, /"contractAddress" is not a 0x-prefixed/],
-    ['EVM address on solana', { chain: 'solana', collection: [SOL_COLLECTION], allowedWallets: [BAYC] }, /"allowedWallets\[0\]" is not a base58/],
+    ['EVM address on solana', { chain: 'solana', collection: [SOL_COLLECTION], allowedWallets: [APES_CONTRACT] }, /"allowedWallets\[0\]" is not a base58/],
     ['non-hex address without chain', { contractAddress: SOL_COLLECTION }, /"chain" is required/],
-    ['exponent minimum', { contractAddress: BAYC, minTokenBalance: '1e3' }, /"minTokenBalance"/],
-    ['negative minimum', { contractAddress: BAYC, minTokenBalance: -1 }, /"minTokenBalance"/],
-    ['NaN minimum', { contractAddress: BAYC, minTokenBalance: Number.NaN }, /"minTokenBalance"/],
-    ['hex minimum', { contractAddress: BAYC, minTokenBalance: '0x10' }, /"minTokenBalance"/],
-    ['padded minimum', { contractAddress: BAYC, minTokenBalance: ' 1' }, /"minTokenBalance"/],
+    ['exponent minimum', { contractAddress: APES_CONTRACT, minTokenBalance: '1e3' }, /"minTokenBalance"/],
+    ['negative minimum', { contractAddress: APES_CONTRACT, minTokenBalance: -1 }, /"minTokenBalance"/],
+    ['NaN minimum', { contractAddress: APES_CONTRACT, minTokenBalance: Number.NaN }, /"minTokenBalance"/],
+    ['hex minimum', { contractAddress: APES_CONTRACT, minTokenBalance: '0x10' }, /"minTokenBalance"/],
+    ['padded minimum', { contractAddress: APES_CONTRACT, minTokenBalance: ' 1' }, /"minTokenBalance"/],
     ['tokenIds without contract', { chain: 'ethereum', collection: ['x'], tokenIds: ['1'] }, /"tokenIds" needs a contractAddress/],
-    ['negative tokenId', { contractAddress: BAYC, tokenIds: [-1] }, /"tokenIds"/],
+    ['negative tokenId', { contractAddress: APES_CONTRACT, tokenIds: [-1] }, /"tokenIds"/],
     ['Solana tokenId that is no mint address', { chain: 'solana', tokenIds: ['7'] }, /"tokenIds\[0\]" is not a base58/],
     ['empty collection list', { chain: 'ethereum', collection: [] }, /"collection"/],
-    ['upper-case chain', { chain: 'Ethereum', contractAddress: BAYC }, /"chain"/],
+    ['upper-case chain', { chain: 'Ethereum', contractAddress: APES_CONTRACT }, /"chain"/],
     ['not an object', 'x', /"chain" is required|"contractAddress"/],
   ];
   test.each(cases)('%s', (_name, requirements, message) => {
@@ -203,7 +204,7 @@ describe('requireTokens after requireAuth', () => {
     const counting = createTokenGate({ ...env.issuer.options, cache: false, isRevoked: () => ((verifications += 1), false) });
     const app = express();
     app.use(counting.requireAuth());
-    app.get('/r', counting.requireTokens(BAYC, '1'), (req, res) => res.json({ chain: req.wallet!.chain }));
+    app.get('/r', counting.requireTokens(APES_CONTRACT, '1'), (req, res) => res.json({ chain: req.wallet!.chain }));
     const res = await request(app).get('/r').set('Authorization', `Bearer ${await env.issuer.sign(contractBalance('1'))}`);
     expect(res.status).toBe(200);
     expect(verifications).toBe(1);

@@ -7,22 +7,23 @@ import type { AddressInfo } from 'node:net';
 import { createTokenGate, type OwnershipAnswer, type OwnershipResolver } from '../../lib';
 import { compileRequirements } from '../../lib/ownership/requirements';
 import { Revalidator } from '../../lib/ownership/revalidate';
-import { appWith } from '../helpers/app';
-import { get, NFT, OTHER_WALLET, sleep, useLiveEnv, WALLET } from '../helpers/live';
+import { APES_CONTRACT, OTHER_WALLET, WALLET } from '../helpers/fixtures';
+import { appWith } from '../helpers/harness';
+import { get, sleep, useLiveEnv } from '../helpers/live';
 
 const env = useLiveEnv();
 
 beforeEach(() => {
   env.server.answer = 'good';
   env.server.delayMs = 0;
-  env.server.hold(WALLET, NFT, '1');
-  env.server.hold(OTHER_WALLET, NFT, '1');
+  env.server.hold(WALLET, APES_CONTRACT, '1');
+  env.server.hold(OTHER_WALLET, APES_CONTRACT, '1');
 });
 
 describe('cache hits', () => {
   test('a second request within maxAgeMs is answered from the cache', async () => {
     const gate = createTokenGate({ ...env.issuer.options, revalidate: { resolver: env.resolver() } });
-    const app = appWith(gate.requireTokens({ contractAddress: NFT }));
+    const app = appWith(gate.requireTokens({ contractAddress: APES_CONTRACT }));
     const before = env.server.calls;
     const login = await env.login();
     await get(app, login).expect(200);
@@ -33,9 +34,9 @@ describe('cache hits', () => {
 
   test('wallets and requirements are cached apart; routes with the same requirement share answers', async () => {
     const gate = createTokenGate({ ...env.issuer.options, revalidate: { resolver: env.resolver() } });
-    const one = appWith(gate.requireTokens({ contractAddress: NFT }));
-    const same = appWith(gate.requireTokens({ contractAddress: NFT }));
-    const two = appWith(gate.requireTokens({ contractAddress: NFT, minTokenBalance: '2' }));
+    const one = appWith(gate.requireTokens({ contractAddress: APES_CONTRACT }));
+    const same = appWith(gate.requireTokens({ contractAddress: APES_CONTRACT }));
+    const two = appWith(gate.requireTokens({ contractAddress: APES_CONTRACT, minTokenBalance: '2' }));
     const before = env.server.calls;
     await get(one, await env.login()).expect(200);
     await get(same, await env.login()).expect(200);
@@ -47,10 +48,10 @@ describe('cache hits', () => {
 
   test('an answer is never reused past maxAgeMs: a sale shows once it expires', async () => {
     const gate = createTokenGate({ ...env.issuer.options, revalidate: { resolver: env.resolver(), maxAgeMs: 200 } });
-    const app = appWith(gate.requireTokens({ contractAddress: NFT }));
+    const app = appWith(gate.requireTokens({ contractAddress: APES_CONTRACT }));
     const login = await env.login();
     await get(app, login).expect(200);
-    env.server.hold(WALLET, NFT, '0');
+    env.server.hold(WALLET, APES_CONTRACT, '0');
     await get(app, login).expect(200); // still the cached answer
     await sleep(250);
     await get(app, login).expect(403);
@@ -58,7 +59,7 @@ describe('cache hits', () => {
 
   test('maxAgeMs 0 asks on every request', async () => {
     const gate = createTokenGate({ ...env.issuer.options, revalidate: { resolver: env.resolver(), maxAgeMs: 0 } });
-    const app = appWith(gate.requireTokens({ contractAddress: NFT }));
+    const app = appWith(gate.requireTokens({ contractAddress: APES_CONTRACT }));
     const before = env.server.calls;
     const login = await env.login();
     await get(app, login).expect(200);
@@ -74,7 +75,7 @@ describe('concurrent requests', () => {
   test('100 concurrent requests for one wallet and requirement make exactly one resolver call', async () => {
     env.server.delayMs = 100;
     const gate = createTokenGate({ ...env.issuer.options, revalidate: { resolver: env.resolver() } });
-    http = createServer(appWith(gate.requireTokens({ contractAddress: NFT })));
+    http = createServer(appWith(gate.requireTokens({ contractAddress: APES_CONTRACT })));
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/r`;
     const login = await env.login();
@@ -96,7 +97,7 @@ describe('concurrent requests', () => {
       },
     };
     const check = new Revalidator({ resolver: pending, maxAgeMs: 0, onResolverError: 'deny', timeoutMs: 5000 }).checkFor(
-      compileRequirements({ contractAddress: NFT }),
+      compileRequirements({ contractAddress: APES_CONTRACT }),
     );
     const claims = { walletAddress: WALLET, chain: 'ethereum' } as Parameters<typeof check>[0];
     const outcomes = Array.from({ length: 100 }, () => check(claims));
@@ -113,7 +114,7 @@ describe('concurrent requests', () => {
 describe('failures are not cached beyond a short back-off', () => {
   test('right after a failure the key is refused at once; after the back-off it is asked again', async () => {
     const gate = createTokenGate({ ...env.issuer.options, revalidate: { resolver: env.resolver() } });
-    const app = appWith(gate.requireTokens({ contractAddress: NFT }));
+    const app = appWith(gate.requireTokens({ contractAddress: APES_CONTRACT }));
     const login = await env.login();
     env.server.answer = 'error';
     const before = env.server.calls;
@@ -136,7 +137,7 @@ describe('failures are not cached beyond a short back-off', () => {
       },
     };
     const gate = createTokenGate({ ...env.issuer.options, revalidate: { resolver: flaky } });
-    const app = appWith(gate.requireTokens({ contractAddress: NFT }));
+    const app = appWith(gate.requireTokens({ contractAddress: APES_CONTRACT }));
     await get(app, await env.login()).expect(503);
     await get(app, await env.login(OTHER_WALLET)).expect(200);
     failing = false;
@@ -152,7 +153,7 @@ describe('failures are not cached beyond a short back-off', () => {
       },
     };
     const check = new Revalidator({ resolver: down, maxAgeMs: 60_000, onResolverError: 'deny', timeoutMs: 5000 }, () => now).checkFor(
-      compileRequirements({ contractAddress: NFT }),
+      compileRequirements({ contractAddress: APES_CONTRACT }),
     );
     const claims = { walletAddress: WALLET, chain: 'ethereum' } as Parameters<typeof check>[0];
     const retryAfter = async () => {

@@ -4,10 +4,11 @@
  * never a hang. Each shipped resolver is made to fail by a real server on 127.0.0.1.
  */
 import { createTokenGate, evmOwnershipResolver, picketOwnershipResolver, type OwnershipResolver } from '../../lib';
-import { appWith } from '../helpers/app';
+import { APES_CONTRACT } from '../helpers/fixtures';
+import { appWith } from '../helpers/harness';
+import { closedPort } from '../helpers/net';
+import { get, SECRET_KEY, useLiveEnv } from '../helpers/live';
 import { startFailingServer, type Failure, type FailingServer } from '../helpers/failing-server';
-import { closedPort } from '../helpers/ownership-server';
-import { get, NFT, SECRET_KEY, useLiveEnv } from '../helpers/live';
 
 const env = useLiveEnv();
 
@@ -53,7 +54,7 @@ describe.each(RESOLVERS)('$name failures', ({ at, answer }) => {
 
   test.each(FAILURES)("'deny': a resolver that %s answers 503 ownership_unavailable with Retry-After", async (_kind, failure) => {
     const gate = createTokenGate({ ...env.issuer.options, revalidate: { resolver: at(await urlFor(failure), timeoutFor(failure)) } });
-    const res = await get(appWith(gate.requireTokens({ contractAddress: NFT })), await env.holding('1')).expect(503);
+    const res = await get(appWith(gate.requireTokens({ contractAddress: APES_CONTRACT })), await env.holding('1')).expect(503);
     expect(res.body).toEqual({
       error: 'temporarily_unavailable',
       error_description: "The wallet's current holdings cannot be checked right now",
@@ -66,7 +67,7 @@ describe.each(RESOLVERS)('$name failures', ({ at, answer }) => {
   test.each(FAILURES)("'useToken': a resolver that %s leaves the decision to the token's balances", async (_kind, failure) => {
     const resolver = at(await urlFor(failure), timeoutFor(failure));
     const gate = createTokenGate({ ...env.issuer.options, revalidate: { resolver, onResolverError: 'useToken' } });
-    const app = appWith(gate.requireTokens({ contractAddress: NFT }));
+    const app = appWith(gate.requireTokens({ contractAddress: APES_CONTRACT }));
     await get(app, await env.holding('1')).expect(200);
     const res = await get(app, await env.login()).expect(403);
     expect(res.body.reason).toBe('insufficient_balance');
@@ -78,7 +79,7 @@ describe('a resolver of your own that misbehaves', () => {
   const gateWith = (resolver: OwnershipResolver, extra: Record<string, unknown> = {}) =>
     createTokenGate({ ...env.issuer.options, revalidate: { resolver, ...extra } });
   const ask = async (resolver: OwnershipResolver, extra?: Record<string, unknown>) =>
-    get(appWith(gateWith(resolver, extra).requireTokens({ contractAddress: NFT })), await env.holding('5'));
+    get(appWith(gateWith(resolver, extra).requireTokens({ contractAddress: APES_CONTRACT })), await env.holding('5'));
 
   test('one that never answers is given up on after timeoutMs, and its signal is aborted', async () => {
     let signal: AbortSignal | undefined;
@@ -120,7 +121,7 @@ describe('a resolver of your own that misbehaves', () => {
   test('the 503 keeps the resolver error as its cause, for your logs', async () => {
     const failing: OwnershipResolver = { resolve: async () => Promise.reject(new Error('rpc quota exceeded')) };
     const gate = gateWith(failing);
-    const mw = gate.requireTokens({ contractAddress: NFT });
+    const mw = gate.requireTokens({ contractAddress: APES_CONTRACT });
     const token = await env.holding('1');
     const error = await new Promise<unknown>((resolve) => {
       const req = { headers: { authorization: `Bearer ${token}` }, rawHeaders: ['Authorization', `Bearer ${token}`] };

@@ -1,9 +1,9 @@
 /** Bad revalidate options throw at startup, naming the option, never on a request. */
 import { createTokenGate, OptionsError, requireTokens, type OwnershipResolver } from '../../lib';
+import { APES_CONTRACT, AUDIENCE } from '../helpers/fixtures';
 
-const base = { audience: 'p', jwksUri: 'http://127.0.0.1:9/jwks.json' };
+const base = { audience: AUDIENCE, jwksUri: 'http://127.0.0.1:9/jwks.json' };
 const resolver: OwnershipResolver = { resolve: async () => ({ balance: '1' }) };
-const NFT = '0xbc4ca0eda7647a8ab7c2061c2e118a18a936f13d';
 
 describe('revalidate options of a gate', () => {
   test.each([
@@ -44,18 +44,18 @@ describe('requireTokens options of a route', () => {
   const gate = createTokenGate(base);
 
   test('a bad route revalidate throws when the middleware is created', () => {
-    expect(() => gate.requireTokens({ contractAddress: NFT }, { revalidate: { resolver, maxAgeMs: -5 } })).toThrow('option "revalidate.maxAgeMs"');
-    expect(() => gate.requireTokens(NFT, '1', { revalidate: { onResolverError: 'deny' } as never })).toThrow('option "revalidate.resolver"');
-    expect(() => gate.requireTokens({ contractAddress: NFT }, { revalidate: true } as never)).toThrow('option "revalidate"');
+    expect(() => gate.requireTokens({ contractAddress: APES_CONTRACT }, { revalidate: { resolver, maxAgeMs: -5 } })).toThrow('option "revalidate.maxAgeMs"');
+    expect(() => gate.requireTokens(APES_CONTRACT, '1', { revalidate: { onResolverError: 'deny' } as never })).toThrow('option "revalidate.resolver"');
+    expect(() => gate.requireTokens({ contractAddress: APES_CONTRACT }, { revalidate: true } as never)).toThrow('option "revalidate"');
   });
 
   test('unknown route options and non-objects are refused', () => {
-    expect(() => gate.requireTokens({ contractAddress: NFT }, { revalidated: false } as never)).toThrow('option "revalidated" is not a known requireTokens option');
-    expect(() => gate.requireTokens({ contractAddress: NFT }, 'fast' as never)).toThrow(OptionsError);
+    expect(() => gate.requireTokens({ contractAddress: APES_CONTRACT }, { revalidated: false } as never)).toThrow('option "revalidated" is not a known requireTokens option');
+    expect(() => gate.requireTokens({ contractAddress: APES_CONTRACT }, 'fast' as never)).toThrow(OptionsError);
   });
 
   test('the top-level requireTokens validates revalidate with the other gate options', () => {
-    expect(() => requireTokens({ contractAddress: NFT }, { ...base, revalidate: { resolver, onResolverError: 'open' as never } })).toThrow(
+    expect(() => requireTokens({ contractAddress: APES_CONTRACT }, { ...base, revalidate: { resolver, onResolverError: 'open' as never } })).toThrow(
       'option "revalidate.onResolverError"',
     );
   });

@@ -17,10 +17,11 @@ import {
 } from '../../lib';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing';
 import { logout, me, revocationApp } from '../helpers/revocation';
+import { AUDIENCE } from '../helpers/fixtures';
 
 let issuer: TestIssuer;
 beforeAll(async () => {
-  issuer = await createTestIssuer({ audience: 'policy-project' });
+  issuer = await createTestIssuer({ audience: AUDIENCE });
 });
 afterAll(() => issuer.close());
 

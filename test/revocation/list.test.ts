@@ -6,7 +6,8 @@ import { createRevocationList, memoryRevocationStore, type RevocationList, type 
 import { redisRevocationStore } from '../../lib/redis';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server';
-import { logout, me, payloadOf, revocationApp, revokeRaw, twinOf } from '../helpers/revocation';
+import { AUDIENCE, encodeSegment, payloadOf } from '../helpers/fixtures';
+import { logout, me, revocationApp, revokeRaw, twinOf } from '../helpers/revocation';
 
 const WALLET = '0x1111111111111111111111111111111111111111';
 
@@ -48,7 +49,7 @@ const redisKit = (): StoreKit => {
 
 let issuer: TestIssuer;
 beforeAll(async () => {
-  issuer = await createTestIssuer({ audience: 'revocation-project' });
+  issuer = await createTestIssuer({ audience: AUDIENCE });
 });
 afterAll(() => issuer.close());
 
@@ -171,16 +172,15 @@ describe.each([
   });
 
   describe('revoke refuses what is not a token, with a clear error', () => {
-    const header = Buffer.from('{"alg":"ES256"}').toString('base64url');
-    const body = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const header = encodeSegment({ alg: 'ES256' });
     test.each<[string, string, unknown]>([
       ['an empty string', 'token_malformed', ''],
-      ['two segments', 'token_malformed', `${header}.${body({ exp: 2e9 })}`],
-      ['padding in a segment', 'token_malformed', `${header}.${body({ exp: 2e9 })}=.AAAA`],
+      ['two segments', 'token_malformed', `${header}.${encodeSegment({ exp: 2e9 })}`],
+      ['padding in a segment', 'token_malformed', `${header}.${encodeSegment({ exp: 2e9 })}=.AAAA`],
       ['a payload that is not JSON', 'token_malformed', `${header}.bm90IGpzb24.AAAA`],
-      ['a payload that is an array', 'token_malformed', `${header}.${body([1])}.AAAA`],
-      ['no exp', 'claim_invalid', `${header}.${body({ tid: 'x' })}.AAAA`],
-      ['a tid that is a number', 'claim_invalid', `${header}.${body({ tid: 7, exp: 2e9 })}.AAAA`],
+      ['a payload that is an array', 'token_malformed', `${header}.${encodeSegment([1])}.AAAA`],
+      ['no exp', 'claim_invalid', `${header}.${encodeSegment({ tid: 'x' })}.AAAA`],
+      ['a tid that is a number', 'claim_invalid', `${header}.${encodeSegment({ tid: 7, exp: 2e9 })}.AAAA`],
       ['9000 characters', 'token_too_large', 'a'.repeat(9000)],
     ])('%s is refused (%s), and nothing is stored', async (_what, reason, token) => {
       const { list, entries } = await setUp();

@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server';
-import { payloadOf, twinOf } from '../helpers/revocation';
+import { AUDIENCE, payloadOf } from '../helpers/fixtures';
+import { twinOf } from '../helpers/revocation';
 
 const ROOT = path.resolve(__dirname, '../..');
 const SCRIPT = path.join(__dirname, 'fixtures/instance.js');
@@ -66,7 +67,7 @@ async function startInstance(env: Record<string, string> = {}): Promise<Instance
 }
 
 function issuerEnv() {
-  return { AUDIENCE: 'instances-project', ISSUER: issuer.options.issuer as string, JWKS_URI: issuer.options.jwksUri! };
+  return { AUDIENCE, ISSUER: issuer.options.issuer as string, JWKS_URI: issuer.options.jwksUri! };
 }
 
 function get(instance: Instance, token: string) {
@@ -99,7 +100,7 @@ beforeAll(async () => {
   if (!fs.existsSync(path.join(ROOT, 'dist/cjs/redis.js'))) {
     throw new Error('dist/ is missing: `npm test` builds before running jest (or run `npm run build`)');
   }
-  [server, issuer] = await Promise.all([startRedisServer(), createTestIssuer({ audience: 'instances-project' })]);
+  [server, issuer] = await Promise.all([startRedisServer(), createTestIssuer({ audience: AUDIENCE })]);
   [a, b] = await Promise.all([startInstance({ ON_STORE_ERROR: 'deny' }), startInstance({ ON_STORE_ERROR: 'allow' })]);
 }, 30_000);
 

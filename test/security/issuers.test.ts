@@ -8,9 +8,10 @@ import request from 'supertest';
 import { authErrorHandler, createTokenGate, OptionsError, type TokenGate, type TokenGateOptions } from '../../lib';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing';
 import { makeSigningKey } from '../helpers/jwks-server';
+import { AUDIENCE } from '../helpers/fixtures';
 
-const PROD = { issuer: 'picketapi.com', audience: 'prod-project' };
-const STAGING = { issuer: 'staging.picketapi.com', audience: 'staging-project' };
+const PROD = { issuer: 'picketapi.com', audience: AUDIENCE };
+const STAGING = { issuer: 'staging.picketapi.com', audience: AUDIENCE };
 
 interface Pair {
   prod: TestIssuer;
@@ -110,7 +111,7 @@ describe('issuers: an unknown iss never triggers a fetch', () => {
   });
 
   test('holds for the single-issuer form too', async () => {
-    const issuer = await createTestIssuer({ audience: 'single' });
+    const issuer = await createTestIssuer({ audience: AUDIENCE });
     try {
       const gate = createTokenGate(issuer.options);
       await expect(gate.verify(await issuer.sign({ iss: 'evil.example' }))).rejects.toMatchObject({ reason: 'issuer_mismatch' });

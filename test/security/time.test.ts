@@ -7,7 +7,9 @@ import { createTestIssuer, type TestIssuer } from '../../lib/testing';
 import { resolveOptions } from '../../lib/options';
 import { importJWK, type JWK } from 'jose';
 import { TokenVerifier } from '../../lib/token/verify';
-import { AUDIENCE, createHarness, createRawIssuer, expectRejected, nowSeconds, picketClaims, type Harness, type RawIssuer, useRawHarness } from './helpers';
+import { AUDIENCE, nowSeconds, picketClaims } from '../helpers/fixtures';
+import { createHarness, expectRejected, type Harness, useRawHarness } from '../helpers/harness';
+import { createRawIssuer, type RawIssuer } from '../helpers/jwks-server';
 
 let issuer: TestIssuer;
 let harness: Harness; // clockTolerance 5 (default), maxTokenLifetime 86400 (default)

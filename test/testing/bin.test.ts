@@ -11,10 +11,9 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { verifyAccessToken } from '../../lib';
 import { ROOT, assertBuilt } from '../example/start-example';
 import { createSigningMessage } from './emulator/picket-js';
+import { APES_CONTRACT, WALLET } from '../helpers/fixtures';
 
 const BIN = path.join(ROOT, 'bin/express-token-gate.js');
-const APES = '0xbc4ca0eda7647a8ab7c2061c2e118a18a936f13d';
-const HOLDER = '0xA548ac9c6f41B19175023B5f09c6E70f99cFeec8';
 
 let dir: string;
 beforeAll(() => {
@@ -66,7 +65,7 @@ function interrupt(child: ChildProcess): Promise<{ code: number | null; signal: 
 
 describe('express-token-gate issuer', () => {
   test('prints its URL, JWKS and client lines, serves the balances file, logs a wallet in, and exits 0 on SIGINT', async () => {
-    const balances = writeBalances(JSON.stringify({ [HOLDER]: { [APES]: '3' } }));
+    const balances = writeBalances(JSON.stringify({ [WALLET]: { [APES_CONTRACT]: '3' } }));
     const { child, banner } = await start(['issuer', '--port', '0', '--audience', 'demo', '--balances', balances]);
     try {
       const apiUrl = /API: +(http:\/\/127\.0\.0\.1:\d+\/api\/v1)$/m.exec(banner)![1]!;
@@ -76,7 +75,7 @@ describe('express-token-gate issuer', () => {
 
       const picket = new Picket('demo-secret');
       picket.baseURL = apiUrl;
-      expect(await picket.tokenOwnership({ walletAddress: HOLDER, contractAddress: APES })).toEqual({ allowed: true, walletAddress: HOLDER, tokenBalance: '3' });
+      expect(await picket.tokenOwnership({ walletAddress: WALLET, contractAddress: APES_CONTRACT })).toEqual({ allowed: true, walletAddress: WALLET, tokenBalance: '3' });
 
       const account = privateKeyToAccount(generatePrivateKey());
       const { nonce, statement, format } = await picket.nonce({ chain: 'ethereum', walletAddress: account.address });
@@ -112,7 +111,7 @@ describe('express-token-gate issuer', () => {
     ['a balance that is not a decimal string', ['issuer', '--port', '0', '--balances', 'BAD'], 1, 'decimal string'],
     ['an unknown profile', ['issuer', '--port', '0', '--profile', 'picket'], 1, '"profile"'],
   ])('%s ends with a message and a non-zero exit', (_name, args, status, message) => {
-    const resolved = args.map((a) => (a === 'BAD' ? writeBalances(JSON.stringify({ [HOLDER]: { [APES]: 3 } })) : a));
+    const resolved = args.map((a) => (a === 'BAD' ? writeBalances(JSON.stringify({ [WALLET]: { [APES_CONTRACT]: 3 } })) : a));
     const run = spawnSync(process.execPath, [BIN, ...resolved], { cwd: ROOT, encoding: 'utf8', timeout: 15_000 });
     expect(run.status).toBe(status);
     expect(run.stderr).toContain(message);

@@ -3,6 +3,7 @@ import request from 'supertest';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { authErrorHandler, createTokenGate } from '../../lib';
 import { TEST_SOLANA_WALLET, TEST_WALLET, createTestIssuer, type TestIssuer } from '../../lib/testing';
+import { AUDIENCE, OTHER_AUDIENCE } from '../helpers/fixtures';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -22,7 +23,7 @@ async function reasonFor(app: express.Express, token: string): Promise<[number, 
 let issuer: TestIssuer;
 let app: express.Express;
 beforeAll(async () => {
-  issuer = await createTestIssuer({ audience: 'test-project' });
+  issuer = await createTestIssuer({ audience: AUDIENCE });
   app = appFor(issuer.options);
 });
 afterAll(() => issuer.close());
@@ -35,7 +36,7 @@ describe('createTestIssuer', () => {
 
   test('listens on 127.0.0.1 and hands out options that plug into createTokenGate', () => {
     expect(issuer.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(issuer.options).toEqual({ issuer: 'picketapi.com', audience: 'test-project', jwksUri: issuer.jwksUri });
+    expect(issuer.options).toEqual({ issuer: 'picketapi.com', audience: AUDIENCE, jwksUri: issuer.jwksUri });
     expect(issuer.jwksUri.startsWith(`${issuer.url}/.well-known/jwks.json`)).toBe(true);
     expect(issuer.authzUrl).toBe(`${issuer.url}/authz`);
   });
@@ -48,14 +49,14 @@ describe('createTestIssuer', () => {
   });
 
   test('gives every issuer its own key and JWKS address, even on a reused port', async () => {
-    const other = await createTestIssuer({ audience: 'test-project' });
+    const other = await createTestIssuer({ audience: AUDIENCE });
     await other.close();
     expect(other.kid).not.toBe(issuer.kid);
     expect(other.jwksUri).not.toBe(issuer.jwksUri);
   });
 
   test('counts JWKS fetches: one per gate key set, however many requests', async () => {
-    const counted = await createTestIssuer({ audience: 'test-project' });
+    const counted = await createTestIssuer({ audience: AUDIENCE });
     try {
       const countedApp = appFor(counted.options);
       const token = await counted.sign();
@@ -98,7 +99,7 @@ describe('sign() defaults: a Picket-shaped token', () => {
       iat,
       exp: iat + 12 * 3600,
       iss: 'picketapi.com',
-      aud: 'test-project',
+      aud: AUDIENCE,
       tid: expect.stringMatching(UUID),
       ver: 1,
     });
@@ -148,7 +149,7 @@ describe('sign() overrides', () => {
   });
 
   test('a wrong audience or issuer is refused by the gate', async () => {
-    expect(await reasonFor(app, await issuer.sign({ aud: 'another-project' }))).toEqual([401, 'audience_mismatch']);
+    expect(await reasonFor(app, await issuer.sign({ aud: OTHER_AUDIENCE }))).toEqual([401, 'audience_mismatch']);
     expect(await reasonFor(app, await issuer.sign({ iss: 'evil.example' }))).toEqual([401, 'issuer_mismatch']);
   });
 
@@ -170,7 +171,7 @@ describe('sign() overrides', () => {
 
 describe('issuers for other chains', () => {
   test('a solana issuer signs for TEST_SOLANA_WALLET on solana', async () => {
-    const solana = await createTestIssuer({ audience: 'test-project', chain: 'solana', issuer: 'issuer.example' });
+    const solana = await createTestIssuer({ audience: AUDIENCE, chain: 'solana', issuer: 'issuer.example' });
     try {
       const token = await solana.sign();
       expect(decodeJwt(token)).toMatchObject({ walletAddress: TEST_SOLANA_WALLET, chain: 'solana', sub: `solana:${TEST_SOLANA_WALLET}`, iss: 'issuer.example' });
@@ -185,7 +186,7 @@ describe('issuers for other chains', () => {
 describe('rotate()', () => {
   let rotating: TestIssuer;
   beforeEach(async () => {
-    rotating = await createTestIssuer({ audience: 'test-project' });
+    rotating = await createTestIssuer({ audience: AUDIENCE });
   });
   afterEach(() => rotating.close());
 
@@ -217,7 +218,7 @@ describe('rotate()', () => {
 
 describe('close()', () => {
   test('stops serving at once, even with keep-alive connections open', async () => {
-    const closing = await createTestIssuer({ audience: 'test-project' });
+    const closing = await createTestIssuer({ audience: AUDIENCE });
     // fetch keeps its connection alive: close() must not wait for it to idle out.
     expect((await fetch(closing.jwksUri)).status).toBe(200);
     await closing.close();
@@ -225,7 +226,7 @@ describe('close()', () => {
   });
 
   test('can be called twice', async () => {
-    const closing = await createTestIssuer({ audience: 'test-project' });
+    const closing = await createTestIssuer({ audience: AUDIENCE });
     await closing.close();
     await expect(closing.close()).resolves.toBeUndefined();
   });

@@ -1,5 +1,5 @@
 /** The cache holds at most `maxEntries` tokens and evicts the least recently used first. */
-import { crowdKeySet, setUp, get, type Fixture } from '../helpers/cache';
+import { crowdKeySet, type Fixture, get, setUp } from '../helpers/cache';
 
 let fx: Fixture;
 afterEach(() => fx?.issuer.close());

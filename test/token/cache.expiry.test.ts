@@ -2,7 +2,7 @@
  * Time claims are checked on every cache hit, and an entry lives no longer than its token.
  * Only `Date` is faked: the gate's clock moves, HTTP and the JWKS server keep real timers.
  */
-import { ONLY_DATE, crowdKeySet, setUp, get, type Fixture } from '../helpers/cache';
+import { crowdKeySet, type Fixture, get, ONLY_DATE, setUp } from '../helpers/cache';
 
 let fx: Fixture;
 const START = Date.UTC(2030, 0, 1);

@@ -4,19 +4,19 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createTestIssuer } from '../../lib/testing';
-import { AUDIENCE, crowdKeySet, setUp, get, type Fixture } from '../helpers/cache';
+import { AUDIENCE, decodeSegment, encodeSegment, OTHER_AUDIENCE } from '../helpers/fixtures';
+import { crowdKeySet, type Fixture, get, setUp } from '../helpers/cache';
 
 let fx: Fixture;
 afterEach(() => fx?.issuer.close());
 
-const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 /** Invalid tokens of every kind, each distinct. */
 async function flood(count: number): Promise<string[]> {
   const now = Math.floor(Date.now() / 1000);
   const valid = await fx.sign();
   const [header, payload] = valid.split('.');
-  const other = await createTestIssuer({ audience: 'another-project' });
+  const other = await createTestIssuer({ audience: OTHER_AUDIENCE });
   const tokens: string[] = [];
   try {
     for (let i = 0; i < count; i++) {
@@ -25,7 +25,7 @@ async function flood(count: number): Promise<string[]> {
           tokens.push(`${randomBytes(20).toString('base64url')}.${randomBytes(60).toString('base64url')}.${randomBytes(64).toString('base64url')}`);
           break;
         case 1: // a published kid, a signature that is not the issuer's
-          tokens.push(`${header}.${b64({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), tid: randomUUID() })}.${randomBytes(64).toString('base64url')}`);
+          tokens.push(`${header}.${encodeSegment({ ...decodeSegment(payload!), tid: randomUUID() })}.${randomBytes(64).toString('base64url')}`);
           break;
         case 2: // a kid the issuer never published
           tokens.push(await fx.sign({}, { kid: randomUUID() }));
@@ -34,13 +34,13 @@ async function flood(count: number): Promise<string[]> {
           tokens.push(await fx.sign({ exp: now - 3600, iat: now - 7200 }));
           break;
         case 4: // signed by the issuer, for another audience
-          tokens.push(await fx.sign({ aud: 'another-project' }));
+          tokens.push(await fx.sign({ aud: OTHER_AUDIENCE }));
           break;
         case 5: // another issuer's key
           tokens.push(await other.sign({ aud: AUDIENCE }));
           break;
         case 6: // an algorithm the gate does not accept
-          tokens.push(`${b64({ alg: 'HS256', typ: 'JWT' })}.${payload}.${randomBytes(32).toString('base64url')}`);
+          tokens.push(`${encodeSegment({ alg: 'HS256', typ: 'JWT' })}.${payload}.${randomBytes(32).toString('base64url')}`);
           break;
         default: // oversized
           tokens.push(`${header}.${'A'.repeat(9000)}.${randomBytes(64).toString('base64url')}`);
@@ -67,8 +67,8 @@ describe('tokens that show they are bad are rejected before any key or signature
   test.each([
     { name: 'garbage', reason: 'token_malformed', make: () => 'not-a-jwt' },
     { name: 'an oversized token', reason: 'token_too_large', make: () => `${'A'.repeat(9000)}.e30.AAAA` },
-    { name: 'a disallowed algorithm', reason: 'algorithm_not_allowed', make: () => `${b64({ alg: 'HS256' })}.${b64({ iss: 'x' })}.${randomBytes(32).toString('base64url')}` },
-    { name: 'a signature of the wrong length', reason: 'signature_invalid', make: () => `${b64({ alg: 'ES256' })}.${b64({ iss: 'x' })}.${randomBytes(40).toString('base64url')}` },
+    { name: 'a disallowed algorithm', reason: 'algorithm_not_allowed', make: () => `${encodeSegment({ alg: 'HS256' })}.${encodeSegment({ iss: 'x' })}.${randomBytes(32).toString('base64url')}` },
+    { name: 'a signature of the wrong length', reason: 'signature_invalid', make: () => `${encodeSegment({ alg: 'ES256' })}.${encodeSegment({ iss: 'x' })}.${randomBytes(40).toString('base64url')}` },
   ])('$name gets 401 $reason without the key set being fetched', async ({ make, reason }) => {
     fx = await setUp();
     const res = await get(fx.app, make());
@@ -97,7 +97,7 @@ describe('a kid the key set knows to be absent is refused before the payload is 
     fx = await setUp({ jwks: { cooldownMs: 60_000 } });
     const valid = await fx.sign();
     expect((await get(fx.app, valid)).status).toBe(200);
-    const header = b64({ alg: 'ES256', typ: 'JWT', kid: randomUUID() });
+    const header = encodeSegment({ alg: 'ES256', typ: 'JWT', kid: randomUUID() });
     const unreadable = Buffer.from('not json at all').toString('base64url');
     const res = await get(fx.app, `${header}.${unreadable}.${valid.split('.')[2]}`);
     expect(res.status).toBe(401);

@@ -6,10 +6,11 @@ import { resolveOptions } from '../../lib/options';
 import { keySetFor, type KeyResolver } from '../../lib/jwks/key-set';
 import { TokenVerifier } from '../../lib/token/verify';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing';
+import { AUDIENCE } from '../helpers/fixtures';
 
 let issuer: TestIssuer;
 beforeAll(async () => {
-  issuer = await createTestIssuer({ audience: 'inflight-project' });
+  issuer = await createTestIssuer({ audience: AUDIENCE });
 });
 afterAll(() => issuer.close());
 
@@ -30,7 +31,7 @@ describe('concurrent verifications of one token', () => {
     const { verifier, lookups } = countingVerifier();
     const token = await issuer.sign();
     const results = await Promise.all(Array.from({ length: 20 }, () => verifier.verify(token)));
-    expect(results.every((claims) => claims.aud === 'inflight-project')).toBe(true);
+    expect(results.every((claims) => claims.aud === AUDIENCE)).toBe(true);
     expect(lookups()).toBe(1);
   });
 

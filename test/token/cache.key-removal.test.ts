@@ -2,7 +2,7 @@
  * A cached token stops with its key: when the issuer removes a key (a leak), every token it signed
  * is refused from the next refresh of the key set on, whether the gate has seen the token or not.
  */
-import { crowdKeySet, retireSigningKey, setUp, get, type Fixture } from '../helpers/cache';
+import { crowdKeySet, type Fixture, get, retireSigningKey, setUp } from '../helpers/cache';
 
 let fx: Fixture;
 afterEach(() => fx?.issuer.close());

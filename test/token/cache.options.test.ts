@@ -1,7 +1,8 @@
 /** The `cache` option is parsed at startup: `false`, or `{ maxEntries }` with a whole number of 1 or more. */
 import { createTokenGate, OptionsError } from '../../lib';
+import { AUDIENCE } from '../helpers/fixtures';
 
-const base = { audience: 'cache-project', jwksUri: 'http://127.0.0.1:9/jwks.json' };
+const base = { audience: AUDIENCE, jwksUri: 'http://127.0.0.1:9/jwks.json' };
 
 describe('valid cache options are accepted', () => {
   test.each([

@@ -1,5 +1,6 @@
 /** A token that verified once is recognised on later requests without another signature check. */
-import { NFT, crowdKeySet, setUp, get, type Fixture } from '../helpers/cache';
+import { APES_CONTRACT, encodeSegment, OTHER_WALLET, payloadOf } from '../helpers/fixtures';
+import { crowdKeySet, type Fixture, get, setUp } from '../helpers/cache';
 
 let fx: Fixture;
 afterEach(() => fx?.issuer.close());
@@ -76,7 +77,7 @@ describe('only the exact token string is recognised', () => {
     const token = await fx.sign({ walletAddress: '0x1111111111111111111111111111111111111111' });
     expect((await get(fx.app, token)).status).toBe(200);
     const [header, , signature] = token.split('.');
-    const payload = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()), walletAddress: '0x2222222222222222222222222222222222222222' })).toString('base64url');
+    const payload = encodeSegment({ ...payloadOf(token), walletAddress: OTHER_WALLET });
     const res = await get(fx.app, `${header}.${payload}.${signature}`);
     expect(res.status).toBe(401);
     expect(res.body.reason).toBe('signature_invalid');
@@ -95,7 +96,7 @@ describe('ownership is checked on every request, cached or not', () => {
 
   test('a cached token with the balance passes requireTokens without verification', async () => {
     fx = await setUp();
-    const token = await fx.sign({ tokenBalances: { contractAddress: { [NFT]: '2' } } });
+    const token = await fx.sign({ tokenBalances: { contractAddress: { [APES_CONTRACT]: '2' } } });
     expect((await get(fx.app, token, '/nft')).status).toBe(200);
     await crowdKeySet(fx.issuer);
     expect((await get(fx.app, token, '/nft')).status).toBe(200);

@@ -3,7 +3,8 @@ import express from 'express';
 import request from 'supertest';
 import { authErrorHandler, createTokenGate } from '../../lib';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing';
-import { AUDIENCE, JWKS, NFT } from '../helpers/cache';
+import { APES_CONTRACT, AUDIENCE, OTHER_AUDIENCE } from '../helpers/fixtures';
+import { JWKS } from '../helpers/cache';
 
 let issuer: TestIssuer;
 beforeEach(async () => {
@@ -16,11 +17,11 @@ describe('requireTokens after requireAuth on the same request reuses the verifie
     let asked = 0;
     const gate = createTokenGate({ ...issuer.options, jwks: JWKS, cache: cached ? undefined : false, isRevoked: () => (asked++, false) });
     const app = express();
-    app.get('/nft', gate.requireAuth(), gate.requireTokens(NFT, '1'), (req, res) => {
+    app.get('/nft', gate.requireAuth(), gate.requireTokens(APES_CONTRACT, '1'), (req, res) => {
       res.json({ address: req.wallet!.address });
     });
     app.use(authErrorHandler());
-    const token = await issuer.sign({ tokenBalances: { contractAddress: { [NFT]: '1' } } });
+    const token = await issuer.sign({ tokenBalances: { contractAddress: { [APES_CONTRACT]: '1' } } });
     for (let i = 1; i <= 3; i++) {
       expect((await request(app).get('/nft').set('Authorization', `Bearer ${token}`)).status).toBe(200);
       expect(asked).toBe(i);
@@ -31,7 +32,7 @@ describe('requireTokens after requireAuth on the same request reuses the verifie
 describe('a wallet attached by another gate is not taken as verified', () => {
   test('a second gate for another audience rejects the token the first gate accepted', async () => {
     const first = createTokenGate({ ...issuer.options, jwks: JWKS });
-    const second = createTokenGate({ ...issuer.options, audience: 'another-project', jwks: JWKS });
+    const second = createTokenGate({ ...issuer.options, audience: OTHER_AUDIENCE, jwks: JWKS });
     const app = express();
     app.get('/both', first.requireAuth(), second.requireAuth(), (_req, res) => {
       res.json({ ok: true });
@@ -44,7 +45,7 @@ describe('a wallet attached by another gate is not taken as verified', () => {
 
   test('a wallet the application put on the request is not taken as verified', async () => {
     const gate = createTokenGate({ ...issuer.options, jwks: JWKS });
-    const token = await issuer.sign({ aud: 'another-project' });
+    const token = await issuer.sign({ aud: OTHER_AUDIENCE });
     const app = express();
     app.get('/me', (req, _res, next) => {
       (req as unknown as Record<string, unknown>).wallet = { address: '0x1', displayAddress: '0x1', chain: 'ethereum', claims: {}, token };

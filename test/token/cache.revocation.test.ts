@@ -1,6 +1,7 @@
 /** Revocation is asked on every hit, whether `isRevoked` answers synchronously or not. */
 import type { AccessTokenClaims } from '../../lib';
-import { crowdKeySet, setUp, get, type Fixture } from '../helpers/cache';
+import { crowdKeySet, type Fixture, get, setUp } from '../helpers/cache';
+import { payloadOf } from '../helpers/fixtures';
 
 let fx: Fixture;
 afterEach(() => fx?.issuer.close());
@@ -24,7 +25,7 @@ function revocationList() {
 }
 
 function tidOf(token: string): string {
-  return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).tid;
+  return payloadOf(token).tid as string;
 }
 
 describe.each(['sync', 'async'] as const)('a token revoked while cached is rejected (%s isRevoked)', (kind) => {

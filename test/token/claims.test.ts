@@ -1,10 +1,10 @@
 import request from 'supertest';
 import { createTokenGate, type TokenGate } from '../../lib';
-import { appWith, BAYC, nowSeconds, useTestIssuer } from '../helpers/app';
+import { APES_CONTRACT, nowSeconds, WALLET } from '../helpers/fixtures';
+import { appWith, useTestIssuer } from '../helpers/harness';
 
 const env = useTestIssuer();
 
-const CHECKSUMMED = '0xA548ac9c6f41B19175023B5f09c6E70f99cFeec8';
 const SOLANA_WALLET = 'DRpbCBMxVnDK7maPM5tGv6MvB3v1sRMC86PZ8okm21hy';
 
 async function walletOf(claims: Record<string, unknown>) {
@@ -18,12 +18,12 @@ describe('req.wallet', () => {
     const token = await env.issuer.sign({ displayAddress: 'ens.eth' });
     const res = await request(appWith(env.gate.requireAuth())).get('/r').set('Authorization', `Bearer ${token}`);
     expect(res.body.wallet).toMatchObject({
-      address: CHECKSUMMED.toLowerCase(),
+      address: WALLET.toLowerCase(),
       displayAddress: 'ens.eth',
       chain: 'ethereum',
       token,
     });
-    expect(res.body.wallet.claims.walletAddress).toBe(CHECKSUMMED);
+    expect(res.body.wallet.claims.walletAddress).toBe(WALLET);
   });
 
   test('keeps a Solana address exactly as issued', async () => {
@@ -63,26 +63,26 @@ describe('naming quirks are normalised into claims', () => {
   });
 
   test('tokenBalance comes from the legacy numTokens', async () => {
-    const { claims } = await walletOf({ contractAddress: BAYC, numTokens: '0.1337' });
+    const { claims } = await walletOf({ contractAddress: APES_CONTRACT, numTokens: '0.1337' });
     expect(claims.tokenBalance).toBe('0.1337');
-    expect(claims.tokenBalances).toEqual({ contractAddress: { [BAYC]: '0.1337' } });
+    expect(claims.tokenBalances).toEqual({ contractAddress: { [APES_CONTRACT]: '0.1337' } });
   });
 
   test('tokenBalance wins over numTokens when both are present', async () => {
-    const { claims } = await walletOf({ contractAddress: BAYC, numTokens: '1', tokenBalance: '2' });
+    const { claims } = await walletOf({ contractAddress: APES_CONTRACT, numTokens: '1', tokenBalance: '2' });
     expect(claims.tokenBalance).toBe('2');
   });
 
   test.each([
-    ['ethereum:', `ethereum:${CHECKSUMMED}`, 'ethereum'],
-    ['ethereum/mainnet:', `ethereum/mainnet:${CHECKSUMMED}`, 'ethereum'],
-    ['polygon:', `polygon:${CHECKSUMMED}`, 'polygon'],
+    ['ethereum:', `ethereum:${WALLET}`, 'ethereum'],
+    ['ethereum/mainnet:', `ethereum/mainnet:${WALLET}`, 'ethereum'],
+    ['polygon:', `polygon:${WALLET}`, 'polygon'],
   ])('chain comes from the sub prefix %s when the chain claim is absent', async (_p, sub, chain) => {
     expect((await walletOf({ chain: undefined, sub })).chain).toBe(chain);
   });
 
   test('a chain claim and a sub prefix naming different chains are refused', async () => {
-    const token = await env.issuer.sign({ chain: 'polygon', sub: `ethereum:${CHECKSUMMED}` });
+    const token = await env.issuer.sign({ chain: 'polygon', sub: `ethereum:${WALLET}` });
     const res = await request(appWith(env.gate.requireAuth())).get('/r').set('Authorization', `Bearer ${token}`);
     expect(res.status).toBe(401);
     expect(res.body.reason).toBe('claim_invalid');
@@ -94,30 +94,30 @@ describe('naming quirks are normalised into claims', () => {
 
   test('tokenBalances are kept; the single-requirement tokenIds stay beside their contractAddress', async () => {
     const { claims } = await walletOf({
-      contractAddress: BAYC,
+      contractAddress: APES_CONTRACT,
       tokenIds: ['7', '9'],
       tokenBalance: '2',
       tokenBalances: { collection: { apes: '2' } },
     });
-    expect(claims.tokenBalances).toEqual({ collection: { apes: '2' }, contractAddress: { [BAYC]: '2' } });
-    expect(claims).toMatchObject({ contractAddress: BAYC, tokenIds: ['7', '9'] });
+    expect(claims.tokenBalances).toEqual({ collection: { apes: '2' }, contractAddress: { [APES_CONTRACT]: '2' } });
+    expect(claims).toMatchObject({ contractAddress: APES_CONTRACT, tokenIds: ['7', '9'] });
   });
 
   test('the Picket documentation example token shape is understood', async () => {
     // Claims as in the issuer's reference: ext instead of exp, numTokens, sub with a network.
     const now = nowSeconds();
     const wallet = await walletOf({
-      walletAddress: CHECKSUMMED,
-      contractAddress: BAYC,
+      walletAddress: WALLET,
+      contractAddress: APES_CONTRACT,
       numTokens: '0.1337',
       nbf: now,
       iat: now,
       exp: undefined,
       ext: now + 600,
       chain: undefined,
-      sub: `ethereum/mainnet:${CHECKSUMMED}`,
+      sub: `ethereum/mainnet:${WALLET}`,
     });
-    expect(wallet).toMatchObject({ chain: 'ethereum', address: CHECKSUMMED.toLowerCase() });
+    expect(wallet).toMatchObject({ chain: 'ethereum', address: WALLET.toLowerCase() });
     expect(wallet.claims).toMatchObject({ exp: now + 600, tokenBalance: '0.1337' });
   });
 });

@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { CompactSign, exportJWK, generateKeyPair } from 'jose';
 import { createTokenGate } from '../../lib';
-import { appWith, nowSeconds } from '../helpers/app';
+import { nowSeconds } from '../helpers/fixtures';
+import { appWith } from '../helpers/harness';
 
 // An issuer of our own that signs with ES384, to show the `algorithms` option opening another curve.
 let server: http.Server;

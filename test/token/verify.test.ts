@@ -1,7 +1,8 @@
 import request from 'supertest';
 import { CompactSign, generateKeyPair } from 'jose';
 import { createTokenGate, verifyAccessToken, InvalidTokenError, type TokenGate, type TokenGateOptions } from '../../lib';
-import { appWith, decodeSegment, encodeSegment, nowSeconds, useTestIssuer } from '../helpers/app';
+import { APES_CONTRACT, decodeSegment, encodeSegment, nowSeconds, OTHER_AUDIENCE } from '../helpers/fixtures';
+import { appWith, useTestIssuer } from '../helpers/harness';
 
 const env = useTestIssuer();
 
@@ -103,7 +104,7 @@ describe('issuer and audience', () => {
   });
 
   test('rejects a token for another project', async () => {
-    await expectRejected(await env.issuer.sign({ aud: 'another-project' }), 'audience_mismatch');
+    await expectRejected(await env.issuer.sign({ aud: OTHER_AUDIENCE }), 'audience_mismatch');
   });
 
   test('rejects a token without aud', async () => {
@@ -173,8 +174,8 @@ describe('claim types', () => {
     ['walletAddress a number', { walletAddress: 42 }],
     ['iat a string', { iat: '1' }],
     ['nbf a string', { nbf: '1' }],
-    ['tokenBalance a number', { contractAddress: '0xbc4ca0eda7647a8ab7c2061c2e118a18a936f13d', tokenBalance: 3 }],
-    ['tokenBalance in exponent notation', { contractAddress: '0xbc4ca0eda7647a8ab7c2061c2e118a18a936f13d', tokenBalance: '1e3' }],
+    ['tokenBalance a number', { contractAddress: APES_CONTRACT, tokenBalance: 3 }],
+    ['tokenBalance in exponent notation', { contractAddress: APES_CONTRACT, tokenBalance: '1e3' }],
     ['tokenIds not a list', { tokenIds: '1' }],
     ['tokenBalances not an object', { tokenBalances: [] }],
     ['sub naming another wallet', { sub: 'ethereum:0x0000000000000000000000000000000000000001' }],

@@ -7,10 +7,11 @@ import type { AddressInfo } from 'node:net';
 import type { Address } from 'viem';
 import { createTokenGate, evmOwnershipResolver, OptionsError, UnsupportedRequirementError, type OwnershipQuery } from '../../../lib';
 import { createTestIssuer, type TestIssuer } from '../../../lib/testing';
-import { appWith } from '../../helpers/app';
-import { compileContracts, startChain, type Compiled, type LocalChain } from '../../helpers/chain';
+import { appWith } from '../../helpers/harness';
 import { get, sleep } from '../../helpers/live';
+import { compileContracts, startChain, type Compiled, type LocalChain } from '../../helpers/chain';
 import { describeOwnershipResolver } from './port-suite';
+import { AUDIENCE } from '../../helpers/fixtures';
 
 let chain: LocalChain;
 let contracts: Record<string, Compiled>;
@@ -160,7 +161,7 @@ describe('JSON-RPC batching', () => {
 describe('access follows the chain', () => {
   let issuer: TestIssuer;
   beforeAll(async () => {
-    issuer = await createTestIssuer({ audience: 'chain-project' });
+    issuer = await createTestIssuer({ audience: AUDIENCE });
   });
   afterAll(() => issuer.close());
 

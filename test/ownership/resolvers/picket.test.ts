@@ -6,16 +6,15 @@ import Picket from '@picketapi/picket-node';
 import { OptionsError, picketOwnershipResolver, ResolverError, UnsupportedRequirementError, type OwnershipQuery } from '../../../lib';
 import { startOwnershipServer, type OwnershipServer } from '../../helpers/ownership-server';
 import { describeOwnershipResolver } from './port-suite';
+import { APES_CONTRACT, WALLET } from '../../helpers/fixtures';
 
 const KEY = 'sk_test_51a7f0c2';
-const WALLET = '0xA548ac9c6f41B19175023B5f09c6E70f99cFeec8';
-const NFT = '0xbc4ca0eda7647a8ab7c2061c2e118a18a936f13d';
 
 let server: OwnershipServer;
 beforeAll(async () => {
   server = await startOwnershipServer(KEY);
-  server.hold(WALLET, NFT, '2');
-  server.hold(WALLET, `${NFT}:7`, '1');
+  server.hold(WALLET, APES_CONTRACT, '2');
+  server.hold(WALLET, `${APES_CONTRACT}:7`, '1');
 });
 afterAll(() => server.close());
 
@@ -36,7 +35,7 @@ describe('the loopback tokenOwnership server is faithful to @picketapi/picket-no
   };
 
   test("the SDK's tokenOwnership call is accepted and answered in the SDK's response shape", async () => {
-    const answer = await sdk().tokenOwnership({ walletAddress: WALLET, contractAddress: NFT, minTokenBalance: '1' });
+    const answer = await sdk().tokenOwnership({ walletAddress: WALLET, contractAddress: APES_CONTRACT, minTokenBalance: '1' });
     expect(answer).toEqual({ allowed: true, walletAddress: WALLET, tokenBalance: '2' });
     const sent = server.requests.at(-1)!;
     expect(sent.path).toBe(`/api/v1/chains/ethereum/wallets/${WALLET}/tokenOwnership`);
@@ -44,30 +43,30 @@ describe('the loopback tokenOwnership server is faithful to @picketapi/picket-no
   });
 
   test('the SDK with token ids, and with a wrong key (refused)', async () => {
-    const ids = await sdk().tokenOwnership({ walletAddress: WALLET, contractAddress: NFT, tokenIds: ['7', '8'] });
+    const ids = await sdk().tokenOwnership({ walletAddress: WALLET, contractAddress: APES_CONTRACT, tokenIds: ['7', '8'] });
     expect(ids).toEqual({ allowed: true, walletAddress: WALLET, tokenBalance: '1' });
     const stranger = new Picket('another-key');
     stranger.baseURL = server.baseUrl;
-    await expect(stranger.tokenOwnership({ walletAddress: WALLET, contractAddress: NFT })).rejects.toMatchObject({ code: 'unauthorized' });
+    await expect(stranger.tokenOwnership({ walletAddress: WALLET, contractAddress: APES_CONTRACT })).rejects.toMatchObject({ code: 'unauthorized' });
   });
 });
 
 describe('picketOwnershipResolver request', () => {
   test('posts to /chains/{chain}/wallets/{wallet}/tokenOwnership with Basic base64(secretKey) and the SDK body', async () => {
     const resolver = picketOwnershipResolver({ apiKey: KEY, baseUrl: server.baseUrl });
-    await resolver.resolve(query({ contractAddress: NFT, minTokenBalance: '2', tokenIds: ['7'] }));
+    await resolver.resolve(query({ contractAddress: APES_CONTRACT, minTokenBalance: '2', tokenIds: ['7'] }));
     const sent = server.requests.at(-1)!;
     expect(sent.method).toBe('POST');
     expect(sent.path).toBe(`/api/v1/chains/ethereum/wallets/${WALLET}/tokenOwnership`);
     expect(sent.headers.authorization).toBe(`Basic ${Buffer.from(KEY).toString('base64')}`);
     expect(sent.headers['content-type']).toBe('application/json');
-    expect(sent.body).toEqual({ contractAddress: NFT, minTokenBalance: '2', tokenIds: ['7'] });
+    expect(sent.body).toEqual({ contractAddress: APES_CONTRACT, minTokenBalance: '2', tokenIds: ['7'] });
   });
 
   test('sends no tokenIds field when the requirement has none, and ignores allowedWallets (the gate checks them)', async () => {
     const resolver = picketOwnershipResolver({ apiKey: KEY, baseUrl: `${server.baseUrl}/` });
-    await resolver.resolve(query({ contractAddress: NFT, allowedWallets: [WALLET] }));
-    expect(server.requests.at(-1)!.body).toEqual({ contractAddress: NFT, minTokenBalance: '0' });
+    await resolver.resolve(query({ contractAddress: APES_CONTRACT, allowedWallets: [WALLET] }));
+    expect(server.requests.at(-1)!.body).toEqual({ contractAddress: APES_CONTRACT, minTokenBalance: '0' });
   });
 });
 
@@ -75,32 +74,32 @@ describe('picketOwnershipResolver answers', () => {
   const resolver = () => picketOwnershipResolver({ apiKey: KEY, baseUrl: server.baseUrl });
 
   test("maps { allowed, tokenBalance } to the wallet's balance and the issuer's verdict", async () => {
-    await expect(resolver().resolve(query({ contractAddress: NFT, minTokenBalance: '3' }))).resolves.toEqual({ balance: '2', allowed: false });
-    await expect(resolver().resolve(query({ contractAddress: NFT, tokenIds: ['7'] }))).resolves.toEqual({ balance: '1', allowed: true });
+    await expect(resolver().resolve(query({ contractAddress: APES_CONTRACT, minTokenBalance: '3' }))).resolves.toEqual({ balance: '2', allowed: false });
+    await expect(resolver().resolve(query({ contractAddress: APES_CONTRACT, tokenIds: ['7'] }))).resolves.toEqual({ balance: '1', allowed: true });
   });
 
   test('refuses a well-formed answer about another wallet', async () => {
     server.answer = 'other-wallet';
     try {
-      await expect(resolver().resolve(query({ contractAddress: NFT }))).rejects.toThrow("The issuer's tokenOwnership answer is about another wallet");
+      await expect(resolver().resolve(query({ contractAddress: APES_CONTRACT }))).rejects.toThrow("The issuer's tokenOwnership answer is about another wallet");
     } finally {
       server.answer = 'good';
     }
   });
 
   test('compares the wallet it asked about case-insensitively on EVM chains', async () => {
-    await expect(resolver().resolve(query({ contractAddress: NFT }, WALLET.toLowerCase()))).resolves.toEqual({ balance: '2', allowed: true });
+    await expect(resolver().resolve(query({ contractAddress: APES_CONTRACT }, WALLET.toLowerCase()))).resolves.toEqual({ balance: '2', allowed: true });
   });
 
   test('a wrong key is a failure, not a zero balance', async () => {
     const stranger = picketOwnershipResolver({ apiKey: 'another-key', baseUrl: server.baseUrl });
-    await expect(stranger.resolve(query({ contractAddress: NFT }))).rejects.toThrow(new ResolverError("The issuer's tokenOwnership API answered 401"));
+    await expect(stranger.resolve(query({ contractAddress: APES_CONTRACT }))).rejects.toThrow(new ResolverError("The issuer's tokenOwnership API answered 401"));
   });
 
   test('collection and creator requirements are not part of the API: a failure, and no request', async () => {
     const before = server.calls;
     await expect(resolver().resolve(query({ collection: ['abc'], chain: 'solana' }))).rejects.toBeInstanceOf(UnsupportedRequirementError);
-    await expect(resolver().resolve(query({ creatorAddress: NFT }))).rejects.toBeInstanceOf(UnsupportedRequirementError);
+    await expect(resolver().resolve(query({ creatorAddress: APES_CONTRACT }))).rejects.toBeInstanceOf(UnsupportedRequirementError);
     expect(server.calls).toBe(before);
   });
 });
@@ -128,7 +127,7 @@ describe('picketOwnershipResolver options', () => {
 
 describeOwnershipResolver('picketOwnershipResolver', () => ({
   resolver: picketOwnershipResolver({ apiKey: KEY, baseUrl: server.baseUrl }),
-  contractAddress: NFT,
+  contractAddress: APES_CONTRACT,
   holder: { wallet: WALLET, balance: '2' },
   stranger: '0x3333333333333333333333333333333333333333',
   unreachable: (port) => picketOwnershipResolver({ apiKey: KEY, baseUrl: `http://127.0.0.1:${port}/api/v1` }),

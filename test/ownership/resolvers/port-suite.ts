@@ -3,7 +3,7 @@
  * chain, the test kit's balance table).
  */
 import type { OwnershipQuery, OwnershipResolver } from '../../../lib';
-import { closedPort } from '../../helpers/ownership-server';
+import { closedPort } from '../../helpers/net';
 
 export interface ResolverFixture {
   resolver: OwnershipResolver;

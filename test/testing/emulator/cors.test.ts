@@ -1,10 +1,11 @@
 /** CORS: browser apps on loopback origins may call the emulator by default; `cors.origins` changes who may. */
 import { createTestIssuer, type TestIssuer } from '../../../lib/testing';
 import { OptionsError } from '../../../lib';
+import { AUDIENCE } from '../../helpers/fixtures';
 
 let issuer: TestIssuer;
 beforeAll(async () => {
-  issuer = await createTestIssuer({ audience: 'test-project' });
+  issuer = await createTestIssuer({ audience: AUDIENCE });
 });
 afterAll(() => issuer.close());
 
@@ -51,7 +52,7 @@ describe('by default any origin on a loopback host is allowed', () => {
 
 describe('cors.origins', () => {
   test('a list allows exactly those origins', async () => {
-    const listed = await createTestIssuer({ audience: 'test-project', cors: { origins: ['https://app.example'] } });
+    const listed = await createTestIssuer({ audience: AUDIENCE, cors: { origins: ['https://app.example'] } });
     try {
       expect((await preflight(listed, 'https://app.example')).headers.get('access-control-allow-origin')).toBe('https://app.example');
       expect((await preflight(listed, 'http://localhost:5173')).status).toBe(403);
@@ -61,7 +62,7 @@ describe('cors.origins', () => {
   });
 
   test("'*' allows any origin", async () => {
-    const open = await createTestIssuer({ audience: 'test-project', cors: { origins: '*' } });
+    const open = await createTestIssuer({ audience: AUDIENCE, cors: { origins: '*' } });
     try {
       expect((await preflight(open, 'https://anywhere.example')).headers.get('access-control-allow-origin')).toBe('https://anywhere.example');
     } finally {
@@ -71,8 +72,8 @@ describe('cors.origins', () => {
 
   test('an unusable setting throws an OptionsError naming cors.origins at startup', async () => {
     for (const origins of ['https://app.example', ['app.example'], ['https://app.example/path'], [42]]) {
-      await expect(createTestIssuer({ audience: 'test-project', cors: { origins: origins as never } })).rejects.toThrow(OptionsError);
-      await expect(createTestIssuer({ audience: 'test-project', cors: { origins: origins as never } })).rejects.toThrow('"cors.origins"');
+      await expect(createTestIssuer({ audience: AUDIENCE, cors: { origins: origins as never } })).rejects.toThrow(OptionsError);
+      await expect(createTestIssuer({ audience: AUDIENCE, cors: { origins: origins as never } })).rejects.toThrow('"cors.origins"');
     }
   });
 });

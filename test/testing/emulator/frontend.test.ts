@@ -9,17 +9,17 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { authErrorHandler, createTokenGate } from '../../../lib';
 import { createTestIssuer, type TestIssuer } from '../../../lib/testing';
 import { PicketJs } from './picket-js';
+import { APES_CONTRACT, AUDIENCE } from '../../helpers/fixtures';
 
-const APES = '0xbc4ca0eda7647a8ab7c2061c2e118a18a936f13d';
 
 let issuer: TestIssuer;
 let api: express.Express;
 beforeAll(async () => {
-  issuer = await createTestIssuer({ audience: 'test-project' });
+  issuer = await createTestIssuer({ audience: AUDIENCE });
   const gate = createTokenGate(issuer.options);
   api = express();
   api.get('/me', gate.requireAuth(), (req, res) => res.json({ address: req.wallet!.address }));
-  api.get('/apes', gate.requireTokens({ contractAddress: APES }), (_req, res) => res.json({ welcome: 'ape' }));
+  api.get('/apes', gate.requireTokens({ contractAddress: APES_CONTRACT }), (_req, res) => res.json({ welcome: 'ape' }));
   api.use(authErrorHandler());
 });
 afterAll(() => issuer.close());
@@ -27,18 +27,18 @@ afterAll(() => issuer.close());
 describe('a frontend logs in, upgrades and reloads against the emulator', () => {
   test('login → 403 → /authz → 200 → reload → still 200', async () => {
     const wallet = privateKeyToAccount(generatePrivateKey());
-    issuer.setBalances(wallet.address, { [APES]: '1' });
-    const picket = new PicketJs('test-project', { baseURL: issuer.apiUrl, origin: 'http://localhost:5173' });
+    issuer.setBalances(wallet.address, { [APES_CONTRACT]: '1' });
+    const picket = new PicketJs(AUDIENCE, { baseURL: issuer.apiUrl, origin: 'http://localhost:5173' });
 
     const login = await picket.login(wallet);
     const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
     await request(api).get('/me').set(bearer(login.accessToken)).expect(200, { address: wallet.address.toLowerCase() });
 
     const denied = await request(api).get('/apes').set(bearer(login.accessToken)).expect(403);
-    expect(denied.body.requirements).toEqual({ chain: 'ethereum', contractAddress: APES, minTokenBalance: '0' });
+    expect(denied.body.requirements).toEqual({ chain: 'ethereum', contractAddress: APES_CONTRACT, minTokenBalance: '0' });
 
     const upgraded = await picket.authz({ accessToken: login.accessToken, requirements: denied.body.requirements });
-    expect(upgraded.user.tokenBalances).toEqual({ contractAddress: { [APES]: '1' } });
+    expect(upgraded.user.tokenBalances).toEqual({ contractAddress: { [APES_CONTRACT]: '1' } });
     await request(api).get('/apes').set(bearer(upgraded.accessToken)).expect(200, { welcome: 'ape' });
 
     const restored = await picket.authStateAfterReload();
@@ -47,7 +47,7 @@ describe('a frontend logs in, upgrades and reloads against the emulator', () => 
   });
 
   test('a reload with a session the issuer no longer accepts logs the user out', async () => {
-    const picket = new PicketJs('test-project', { baseURL: issuer.apiUrl, origin: 'http://localhost:5173' });
+    const picket = new PicketJs(AUDIENCE, { baseURL: issuer.apiUrl, origin: 'http://localhost:5173' });
     picket.stored = { accessToken: await issuer.sign({}, { expiresIn: -60 }), user: { chain: 'ethereum', walletAddress: '0x', displayAddress: '0x' } };
     expect(await picket.authStateAfterReload()).toBeNull();
     expect(picket.stored).toBeNull();

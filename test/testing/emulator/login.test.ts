@@ -9,8 +9,8 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { authErrorHandler, createTokenGate } from '../../../lib';
 import { createTestIssuer, type TestIssuer } from '../../../lib/testing';
 import { PicketJs, createSigningMessage, type BrowserWallet } from './picket-js';
+import { APES_CONTRACT, AUDIENCE } from '../../helpers/fixtures';
 
-const APES = '0xbc4ca0eda7647a8ab7c2061c2e118a18a936f13d';
 const PAGE = 'http://localhost:5173';
 
 const newWallet = (): BrowserWallet => privateKeyToAccount(generatePrivateKey());
@@ -18,8 +18,8 @@ const newWallet = (): BrowserWallet => privateKeyToAccount(generatePrivateKey())
 let issuer: TestIssuer;
 let picket: PicketJs;
 beforeAll(async () => {
-  issuer = await createTestIssuer({ audience: 'test-project' });
-  picket = new PicketJs('test-project', { baseURL: issuer.apiUrl, origin: PAGE });
+  issuer = await createTestIssuer({ audience: AUDIENCE });
+  picket = new PicketJs(AUDIENCE, { baseURL: issuer.apiUrl, origin: PAGE });
 });
 afterAll(() => issuer.close());
 
@@ -36,7 +36,7 @@ describe('login with a SIWE (EIP-4361) message, as picket-js performs it', () =>
     const wallet = newWallet();
     const state = await picket.login(wallet);
     expect(state.user).toEqual({ chain: 'ethereum', walletAddress: wallet.address, displayAddress: wallet.address });
-    expect(decodeJwt(state.accessToken)).toMatchObject({ walletAddress: wallet.address, aud: 'test-project', iss: 'picketapi.com' });
+    expect(decodeJwt(state.accessToken)).toMatchObject({ walletAddress: wallet.address, aud: AUDIENCE, iss: 'picketapi.com' });
   });
 
   test('the token it gets passes a gate built from issuer.options', async () => {
@@ -60,22 +60,22 @@ describe('login with a SIWE (EIP-4361) message, as picket-js performs it', () =>
 
   test('login requirements are proven from the balance table in the same step', async () => {
     const wallet = newWallet();
-    issuer.setBalances(wallet.address, { [APES]: '2' });
-    const state = await picket.login(wallet, { requirements: { contractAddress: APES } });
-    expect(state.user.tokenBalances).toEqual({ contractAddress: { [APES]: '2' } });
-    await expect(picket.login(newWallet(), { requirements: { contractAddress: APES } })).rejects.toMatchObject({
+    issuer.setBalances(wallet.address, { [APES_CONTRACT]: '2' });
+    const state = await picket.login(wallet, { requirements: { contractAddress: APES_CONTRACT } });
+    expect(state.user.tokenBalances).toEqual({ contractAddress: { [APES_CONTRACT]: '2' } });
+    await expect(picket.login(newWallet(), { requirements: { contractAddress: APES_CONTRACT } })).rejects.toMatchObject({
       code: 'insufficient_balance',
       msg: expect.any(String),
-      requirements: { chain: 'ethereum', contractAddress: APES, minTokenBalance: '0' },
+      requirements: { chain: 'ethereum', contractAddress: APES_CONTRACT, minTokenBalance: '0' },
     });
   });
 });
 
 describe('login with the simple message format', () => {
   test('an issuer with login.format "simple" announces it and verifies "<statement>\\n\\nAddress: …\\nNonce: …"', async () => {
-    const simple = await createTestIssuer({ audience: 'test-project', login: { format: 'simple', statement: 'Sign in to the demo' } });
+    const simple = await createTestIssuer({ audience: AUDIENCE, login: { format: 'simple', statement: 'Sign in to the demo' } });
     try {
-      const client = new PicketJs('test-project', { baseURL: simple.apiUrl, origin: PAGE });
+      const client = new PicketJs(AUDIENCE, { baseURL: simple.apiUrl, origin: PAGE });
       const wallet = newWallet();
       expect(await client.nonce({ walletAddress: wallet.address })).toMatchObject({ format: 'simple', statement: 'Sign in to the demo' });
       const state = await client.login(wallet);
@@ -132,9 +132,9 @@ describe('login refusals answer { code, msg }', () => {
   });
 
   test('401 nonce_expired once the nonce outlived login.nonceTtlSeconds', async () => {
-    const strict = await createTestIssuer({ audience: 'test-project', login: { nonceTtlSeconds: 0 } });
+    const strict = await createTestIssuer({ audience: AUDIENCE, login: { nonceTtlSeconds: 0 } });
     try {
-      const client = new PicketJs('test-project', { baseURL: strict.apiUrl, origin: PAGE });
+      const client = new PicketJs(AUDIENCE, { baseURL: strict.apiUrl, origin: PAGE });
       await expect(client.login(newWallet())).rejects.toMatchObject({ code: 'nonce_expired' });
     } finally {
       await strict.close();
@@ -185,11 +185,11 @@ describe('garbage login requests end in a 4xx with { code, msg }, never a crash'
 
 describe('login.domains', () => {
   test('only the listed hosts may be named by SIWE messages', async () => {
-    const hosted = await createTestIssuer({ audience: 'test-project', login: { domains: ['app.example'] }, cors: { origins: ['https://app.example', PAGE] } });
+    const hosted = await createTestIssuer({ audience: AUDIENCE, login: { domains: ['app.example'] }, cors: { origins: ['https://app.example', PAGE] } });
     try {
-      const site = new PicketJs('test-project', { baseURL: hosted.apiUrl, origin: 'https://app.example' });
+      const site = new PicketJs(AUDIENCE, { baseURL: hosted.apiUrl, origin: 'https://app.example' });
       await expect(site.login(newWallet())).resolves.toMatchObject({ user: { chain: 'ethereum' } });
-      const local = new PicketJs('test-project', { baseURL: hosted.apiUrl, origin: PAGE });
+      const local = new PicketJs(AUDIENCE, { baseURL: hosted.apiUrl, origin: PAGE });
       await expect(local.login(newWallet())).rejects.toMatchObject({ code: 'domain_not_allowed' });
     } finally {
       await hosted.close();

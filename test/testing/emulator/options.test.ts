@@ -4,6 +4,7 @@ import { createTestIssuer } from '../../../lib/testing';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { ROOT, assertBuilt } from '../../example/start-example';
+import { AUDIENCE } from '../../helpers/fixtures';
 
 describe('login options are checked when the issuer starts', () => {
   test.each([
@@ -15,9 +16,9 @@ describe('login options are checked when the issuer starts', () => {
     ['login.domains', { domains: ['https://app.example'] }],
     ['login.domains', { domains: 'app.example' }],
   ])('%s: %p', async (option, login) => {
-    const start = createTestIssuer({ audience: 'test-project', login: login as never });
+    const start = createTestIssuer({ audience: AUDIENCE, login: login as never });
     await expect(start).rejects.toThrow(OptionsError);
-    await expect(createTestIssuer({ audience: 'test-project', login: login as never })).rejects.toThrow(`"${option}"`);
+    await expect(createTestIssuer({ audience: AUDIENCE, login: login as never })).rejects.toThrow(`"${option}"`);
   });
 });
 
@@ -28,7 +29,7 @@ describe('viem is loaded only for a login, and its absence is a 501 naming it', 
       const { createTestIssuer } = require('./dist/cjs/testing');
       const WALLET = '0x7777777777777777777777777777777777777777';
       (async () => {
-        const issuer = await createTestIssuer({ audience: 'p' });
+        const issuer = await createTestIssuer({ audience: AUDIENCE });
         const post = (path, body) => fetch(issuer.url + path, { method: 'POST', body: JSON.stringify(body) });
         const validate = await post('/auth/validate', { accessToken: await issuer.sign() });
         const nonce = await post('/auth/nonce', { walletAddress: WALLET });

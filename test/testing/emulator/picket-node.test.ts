@@ -10,9 +10,8 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { authErrorHandler, createTokenGate } from '../../../lib';
 import { TEST_SOLANA_WALLET, TEST_WALLET, createTestIssuer, type TestIssuer } from '../../../lib/testing';
 import { createSigningMessage } from './picket-js';
+import { APES_CONTRACT, AUDIENCE, OTHER_AUDIENCE, PUNKS_CONTRACT } from '../../helpers/fixtures';
 
-const APES = '0xbc4ca0eda7647a8ab7c2061c2e118a18a936f13d';
-const PUNKS = '0xb47e3cd837ddf8e4c57f05d70ab865de6e193bbb';
 const SOL_COLLECTION = 'J1S9H3QjnRtBbbuD4HjPV6RpRhwuk4zKbxsnCHuTgh9w';
 const SOL_CREATOR = 'DRpbCBMxVnDK7maPM5tGv6MvB3v1sRMC86PZ8okm21hy';
 const SOL_MINT = 'HqSvNPsbcvPfDZAujDqDrVvbu3z9Zm9qBRrJSD9NXmMu';
@@ -20,8 +19,8 @@ const SOL_MINT = 'HqSvNPsbcvPfDZAujDqDrVvbu3z9Zm9qBRrJSD9NXmMu';
 let issuer: TestIssuer;
 let picket: Picket;
 beforeAll(async () => {
-  issuer = await createTestIssuer({ audience: 'test-project' });
-  issuer.setBalances(TEST_WALLET, { [APES]: '3', [`${APES}:7`]: '1' });
+  issuer = await createTestIssuer({ audience: AUDIENCE });
+  issuer.setBalances(TEST_WALLET, { [APES_CONTRACT]: '3', [`${APES_CONTRACT}:7`]: '1' });
   picket = new Picket('test-project-secret');
   picket.baseURL = issuer.apiUrl;
 });
@@ -29,29 +28,29 @@ afterAll(() => issuer.close());
 
 describe('picket.authz() answers AuthState { accessToken, user }', () => {
   test('the user carries the wallet and the balances the new token proves', async () => {
-    const state = await picket.authz({ accessToken: await issuer.sign(), requirements: { contractAddress: APES } });
+    const state = await picket.authz({ accessToken: await issuer.sign(), requirements: { contractAddress: APES_CONTRACT } });
     expect(state.user).toEqual({
       chain: 'ethereum',
       walletAddress: TEST_WALLET,
       displayAddress: TEST_WALLET,
-      tokenBalances: { contractAddress: { [APES]: '3' } },
+      tokenBalances: { contractAddress: { [APES_CONTRACT]: '3' } },
     });
     expect(decodeJwt(state.accessToken).tokenBalances).toEqual(state.user.tokenBalances);
   });
 
   test('a refusal rejects with { code, msg } and the requirements', async () => {
-    await expect(picket.authz({ accessToken: await issuer.sign(), requirements: { contractAddress: PUNKS } })).rejects.toEqual({
+    await expect(picket.authz({ accessToken: await issuer.sign(), requirements: { contractAddress: PUNKS_CONTRACT } })).rejects.toEqual({
       code: 'insufficient_balance',
       msg: 'The token does not prove the required balance',
       error: 'insufficient_scope',
       error_description: 'The token does not prove the required balance',
       reason: 'insufficient_balance',
-      requirements: { chain: 'ethereum', contractAddress: PUNKS, minTokenBalance: '0' },
+      requirements: { chain: 'ethereum', contractAddress: PUNKS_CONTRACT, minTokenBalance: '0' },
     });
   });
 
   test('an expired token rejects with code token_expired', async () => {
-    await expect(picket.authz({ accessToken: await issuer.sign({}, { expiresIn: -60 }), requirements: { contractAddress: APES } })).rejects.toMatchObject({
+    await expect(picket.authz({ accessToken: await issuer.sign({}, { expiresIn: -60 }), requirements: { contractAddress: APES_CONTRACT } })).rejects.toMatchObject({
       code: 'token_expired',
       msg: expect.any(String),
       error: 'invalid_token',
@@ -62,37 +61,37 @@ describe('picket.authz() answers AuthState { accessToken, user }', () => {
 describe('revalidate', () => {
   test('without it, a token that already proves the requirement is answered as it is', async () => {
     const wallet = '0x5555555555555555555555555555555555555555';
-    issuer.setBalances(wallet, { [APES]: '1' });
-    const proven = await issuer.authorize(await issuer.sign({ walletAddress: wallet }), { contractAddress: APES });
+    issuer.setBalances(wallet, { [APES_CONTRACT]: '1' });
+    const proven = await issuer.authorize(await issuer.sign({ walletAddress: wallet }), { contractAddress: APES_CONTRACT });
     issuer.setBalances(wallet, {});
-    const state = await picket.authz({ accessToken: proven, requirements: { contractAddress: APES } });
+    const state = await picket.authz({ accessToken: proven, requirements: { contractAddress: APES_CONTRACT } });
     expect(state.accessToken).toBe(proven);
   });
 
   test('with revalidate: true the balances are read again: a wallet that sold is refused', async () => {
     const wallet = '0x6666666666666666666666666666666666666666';
-    issuer.setBalances(wallet, { [APES]: '1' });
-    const proven = await issuer.authorize(await issuer.sign({ walletAddress: wallet }), { contractAddress: APES });
+    issuer.setBalances(wallet, { [APES_CONTRACT]: '1' });
+    const proven = await issuer.authorize(await issuer.sign({ walletAddress: wallet }), { contractAddress: APES_CONTRACT });
     issuer.setBalances(wallet, {});
-    await expect(picket.authz({ accessToken: proven, requirements: { contractAddress: APES }, revalidate: true })).rejects.toMatchObject({
+    await expect(picket.authz({ accessToken: proven, requirements: { contractAddress: APES_CONTRACT }, revalidate: true })).rejects.toMatchObject({
       code: 'insufficient_balance',
     });
   });
 
   test('with revalidate: true a wallet that still holds gets a freshly signed token', async () => {
-    const proven = await issuer.authorize(await issuer.sign(), { contractAddress: APES });
-    const state = await picket.authz({ accessToken: proven, requirements: { contractAddress: APES }, revalidate: true });
+    const proven = await issuer.authorize(await issuer.sign(), { contractAddress: APES_CONTRACT });
+    const state = await picket.authz({ accessToken: proven, requirements: { contractAddress: APES_CONTRACT }, revalidate: true });
     expect(state.accessToken).not.toBe(proven);
-    expect(state.user.tokenBalances).toEqual({ contractAddress: { [APES]: '3' } });
+    expect(state.user.tokenBalances).toEqual({ contractAddress: { [APES_CONTRACT]: '3' } });
   });
 });
 
 describe('requirements without chain take the token\'s chain', () => {
   test('a polygon wallet upgrades for a polygon contract named without chain', async () => {
-    const state = await picket.authz({ accessToken: await issuer.sign({ chain: 'polygon' }), requirements: { contractAddress: APES } });
-    expect(state.user).toMatchObject({ chain: 'polygon', tokenBalances: { contractAddress: { [APES]: '3' } } });
+    const state = await picket.authz({ accessToken: await issuer.sign({ chain: 'polygon' }), requirements: { contractAddress: APES_CONTRACT } });
+    expect(state.user).toMatchObject({ chain: 'polygon', tokenBalances: { contractAddress: { [APES_CONTRACT]: '3' } } });
     const gate = createTokenGate(issuer.options);
-    const app = express().get('/poly', gate.requireTokens({ chain: 'polygon', contractAddress: APES }), (_req, res) => res.end('ok'));
+    const app = express().get('/poly', gate.requireTokens({ chain: 'polygon', contractAddress: APES_CONTRACT }), (_req, res) => res.end('ok'));
     app.use(authErrorHandler());
     await request(app).get('/poly').set('Authorization', `Bearer ${state.accessToken}`).expect(200);
   });
@@ -102,7 +101,7 @@ describe('Solana requirements', () => {
   let solana: TestIssuer;
   let client: Picket;
   beforeAll(async () => {
-    solana = await createTestIssuer({ audience: 'test-project', chain: 'solana' });
+    solana = await createTestIssuer({ audience: AUDIENCE, chain: 'solana' });
     solana.setBalances(TEST_SOLANA_WALLET, { [SOL_COLLECTION]: '2', [SOL_CREATOR]: '1', [SOL_MINT]: '1' });
     client = new Picket('test-project-secret');
     client.baseURL = solana.url;
@@ -139,16 +138,16 @@ describe('picket.validate()', () => {
   });
 
   test('checks requirements against what the token proves', async () => {
-    const proven = await issuer.authorize(await issuer.sign(), { contractAddress: APES });
-    await expect(picket.validate(proven, { contractAddress: APES, minTokenBalance: 3 })).resolves.toMatchObject({ walletAddress: TEST_WALLET });
-    await expect(picket.validate(proven, { contractAddress: APES, minTokenBalance: 4 })).rejects.toMatchObject({ code: 'insufficient_balance' });
+    const proven = await issuer.authorize(await issuer.sign(), { contractAddress: APES_CONTRACT });
+    await expect(picket.validate(proven, { contractAddress: APES_CONTRACT, minTokenBalance: 3 })).resolves.toMatchObject({ walletAddress: TEST_WALLET });
+    await expect(picket.validate(proven, { contractAddress: APES_CONTRACT, minTokenBalance: 4 })).rejects.toMatchObject({ code: 'insufficient_balance' });
   });
 
   test('rejects forged, expired and foreign tokens with their reason', async () => {
     for (const [token, code] of [
       [await issuer.sign({}, { unpublishedKey: true }), 'key_not_found'],
       [await issuer.sign({}, { expiresIn: -60 }), 'token_expired'],
-      [await issuer.sign({ aud: 'another-project' }), 'audience_mismatch'],
+      [await issuer.sign({ aud: OTHER_AUDIENCE }), 'audience_mismatch'],
       ['not-a-token', 'token_malformed'],
     ]) {
       await expect(picket.validate(token!)).rejects.toMatchObject({ code, msg: expect.any(String), error: 'invalid_token' });
@@ -158,22 +157,22 @@ describe('picket.validate()', () => {
 
 describe('picket.tokenOwnership()', () => {
   test('answers { allowed, walletAddress, tokenBalance } from the table', async () => {
-    expect(await picket.tokenOwnership({ walletAddress: TEST_WALLET, contractAddress: APES })).toEqual({ allowed: true, walletAddress: TEST_WALLET, tokenBalance: '3' });
-    expect(await picket.tokenOwnership({ walletAddress: TEST_WALLET, contractAddress: APES, minTokenBalance: 4 })).toEqual({
+    expect(await picket.tokenOwnership({ walletAddress: TEST_WALLET, contractAddress: APES_CONTRACT })).toEqual({ allowed: true, walletAddress: TEST_WALLET, tokenBalance: '3' });
+    expect(await picket.tokenOwnership({ walletAddress: TEST_WALLET, contractAddress: APES_CONTRACT, minTokenBalance: 4 })).toEqual({
       allowed: false,
       walletAddress: TEST_WALLET,
       tokenBalance: '3',
     });
-    expect(await picket.tokenOwnership({ walletAddress: TEST_WALLET, contractAddress: PUNKS })).toMatchObject({ allowed: false, tokenBalance: '0' });
+    expect(await picket.tokenOwnership({ walletAddress: TEST_WALLET, contractAddress: PUNKS_CONTRACT })).toMatchObject({ allowed: false, tokenBalance: '0' });
   });
 
   test('counts only the listed token ids of the contract', async () => {
-    expect(await picket.tokenOwnership({ walletAddress: TEST_WALLET, contractAddress: APES, tokenIds: ['7', '8'] })).toMatchObject({ allowed: true, tokenBalance: '1' });
-    expect(await picket.tokenOwnership({ walletAddress: TEST_WALLET, contractAddress: APES, tokenIds: ['8'] })).toMatchObject({ allowed: false, tokenBalance: '0' });
+    expect(await picket.tokenOwnership({ walletAddress: TEST_WALLET, contractAddress: APES_CONTRACT, tokenIds: ['7', '8'] })).toMatchObject({ allowed: true, tokenBalance: '1' });
+    expect(await picket.tokenOwnership({ walletAddress: TEST_WALLET, contractAddress: APES_CONTRACT, tokenIds: ['8'] })).toMatchObject({ allowed: false, tokenBalance: '0' });
   });
 
   test('a wallet that is not an address of the chain is a 400 with { code, msg }', async () => {
-    await expect(picket.tokenOwnership({ walletAddress: 'nobody', contractAddress: APES })).rejects.toMatchObject({ code: 'request_invalid', msg: expect.any(String) });
+    await expect(picket.tokenOwnership({ walletAddress: 'nobody', contractAddress: APES_CONTRACT })).rejects.toMatchObject({ code: 'request_invalid', msg: expect.any(String) });
   });
 });
 

@@ -9,18 +9,18 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { authErrorHandler, createTokenGate, OptionsError } from '../../../lib';
 import { TEST_WALLET, createTestIssuer, type TestIssuer } from '../../../lib/testing';
 import { PicketJs } from './picket-js';
+import { APES_CONTRACT, AUDIENCE } from '../../helpers/fixtures';
 
-const APES = '0xbc4ca0eda7647a8ab7c2061c2e118a18a936f13d';
 
 let issuer: TestIssuer;
 let app: express.Express;
 beforeAll(async () => {
-  issuer = await createTestIssuer({ audience: 'test-project', profile: 'issuer' });
-  issuer.setBalances(TEST_WALLET, { [APES]: '1' });
+  issuer = await createTestIssuer({ audience: AUDIENCE, profile: 'issuer' });
+  issuer.setBalances(TEST_WALLET, { [APES_CONTRACT]: '1' });
   const gate = createTokenGate(issuer.options);
   app = express();
   app.get('/me', gate.requireAuth(), (req, res) => res.json({ chain: req.wallet!.chain, exp: req.wallet!.claims.exp }));
-  app.get('/apes', gate.requireTokens({ contractAddress: APES }), (_req, res) => res.end('apes'));
+  app.get('/apes', gate.requireTokens({ contractAddress: APES_CONTRACT }), (_req, res) => res.end('apes'));
   app.use(authErrorHandler());
 });
 afterAll(() => issuer.close());
@@ -37,7 +37,7 @@ describe("profile: 'issuer'", () => {
       iat: expect.any(Number),
       ext: payload.iat! + 12 * 3600,
       iss: 'picketapi.com',
-      aud: 'test-project',
+      aud: AUDIENCE,
       tid: expect.any(String),
       ver: 1,
     });
@@ -59,7 +59,7 @@ describe("profile: 'issuer'", () => {
 
   test('/authz upgrades keep the profile and the session expiry', async () => {
     const login = await issuer.sign({}, { expiresIn: 3600 });
-    const upgraded = await issuer.authorize(login, { contractAddress: APES });
+    const upgraded = await issuer.authorize(login, { contractAddress: APES_CONTRACT });
     const payload = decodeJwt(upgraded);
     expect(payload).toMatchObject({ sub: `ethereum/mainnet:${TEST_WALLET}`, ext: decodeJwt(login).ext, nbf: payload.iat });
     expect(payload.exp).toBeUndefined();
@@ -68,7 +68,7 @@ describe("profile: 'issuer'", () => {
   });
 
   test('wallet logins are issued in the profile too', async () => {
-    const picket = new PicketJs('test-project', { baseURL: issuer.apiUrl, origin: 'http://localhost:3000' });
+    const picket = new PicketJs(AUDIENCE, { baseURL: issuer.apiUrl, origin: 'http://localhost:3000' });
     const wallet = privateKeyToAccount(generatePrivateKey());
     const { accessToken } = await picket.login(wallet);
     expect(decodeJwt(accessToken)).toMatchObject({ sub: `ethereum/mainnet:${wallet.address}`, ext: expect.any(Number) });
@@ -76,7 +76,7 @@ describe("profile: 'issuer'", () => {
   });
 
   test('an unknown profile throws an OptionsError naming profile', async () => {
-    await expect(createTestIssuer({ audience: 'test-project', profile: 'picket' as never })).rejects.toThrow(OptionsError);
-    await expect(createTestIssuer({ audience: 'test-project', profile: 'picket' as never })).rejects.toThrow('"profile"');
+    await expect(createTestIssuer({ audience: AUDIENCE, profile: 'picket' as never })).rejects.toThrow(OptionsError);
+    await expect(createTestIssuer({ audience: AUDIENCE, profile: 'picket' as never })).rejects.toThrow('"profile"');
   });
 });

@@ -3,10 +3,11 @@
  * and `{ code, msg }` (plus the RFC 6750-style fields) on every error.
  */
 import { TEST_WALLET, createTestIssuer, type TestIssuer } from '../../../lib/testing';
+import { APES_CONTRACT, AUDIENCE } from '../../helpers/fixtures';
 
 let issuer: TestIssuer;
 beforeAll(async () => {
-  issuer = await createTestIssuer({ audience: 'test-project' });
+  issuer = await createTestIssuer({ audience: AUDIENCE });
 });
 afterAll(() => issuer.close());
 
@@ -22,7 +23,7 @@ describe('every route is served at / and under /api/v1', () => {
     expect((await post(`${prefix}/auth/validate`, { accessToken: token })).status).toBe(200);
     expect((await post(`${prefix}/authz`, { accessToken: token, requirements: { allowedWallets: [TEST_WALLET] } })).status).toBe(200);
     const ownership = await post(`${prefix}/chains/ethereum/wallets/0x7777777777777777777777777777777777777777/tokenOwnership`, {
-      contractAddress: '0xbc4ca0eda7647a8ab7c2061c2e118a18a936f13d',
+      contractAddress: APES_CONTRACT,
     });
     expect(ownership.status).toBe(200);
   });
@@ -78,7 +79,7 @@ describe('errors carry { code, msg } and the RFC 6750-style fields', () => {
   });
 
   test('400 for a revalidate that is not a boolean', async () => {
-    const response = await post('/authz', { accessToken: await issuer.sign(), requirements: { contractAddress: '0xbc4ca0eda7647a8ab7c2061c2e118a18a936f13d' }, revalidate: 'yes' });
+    const response = await post('/authz', { accessToken: await issuer.sign(), requirements: { contractAddress: APES_CONTRACT }, revalidate: 'yes' });
     expect(response.status).toBe(400);
   });
 

@@ -1,5 +1,5 @@
-/** Raw HTTP requests for what supertest cannot send, such as repeated header lines. */
-import http, { type RequestListener } from 'node:http';
+/** Loopback plumbing: listening, closing, a port nobody answers on, and raw requests supertest cannot send. */
+import http, { type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface RawResponse {
@@ -33,4 +33,28 @@ export async function rawGet(handler: RequestListener, path: string, rawHeaders:
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
   }
+}
+
+/** Listens on a free loopback port and resolves to it. */
+export function listen(server: Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+/** Closes `server` and every connection it still holds. */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+/** A loopback port with nothing listening on it: connections are refused. */
+export async function closedPort(): Promise<number> {
+  const probe = http.createServer();
+  const port = await listen(probe);
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
 }
