@@ -114,7 +114,7 @@ describe('express-token-gate:jwks: key-set events', () => {
   test('a fetch and a failure are published with the onKeySetEvent payloads', async () => {
     const events = listen<KeySetEvent>(channels.jwks);
     const issuer = await createTestIssuer({ audience: AUDIENCE });
-    const gate = createTokenGate({ ...issuer.options, jwks: { cooldownMs: 0 } });
+    const gate = createTokenGate({ ...issuer.options, jwks: { cooldownMs: 0 }, logger: false });
     await gate.verify(await issuer.sign());
     await issuer.close();
     await gate.keySet.reload();

@@ -1,5 +1,5 @@
 /** Shared set-up for key-set tests: a switchable JWKS server, a manual clock and an event log. */
-import { exportJWK } from 'jose';
+import { exportJWK, type JWK } from 'jose';
 import { RemoteKeySet } from '../../lib/jwks/key-set';
 import { parseKeySetOptions, type KeySetEvent, type KeySetOptions, type ResolvedKeySetOptions } from '../../lib/jwks/options';
 import { type JwksServer, makeSigningKey, type SigningKey, startJwksServer } from './jwks-server';
@@ -35,9 +35,21 @@ export async function keySetFixture(jwks: KeySetOptions = {}, cacheControl?: str
   };
 }
 
-/** The public `x` coordinate of a resolved key, to tell which published key it is. */
 /** The x coordinate of the single key resolved for a token (a list of one). */
 export async function xOf(keys: readonly CryptoKey[]): Promise<string | undefined> {
   expect(keys).toHaveLength(1);
   return (await exportJWK(keys[0]!)).x;
+}
+
+/** The public members that tell one key from another (EC `x`/`y`, OKP `x`, RSA `n`/`e`). */
+const publicPart = ({ kty, crv, x, y, n, e }: JWK) => ({ kty, crv, x, y, n, e });
+
+/**
+ * Asserts that `keys` resolves to exactly the published keys `expected`, in order: the key set
+ * handed back those keys, not merely some key.
+ */
+export async function expectKeys(keys: Promise<readonly CryptoKey[]>, ...expected: JWK[]): Promise<void> {
+  const resolved = await keys;
+  const parts = await Promise.all(resolved.map(async (key) => publicPart(await exportJWK(key))));
+  expect(parts).toEqual(expected.map(publicPart));
 }

@@ -1,5 +1,3 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express from 'express';
 import request from 'supertest';
 import {
@@ -18,7 +16,7 @@ import {
 import * as lib from '../../lib';
 import { APES_CONTRACT, AUDIENCE } from '../helpers/fixtures';
 import { useTestIssuer } from '../helpers/harness';
-import { rawGet } from '../helpers/net';
+import { closedPort, rawGet } from '../helpers/net';
 
 const env = useTestIssuer();
 
@@ -30,16 +28,7 @@ function defaultHandlerApp(g: TokenGate = env.gate) {
   return app;
 }
 
-/** A loopback port with nothing listening. */
-async function closedPort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-describe("design.md's error table, answered by Express's default handler", () => {
+describe("the README's Errors table, answered by Express's default handler", () => {
   test('no credentials: 401 with a bare Bearer challenge', async () => {
     const res = await request(defaultHandlerApp()).get('/auth');
     expect(res.status).toBe(401);
@@ -83,7 +72,7 @@ describe("design.md's error table, answered by Express's default handler", () =>
 
   test('key set unreachable with no cached key: 503 with Retry-After and no challenge', async () => {
     const port = await closedPort();
-    const down = createTokenGate({ ...env.issuer.options, jwksUri: `http://127.0.0.1:${port}/jwks.json` });
+    const down = createTokenGate({ ...env.issuer.options, jwksUri: `http://127.0.0.1:${port}/jwks.json`, logger: false });
     const res = await request(defaultHandlerApp(down)).get('/auth').set('Authorization', `Bearer ${await env.issuer.sign()}`);
     expect(res.status).toBe(503);
     expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
@@ -125,7 +114,7 @@ describe('authErrorHandler', () => {
 
   test('renders the 503 as JSON too', async () => {
     const port = await closedPort();
-    const app = defaultHandlerApp(createTokenGate({ ...env.issuer.options, jwksUri: `http://127.0.0.1:${port}/k` }));
+    const app = defaultHandlerApp(createTokenGate({ ...env.issuer.options, jwksUri: `http://127.0.0.1:${port}/k`, logger: false }));
     app.use(authErrorHandler());
     const res = await request(app).get('/auth').set('Authorization', `Bearer ${await env.issuer.sign()}`);
     expect(res.status).toBe(503);

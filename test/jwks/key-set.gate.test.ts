@@ -29,7 +29,7 @@ async function setup(jwks: KeySetOptions = {}, cacheControl?: string, errorHandl
   const events: KeySetEvent[] = [];
   const jwksOptions: KeySetOptions = { ...jwks, onKeySetEvent: (e) => events.push(e) };
   const set = keySetFor(server.uri, parseKeySetOptions(jwksOptions), clock.now, clock.schedule);
-  const gate = createTokenGate({ audience: AUDIENCE, issuer: ISSUER, jwksUri: server.uri, jwks: jwksOptions, cache: false });
+  const gate = createTokenGate({ audience: AUDIENCE, issuer: ISSUER, jwksUri: server.uri, jwks: jwksOptions, cache: false, logger: false });
   const app = express();
   app.get('/me', gate.requireAuth(), (req, res) => {
     res.json({ address: (req as unknown as { wallet: { address: string } }).wallet.address });

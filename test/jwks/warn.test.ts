@@ -2,25 +2,22 @@
  * A key set that cannot be fetched says why: the 503 carries the failure as `err.cause`, and the
  * first failure is written through the `logger` option (default `console.warn`) without any wiring.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express from 'express';
 import request from 'supertest';
 import { authErrorHandler, createTokenGate, KeySetUnavailableError, OptionsError, type TokenGateOptions } from '../../lib';
 import { keySetWarner, WARN_EVERY_MS } from '../../lib/jwks/warn';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing';
 import { AUDIENCE } from '../helpers/fixtures';
+import { startJwksServer } from '../helpers/jwks-server';
+import { closedPort } from '../helpers/net';
 
 let issuer: TestIssuer;
 let token: string;
-let closedPort: number;
+let port: number;
 beforeAll(async () => {
   issuer = await createTestIssuer({ audience: AUDIENCE });
   token = await issuer.sign();
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  closedPort = (server.address() as AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
+  port = await closedPort();
 });
 afterAll(() => issuer.close());
 
@@ -28,7 +25,7 @@ let unique = 0;
 /** Options whose JWKS URI refuses connections; a new path each time, so no key set is shared by accident. */
 function downOptions(extra: Partial<TokenGateOptions> = {}): TokenGateOptions {
   unique += 1;
-  return { ...issuer.options, jwksUri: `http://127.0.0.1:${closedPort}/jwks-${unique}.json`, ...extra };
+  return { ...issuer.options, jwksUri: `http://127.0.0.1:${port}/jwks-${unique}.json`, ...extra };
 }
 
 /** GET /me through a gate built from `options`; resolves to the error the gate passed on. */
@@ -55,15 +52,13 @@ describe('the 503 carries why the key set could not be fetched', () => {
   });
 
   test('err.cause names an HTTP failure of the issuer', async () => {
-    const server = http.createServer((_req, res) => res.writeHead(500).end());
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const server = await startJwksServer();
+    server.answer = 'error';
     try {
-      const jwksUri = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`;
-      const err = (await errorOf({ ...issuer.options, jwksUri, logger: false })) as KeySetUnavailableError;
+      const err = (await errorOf({ ...issuer.options, jwksUri: server.uri, logger: false })) as KeySetUnavailableError;
       expect((err.cause as Error).message).toBe('HTTP 500');
     } finally {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      await server.close();
     }
   });
 

@@ -44,7 +44,7 @@ describe('README /healthz recipe', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const { port } = closed.address() as AddressInfo;
     await new Promise((resolve) => closed.close(resolve));
-    const gate = createTokenGate({ audience: AUDIENCE, jwksUri: `http://127.0.0.1:${port}/jwks.json` });
+    const gate = createTokenGate({ audience: AUDIENCE, jwksUri: `http://127.0.0.1:${port}/jwks.json`, logger: false });
     const res = await request(appWithRecipe(gate)).get('/healthz').expect(503);
     expect(res.body).toMatchObject({ ready: false, keys: { state: 'failing', failures: 1, lastError: { message: expect.stringMatching(/ECONNREFUSED/) } } });
   });

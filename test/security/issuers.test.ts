@@ -10,8 +10,8 @@ import { createTestIssuer, type TestIssuer } from '../../lib/testing';
 import { makeSigningKey } from '../helpers/jwks-server';
 import { AUDIENCE } from '../helpers/fixtures';
 
-const PROD = { issuer: 'picketapi.com', audience: AUDIENCE };
-const STAGING = { issuer: 'staging.picketapi.com', audience: AUDIENCE };
+const PROD = { issuer: 'picketapi.com', audience: 'prod-project' };
+const STAGING = { issuer: 'staging.picketapi.com', audience: 'staging-project' };
 
 interface Pair {
   prod: TestIssuer;

@@ -5,7 +5,6 @@ import { authErrorHandler, createTokenGate } from '../../lib';
 import { AuthzError, TEST_WALLET, createTestIssuer, type TestIssuer } from '../../lib/testing';
 import { APES_CONTRACT, AUDIENCE, OTHER_AUDIENCE, OTHER_WALLET, PUNKS_CONTRACT, PUNKS_CONTRACT_CHECKSUMMED } from '../helpers/fixtures';
 
-
 let issuer: TestIssuer;
 let app: express.Express;
 beforeAll(async () => {
@@ -17,6 +16,8 @@ beforeAll(async () => {
   app.get('/apes/post', gate.requireTokens({ contractAddress: APES_CONTRACT, minTokenBalance: '2' }), (_req, res) => res.end('post'));
   app.get('/punks', gate.requireTokens({ contractAddress: PUNKS_CONTRACT }), (_req, res) => res.end('punks'));
   app.get('/ape-42', gate.requireTokens({ contractAddress: APES_CONTRACT, tokenIds: ['42'] }), (_req, res) => res.end('42'));
+  app.get('/punk-5', gate.requireTokens({ contractAddress: PUNKS_CONTRACT, tokenIds: ['5'] }), (_req, res) => res.end('5'));
+  app.get('/punks/two', gate.requireTokens({ contractAddress: PUNKS_CONTRACT, minTokenBalance: '2' }), (_req, res) => res.end('two'));
   app.use(authErrorHandler());
 });
 afterAll(() => issuer.close());
@@ -68,6 +69,43 @@ describe('POST /authz upgrades a token the balance table backs', () => {
     const login = await issuer.sign();
     expect(await status('/ape-42', login)).toBe(403);
     expect(await status('/ape-42', await issuer.authorize(login, { contractAddress: APES_CONTRACT, tokenIds: ['42'] }))).toBe(200);
+  });
+});
+
+/**
+ * The table keys a token id as `<contract>:<id>`, apart from the contract's own balance. An upgrade
+ * for the id proves it the issuer's way (contractAddress + tokenIds + tokenBalance), and the gate
+ * reads that tokenBalance as a balance of the contract; an upgrade for the contract alone asks the
+ * table for the contract's own entry, which a wallet holding only the id does not have.
+ */
+describe('POST /authz for a wallet that holds only a token id of a contract', () => {
+  const ID_HOLDER = '0x5555555555555555555555555555555555555555';
+  let login: string;
+  beforeAll(async () => {
+    // Spelt checksummed in the table, lower case in the requirement: the contract part is an address.
+    issuer.setBalances(ID_HOLDER, { [`${PUNKS_CONTRACT_CHECKSUMMED}:5`]: '1' });
+    login = await issuer.sign({ walletAddress: ID_HOLDER });
+  });
+
+  test('the upgrade for that id proves it in contractAddress, tokenIds and tokenBalance', async () => {
+    const token = await issuer.authorize(login, { contractAddress: PUNKS_CONTRACT, tokenIds: ['5'] });
+    expect(decodeJwt(token)).toMatchObject({ contractAddress: PUNKS_CONTRACT, tokenIds: ['5'], tokenBalance: '1' });
+  });
+
+  test('the upgraded token passes a route requiring the contract and that id', async () => {
+    expect(await status('/punk-5', login)).toBe(403);
+    expect(await status('/punk-5', await issuer.authorize(login, { contractAddress: PUNKS_CONTRACT, tokenIds: ['5'] }))).toBe(200);
+  });
+
+  test('it passes a route requiring the contract without ids too (the id is one token of it), but not two of it', async () => {
+    const token = await issuer.authorize(login, { contractAddress: PUNKS_CONTRACT, tokenIds: ['5'] });
+    expect(await status('/punks', token)).toBe(200);
+    expect(await status('/punks/two', token)).toBe(403);
+  });
+
+  test('an upgrade for the contract without ids, or for another id, is refused: the table holds neither', async () => {
+    await expect(issuer.authorize(login, { contractAddress: PUNKS_CONTRACT })).rejects.toMatchObject({ status: 403 });
+    await expect(issuer.authorize(login, { contractAddress: PUNKS_CONTRACT, tokenIds: ['6'] })).rejects.toMatchObject({ status: 403 });
   });
 });
 

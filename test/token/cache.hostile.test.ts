@@ -10,7 +10,6 @@ import { crowdKeySet, type Fixture, get, setUp } from '../helpers/cache';
 let fx: Fixture;
 afterEach(() => fx?.issuer.close());
 
-
 /** Invalid tokens of every kind, each distinct. */
 async function flood(count: number): Promise<string[]> {
   const now = Math.floor(Date.now() / 1000);

@@ -11,7 +11,6 @@ import { createTestIssuer, type TestIssuer } from '../../../lib/testing';
 import { PicketJs } from './picket-js';
 import { APES_CONTRACT, AUDIENCE } from '../../helpers/fixtures';
 
-
 let issuer: TestIssuer;
 let api: express.Express;
 beforeAll(async () => {

@@ -11,7 +11,6 @@ import { TEST_WALLET, createTestIssuer, type TestIssuer } from '../../../lib/tes
 import { PicketJs } from './picket-js';
 import { APES_CONTRACT, AUDIENCE } from '../../helpers/fixtures';
 
-
 let issuer: TestIssuer;
 let app: express.Express;
 beforeAll(async () => {
