@@ -7,7 +7,7 @@ import express from 'express';
 import request from 'supertest';
 import { authErrorHandler, channels, createTokenGate, type CacheMessage, type DecisionMessage, type KeySetEvent } from '../../lib';
 import { createTestIssuer } from '../../lib/testing';
-import { APES_CONTRACT, AUDIENCE, nowSeconds } from '../helpers/fixtures';
+import { APES_CONTRACT, AUDIENCE, ISSUER, nowSeconds } from '../helpers/fixtures';
 import { useTestIssuer } from '../helpers/harness';
 
 const env = useTestIssuer();
@@ -55,7 +55,7 @@ describe('express-token-gate:decision: one message per decided request', () => {
   test('an accepted request names the middleware and the issuer', async () => {
     const decisions = listen<DecisionMessage>(channels.decision);
     await request(app()).get('/auth').set(bearer(await env.issuer.sign())).expect(200);
-    expect(decisions).toEqual([{ outcome: 'accepted', source: 'requireAuth', issuer: 'picketapi.com' }]);
+    expect(decisions).toEqual([{ outcome: 'accepted', source: 'requireAuth', issuer: ISSUER }]);
   });
 
   test('rejections carry their reason and status', async () => {
@@ -87,7 +87,7 @@ describe('express-token-gate:decision: one message per decided request', () => {
     await env.gate.verify(await env.issuer.sign());
     await expect(env.gate.verify('garbage')).rejects.toMatchObject({ reason: 'token_malformed' });
     expect(decisions).toEqual([
-      { outcome: 'accepted', source: 'verify', issuer: 'picketapi.com' },
+      { outcome: 'accepted', source: 'verify', issuer: ISSUER },
       { outcome: 'rejected', source: 'verify', reason: 'token_malformed', status: 401 },
     ]);
   });

@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing';
 import { commands, runPrintout, type Step } from './printed-script';
 import { ROOT, assertBuilt, startExample, type RunningExample } from './start-example';
-import { APES_CONTRACT, payloadOf } from '../helpers/fixtures';
+import { APES_CONTRACT, payloadOf, WALLET } from '../helpers/fixtures';
 
 function listeningUrl(output: string): string {
   const found = /^Community API listening on (http:\/\/127\.0\.0\.1:(\d+))$/m.exec(output);
@@ -53,7 +53,7 @@ describe('npm start with no configuration (embedded test issuer)', () => {
   test('the logged-in wallet reads /me', () => {
     expect(JSON.parse(steps[1]!.body)).toEqual({
       address: '0xa548ac9c6f41b19175023b5f09c6e70f99cfeec8',
-      displayAddress: '0xA548ac9c6f41B19175023B5f09c6E70f99cFeec8',
+      displayAddress: WALLET,
       chain: 'ethereum',
     });
   });
@@ -81,7 +81,7 @@ describe('npm start with no configuration (embedded test issuer)', () => {
   });
 
   test('the post is created by the upgraded wallet', () => {
-    expect(JSON.parse(steps[6]!.body)).toEqual({ author: '0xA548ac9c6f41B19175023B5f09c6E70f99cFeec8', text: 'gm' });
+    expect(JSON.parse(steps[6]!.body)).toEqual({ author: WALLET, text: 'gm' });
   });
 
   test('the issuer refuses to prove two punks for a wallet holding one', () => {

@@ -1,12 +1,12 @@
 import { createTokenGate, requireAuth, OptionsError, type TokenGateOptions } from '../../lib';
-import { AUDIENCE } from '../helpers/fixtures';
+import { AUDIENCE, ISSUER } from '../helpers/fixtures';
 
 const base = { audience: AUDIENCE, jwksUri: 'http://127.0.0.1:9/jwks.json' };
 
 describe('createTokenGate option defaults', () => {
   test('uses Picket defaults for issuer and jwksUri, ES256, 5 s tolerance, 24 h lifetime, req.wallet', () => {
     const { options } = createTokenGate({ audience: AUDIENCE });
-    expect(options.issuer).toEqual(['picketapi.com']);
+    expect(options.issuer).toEqual([ISSUER]);
     expect(options.jwksUri).toBe('https://picketapi.com/api/v1/.well-known/jwks.json');
     expect(options.algorithms).toEqual(['ES256']);
     expect(options.clockTolerance).toBe(5);

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import express from 'express';
 import { createTokenGate, RequirementsError, type TokenGate, type TokenRequirements } from '../../lib';
-import { APES_CONTRACT, APES_CONTRACT_CHECKSUMMED } from '../helpers/fixtures';
+import { APES_CONTRACT, APES_CONTRACT_CHECKSUMMED, STRANGER_WALLET, WALLET } from '../helpers/fixtures';
 import { appWith, useTestIssuer } from '../helpers/harness';
 
 const env = useTestIssuer();
@@ -100,13 +100,13 @@ describe('requireTokens(requirements)', () => {
   test('allowedWallets restricts the wallet, EVM case-insensitively', async () => {
     const mw = env.gate.requireTokens({ allowedWallets: ['0xa548ac9c6f41b19175023b5f09c6e70f99cfeec8'] });
     expect((await statusFor(mw, {})).status).toBe(200);
-    const other = await statusFor(mw, { walletAddress: '0x3333333333333333333333333333333333333333', sub: undefined });
+    const other = await statusFor(mw, { walletAddress: STRANGER_WALLET, sub: undefined });
     expect(other.status).toBe(403);
     expect(other.body.reason).toBe('wallet_not_allowed');
   });
 
   test('allowedWallets and a balance must both hold', async () => {
-    const mw = env.gate.requireTokens({ contractAddress: APES_CONTRACT, allowedWallets: ['0xA548ac9c6f41B19175023B5f09c6E70f99cFeec8'] });
+    const mw = env.gate.requireTokens({ contractAddress: APES_CONTRACT, allowedWallets: [WALLET] });
     expect((await statusFor(mw, contractBalance('1'))).status).toBe(200);
     expect((await statusFor(mw, {})).status).toBe(403);
   });

@@ -6,10 +6,8 @@ import { createRevocationList, memoryRevocationStore, type RevocationList, type 
 import { redisRevocationStore } from '../../lib/redis';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server';
-import { AUDIENCE, encodeSegment, payloadOf } from '../helpers/fixtures';
+import { AUDIENCE, encodeSegment, OTHER_WALLET, payloadOf } from '../helpers/fixtures';
 import { logout, me, revocationApp, revokeRaw, twinOf } from '../helpers/revocation';
-
-const WALLET = '0x1111111111111111111111111111111111111111';
 
 interface StoreKit {
   setUp(): Promise<void>;
@@ -76,7 +74,7 @@ describe.each([
   describe('logout', () => {
     test('a logged-out token is refused with 401 token_revoked, though it was verified before', async () => {
       const { app } = await setUp();
-      const token = await issuer.sign({ walletAddress: WALLET });
+      const token = await issuer.sign({ walletAddress: OTHER_WALLET });
       expect((await me(app, token)).status).toBe(200);
       expect((await logout(app, token)).status).toBe(204);
       const res = await me(app, token);
@@ -87,8 +85,8 @@ describe.each([
 
     test("the wallet's other tokens still pass", async () => {
       const { app } = await setUp();
-      const first = await issuer.sign({ walletAddress: WALLET });
-      const second = await issuer.sign({ walletAddress: WALLET });
+      const first = await issuer.sign({ walletAddress: OTHER_WALLET });
+      const second = await issuer.sign({ walletAddress: OTHER_WALLET });
       await logout(app, first).expect(204);
       expect((await me(app, second)).status).toBe(200);
       expect((await me(app, first)).status).toBe(401);
@@ -96,14 +94,14 @@ describe.each([
 
     test('a raw token string can be revoked (an admin revoking a leaked token)', async () => {
       const { app } = await setUp();
-      const token = await issuer.sign({ walletAddress: WALLET });
+      const token = await issuer.sign({ walletAddress: OTHER_WALLET });
       await revokeRaw(app, token).expect(204);
       expect((await me(app, token)).body.reason).toBe('token_revoked');
     });
 
     test('a token is revoked until it expires, whichever way it was revoked: one entry per token', async () => {
       const { app, list, entries } = await setUp();
-      const token = await issuer.sign({ walletAddress: WALLET });
+      const token = await issuer.sign({ walletAddress: OTHER_WALLET });
       await logout(app, token).expect(204);
       await list.revoke(token);
       await list.revoke(twinOf(token));
@@ -114,7 +112,7 @@ describe.each([
   describe('one token, several spellings: the identity is the token, never its string', () => {
     test('revoking a token refuses its high-S twin, never seen before', async () => {
       const { app } = await setUp();
-      const token = await issuer.sign({ walletAddress: WALLET });
+      const token = await issuer.sign({ walletAddress: OTHER_WALLET });
       const twin = twinOf(token);
       expect(twin).not.toBe(token);
       await logout(app, token).expect(204);
@@ -125,7 +123,7 @@ describe.each([
 
     test('logging out with the twin refuses the original, though the original was cached as good', async () => {
       const { app } = await setUp();
-      const token = await issuer.sign({ walletAddress: WALLET });
+      const token = await issuer.sign({ walletAddress: OTHER_WALLET });
       expect((await me(app, token)).status).toBe(200);
       await logout(app, twinOf(token)).expect(204);
       expect((await me(app, token)).body.reason).toBe('token_revoked');
@@ -133,9 +131,9 @@ describe.each([
 
     test('without tid, a token is known by its signing input: both spellings are refused, not the next token', async () => {
       const { app, list } = await setUp();
-      const token = await issuer.sign({ walletAddress: WALLET, tid: undefined });
+      const token = await issuer.sign({ walletAddress: OTHER_WALLET, tid: undefined });
       // Another login of the wallet: another iat, so another signing input.
-      const next = await issuer.sign({ walletAddress: WALLET, tid: undefined, iat: (payloadOf(token).iat as number) - 1 });
+      const next = await issuer.sign({ walletAddress: OTHER_WALLET, tid: undefined, iat: (payloadOf(token).iat as number) - 1 });
       expect(payloadOf(token).tid).toBeUndefined();
       expect((await me(app, twinOf(token))).status).toBe(200);
       await logout(app, token).expect(204);
@@ -151,7 +149,7 @@ describe.each([
   describe('entries live as long as the token', () => {
     test('an entry leaves the store once its token has expired', async () => {
       const { list, entries } = await setUp({ clockTolerance: 0 });
-      const token = await issuer.sign({ walletAddress: WALLET }, { expiresIn: 1 });
+      const token = await issuer.sign({ walletAddress: OTHER_WALLET }, { expiresIn: 1 });
       await list.revoke(token);
       expect(await entries()).toBe(1);
       const expiredAt = (payloadOf(token).exp as number) * 1000;
@@ -166,7 +164,7 @@ describe.each([
 
     test('revoking an expired token stores nothing', async () => {
       const { list, entries } = await setUp();
-      await list.revoke(await issuer.sign({ walletAddress: WALLET }, { expiresIn: -60 }));
+      await list.revoke(await issuer.sign({ walletAddress: OTHER_WALLET }, { expiresIn: -60 }));
       expect(await entries()).toBe(0);
     });
   });
@@ -195,7 +193,7 @@ describe.each([
       expect(res.body.reason).toBe('token_malformed');
     });
 
-    test.each([[null], [42], [{ walletAddress: WALLET }], [{ exp: 2e9 }]])(
+    test.each([[null], [42], [{ walletAddress: OTHER_WALLET }], [{ exp: 2e9 }]])(
       'claims that are not verified claims (%p) are refused with a TypeError',
       async (value) => {
         const { list } = await setUp();

@@ -17,7 +17,7 @@ import { decodePayload, precheckJws } from '../../lib/token/precheck';
 import { parseStrictJson } from '../../lib/token/json';
 import { normaliseClaims } from '../../lib/token/claims';
 import { isDecimalString } from '../../lib/token/decimal';
-import { APES_CONTRACT, AUDIENCE, picketClaims } from '../helpers/fixtures';
+import { APES_CONTRACT, AUDIENCE, ISSUER, picketClaims } from '../helpers/fixtures';
 import { createHarness, expectNoLeak, type Harness } from '../helpers/harness';
 import { createRawIssuer, type RawIssuer } from '../helpers/jwks-server';
 
@@ -237,7 +237,7 @@ describe('the claims normaliser', () => {
   const interesting = fc.oneof(
     claimValue,
     fc.integer(),
-    fc.constantFrom('1', '0', '0.5', '01', '-1', '1e3', APES_CONTRACT, 'ethereum', 'solana', 'picketapi.com', AUDIENCE, [AUDIENCE]),
+    fc.constantFrom('1', '0', '0.5', '01', '-1', '1e3', APES_CONTRACT, 'ethereum', 'solana', ISSUER, AUDIENCE, [AUDIENCE]),
     balanceMap.map((map) => ({ contractAddress: map })),
   );
   const mixed = fc

@@ -4,7 +4,7 @@
  * for another project is a substitution attack and must not pass.
  */
 import { createTestIssuer } from '../../lib/testing';
-import { AUDIENCE, OTHER_AUDIENCE } from '../helpers/fixtures';
+import { AUDIENCE, ISSUER, OTHER_AUDIENCE } from '../helpers/fixtures';
 import { createHarness, expectRejected, type Harness, useIssuerHarness } from '../helpers/harness';
 
 const env = useIssuerHarness();
@@ -24,10 +24,10 @@ describe('iss must equal an allowed issuer exactly', () => {
   });
 
   test.each([
-    ['a list holding the issuer', ['picketapi.com']],
+    ['a list holding the issuer', [ISSUER]],
     ['a number', 1],
     ['null', null],
-    ['an object', { iss: 'picketapi.com' }],
+    ['an object', { iss: ISSUER }],
   ])('rejects iss as %s', async (_name, iss) => {
     const token = await env.issuer.sign({ iss });
     expectRejected(await env.harness.get('/me', token), 401, 'issuer_mismatch', token);
@@ -39,7 +39,7 @@ describe('iss must equal an allowed issuer exactly', () => {
   });
 
   test('accepts any issuer of a configured list, and only those', async () => {
-    const listed = await createHarness({ ...env.issuer.options, issuer: ['other.example', 'picketapi.com'] });
+    const listed = await createHarness({ ...env.issuer.options, issuer: ['other.example', ISSUER] });
     try {
       expect((await listed.get('/me', await env.issuer.sign())).status).toBe(200);
       const token = await env.issuer.sign({ iss: 'third.example' });

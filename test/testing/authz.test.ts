@@ -3,7 +3,7 @@ import request from 'supertest';
 import { decodeJwt } from 'jose';
 import { authErrorHandler, createTokenGate } from '../../lib';
 import { AuthzError, TEST_WALLET, createTestIssuer, type TestIssuer } from '../../lib/testing';
-import { APES_CONTRACT, AUDIENCE, OTHER_AUDIENCE, OTHER_WALLET, PUNKS_CONTRACT, PUNKS_CONTRACT_CHECKSUMMED } from '../helpers/fixtures';
+import { APES_CONTRACT, AUDIENCE, OTHER_AUDIENCE, OTHER_WALLET, PUNKS_CONTRACT, PUNKS_CONTRACT_CHECKSUMMED, STRANGER_WALLET } from '../helpers/fixtures';
 
 let issuer: TestIssuer;
 let app: express.Express;
@@ -124,7 +124,7 @@ describe('POST /authz refuses', () => {
   });
 
   test('403 when the table says nothing about the wallet, or a zero balance', async () => {
-    const stranger = await issuer.sign({ walletAddress: '0x3333333333333333333333333333333333333333' });
+    const stranger = await issuer.sign({ walletAddress: STRANGER_WALLET });
     expect((await postAuthz({ accessToken: stranger, requirements: { contractAddress: APES_CONTRACT } })).status).toBe(403);
     expect((await postAuthz({ accessToken: await issuer.sign(), requirements: { creatorAddress: 'creator-x', chain: 'flow' } })).status).toBe(403);
   });

@@ -3,7 +3,7 @@ import request from 'supertest';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { authErrorHandler, createTokenGate } from '../../lib';
 import { TEST_SOLANA_WALLET, TEST_WALLET, createTestIssuer, type TestIssuer } from '../../lib/testing';
-import { AUDIENCE, OTHER_AUDIENCE } from '../helpers/fixtures';
+import { AUDIENCE, ISSUER, OTHER_AUDIENCE } from '../helpers/fixtures';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -36,7 +36,7 @@ describe('createTestIssuer', () => {
 
   test('listens on 127.0.0.1 and hands out options that plug into createTokenGate', () => {
     expect(issuer.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(issuer.options).toEqual({ issuer: 'picketapi.com', audience: AUDIENCE, jwksUri: issuer.jwksUri });
+    expect(issuer.options).toEqual({ issuer: ISSUER, audience: AUDIENCE, jwksUri: issuer.jwksUri });
     expect(issuer.jwksUri.startsWith(`${issuer.url}/.well-known/jwks.json`)).toBe(true);
     expect(issuer.authzUrl).toBe(`${issuer.url}/authz`);
   });
@@ -98,7 +98,7 @@ describe('sign() defaults: a Picket-shaped token', () => {
       sub: `ethereum:${TEST_WALLET}`,
       iat,
       exp: iat + 12 * 3600,
-      iss: 'picketapi.com',
+      iss: ISSUER,
       aud: AUDIENCE,
       tid: expect.stringMatching(UUID),
       ver: 1,

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { CompactSign, generateKeyPair } from 'jose';
 import { createTokenGate, verifyAccessToken, InvalidTokenError, type TokenGate, type TokenGateOptions } from '../../lib';
-import { APES_CONTRACT, decodeSegment, encodeSegment, nowSeconds, OTHER_AUDIENCE } from '../helpers/fixtures';
+import { APES_CONTRACT, AUDIENCE, decodeSegment, encodeSegment, ISSUER, nowSeconds, OTHER_AUDIENCE, WALLET } from '../helpers/fixtures';
 import { appWith, useTestIssuer } from '../helpers/harness';
 
 const env = useTestIssuer();
@@ -99,7 +99,7 @@ describe('issuer and audience', () => {
   });
 
   test('accepts any of several allowed issuers', async () => {
-    const multi = createTokenGate({ ...env.issuer.options, issuer: ['other', 'picketapi.com'] });
+    const multi = createTokenGate({ ...env.issuer.options, issuer: ['other', ISSUER] });
     expect((await answer(await env.issuer.sign(), multi)).status).toBe(200);
   });
 
@@ -112,7 +112,7 @@ describe('issuer and audience', () => {
   });
 
   test('accepts an aud list that contains the project and rejects one that does not', async () => {
-    expect((await answer(await env.issuer.sign({ aud: ['x', 'test-project'] }))).status).toBe(200);
+    expect((await answer(await env.issuer.sign({ aud: ['x', AUDIENCE] }))).status).toBe(200);
     await expectRejected(await env.issuer.sign({ aud: ['x', 'y'] }), 'audience_mismatch');
   });
 });
@@ -221,7 +221,7 @@ describe('verifyAccessToken', () => {
   test('returns the normalised claims of a valid token', async () => {
     const claims = await verifyAccessToken(await env.issuer.sign({ tid: 't-1' }), options());
     expect(claims.tid).toBe('t-1');
-    expect(claims.walletAddress).toBe('0xA548ac9c6f41B19175023B5f09c6E70f99cFeec8');
+    expect(claims.walletAddress).toBe(WALLET);
   });
 
   test('rejects an invalid token with an InvalidTokenError carrying the reason', async () => {

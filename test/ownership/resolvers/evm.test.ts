@@ -11,7 +11,7 @@ import { appWith } from '../../helpers/harness';
 import { get, sleep } from '../../helpers/live';
 import { compileContracts, startChain, type Compiled, type LocalChain } from '../../helpers/chain';
 import { describeOwnershipResolver } from './port-suite';
-import { AUDIENCE } from '../../helpers/fixtures';
+import { AUDIENCE, STRANGER_WALLET } from '../../helpers/fixtures';
 
 let chain: LocalChain;
 let contracts: Record<string, Compiled>;
@@ -214,6 +214,6 @@ describeOwnershipResolver('evmOwnershipResolver', () => ({
   resolver: evmOwnershipResolver({ rpcUrl: chain.rpcUrl }),
   contractAddress: deployed.token20,
   holder: { wallet: deployer, balance: '8.5' }, // the deployer's tokens do not move in this file
-  stranger: '0x3333333333333333333333333333333333333333',
+  stranger: STRANGER_WALLET,
   unreachable: (port) => evmOwnershipResolver({ rpcUrl: `http://127.0.0.1:${port}` }),
 }));

@@ -6,7 +6,7 @@ import Picket from '@picketapi/picket-node';
 import { OptionsError, picketOwnershipResolver, ResolverError, UnsupportedRequirementError, type OwnershipQuery } from '../../../lib';
 import { startOwnershipServer, type OwnershipServer } from '../../helpers/ownership-server';
 import { describeOwnershipResolver } from './port-suite';
-import { APES_CONTRACT, WALLET } from '../../helpers/fixtures';
+import { APES_CONTRACT, STRANGER_WALLET, WALLET } from '../../helpers/fixtures';
 
 const KEY = 'sk_test_51a7f0c2';
 
@@ -129,6 +129,6 @@ describeOwnershipResolver('picketOwnershipResolver', () => ({
   resolver: picketOwnershipResolver({ apiKey: KEY, baseUrl: server.baseUrl }),
   contractAddress: APES_CONTRACT,
   holder: { wallet: WALLET, balance: '2' },
-  stranger: '0x3333333333333333333333333333333333333333',
+  stranger: STRANGER_WALLET,
   unreachable: (port) => picketOwnershipResolver({ apiKey: KEY, baseUrl: `http://127.0.0.1:${port}/api/v1` }),
 }));

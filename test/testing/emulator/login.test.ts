@@ -9,7 +9,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { authErrorHandler, createTokenGate } from '../../../lib';
 import { createTestIssuer, type TestIssuer } from '../../../lib/testing';
 import { PicketJs, createSigningMessage, type BrowserWallet } from './picket-js';
-import { APES_CONTRACT, AUDIENCE } from '../../helpers/fixtures';
+import { APES_CONTRACT, AUDIENCE, ISSUER } from '../../helpers/fixtures';
 
 const PAGE = 'http://localhost:5173';
 
@@ -36,7 +36,7 @@ describe('login with a SIWE (EIP-4361) message, as picket-js performs it', () =>
     const wallet = newWallet();
     const state = await picket.login(wallet);
     expect(state.user).toEqual({ chain: 'ethereum', walletAddress: wallet.address, displayAddress: wallet.address });
-    expect(decodeJwt(state.accessToken)).toMatchObject({ walletAddress: wallet.address, aud: AUDIENCE, iss: 'picketapi.com' });
+    expect(decodeJwt(state.accessToken)).toMatchObject({ walletAddress: wallet.address, aud: AUDIENCE, iss: ISSUER });
   });
 
   test('the token it gets passes a gate built from issuer.options', async () => {

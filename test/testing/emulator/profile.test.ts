@@ -9,7 +9,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { authErrorHandler, createTokenGate, OptionsError } from '../../../lib';
 import { TEST_WALLET, createTestIssuer, type TestIssuer } from '../../../lib/testing';
 import { PicketJs } from './picket-js';
-import { APES_CONTRACT, AUDIENCE } from '../../helpers/fixtures';
+import { APES_CONTRACT, AUDIENCE, ISSUER } from '../../helpers/fixtures';
 
 let issuer: TestIssuer;
 let app: express.Express;
@@ -35,7 +35,7 @@ describe("profile: 'issuer'", () => {
       nbf: payload.iat,
       iat: expect.any(Number),
       ext: payload.iat! + 12 * 3600,
-      iss: 'picketapi.com',
+      iss: ISSUER,
       aud: AUDIENCE,
       tid: expect.any(String),
       ver: 1,
