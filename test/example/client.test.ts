@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import request from 'supertest';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing';
 import { ROOT, assertBuilt, startExample, type RunningExample } from './start-example';
+import { AUDIENCE } from '../helpers/fixtures';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { createApp, COMMUNITIES } = require('../../examples/app') as {
@@ -70,7 +71,7 @@ describe("the example app's vault", () => {
   const LATER = '0x5555555555555555555555555555555555555555';
   let issuer: TestIssuer;
   beforeAll(async () => {
-    issuer = await createTestIssuer({ audience: 'vault-project' });
+    issuer = await createTestIssuer({ audience: AUDIENCE });
   });
   afterAll(() => issuer.close());
 

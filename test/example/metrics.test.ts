@@ -9,6 +9,7 @@ import { Registry } from 'prom-client';
 import { authErrorHandler, channels, createTokenGate } from '../../lib';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing';
 import { assertBuilt } from './start-example';
+import { AUDIENCE } from '../helpers/fixtures';
 
 // The example loads the built package, as a user's app would.
 assertBuilt();
@@ -35,10 +36,10 @@ let register: Registry;
 let stop: () => void;
 let app: express.Express;
 beforeAll(async () => {
-  issuer = await createTestIssuer({ audience: 'metrics' });
+  issuer = await createTestIssuer({ audience: AUDIENCE });
   register = new Registry();
   stop = collectTokenGateMetrics(register);
-  const gate = createTokenGate({ ...issuer.options, jwks: { cooldownMs: 0 } });
+  const gate = createTokenGate({ ...issuer.options, jwks: { cooldownMs: 0 }, logger: false });
   app = express();
   app.get('/me', gate.requireAuth(), (_req, res) => res.end());
   app.post('/reload', async (_req, res) => res.json(await gate.keySet.reload()));

@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing';
 import { commands, runPrintout, type Step } from './printed-script';
 import { ROOT, assertBuilt, startExample, type RunningExample } from './start-example';
+import { APES_CONTRACT, payloadOf, WALLET } from '../helpers/fixtures';
 
 function listeningUrl(output: string): string {
   const found = /^Community API listening on (http:\/\/127\.0\.0\.1:(\d+))$/m.exec(output);
@@ -52,7 +53,7 @@ describe('npm start with no configuration (embedded test issuer)', () => {
   test('the logged-in wallet reads /me', () => {
     expect(JSON.parse(steps[1]!.body)).toEqual({
       address: '0xa548ac9c6f41b19175023b5f09c6e70f99cfeec8',
-      displayAddress: '0xA548ac9c6f41B19175023B5f09c6E70f99cFeec8',
+      displayAddress: WALLET,
       chain: 'ethereum',
     });
   });
@@ -66,7 +67,7 @@ describe('npm start with no configuration (embedded test issuer)', () => {
     expect(steps[3]!.headers['www-authenticate']).toMatch(/error="insufficient_scope"/);
     expect(JSON.parse(steps[3]!.body).requirements).toEqual({
       chain: 'ethereum',
-      contractAddress: '0xbc4ca0eda7647a8ab7c2061c2e118a18a936f13d',
+      contractAddress: APES_CONTRACT,
       minTokenBalance: '0',
     });
     expect(steps[4]!.line).toContain('\\"contractAddress\\":\\"0xbc4ca0eda7647a8ab7c2061c2e118a18a936f13d\\"');
@@ -75,12 +76,12 @@ describe('npm start with no configuration (embedded test issuer)', () => {
   test('the upgrade sets $APES to a new token that proves the three apes', () => {
     const { name, value } = steps[4]!.assigned!;
     expect(name).toBe('APES');
-    const payload = JSON.parse(Buffer.from(value.split('.')[1]!, 'base64url').toString('utf8'));
-    expect(payload.tokenBalances).toEqual({ contractAddress: { '0xbc4ca0eda7647a8ab7c2061c2e118a18a936f13d': '3' } });
+    const payload = payloadOf(value);
+    expect(payload.tokenBalances).toEqual({ contractAddress: { [APES_CONTRACT]: '3' } });
   });
 
   test('the post is created by the upgraded wallet', () => {
-    expect(JSON.parse(steps[6]!.body)).toEqual({ author: '0xA548ac9c6f41B19175023B5f09c6E70f99cFeec8', text: 'gm' });
+    expect(JSON.parse(steps[6]!.body)).toEqual({ author: WALLET, text: 'gm' });
   });
 
   test('the issuer refuses to prove two punks for a wallet holding one', () => {

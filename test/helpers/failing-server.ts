@@ -3,7 +3,7 @@
  * does when it is in trouble, and counts the requests.
  */
 import { createServer } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { closeServer, listen } from './net';
 
 export type Failure =
   | 'hang' // accepts the request and never answers
@@ -24,7 +24,6 @@ export interface FailingServer {
  * pads that answer, so only a size cap stands between it and a grant.
  */
 export async function startFailingServer(failure: Failure, validAnswer: (body: unknown, path: string) => unknown): Promise<FailingServer> {
-  const sockets = new Set<Socket>();
   const state = { hits: 0, failure };
   const http = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -63,13 +62,9 @@ export async function startFailingServer(failure: Failure, validAnswer: (body: u
       }
     });
   });
-  http.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const port = await listen(http);
   return {
-    url: `http://127.0.0.1:${(http.address() as AddressInfo).port}`,
+    url: `http://127.0.0.1:${port}`,
     get hits() {
       return state.hits;
     },
@@ -79,9 +74,6 @@ export async function startFailingServer(failure: Failure, validAnswer: (body: u
     set failure(value) {
       state.failure = value;
     },
-    close() {
-      for (const socket of sockets) socket.destroy();
-      return new Promise<void>((resolve) => http.close(() => resolve()));
-    },
+    close: () => closeServer(http),
   };
 }

@@ -6,6 +6,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { CompactSign, exportJWK, generateKeyPair, type JWK } from 'jose';
+import { AUDIENCE, b64url, ISSUER, picketClaims } from './fixtures';
+import { closeServer, listen } from './net';
 
 /** How the server answers the JWKS path. */
 export type JwksAnswer =
@@ -45,6 +47,11 @@ export interface JwksServer {
   answer: JwksAnswer;
   /** The published JWKs; assign to rotate. */
   keys: unknown[];
+  /**
+   * A whole JWKS document served in place of `{ keys }` on good answers: a string goes out byte
+   * for byte, anything else as JSON. `undefined` serves `{ keys }`.
+   */
+  document: unknown;
   /** Sent as `Cache-Control` on good answers; `undefined` sends none. */
   cacheControl: string | undefined;
   /** Resolves once the server has received `count` JWKS requests in total. */
@@ -72,6 +79,7 @@ export async function startJwksServer(options: { keys?: unknown[]; cacheControl?
   const state = {
     answer: 'good' as JwksAnswer,
     keys: options.keys ?? [],
+    document: undefined as unknown,
     cacheControl: options.cacheControl as string | undefined,
   };
 
@@ -79,7 +87,8 @@ export async function startJwksServer(options: { keys?: unknown[]; cacheControl?
     const headers: Record<string, string> = { 'Content-Type': 'application/json' };
     if (state.cacheControl !== undefined) headers['Cache-Control'] = state.cacheControl;
     res.writeHead(200, headers);
-    res.end(JSON.stringify({ keys: state.keys }));
+    const document = state.document ?? { keys: state.keys };
+    res.end(typeof document === 'string' ? document : JSON.stringify(document));
   }
 
   function sendHuge(res: ServerResponse): Promise<HugeOutcome> {
@@ -215,6 +224,12 @@ export async function startJwksServer(options: { keys?: unknown[]; cacheControl?
     set keys(value) {
       state.keys = value;
     },
+    get document() {
+      return state.document;
+    },
+    set document(value) {
+      state.document = value;
+    },
     get cacheControl() {
       return state.cacheControl;
     },
@@ -251,23 +266,15 @@ export async function makeSigningKey(kid: string = randomUUID()): Promise<Signin
   return { kid, privateKey, jwk: { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' } };
 }
 
-export const AUDIENCE = 'test-project';
-export const ISSUER = 'picketapi.com';
-export const WALLET = '0xA548ac9c6f41B19175023B5f09c6E70f99cFeec8';
-
-/** Signs a Picket-shaped access token with `key` (header `kid` from the key unless overridden). */
-export async function signAccessToken(key: SigningKey, header: Record<string, unknown> = {}): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
-  const payload = {
-    walletAddress: WALLET,
-    displayAddress: WALLET,
-    chain: 'ethereum',
-    sub: `ethereum:${WALLET}`,
-    iat: now,
-    exp: now + 3600,
-    iss: ISSUER,
-    aud: AUDIENCE,
-  };
+/**
+ * Signs a Picket-shaped access token (`picketClaims()` unless `payload` is given) with `key`; the
+ * header's `kid` is the key's unless `header` overrides it (`undefined` removes a parameter).
+ */
+export async function signAccessToken(
+  key: SigningKey,
+  header: Record<string, unknown> = {},
+  payload: Record<string, unknown> = picketClaims(),
+): Promise<string> {
   const protectedHeader: Record<string, unknown> = { alg: 'ES256', typ: 'JWT', kid: key.kid };
   for (const [name, value] of Object.entries(header)) {
     if (value === undefined) delete protectedHeader[name];
@@ -276,4 +283,79 @@ export async function signAccessToken(key: SigningKey, header: Record<string, un
   return new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
     .setProtectedHeader(protectedHeader as { alg: string })
     .sign(key.privateKey);
+}
+
+/** An issuer that signs whatever bytes a test gives it, for tokens JSON.stringify cannot produce. */
+export interface RawIssuer {
+  readonly options: { issuer: string; audience: string; jwksUri: string };
+  readonly kid: string;
+  readonly publicJwk: JWK;
+  /** Requests to its JWKS. */
+  readonly hits: number;
+  /** What the JWKS endpoint serves next (default: the signing key); a string is sent as it is. */
+  jwks: unknown;
+  /** Signs an arbitrary signing input (the first two segments, as sent) and appends the signature. */
+  signInput(input: string, key?: CryptoKey): Promise<string>;
+  /** Signs `header` and `payload` exactly as given (strings are used byte for byte). */
+  signRaw(header: string | Uint8Array, payload: string | Uint8Array, key?: CryptoKey): Promise<string>;
+  /** Signs JSON values with ES256 and this issuer's kid unless the header says otherwise. */
+  sign(payload?: Record<string, unknown>, header?: Record<string, unknown>): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** A raw issuer: a real P-256 key and the JWKS server above serving whatever document it is told. */
+export async function createRawIssuer(): Promise<RawIssuer> {
+  const key = await makeSigningKey('raw-issuer-key');
+  const server = await startJwksServer();
+  server.document = { keys: [key.jwk] };
+
+  async function signInput(input: string, privateKey: CryptoKey = key.privateKey): Promise<string> {
+    const signature = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, privateKey, Buffer.from(input, 'latin1'));
+    return `${input}.${b64url(new Uint8Array(signature))}`;
+  }
+  const signRaw = (header: string | Uint8Array, payload: string | Uint8Array, privateKey?: CryptoKey) =>
+    signInput(`${b64url(header)}.${b64url(payload)}`, privateKey);
+
+  return {
+    options: { issuer: ISSUER, audience: AUDIENCE, jwksUri: server.uri },
+    kid: key.kid,
+    publicJwk: key.jwk,
+    get hits() {
+      return server.hits;
+    },
+    get jwks() {
+      return server.document;
+    },
+    set jwks(value: unknown) {
+      server.document = value;
+    },
+    signInput,
+    signRaw,
+    sign: (payload = picketClaims(), header = {}) =>
+      signRaw(JSON.stringify({ alg: 'ES256', typ: 'JWT', kid: key.kid, ...header }), JSON.stringify(payload)),
+    close: () => server.close(),
+  };
+}
+
+/** A loopback server that counts every request: where the gate must never call out. */
+export interface Trap {
+  readonly url: string;
+  readonly requests: number;
+  close(): Promise<void>;
+}
+
+export async function createTrap(): Promise<Trap> {
+  let requests = 0;
+  const server = createServer((_req, res) => {
+    requests += 1;
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"keys":[]}');
+  });
+  const port = await listen(server);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    get requests() {
+      return requests;
+    },
+    close: () => closeServer(server),
+  };
 }

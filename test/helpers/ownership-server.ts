@@ -7,7 +7,7 @@
  * every request, and can misbehave the ways a real service does.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { closeServer, listen } from './net';
 import { Decimal } from '../../lib/token/decimal';
 
 export type OwnershipAnswerMode =
@@ -49,7 +49,6 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 
 export async function startOwnershipServer(secretKey: string): Promise<OwnershipServer> {
   const holdings = new Map<string, string>();
-  const sockets = new Set<Socket>();
   const expectedAuthorization = `Basic ${Buffer.from(secretKey).toString('base64')}`;
   const state = { calls: 0, answer: 'good' as OwnershipAnswerMode, delayMs: 0, requests: [] as RecordedRequest[] };
   const held = (wallet: string, item: string) => holdings.get(`${wallet.toLowerCase()}|${item.toLowerCase()}`);
@@ -108,12 +107,8 @@ export async function startOwnershipServer(secretKey: string): Promise<Ownership
       setTimeout(() => answer(req, res, raw), state.delayMs);
     });
   });
-  http.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  const baseUrl = `http://127.0.0.1:${(http.address() as AddressInfo).port}/api/v1`;
+  const port = await listen(http);
+  const baseUrl = `http://127.0.0.1:${port}/api/v1`;
 
   return {
     baseUrl,
@@ -138,18 +133,7 @@ export async function startOwnershipServer(secretKey: string): Promise<Ownership
     hold(wallet, item, balance) {
       holdings.set(`${wallet.toLowerCase()}|${item.toLowerCase()}`, balance);
     },
-    close() {
-      for (const socket of sockets) socket.destroy();
-      return new Promise<void>((resolve) => http.close(() => resolve()));
-    },
+    close: () => closeServer(http),
   };
 }
 
-/** A port on 127.0.0.1 that nothing listens on (connections are refused). */
-export async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}

@@ -2,8 +2,8 @@ import { RemoteKeySet } from '../../lib/jwks/key-set';
 import { parseKeySetOptions } from '../../lib/jwks/options';
 import { freshnessMs, maxAgeFromHeaders } from '../../lib/jwks/freshness';
 import { unrefSchedule } from '../../lib/jwks/schedule';
-import { keySetFixture, xOf, type Fixture } from './fixture';
-import { ManualClock } from './manual-clock';
+import { keySetFixture, xOf, type Fixture } from '../helpers/key-set';
+import { ManualClock } from '../helpers/manual-clock';
 
 describe('Cache-Control parsing', () => {
   test.each([

@@ -4,7 +4,7 @@
  * server and a manual clock.
  */
 import { makeSigningKey } from '../helpers/jwks-server';
-import { keySetFixture, type Fixture } from './fixture';
+import { keySetFixture, type Fixture } from '../helpers/key-set';
 
 let f: Fixture;
 afterEach(() => f.server.close());

@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { closedPort } from '../helpers/ownership-server';
+import { closedPort } from '../helpers/net';
 
 const root = path.resolve(__dirname, '../..');
 const run = (args: string[], cwd = root) => execFileSync(process.execPath, args, { cwd, encoding: 'utf8', timeout: 20_000 });

@@ -10,6 +10,7 @@ import express from 'express';
 import request from 'supertest';
 import { createTokenGate, type TokenGate } from '../../lib';
 import { createTestIssuer } from '../../lib/testing';
+import { AUDIENCE } from '../helpers/fixtures';
 
 const readme = fs.readFileSync(path.resolve(__dirname, '../../README.md'), 'utf8');
 
@@ -28,7 +29,7 @@ function appWithRecipe(gate: TokenGate): express.Express {
 
 describe('README /healthz recipe', () => {
   test('answers 200 with fresh keys once it fetched them', async () => {
-    const issuer = await createTestIssuer({ audience: 'healthz' });
+    const issuer = await createTestIssuer({ audience: AUDIENCE });
     try {
       const res = await request(appWithRecipe(createTokenGate(issuer.options))).get('/healthz').expect(200);
       expect(res.body).toMatchObject({ ready: true, keys: { state: 'fresh', source: 'jwks', keyIds: [issuer.kid], failures: 0 } });
@@ -43,7 +44,7 @@ describe('README /healthz recipe', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const { port } = closed.address() as AddressInfo;
     await new Promise((resolve) => closed.close(resolve));
-    const gate = createTokenGate({ audience: 'healthz', jwksUri: `http://127.0.0.1:${port}/jwks.json` });
+    const gate = createTokenGate({ audience: AUDIENCE, jwksUri: `http://127.0.0.1:${port}/jwks.json`, logger: false });
     const res = await request(appWithRecipe(gate)).get('/healthz').expect(503);
     expect(res.body).toMatchObject({ ready: false, keys: { state: 'failing', failures: 1, lastError: { message: expect.stringMatching(/ECONNREFUSED/) } } });
   });

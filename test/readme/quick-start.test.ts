@@ -7,6 +7,7 @@ import path from 'node:path';
 import express from 'express';
 import request from 'supertest';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing';
+import { APES_CONTRACT } from '../helpers/fixtures';
 
 const readme = fs.readFileSync(path.resolve(__dirname, '../../README.md'), 'utf8');
 
@@ -59,10 +60,10 @@ describe('README Quick start', () => {
     expect(without.status).toBe(403);
     expect(without.body.requirements).toEqual({
       chain: 'ethereum',
-      contractAddress: '0xbc4ca0eda7647a8ab7c2061c2e118a18a936f13d',
+      contractAddress: APES_CONTRACT,
       minTokenBalance: '1',
     });
-    const holder = await issuer.sign({ contractAddress: '0xbc4ca0eda7647a8ab7c2061c2e118a18a936f13d', tokenBalance: '1' });
+    const holder = await issuer.sign({ contractAddress: APES_CONTRACT, tokenBalance: '1' });
     const withApe = await request(app).get('/apes').set('Authorization', `Bearer ${holder}`);
     expect(withApe.status).toBe(200);
     expect(withApe.body).toEqual({ welcome: true });

@@ -2,7 +2,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
-import { appWith, BAYC, useTestIssuer } from '../helpers/app';
+import { APES_CONTRACT } from '../helpers/fixtures';
+import { appWith, useTestIssuer } from '../helpers/harness';
 
 const readme = fs.readFileSync(path.resolve(__dirname, '../../README.md'), 'utf8');
 const env = useTestIssuer();
@@ -11,8 +12,8 @@ describe('README "Incremental authorization"', () => {
   test("the 403 body shown is requireTokens(contractAddress)'s, byte for byte in JSON", async () => {
     const section = readme.slice(readme.indexOf('\n## Incremental authorization\n'));
     const shown = /```json\n([\s\S]*?)```/.exec(section)![1]!;
-    expect(section).toContain(`\`requireTokens('${BAYC}')\``);
-    const res = await request(appWith(env.gate.requireTokens(BAYC)))
+    expect(section).toContain(`\`requireTokens('${APES_CONTRACT}')\``);
+    const res = await request(appWith(env.gate.requireTokens(APES_CONTRACT)))
       .get('/r')
       .set('Authorization', `Bearer ${await env.issuer.sign()}`);
     expect(res.status).toBe(403);

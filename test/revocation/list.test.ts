@@ -6,9 +6,8 @@ import { createRevocationList, memoryRevocationStore, type RevocationList, type 
 import { redisRevocationStore } from '../../lib/redis';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server';
-import { logout, me, payloadOf, revocationApp, revokeRaw, twinOf } from './helpers';
-
-const WALLET = '0x1111111111111111111111111111111111111111';
+import { AUDIENCE, encodeSegment, OTHER_WALLET, payloadOf } from '../helpers/fixtures';
+import { logout, me, revocationApp, revokeRaw, twinOf } from '../helpers/revocation';
 
 interface StoreKit {
   setUp(): Promise<void>;
@@ -48,7 +47,7 @@ const redisKit = (): StoreKit => {
 
 let issuer: TestIssuer;
 beforeAll(async () => {
-  issuer = await createTestIssuer({ audience: 'revocation-project' });
+  issuer = await createTestIssuer({ audience: AUDIENCE });
 });
 afterAll(() => issuer.close());
 
@@ -75,7 +74,7 @@ describe.each([
   describe('logout', () => {
     test('a logged-out token is refused with 401 token_revoked, though it was verified before', async () => {
       const { app } = await setUp();
-      const token = await issuer.sign({ walletAddress: WALLET });
+      const token = await issuer.sign({ walletAddress: OTHER_WALLET });
       expect((await me(app, token)).status).toBe(200);
       expect((await logout(app, token)).status).toBe(204);
       const res = await me(app, token);
@@ -86,8 +85,8 @@ describe.each([
 
     test("the wallet's other tokens still pass", async () => {
       const { app } = await setUp();
-      const first = await issuer.sign({ walletAddress: WALLET });
-      const second = await issuer.sign({ walletAddress: WALLET });
+      const first = await issuer.sign({ walletAddress: OTHER_WALLET });
+      const second = await issuer.sign({ walletAddress: OTHER_WALLET });
       await logout(app, first).expect(204);
       expect((await me(app, second)).status).toBe(200);
       expect((await me(app, first)).status).toBe(401);
@@ -95,14 +94,14 @@ describe.each([
 
     test('a raw token string can be revoked (an admin revoking a leaked token)', async () => {
       const { app } = await setUp();
-      const token = await issuer.sign({ walletAddress: WALLET });
+      const token = await issuer.sign({ walletAddress: OTHER_WALLET });
       await revokeRaw(app, token).expect(204);
       expect((await me(app, token)).body.reason).toBe('token_revoked');
     });
 
     test('a token is revoked until it expires, whichever way it was revoked: one entry per token', async () => {
       const { app, list, entries } = await setUp();
-      const token = await issuer.sign({ walletAddress: WALLET });
+      const token = await issuer.sign({ walletAddress: OTHER_WALLET });
       await logout(app, token).expect(204);
       await list.revoke(token);
       await list.revoke(twinOf(token));
@@ -113,7 +112,7 @@ describe.each([
   describe('one token, several spellings: the identity is the token, never its string', () => {
     test('revoking a token refuses its high-S twin, never seen before', async () => {
       const { app } = await setUp();
-      const token = await issuer.sign({ walletAddress: WALLET });
+      const token = await issuer.sign({ walletAddress: OTHER_WALLET });
       const twin = twinOf(token);
       expect(twin).not.toBe(token);
       await logout(app, token).expect(204);
@@ -124,7 +123,7 @@ describe.each([
 
     test('logging out with the twin refuses the original, though the original was cached as good', async () => {
       const { app } = await setUp();
-      const token = await issuer.sign({ walletAddress: WALLET });
+      const token = await issuer.sign({ walletAddress: OTHER_WALLET });
       expect((await me(app, token)).status).toBe(200);
       await logout(app, twinOf(token)).expect(204);
       expect((await me(app, token)).body.reason).toBe('token_revoked');
@@ -132,9 +131,9 @@ describe.each([
 
     test('without tid, a token is known by its signing input: both spellings are refused, not the next token', async () => {
       const { app, list } = await setUp();
-      const token = await issuer.sign({ walletAddress: WALLET, tid: undefined });
+      const token = await issuer.sign({ walletAddress: OTHER_WALLET, tid: undefined });
       // Another login of the wallet: another iat, so another signing input.
-      const next = await issuer.sign({ walletAddress: WALLET, tid: undefined, iat: (payloadOf(token).iat as number) - 1 });
+      const next = await issuer.sign({ walletAddress: OTHER_WALLET, tid: undefined, iat: (payloadOf(token).iat as number) - 1 });
       expect(payloadOf(token).tid).toBeUndefined();
       expect((await me(app, twinOf(token))).status).toBe(200);
       await logout(app, token).expect(204);
@@ -150,7 +149,7 @@ describe.each([
   describe('entries live as long as the token', () => {
     test('an entry leaves the store once its token has expired', async () => {
       const { list, entries } = await setUp({ clockTolerance: 0 });
-      const token = await issuer.sign({ walletAddress: WALLET }, { expiresIn: 1 });
+      const token = await issuer.sign({ walletAddress: OTHER_WALLET }, { expiresIn: 1 });
       await list.revoke(token);
       expect(await entries()).toBe(1);
       const expiredAt = (payloadOf(token).exp as number) * 1000;
@@ -165,22 +164,21 @@ describe.each([
 
     test('revoking an expired token stores nothing', async () => {
       const { list, entries } = await setUp();
-      await list.revoke(await issuer.sign({ walletAddress: WALLET }, { expiresIn: -60 }));
+      await list.revoke(await issuer.sign({ walletAddress: OTHER_WALLET }, { expiresIn: -60 }));
       expect(await entries()).toBe(0);
     });
   });
 
   describe('revoke refuses what is not a token, with a clear error', () => {
-    const header = Buffer.from('{"alg":"ES256"}').toString('base64url');
-    const body = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const header = encodeSegment({ alg: 'ES256' });
     test.each<[string, string, unknown]>([
       ['an empty string', 'token_malformed', ''],
-      ['two segments', 'token_malformed', `${header}.${body({ exp: 2e9 })}`],
-      ['padding in a segment', 'token_malformed', `${header}.${body({ exp: 2e9 })}=.AAAA`],
+      ['two segments', 'token_malformed', `${header}.${encodeSegment({ exp: 2e9 })}`],
+      ['padding in a segment', 'token_malformed', `${header}.${encodeSegment({ exp: 2e9 })}=.AAAA`],
       ['a payload that is not JSON', 'token_malformed', `${header}.bm90IGpzb24.AAAA`],
-      ['a payload that is an array', 'token_malformed', `${header}.${body([1])}.AAAA`],
-      ['no exp', 'claim_invalid', `${header}.${body({ tid: 'x' })}.AAAA`],
-      ['a tid that is a number', 'claim_invalid', `${header}.${body({ tid: 7, exp: 2e9 })}.AAAA`],
+      ['a payload that is an array', 'token_malformed', `${header}.${encodeSegment([1])}.AAAA`],
+      ['no exp', 'claim_invalid', `${header}.${encodeSegment({ tid: 'x' })}.AAAA`],
+      ['a tid that is a number', 'claim_invalid', `${header}.${encodeSegment({ tid: 7, exp: 2e9 })}.AAAA`],
       ['9000 characters', 'token_too_large', 'a'.repeat(9000)],
     ])('%s is refused (%s), and nothing is stored', async (_what, reason, token) => {
       const { list, entries } = await setUp();
@@ -195,7 +193,7 @@ describe.each([
       expect(res.body.reason).toBe('token_malformed');
     });
 
-    test.each([[null], [42], [{ walletAddress: WALLET }], [{ exp: 2e9 }]])(
+    test.each([[null], [42], [{ walletAddress: OTHER_WALLET }], [{ exp: 2e9 }]])(
       'claims that are not verified claims (%p) are refused with a TypeError',
       async (value) => {
         const { list } = await setUp();

@@ -8,7 +8,8 @@ import { OptionsError, createRevocationList, type RevocationList } from '../../l
 import { redisRevocationStore, type RedisClientLike } from '../../lib/redis';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server';
-import { logout, me, payloadOf, revocationApp } from './helpers';
+import { AUDIENCE, payloadOf } from '../helpers/fixtures';
+import { logout, me, revocationApp } from '../helpers/revocation';
 
 let server: RedisServer;
 let issuer: TestIssuer;
@@ -16,7 +17,7 @@ let lists: RevocationList[] = [];
 let prefixes = 0;
 
 beforeAll(async () => {
-  [server, issuer] = await Promise.all([startRedisServer(), createTestIssuer({ audience: 'redis-project' })]);
+  [server, issuer] = await Promise.all([startRedisServer(), createTestIssuer({ audience: AUDIENCE })]);
 });
 afterAll(async () => {
   await Promise.all([server.close(), issuer.close()]);

@@ -5,19 +5,9 @@
  */
 import { createTestIssuer } from '../../lib/testing';
 import type { AccessTokenClaims } from '../../lib';
-import {
-  AUDIENCE,
-  P256_N,
-  P256_P,
-  createHarness,
-  expectRejected,
-  scalar,
-  signatureOf,
-  toBigInt,
-  withSignature,
-  type Harness,
-  useIssuerHarness,
-} from './helpers';
+import { AUDIENCE, P256_N, P256_P, payloadOf } from '../helpers/fixtures';
+import { createHarness, expectRejected, type Harness, useIssuerHarness } from '../helpers/harness';
+import { scalar, signatureOf, toBigInt, withSignature } from './helpers';
 
 const env = useIssuerHarness();
 
@@ -214,7 +204,7 @@ describe('ECDSA malleability: the high-S twin verifies, so nothing may key on si
       // Both verified once: both sit in the verified-token cache.
       expect((await gate.get('/me', token)).status).toBe(200);
       expect((await gate.get('/me', twin)).status).toBe(200);
-      revoked.add(JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).tid);
+      revoked.add(payloadOf(token).tid as string);
       expectRejected(await gate.get('/me', token), 401, 'token_revoked', token);
       expectRejected(await gate.get('/me', twin), 401, 'token_revoked', twin);
       // A twin never seen before is not let through either.
@@ -232,7 +222,7 @@ describe('ECDSA malleability: the high-S twin verifies, so nothing may key on si
     try {
       const token = await env.issuer.sign();
       expect((await gate.get('/me', highS(token))).status).toBe(200);
-      revoked.add(JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).tid);
+      revoked.add(payloadOf(token).tid as string);
       expectRejected(await gate.get('/me', token), 401, 'token_revoked', token);
     } finally {
       await gate.close();

@@ -3,8 +3,9 @@
  * §2.6, §3.7; RFC 8259 §4, §8.1). Every token here carries a genuine signature over exactly the
  * bytes sent, so only the encoding rules stand between it and the handler.
  */
-import { createRawIssuer, createHarness, expectNoLeak, expectRejected, b64url, json64, picketClaims, APE } from './helpers';
-import type { Harness, RawIssuer } from './helpers';
+import { APES_CONTRACT, AUDIENCE, b64url, encodeSegment, OTHER_AUDIENCE, picketClaims } from '../helpers/fixtures';
+import { createHarness, expectNoLeak, expectRejected, type Harness } from '../helpers/harness';
+import { createRawIssuer, type RawIssuer } from '../helpers/jwks-server';
 import { MAX_TOKEN_LENGTH } from '../../lib/token/precheck';
 
 let raw: RawIssuer;
@@ -91,7 +92,7 @@ function withUnusedBits(json: (pad: string) => string): string {
 describe('canonical base64url only', () => {
   test('rejects a genuinely signed token whose header has a non-canonical last character', async () => {
     const h = nonCanonical(b64url(withUnusedBits((pad) => JSON.stringify({ alg: 'ES256', kid: raw.kid, pad }))));
-    const token = await raw.signInput(`${h}.${json64(picketClaims())}`);
+    const token = await raw.signInput(`${h}.${encodeSegment(picketClaims())}`);
     expectRejected(await harness.get('/me', token), 401, 'token_malformed', token);
   });
 
@@ -183,13 +184,13 @@ describe('strict UTF-8 JSON objects (RFC 8725 §3.7, RFC 8259 §8.1)', () => {
 
 describe('duplicate member names are refused (RFC 7515 §5.2, RFC 8259 §4)', () => {
   const payloads: Array<[string, () => string]> = [
-    ['aud twice, the project last', () => `${openClaims({ aud: 'another-project' })},"aud":"security-suite"}`],
+    ['aud twice, the project last', () => `${openClaims({ aud: OTHER_AUDIENCE })},"aud":"${AUDIENCE}"}`],
     ['exp twice, the expired one first', () => `${openClaims({ exp: 1 })},"exp":${Math.floor(Date.now() / 1000) + 3600}}`],
     ['walletAddress twice', () => `${openClaims()},"walletAddress":"0x0000000000000000000000000000000000000001"}`],
-    ['a duplicate spelt with an escape ("\\u0061ud")', () => `${openClaims({ aud: 'another-project' })},"\\u0061ud":"security-suite"}`],
+    ['a duplicate spelt with an escape ("\\u0061ud")', () => `${openClaims({ aud: OTHER_AUDIENCE })},"\\u0061ud":"${AUDIENCE}"}`],
     [
       'a balance twice inside tokenBalances',
-      () => `${openClaims()},"tokenBalances":{"contractAddress":{"${APE}":"0","${APE}":"100"}}}`,
+      () => `${openClaims()},"tokenBalances":{"contractAddress":{"${APES_CONTRACT}":"0","${APES_CONTRACT}":"100"}}}`,
     ],
     ['a duplicate in a nested unknown claim', () => `${openClaims()},"extra":[{"a":1,"b":{"c":1,"c":2}}]}`],
   ];

@@ -17,7 +17,9 @@ import { decodePayload, precheckJws } from '../../lib/token/precheck';
 import { parseStrictJson } from '../../lib/token/json';
 import { normaliseClaims } from '../../lib/token/claims';
 import { isDecimalString } from '../../lib/token/decimal';
-import { APE, createHarness, createRawIssuer, expectNoLeak, picketClaims, type Harness, type RawIssuer } from './helpers';
+import { APES_CONTRACT, AUDIENCE, ISSUER, picketClaims } from '../helpers/fixtures';
+import { createHarness, expectNoLeak, type Harness } from '../helpers/harness';
+import { createRawIssuer, type RawIssuer } from '../helpers/jwks-server';
 
 const REASONS_400: Reason[] = ['header_malformed', 'header_duplicated', 'token_location_conflict'];
 const REASONS_401: Reason[] = [
@@ -34,9 +36,9 @@ let valid: string;
 beforeAll(async () => {
   raw = await createRawIssuer();
   harness = await createHarness(raw.options, (app, gate) => {
-    app.get('/ape', gate.requireTokens(APE, '1'), (req, res) => res.json({ claims: req.wallet?.claims }));
+    app.get('/ape', gate.requireTokens(APES_CONTRACT, '1'), (req, res) => res.json({ claims: req.wallet?.claims }));
   });
-  valid = await raw.sign(picketClaims({ tokenBalances: { contractAddress: { [APE]: '2' } } }));
+  valid = await raw.sign(picketClaims({ tokenBalances: { contractAddress: { [APES_CONTRACT]: '2' } } }));
 });
 afterAll(async () => {
   await harness.close();
@@ -208,7 +210,7 @@ describe('the token pre-checks', () => {
 
 describe('the claims normaliser', () => {
   const claimValue = fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.constant(undefined));
-  const balanceMap = fc.dictionary(fc.oneof(fc.constant(APE), fc.string({ maxLength: 44 })), fc.oneof(fc.jsonValue({ maxDepth: 1 }), fc.constantFrom('1', '0', '2.5', '1e3', ' 1')));
+  const balanceMap = fc.dictionary(fc.oneof(fc.constant(APES_CONTRACT), fc.string({ maxLength: 44 })), fc.oneof(fc.jsonValue({ maxDepth: 1 }), fc.constantFrom('1', '0', '2.5', '1e3', ' 1')));
   const payloadShape = {
     walletAddress: claimValue,
     displayAddress: claimValue,
@@ -220,7 +222,7 @@ describe('the claims normaliser', () => {
     nbf: claimValue,
     iss: claimValue,
     aud: claimValue,
-    contractAddress: fc.oneof(claimValue, fc.constant(APE)),
+    contractAddress: fc.oneof(claimValue, fc.constant(APES_CONTRACT)),
     tokenBalance: fc.oneof(claimValue, fc.constantFrom('1', '0.5', '01', '-1')),
     numTokens: claimValue,
     tokenIds: fc.oneof(claimValue, fc.array(fc.string({ maxLength: 8 }), { maxLength: 4 })),
@@ -235,13 +237,13 @@ describe('the claims normaliser', () => {
   const interesting = fc.oneof(
     claimValue,
     fc.integer(),
-    fc.constantFrom('1', '0', '0.5', '01', '-1', '1e3', APE, 'ethereum', 'solana', 'picketapi.com', 'security-suite', ['security-suite']),
+    fc.constantFrom('1', '0', '0.5', '01', '-1', '1e3', APES_CONTRACT, 'ethereum', 'solana', ISSUER, AUDIENCE, [AUDIENCE]),
     balanceMap.map((map) => ({ contractAddress: map })),
   );
   const mixed = fc
     .array(fc.tuple(fc.constantFrom(...Object.keys(payloadShape)), interesting), { maxLength: 3 })
     .map((changes) => {
-      const claims = picketClaims({ tokenBalances: { contractAddress: { [APE]: '2' } } });
+      const claims = picketClaims({ tokenBalances: { contractAddress: { [APES_CONTRACT]: '2' } } });
       for (const [name, value] of changes) {
         if (value === undefined) delete claims[name];
         else claims[name] = value;
@@ -346,7 +348,7 @@ describe('the balance parser', () => {
     );
     await fc.assert(
       fc.asyncProperty(balance, async (value) => {
-        const token = await raw.sign(picketClaims({ tokenBalances: { contractAddress: { [APE]: value } } }));
+        const token = await raw.sign(picketClaims({ tokenBalances: { contractAddress: { [APES_CONTRACT]: value } } }));
         const res = await harness.get('/ape', token);
         if (!isPlainDecimal(value)) {
           expect({ status: res.status, reason: res.body.reason }).toEqual({ status: 401, reason: 'claim_invalid' });

@@ -6,19 +6,9 @@
 import { createPublicKey } from 'node:crypto';
 import { exportJWK, generateKeyPair } from 'jose';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing';
-import {
-  AUDIENCE,
-  createHarness,
-  createRawIssuer,
-  createTrap,
-  expectNoLeak,
-  expectRejected,
-  picketClaims,
-  type Harness,
-  type RawIssuer,
-  type Trap,
-  useRawHarness,
-} from './helpers';
+import { AUDIENCE, picketClaims } from '../helpers/fixtures';
+import { createHarness, expectNoLeak, expectRejected, type Harness, useRawHarness } from '../helpers/harness';
+import { createRawIssuer, createTrap, type RawIssuer, type Trap } from '../helpers/jwks-server';
 
 let issuer: TestIssuer;
 let harness: Harness;

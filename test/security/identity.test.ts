@@ -4,7 +4,8 @@
  * for another project is a substitution attack and must not pass.
  */
 import { createTestIssuer } from '../../lib/testing';
-import { AUDIENCE, createHarness, expectRejected, useIssuerHarness, type Harness } from './helpers';
+import { AUDIENCE, ISSUER, OTHER_AUDIENCE } from '../helpers/fixtures';
+import { createHarness, expectRejected, type Harness, useIssuerHarness } from '../helpers/harness';
 
 const env = useIssuerHarness();
 
@@ -23,10 +24,10 @@ describe('iss must equal an allowed issuer exactly', () => {
   });
 
   test.each([
-    ['a list holding the issuer', ['picketapi.com']],
+    ['a list holding the issuer', [ISSUER]],
     ['a number', 1],
     ['null', null],
-    ['an object', { iss: 'picketapi.com' }],
+    ['an object', { iss: ISSUER }],
   ])('rejects iss as %s', async (_name, iss) => {
     const token = await env.issuer.sign({ iss });
     expectRejected(await env.harness.get('/me', token), 401, 'issuer_mismatch', token);
@@ -38,7 +39,7 @@ describe('iss must equal an allowed issuer exactly', () => {
   });
 
   test('accepts any issuer of a configured list, and only those', async () => {
-    const listed = await createHarness({ ...env.issuer.options, issuer: ['other.example', 'picketapi.com'] });
+    const listed = await createHarness({ ...env.issuer.options, issuer: ['other.example', ISSUER] });
     try {
       expect((await listed.get('/me', await env.issuer.sign())).status).toBe(200);
       const token = await env.issuer.sign({ iss: 'third.example' });
@@ -56,7 +57,7 @@ describe('aud must contain the project', () => {
   });
 
   test.each([
-    ['another project', 'another-project'],
+    ['another project', OTHER_AUDIENCE],
     ['different case', AUDIENCE.toUpperCase()],
     ['a trailing space', `${AUDIENCE} `],
     ['a prefix of the project', AUDIENCE.slice(0, -1)],
@@ -68,11 +69,11 @@ describe('aud must contain the project', () => {
   });
 
   test('accepts aud as a list holding the project among others', async () => {
-    expect((await env.harness.get('/me', await env.issuer.sign({ aud: ['another-project', AUDIENCE] }))).status).toBe(200);
+    expect((await env.harness.get('/me', await env.issuer.sign({ aud: [OTHER_AUDIENCE, AUDIENCE] }))).status).toBe(200);
   });
 
   test.each([
-    ['a list without the project', ['another-project', 'third-project']],
+    ['a list without the project', [OTHER_AUDIENCE, 'third-project']],
     ['an empty list', []],
     ['a list with the project nested', [[AUDIENCE]]],
     ['a list mixing the project with a number', [AUDIENCE, 1]],
@@ -85,10 +86,10 @@ describe('aud must contain the project', () => {
   });
 
   test('rejects a genuine token the same issuer signed for another project', async () => {
-    const other = await createTestIssuer({ audience: 'another-project' });
+    const other = await createTestIssuer({ audience: OTHER_AUDIENCE });
     try {
       // Same issuer name, and this gate's key set: only aud tells the projects apart.
-      const token = await env.issuer.sign({ aud: 'another-project' });
+      const token = await env.issuer.sign({ aud: OTHER_AUDIENCE });
       expectRejected(await env.harness.get('/me', token), 401, 'audience_mismatch', token);
       // A token from another issuer instance (other keys) fails on the key, before any claim.
       const foreign = await other.sign({ aud: AUDIENCE });
@@ -99,7 +100,7 @@ describe('aud must contain the project', () => {
   });
 
   test('a gate for another project rejects this project’s token', async () => {
-    const otherProject = await createHarness({ ...env.issuer.options, audience: 'another-project' });
+    const otherProject = await createHarness({ ...env.issuer.options, audience: OTHER_AUDIENCE });
     try {
       const token = await env.issuer.sign();
       expectRejected(await otherProject.get('/me', token), 401, 'audience_mismatch', token);

@@ -8,8 +8,9 @@ import request from 'supertest';
 import { authErrorHandler, createTokenGate, OptionsError, type TokenGate, type TokenGateOptions } from '../../lib';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing';
 import { makeSigningKey } from '../helpers/jwks-server';
+import { AUDIENCE, ISSUER } from '../helpers/fixtures';
 
-const PROD = { issuer: 'picketapi.com', audience: 'prod-project' };
+const PROD = { issuer: ISSUER, audience: 'prod-project' };
 const STAGING = { issuer: 'staging.picketapi.com', audience: 'staging-project' };
 
 interface Pair {
@@ -50,7 +51,7 @@ afterEach(() => pair?.close());
 describe('issuers: one gate accepts tokens from each trusted issuer', () => {
   test("each issuer's token is accepted, and claims.iss says which issuer vouched for it", async () => {
     pair = await twoIssuers();
-    await pair.get(await pair.prod.sign()).expect(200).expect((res) => expect(res.body.iss).toBe('picketapi.com'));
+    await pair.get(await pair.prod.sign()).expect(200).expect((res) => expect(res.body.iss).toBe(ISSUER));
     await pair.get(await pair.staging.sign()).expect(200).expect((res) => expect(res.body.iss).toBe('staging.picketapi.com'));
   });
 
@@ -62,8 +63,8 @@ describe('issuers: one gate accepts tokens from each trusted issuer', () => {
 
   test('gate.keySets holds one key set per issuer; gate.keySet is the first', async () => {
     pair = await twoIssuers();
-    expect([...pair.gate.keySets.keys()]).toEqual(['picketapi.com', 'staging.picketapi.com']);
-    expect(pair.gate.keySet).toBe(pair.gate.keySets.get('picketapi.com'));
+    expect([...pair.gate.keySets.keys()]).toEqual([ISSUER, 'staging.picketapi.com']);
+    expect(pair.gate.keySet).toBe(pair.gate.keySets.get(ISSUER));
     expect(pair.gate.keySets.get('staging.picketapi.com')!.status().uri).toBe(pair.staging.jwksUri);
   });
 });
@@ -101,7 +102,7 @@ describe('issuers: an unknown iss never triggers a fetch', () => {
     ['an unknown iss', { iss: 'evil.example' }],
     ['a look-alike iss', { iss: 'picketapi.com ' }],
     ['no iss', { iss: undefined }],
-    ['an iss that is not a string', { iss: ['picketapi.com'] }],
+    ['an iss that is not a string', { iss: [ISSUER] }],
   ])('%s is refused with issuer_mismatch before any key work', async (_name, claims) => {
     pair = await twoIssuers();
     const res = await pair.get(await pair.prod.sign(claims)).expect(401);
@@ -110,7 +111,7 @@ describe('issuers: an unknown iss never triggers a fetch', () => {
   });
 
   test('holds for the single-issuer form too', async () => {
-    const issuer = await createTestIssuer({ audience: 'single' });
+    const issuer = await createTestIssuer({ audience: AUDIENCE });
     try {
       const gate = createTokenGate(issuer.options);
       await expect(gate.verify(await issuer.sign({ iss: 'evil.example' }))).rejects.toMatchObject({ reason: 'issuer_mismatch' });
@@ -137,7 +138,7 @@ describe('issuers: an issuer may give static keys instead of a jwksUri', () => {
       const claims = { iss: 'intranet', aud: 'intranet-app', walletAddress: '0x1111111111111111111111111111111111111111', iat: now, exp: now + 600 };
       const token = await new CompactSign(new TextEncoder().encode(JSON.stringify(claims))).setProtectedHeader({ alg: 'ES256', kid: key.kid }).sign(key.privateKey);
       await expect(gate.verify(token)).resolves.toMatchObject({ iss: 'intranet' });
-      await expect(gate.verify(await prod.sign())).resolves.toMatchObject({ iss: 'picketapi.com' });
+      await expect(gate.verify(await prod.sign())).resolves.toMatchObject({ iss: ISSUER });
       // The prod issuer's key cannot speak for the static issuer.
       await expect(gate.verify(await prod.sign({ iss: 'intranet', aud: 'intranet-app' }))).rejects.toMatchObject({ reason: 'key_not_found' });
       expect(gate.keySets.get('intranet')!.status().source).toBe('static');

@@ -5,7 +5,8 @@
  */
 import { createTokenGate, RequirementsError } from '../../lib';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing';
-import { APE, AUDIENCE, WALLET, createHarness, expectNoLeak, expectRejected, type Harness } from './helpers';
+import { APES_CONTRACT, APES_CONTRACT_CHECKSUMMED, AUDIENCE, WALLET } from '../helpers/fixtures';
+import { createHarness, expectNoLeak, expectRejected, type Harness } from '../helpers/harness';
 
 const SOL_WALLET = 'DRpbCBMxVnDK7maPM5tGv6MvB3v1sRMC86PZ8okm21hy';
 const SOL_COLLECTION = 'J1S9H3QjnRtBbbuD4HjPV6RpRhwuk4zKbxsnCHuTgh9w';
@@ -19,10 +20,10 @@ beforeAll(async () => {
   issuer = await createTestIssuer({ audience: AUDIENCE });
   harness = await createHarness(issuer.options, (app, gate) => {
     const ok = (_req: unknown, res: { json(body: unknown): void }) => res.json({ ok: true });
-    app.get('/ape', gate.requireTokens(APE, '1'), ok);
-    app.get('/ape-any', gate.requireTokens(APE), ok);
-    app.get('/ape-checksummed', gate.requireTokens('0xBC4CA0EdA7647A8aB7C2061c2E118A18a936f13D', '1'), ok);
-    app.get('/ape-ids', gate.requireTokens({ contractAddress: APE, tokenIds: ['7', '8'] }), ok);
+    app.get('/ape', gate.requireTokens(APES_CONTRACT, '1'), ok);
+    app.get('/ape-any', gate.requireTokens(APES_CONTRACT), ok);
+    app.get('/ape-checksummed', gate.requireTokens(APES_CONTRACT_CHECKSUMMED, '1'), ok);
+    app.get('/ape-ids', gate.requireTokens({ contractAddress: APES_CONTRACT, tokenIds: ['7', '8'] }), ok);
     app.get('/wallet', gate.requireTokens({ allowedWallets: [WALLET.toLowerCase()] }), ok);
     app.get('/sol', gate.requireTokens({ chain: 'solana', collection: SOL_COLLECTION }), ok);
     app.get('/sol-wallet', gate.requireTokens({ chain: 'solana', allowedWallets: [SOL_WALLET] }), ok);
@@ -33,7 +34,7 @@ afterAll(async () => {
   await issuer.close();
 });
 
-const apeBalance = (balance: unknown) => ({ tokenBalances: { contractAddress: { [APE]: balance } } });
+const apeBalance = (balance: unknown) => ({ tokenBalances: { contractAddress: { [APES_CONTRACT]: balance } } });
 const solanaToken = (claims: Record<string, unknown> = {}) => issuer.sign({ chain: 'solana', walletAddress: SOL_WALLET, ...claims });
 
 describe('balances are strict decimal strings', () => {
@@ -72,12 +73,12 @@ describe('balances are strict decimal strings', () => {
   });
 
   test.each(malformed)('rejects a legacy tokenBalance with %s', async (_name, balance) => {
-    const token = await issuer.sign({ contractAddress: APE, tokenBalance: balance });
+    const token = await issuer.sign({ contractAddress: APES_CONTRACT, tokenBalance: balance });
     expectRejected(await harness.get('/ape', token), 401, 'claim_invalid', token);
   });
 
   test.each(malformed.filter(([, b]) => typeof b === 'string'))('rejects a legacy numTokens with %s', async (_name, balance) => {
-    const token = await issuer.sign({ contractAddress: APE, numTokens: balance });
+    const token = await issuer.sign({ contractAddress: APES_CONTRACT, numTokens: balance });
     expectRejected(await harness.get('/ape', token), 401, 'claim_invalid', token);
   });
 
@@ -88,7 +89,7 @@ describe('balances are strict decimal strings', () => {
 
   test('rejects an unknown balance kind without echoing any claim text', async () => {
     const marker = 'ExfiltrateThisText';
-    const token = await issuer.sign({ tokenBalances: { [marker]: { [APE]: '1' } } });
+    const token = await issuer.sign({ tokenBalances: { [marker]: { [APES_CONTRACT]: '1' } } });
     const res = await harness.get('/ape', token);
     expectRejected(res, 401, 'claim_invalid', token);
     expectNoLeak(res, token, marker.slice(0, 8));
@@ -112,7 +113,7 @@ describe('balances are strict decimal strings', () => {
     expect(res.status).toBe(status);
     if (status === 403) {
       expect(res.body.reason).toBe('insufficient_balance');
-      expect(res.body.requirements).toMatchObject({ chain: 'ethereum', contractAddress: APE });
+      expect(res.body.requirements).toMatchObject({ chain: 'ethereum', contractAddress: APES_CONTRACT });
     }
   });
 });
@@ -128,23 +129,23 @@ describe('token ids are bounded lists of strings', () => {
     ['a 257-character id', ['7'.repeat(257)]],
     ['1,001 entries (over the cap of 1,000)', Array.from({ length: 1001 }, () => '1')],
   ])('rejects tokenIds holding %s', async (_name, tokenIds) => {
-    const token = await issuer.sign({ contractAddress: APE, tokenBalance: '1', tokenIds });
+    const token = await issuer.sign({ contractAddress: APES_CONTRACT, tokenBalance: '1', tokenIds });
     const res = await harness.get('/ape-ids', token);
     expectRejected(res, 401, 'claim_invalid', token);
   });
 
   test('rejects a tokenBalances.tokenIds balance that is a number', async () => {
-    const token = await issuer.sign({ tokenBalances: { contractAddress: { [APE]: '1' }, tokenIds: { 7: 1 } } });
+    const token = await issuer.sign({ tokenBalances: { contractAddress: { [APES_CONTRACT]: '1' }, tokenIds: { 7: 1 } } });
     expectRejected(await harness.get('/ape-ids', token), 401, 'claim_invalid', token);
   });
 
   test('a huge but well-typed id that is not required proves nothing', async () => {
-    const res = await harness.get('/ape-ids', await issuer.sign({ contractAddress: APE, tokenBalance: '1', tokenIds: ['9'.repeat(200)] }));
+    const res = await harness.get('/ape-ids', await issuer.sign({ contractAddress: APES_CONTRACT, tokenBalance: '1', tokenIds: ['9'.repeat(200)] }));
     expect(res.status).toBe(403);
   });
 
   test('a required id proves ownership', async () => {
-    const res = await harness.get('/ape-ids', await issuer.sign({ contractAddress: APE, tokenBalance: '1', tokenIds: ['7'] }));
+    const res = await harness.get('/ape-ids', await issuer.sign({ contractAddress: APES_CONTRACT, tokenBalance: '1', tokenIds: ['7'] }));
     expect(res.status).toBe(200);
   });
 
@@ -157,9 +158,9 @@ describe('token ids are bounded lists of strings', () => {
 
 describe('EVM addresses compare case-insensitively', () => {
   test.each([
-    ['upper-case hex', `0x${APE.slice(2).toUpperCase()}`],
-    ['EIP-55 mixed case', '0xBC4CA0EdA7647A8aB7C2061c2E118A18a936f13D'],
-    ['lower case', APE],
+    ['upper-case hex', `0x${APES_CONTRACT.slice(2).toUpperCase()}`],
+    ['EIP-55 mixed case', APES_CONTRACT_CHECKSUMMED],
+    ['lower case', APES_CONTRACT],
   ])('a balance keyed by the contract in %s passes', async (_name, key) => {
     const token = await issuer.sign({ tokenBalances: { contractAddress: { [key]: '1' } } });
     expect((await harness.get('/ape', token)).status).toBe(200);
@@ -191,7 +192,7 @@ describe('EVM addresses compare case-insensitively', () => {
   );
 
   test('a 0X prefix is not an EVM address: it proves nothing', async () => {
-    const token = await issuer.sign({ tokenBalances: { contractAddress: { [`0X${APE.slice(2)}`]: '5' } } });
+    const token = await issuer.sign({ tokenBalances: { contractAddress: { [`0X${APES_CONTRACT.slice(2)}`]: '5' } } });
     expect((await harness.get('/ape', token)).status).toBe(403);
   });
 });
@@ -221,7 +222,7 @@ describe('Solana (base58) addresses compare exactly', () => {
 describe('a balance never counts on another chain or in another chain’s format', () => {
   test('a requirement mixing a chain with another chain’s address format fails at startup', () => {
     const gate = createTokenGate(issuer.options);
-    expect(() => gate.requireTokens({ chain: 'solana', contractAddress: APE })).toThrow(RequirementsError);
+    expect(() => gate.requireTokens({ chain: 'solana', contractAddress: APES_CONTRACT })).toThrow(RequirementsError);
     expect(() => gate.requireTokens({ chain: 'ethereum', contractAddress: SOL_COLLECTION })).toThrow(RequirementsError);
     expect(() => gate.requireTokens(SOL_COLLECTION, '1')).toThrow(RequirementsError);
     expect(() => gate.requireTokens({ chain: 'solana', allowedWallets: [WALLET] })).toThrow(RequirementsError);
@@ -243,7 +244,7 @@ describe('a balance never counts on another chain or in another chain’s format
   });
 
   test('a Solana token keyed by the 0x contract in the wrong field proves nothing', async () => {
-    const token = await solanaToken({ tokenBalances: { collection: { [APE]: '100' } } });
+    const token = await solanaToken({ tokenBalances: { collection: { [APES_CONTRACT]: '100' } } });
     expectRejected(await harness.get('/sol', token), 403, 'insufficient_balance', token);
   });
 

@@ -4,11 +4,11 @@
  */
 import request from 'supertest';
 import { RequirementsError } from '../../lib';
-import { appWith, BAYC, useTestIssuer } from '../helpers/app';
+import { APES_CONTRACT, WALLET } from '../helpers/fixtures';
+import { appWith, useTestIssuer } from '../helpers/harness';
 
 const env = useTestIssuer();
 
-const WALLET = '0xA548ac9c6f41B19175023B5f09c6E70f99cFeec8';
 const OTHER = '0x0000000000000000000000000000000000000001';
 
 async function answer(claims: Record<string, unknown>, middleware = env.gate.requireAuth()) {
@@ -73,17 +73,17 @@ describe('the network is kept: req.wallet.network', () => {
 });
 
 describe('a testnet session never satisfies a mainnet requirement', () => {
-  const proven = { tokenBalances: { contractAddress: { [BAYC]: '5' } } };
+  const proven = { tokenBalances: { contractAddress: { [APES_CONTRACT]: '5' } } };
 
   test('a goerli token proving the contract is refused on the mainnet route with chain_mismatch', async () => {
-    const res = await answer({ ...proven, sub: `ethereum/goerli:${WALLET}` }, env.gate.requireTokens(BAYC, '1'));
+    const res = await answer({ ...proven, sub: `ethereum/goerli:${WALLET}` }, env.gate.requireTokens(APES_CONTRACT, '1'));
     expect(res.status).toBe(403);
-    expect(res.body).toMatchObject({ reason: 'chain_mismatch', requirements: { chain: 'ethereum', contractAddress: BAYC, minTokenBalance: '1' } });
+    expect(res.body).toMatchObject({ reason: 'chain_mismatch', requirements: { chain: 'ethereum', contractAddress: APES_CONTRACT, minTokenBalance: '1' } });
     expect(res.body.requirements.network).toBeUndefined();
   });
 
   test('a requirement naming a network passes its own network only, and says so in the 403', async () => {
-    const goerliRoute = env.gate.requireTokens({ contractAddress: BAYC, network: 'goerli' });
+    const goerliRoute = env.gate.requireTokens({ contractAddress: APES_CONTRACT, network: 'goerli' });
     expect((await answer({ ...proven, sub: `ethereum/goerli:${WALLET}` }, goerliRoute)).status).toBe(200);
     const res = await answer(proven, goerliRoute);
     expect(res.status).toBe(403);
@@ -92,7 +92,7 @@ describe('a testnet session never satisfies a mainnet requirement', () => {
 
   test('a bad network in a requirement fails at startup', () => {
     for (const network of ['Goerli', '', 7]) {
-      expect(() => env.gate.requireTokens({ contractAddress: BAYC, network } as never)).toThrow(RequirementsError);
+      expect(() => env.gate.requireTokens({ contractAddress: APES_CONTRACT, network } as never)).toThrow(RequirementsError);
     }
   });
 });

@@ -7,7 +7,9 @@ import { createTestIssuer, type TestIssuer } from '../../lib/testing';
 import { resolveOptions } from '../../lib/options';
 import { importJWK, type JWK } from 'jose';
 import { TokenVerifier } from '../../lib/token/verify';
-import { AUDIENCE, createHarness, createRawIssuer, expectRejected, nowSeconds, picketClaims, type Harness, type RawIssuer, useRawHarness } from './helpers';
+import { AUDIENCE, nowSeconds, picketClaims } from '../helpers/fixtures';
+import { createHarness, expectRejected, type Harness, useRawHarness } from '../helpers/harness';
+import { createRawIssuer, type RawIssuer } from '../helpers/jwks-server';
 
 let issuer: TestIssuer;
 let harness: Harness; // clockTolerance 5 (default), maxTokenLifetime 86400 (default)
@@ -88,8 +90,8 @@ describe('exp is in the future, within clockTolerance', () => {
     expect((await harness.get('/me', await issuer.sign({ exp: nowSeconds() }))).status).toBe(200);
   });
 
-  test('rejects exp exactly now with clockTolerance 0 (the current time must be before exp)', async () => {
-    const token = await issuer.sign({ exp: nowSeconds() });
+  test('rejects exp a second ago with clockTolerance 0', async () => {
+    const token = await issuer.sign({ exp: nowSeconds() - 1 });
     expectRejected(await strict.get('/me', token), 401, 'token_expired', token);
   });
 
@@ -108,6 +110,31 @@ describe('exp is in the future, within clockTolerance', () => {
     await expect(verifier.verify(token)).resolves.toMatchObject({ tid: expect.any(String) });
     now += 66_000; // past exp + the 5 s tolerance
     await expect(verifier.verify(token)).rejects.toMatchObject({ status: 401, reason: 'token_expired' });
+  });
+});
+
+/**
+ * The exact boundary, on a clock the test sets to the millisecond. A token signed with exp = now
+ * cannot show it over HTTP: the request reaches the check some milliseconds into the second, past
+ * the boundary whether the comparison is inclusive or not.
+ */
+describe('exp + clockTolerance is the first instant a token is expired', () => {
+  let key: CryptoKey;
+  beforeAll(async () => {
+    const { keys } = (await (await fetch(issuer.jwksUri)).json()) as { keys: JWK[] };
+    key = (await importJWK(keys[0]!, 'ES256')) as CryptoKey;
+  });
+
+  /** Verifies `token` at `nowMs` on the clock, without the cache, with `clockTolerance`. */
+  const verifyAt = (token: string, nowMs: number, clockTolerance: number) =>
+    new TokenVerifier(resolveOptions({ ...issuer.options, clockTolerance, cache: false }), { getKeys: async () => [key] }, () => nowMs).verify(token);
+
+  test.each([5, 0])('with clockTolerance %i: accepted 1 ms before (exp + clockTolerance) s, refused token_expired at it', async (clockTolerance) => {
+    const exp = nowSeconds() + 60;
+    const token = await issuer.sign({ exp });
+    const boundaryMs = (exp + clockTolerance) * 1000;
+    await expect(verifyAt(token, boundaryMs - 1, clockTolerance)).resolves.toMatchObject({ exp });
+    await expect(verifyAt(token, boundaryMs, clockTolerance)).rejects.toMatchObject({ status: 401, reason: 'token_expired' });
   });
 });
 

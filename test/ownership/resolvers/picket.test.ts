@@ -1,0 +1,134 @@
+/**
+ * picketOwnershipResolver speaks the issuer's tokenOwnership API exactly as its Node SDK does. The
+ * loopback server it is tested against is itself checked against the real SDK first.
+ */
+import Picket from '@picketapi/picket-node';
+import { OptionsError, picketOwnershipResolver, ResolverError, UnsupportedRequirementError, type OwnershipQuery } from '../../../lib';
+import { startOwnershipServer, type OwnershipServer } from '../../helpers/ownership-server';
+import { describeOwnershipResolver } from './port-suite';
+import { APES_CONTRACT, STRANGER_WALLET, WALLET } from '../../helpers/fixtures';
+
+const KEY = 'sk_test_51a7f0c2';
+
+let server: OwnershipServer;
+beforeAll(async () => {
+  server = await startOwnershipServer(KEY);
+  server.hold(WALLET, APES_CONTRACT, '2');
+  server.hold(WALLET, `${APES_CONTRACT}:7`, '1');
+});
+afterAll(() => server.close());
+
+function query(requirements: Partial<OwnershipQuery['requirements']>, walletAddress = WALLET): OwnershipQuery {
+  return {
+    chain: 'ethereum',
+    walletAddress,
+    requirements: { chain: 'ethereum', minTokenBalance: '0', ...requirements },
+    signal: new AbortController().signal,
+  };
+}
+
+describe('the loopback tokenOwnership server is faithful to @picketapi/picket-node', () => {
+  const sdk = () => {
+    const picket = new Picket(KEY);
+    picket.baseURL = server.baseUrl;
+    return picket;
+  };
+
+  test("the SDK's tokenOwnership call is accepted and answered in the SDK's response shape", async () => {
+    const answer = await sdk().tokenOwnership({ walletAddress: WALLET, contractAddress: APES_CONTRACT, minTokenBalance: '1' });
+    expect(answer).toEqual({ allowed: true, walletAddress: WALLET, tokenBalance: '2' });
+    const sent = server.requests.at(-1)!;
+    expect(sent.path).toBe(`/api/v1/chains/ethereum/wallets/${WALLET}/tokenOwnership`);
+    expect(sent.headers.authorization).toBe(`Basic ${Buffer.from(KEY).toString('base64')}`);
+  });
+
+  test('the SDK with token ids, and with a wrong key (refused)', async () => {
+    const ids = await sdk().tokenOwnership({ walletAddress: WALLET, contractAddress: APES_CONTRACT, tokenIds: ['7', '8'] });
+    expect(ids).toEqual({ allowed: true, walletAddress: WALLET, tokenBalance: '1' });
+    const stranger = new Picket('another-key');
+    stranger.baseURL = server.baseUrl;
+    await expect(stranger.tokenOwnership({ walletAddress: WALLET, contractAddress: APES_CONTRACT })).rejects.toMatchObject({ code: 'unauthorized' });
+  });
+});
+
+describe('picketOwnershipResolver request', () => {
+  test('posts to /chains/{chain}/wallets/{wallet}/tokenOwnership with Basic base64(secretKey) and the SDK body', async () => {
+    const resolver = picketOwnershipResolver({ apiKey: KEY, baseUrl: server.baseUrl });
+    await resolver.resolve(query({ contractAddress: APES_CONTRACT, minTokenBalance: '2', tokenIds: ['7'] }));
+    const sent = server.requests.at(-1)!;
+    expect(sent.method).toBe('POST');
+    expect(sent.path).toBe(`/api/v1/chains/ethereum/wallets/${WALLET}/tokenOwnership`);
+    expect(sent.headers.authorization).toBe(`Basic ${Buffer.from(KEY).toString('base64')}`);
+    expect(sent.headers['content-type']).toBe('application/json');
+    expect(sent.body).toEqual({ contractAddress: APES_CONTRACT, minTokenBalance: '2', tokenIds: ['7'] });
+  });
+
+  test('sends no tokenIds field when the requirement has none, and ignores allowedWallets (the gate checks them)', async () => {
+    const resolver = picketOwnershipResolver({ apiKey: KEY, baseUrl: `${server.baseUrl}/` });
+    await resolver.resolve(query({ contractAddress: APES_CONTRACT, allowedWallets: [WALLET] }));
+    expect(server.requests.at(-1)!.body).toEqual({ contractAddress: APES_CONTRACT, minTokenBalance: '0' });
+  });
+});
+
+describe('picketOwnershipResolver answers', () => {
+  const resolver = () => picketOwnershipResolver({ apiKey: KEY, baseUrl: server.baseUrl });
+
+  test("maps { allowed, tokenBalance } to the wallet's balance and the issuer's verdict", async () => {
+    await expect(resolver().resolve(query({ contractAddress: APES_CONTRACT, minTokenBalance: '3' }))).resolves.toEqual({ balance: '2', allowed: false });
+    await expect(resolver().resolve(query({ contractAddress: APES_CONTRACT, tokenIds: ['7'] }))).resolves.toEqual({ balance: '1', allowed: true });
+  });
+
+  test('refuses a well-formed answer about another wallet', async () => {
+    server.answer = 'other-wallet';
+    try {
+      await expect(resolver().resolve(query({ contractAddress: APES_CONTRACT }))).rejects.toThrow("The issuer's tokenOwnership answer is about another wallet");
+    } finally {
+      server.answer = 'good';
+    }
+  });
+
+  test('compares the wallet it asked about case-insensitively on EVM chains', async () => {
+    await expect(resolver().resolve(query({ contractAddress: APES_CONTRACT }, WALLET.toLowerCase()))).resolves.toEqual({ balance: '2', allowed: true });
+  });
+
+  test('a wrong key is a failure, not a zero balance', async () => {
+    const stranger = picketOwnershipResolver({ apiKey: 'another-key', baseUrl: server.baseUrl });
+    await expect(stranger.resolve(query({ contractAddress: APES_CONTRACT }))).rejects.toThrow(new ResolverError("The issuer's tokenOwnership API answered 401"));
+  });
+
+  test('collection and creator requirements are not part of the API: a failure, and no request', async () => {
+    const before = server.calls;
+    await expect(resolver().resolve(query({ collection: ['abc'], chain: 'solana' }))).rejects.toBeInstanceOf(UnsupportedRequirementError);
+    await expect(resolver().resolve(query({ creatorAddress: APES_CONTRACT }))).rejects.toBeInstanceOf(UnsupportedRequirementError);
+    expect(server.calls).toBe(before);
+  });
+});
+
+describe('picketOwnershipResolver options', () => {
+  test('needs the secret key', () => {
+    expect(() => picketOwnershipResolver({} as never)).toThrow(new OptionsError('apiKey', "is required: your project's secret key"));
+    expect(() => picketOwnershipResolver({ apiKey: '' })).toThrow(OptionsError);
+  });
+
+  test('sends the key over https only, or plain http on loopback', () => {
+    expect(() => picketOwnershipResolver({ apiKey: KEY, baseUrl: 'http://picketapi.com/api/v1' })).toThrow(/"baseUrl" must use https/);
+    expect(() => picketOwnershipResolver({ apiKey: KEY, baseUrl: 'ftp://127.0.0.1/' })).toThrow(/"baseUrl" must use https/);
+    expect(() => picketOwnershipResolver({ apiKey: KEY, baseUrl: 'https://user:pw@picketapi.com/' })).toThrow(/"baseUrl" must not carry/);
+    expect(() => picketOwnershipResolver({ apiKey: KEY, baseUrl: 'not a url' })).toThrow(/"baseUrl" is not a valid URL/);
+    expect(() => picketOwnershipResolver({ apiKey: KEY })).not.toThrow();
+  });
+
+  test('refuses unknown options and out-of-range timeouts', () => {
+    expect(() => picketOwnershipResolver({ apiKey: KEY, baseURL: 'x' } as never)).toThrow(/"baseURL" is not a known/);
+    expect(() => picketOwnershipResolver({ apiKey: KEY, timeoutMs: 0 })).toThrow(/"timeoutMs"/);
+    expect(() => picketOwnershipResolver({ apiKey: KEY, timeoutMs: Infinity })).toThrow(/"timeoutMs"/);
+  });
+});
+
+describeOwnershipResolver('picketOwnershipResolver', () => ({
+  resolver: picketOwnershipResolver({ apiKey: KEY, baseUrl: server.baseUrl }),
+  contractAddress: APES_CONTRACT,
+  holder: { wallet: WALLET, balance: '2' },
+  stranger: STRANGER_WALLET,
+  unreachable: (port) => picketOwnershipResolver({ apiKey: KEY, baseUrl: `http://127.0.0.1:${port}/api/v1` }),
+}));

@@ -1,0 +1,208 @@
+/**
+ * The revocation list around any store: its failure policy (`onStoreError`), how its answers
+ * reach the client through the gate, its options, and the memory store's own bounds. A store
+ * that fails here is a real adapter of the port written for the test, the way an application
+ * writes one for its own database.
+ */
+import express from 'express';
+import request from 'supertest';
+import {
+  OptionsError,
+  RevocationUnavailableError,
+  createRevocationList,
+  createTokenGate,
+  memoryRevocationStore,
+  type RevocationEvent,
+  type RevocationStore,
+} from '../../lib';
+import { createTestIssuer, type TestIssuer } from '../../lib/testing';
+import { logout, me, revocationApp } from '../helpers/revocation';
+import { AUDIENCE } from '../helpers/fixtures';
+
+let issuer: TestIssuer;
+beforeAll(async () => {
+  issuer = await createTestIssuer({ audience: AUDIENCE });
+});
+afterAll(() => issuer.close());
+
+/** A store on a memory store that can be made to fail, by throwing or by rejecting. */
+function breakableStore(how: 'throws' | 'rejects') {
+  const inner = memoryRevocationStore();
+  const state = { broken: false, writesBroken: false };
+  const fail = () => {
+    const error = new Error('database unreachable');
+    if (how === 'throws') throw error;
+    return Promise.reject(error);
+  };
+  const store: RevocationStore = {
+    add: (id, expiresAt) => (state.broken || state.writesBroken ? Promise.reject(new Error('database unreachable')) : inner.add(id, expiresAt)),
+    has: (id, expiresAt) => (state.broken ? fail() : inner.has(id, expiresAt)),
+    close: () => inner.close(),
+  };
+  return { store, state };
+}
+
+describe.each(['throws', 'rejects'] as const)("onStoreError 'deny' (the default): a store that %s", (how) => {
+  test('answers 503 revocation_unavailable with Retry-After and no challenge, for new and cached tokens alike', async () => {
+    const { store, state } = breakableStore(how);
+    const events: RevocationEvent[] = [];
+    const app = revocationApp(issuer, createRevocationList({ store, onRevocationEvent: (e) => events.push(e) }));
+    const cached = await issuer.sign();
+    expect((await me(app, cached)).status).toBe(200);
+    state.broken = true;
+    for (const token of [cached, await issuer.sign()]) {
+      const res = await me(app, token);
+      expect(res.status).toBe(503);
+      expect(res.headers['retry-after']).toMatch(/^[1-9][0-9]*$/);
+      expect(res.headers['www-authenticate']).toBeUndefined();
+      expect(res.body).toMatchObject({ error: 'temporarily_unavailable', reason: 'revocation_unavailable' });
+    }
+    expect(events).toEqual([
+      { type: 'check-failed', outcome: 'denied', error: 'database unreachable' },
+      { type: 'check-failed', outcome: 'denied', error: 'database unreachable' },
+    ]);
+  });
+
+  test("Express's default error handler sends the same 503 and Retry-After (the error reaches it as itself)", async () => {
+    const { store, state } = breakableStore(how);
+    const list = createRevocationList({ store, onRevocationEvent: () => {} });
+    const gate = createTokenGate({ ...issuer.options, isRevoked: list.isRevoked });
+    const app = express();
+    app.get('/me', gate.requireAuth(), (_req, res) => {
+      res.json({});
+    });
+    state.broken = true;
+    const res = await request(app).get('/me').set('Authorization', `Bearer ${await issuer.sign()}`);
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toMatch(/^[1-9][0-9]*$/);
+  });
+
+  test('recovers with the store: requests pass again and revocations made before still hold', async () => {
+    const { store, state } = breakableStore(how);
+    const app = revocationApp(issuer, createRevocationList({ store, onRevocationEvent: () => {} }));
+    const revoked = await issuer.sign();
+    const other = await issuer.sign();
+    await logout(app, revoked).expect(204);
+    state.broken = true;
+    expect((await me(app, other)).status).toBe(503);
+    state.broken = false;
+    expect((await me(app, other)).status).toBe(200);
+    expect((await me(app, revoked)).body.reason).toBe('token_revoked');
+  });
+});
+
+describe("onStoreError 'allow'", () => {
+  test('lets the request through and reports it', async () => {
+    const { store, state } = breakableStore('rejects');
+    const events: RevocationEvent[] = [];
+    const app = revocationApp(issuer, createRevocationList({ store, onStoreError: 'allow', onRevocationEvent: (e) => events.push(e) }));
+    state.broken = true;
+    expect((await me(app, await issuer.sign())).status).toBe(200);
+    expect(events).toEqual([{ type: 'check-failed', outcome: 'allowed', error: 'database unreachable' }]);
+  });
+
+  test('without an observer, an outage is logged once, when it starts, and again after a recovery', async () => {
+    const { store, state } = breakableStore('throws');
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      const app = revocationApp(issuer, createRevocationList({ store, onStoreError: 'allow' }));
+      const token = await issuer.sign();
+      state.broken = true;
+      for (let i = 0; i < 3; i++) expect((await me(app, token)).status).toBe(200);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0]![0])).toMatch(/revocation store failed .*onStoreError: 'allow'/);
+      state.broken = false;
+      expect((await me(app, token)).status).toBe(200);
+      state.broken = true;
+      expect((await me(app, token)).status).toBe(200);
+      expect(warn).toHaveBeenCalledTimes(2);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+});
+
+describe('a revocation the store cannot record', () => {
+  test.each(['deny', 'allow'] as const)("fails the logout with 503 revocation_unavailable (onStoreError '%s')", async (onStoreError) => {
+    const { store, state } = breakableStore('rejects');
+    const events: RevocationEvent[] = [];
+    const list = createRevocationList({ store, onStoreError, onRevocationEvent: (e) => events.push(e) });
+    const app = revocationApp(issuer, list);
+    const token = await issuer.sign();
+    expect((await me(app, token)).status).toBe(200);
+    state.writesBroken = true;
+    const res = await logout(app, token);
+    expect(res.status).toBe(503);
+    expect(res.body.reason).toBe('revocation_unavailable');
+    expect(res.headers['retry-after']).toMatch(/^[1-9][0-9]*$/);
+    await expect(list.revoke(token)).rejects.toBeInstanceOf(RevocationUnavailableError);
+    expect(events).toContainEqual({ type: 'revoke-failed', error: 'database unreachable' });
+  });
+});
+
+describe('an observer that throws', () => {
+  test('changes no answer', async () => {
+    const { store, state } = breakableStore('rejects');
+    const app = revocationApp(
+      issuer,
+      createRevocationList({ store, onStoreError: 'allow', onRevocationEvent: () => { throw new Error('observer bug'); } }),
+    );
+    state.broken = true;
+    expect((await me(app, await issuer.sign())).status).toBe(200);
+  });
+});
+
+describe('isRevoked plugs straight into the gate', () => {
+  test('answers synchronously with the memory store, so cached tokens stay off the Promise path', async () => {
+    const list = createRevocationList();
+    const claims = await createTokenGate(issuer.options).verify(await issuer.sign());
+    expect(list.isRevoked(claims)).toBe(false);
+    await list.revoke(claims);
+    expect(list.isRevoked(claims)).toBe(true);
+  });
+
+  test('the default store is the memory store, per list', async () => {
+    const first = createRevocationList();
+    const second = createRevocationList();
+    const claims = await createTokenGate(issuer.options).verify(await issuer.sign());
+    await first.revoke(claims);
+    expect(first.isRevoked(claims)).toBe(true);
+    expect(second.isRevoked(claims)).toBe(false);
+  });
+});
+
+describe('options are checked at startup', () => {
+  test.each<[string, Record<string, unknown>]>([
+    ['onStoreError', { onStoreError: 'maybe' }],
+    ['store', { store: {} }],
+    ['store', { store: 'redis://127.0.0.1' }],
+    ['clockTolerance', { clockTolerance: -1 }],
+    ['maxTokenLifetime', { maxTokenLifetime: Number.POSITIVE_INFINITY }],
+    ['onRevocationEvent', { onRevocationEvent: 'log' }],
+    ['onStoreEror', { onStoreEror: 'allow' }],
+  ])('a bad %s throws an OptionsError naming it', (name, options) => {
+    expect(() => createRevocationList(options as never)).toThrow(OptionsError);
+    expect(() => createRevocationList(options as never)).toThrow(`"${name}"`);
+  });
+
+  test.each<[string, unknown]>([
+    ['maxEntries', { maxEntries: 0 }],
+    ['maxEntries', { maxEntries: 1.5 }],
+    ['max', { max: 10 }],
+  ])('memoryRevocationStore: a bad %s throws an OptionsError naming it', (name, options) => {
+    expect(() => memoryRevocationStore(options as never)).toThrow(`"${name}"`);
+  });
+});
+
+describe('the memory store is bounded', () => {
+  test('it holds at most maxEntries revocations, giving up the least recently checked first', async () => {
+    const store = memoryRevocationStore({ maxEntries: 2 });
+    const later = Date.now() + 60_000;
+    await store.add('tid:a', later);
+    await store.add('tid:b', later);
+    expect(store.has('tid:a', later)).toBe(true);
+    await store.add('tid:c', later);
+    expect(store.size).toBe(2);
+    expect([store.has('tid:a', later), store.has('tid:b', later), store.has('tid:c', later)]).toEqual([true, false, true]);
+  });
+});
