@@ -1,6 +1,6 @@
 /** What the middleware attaches to the request. */
 import type { AccessTokenClaims } from '../token/claims';
-import { addressKey } from '../token/address';
+import { addressKey } from '../chain/address';
 
 /** The authenticated wallet, at `req.wallet` (or `req[requestProperty]`). */
 export interface Wallet {

@@ -3,10 +3,10 @@
  * and the upgrade of verified claims to claims that prove a requirement from those balances.
  */
 import { InsufficientScopeError } from '../errors';
-import { addressKey } from '../token/address';
+import { addressKey } from '../chain/address';
 import type { CompiledRequirements } from '../ownership/requirements';
 import { normaliseClaims, type AccessTokenClaims, type TokenBalances } from '../token/claims';
-import { Decimal, isDecimalString } from '../token/decimal';
+import { Decimal, isDecimalString } from '../chain/decimal';
 
 /** `<contractAddress>:<tokenId>`: how a balance table names one token of a contract. */
 const TOKEN_ITEM = /^(.+):([0-9]+)$/;

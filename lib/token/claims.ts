@@ -3,8 +3,8 @@
  * (`ext` for `exp`, legacy `numTokens`, the chain hidden in `sub`) into one `AccessTokenClaims`.
  */
 import { InvalidTokenError } from '../errors';
-import { isDecimalString } from './decimal';
-import { addressKey, asciiLowerCase, CHAIN_NAME, DEFAULT_NETWORK, isEvmAddress, isEvmChain, parseSubject } from './address';
+import { isDecimalString } from '../chain/decimal';
+import { addressKey, asciiLowerCase, CHAIN_NAME, DEFAULT_NETWORK, isEvmAddress, isEvmChain, parseSubject } from '../chain/address';
 
 /** Balances proven by the token, each a decimal string, keyed by what they count. */
 export interface TokenBalances {

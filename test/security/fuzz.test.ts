@@ -16,7 +16,7 @@ import { extractToken } from '../../lib/http/bearer';
 import { decodePayload, precheckJws } from '../../lib/token/precheck';
 import { parseStrictJson } from '../../lib/token/json';
 import { normaliseClaims } from '../../lib/token/claims';
-import { isDecimalString } from '../../lib/token/decimal';
+import { isDecimalString } from '../../lib/chain/decimal';
 import { APE, createHarness, createRawIssuer, expectNoLeak, picketClaims, type Harness, type RawIssuer } from './helpers';
 
 const REASONS_400: Reason[] = ['header_malformed', 'header_duplicated', 'token_location_conflict'];

@@ -17,7 +17,7 @@
  */
 import { createRequire } from 'node:module';
 import { OptionsError } from '../../errors';
-import { CHAIN_NAME, isEvmAddress, isEvmChain } from '../../token/address';
+import { CHAIN_NAME, isEvmAddress, isEvmChain } from '../../chain/address';
 import { ResolverError, UnsupportedRequirementError, type OwnershipResolver } from './types';
 
 type Viem = typeof import('viem');
