@@ -3,7 +3,7 @@
  * on token ownership, answering with RFC 6750 errors.
  */
 import { createTokenGate, type Middleware, type TokenGate } from './http/gate';
-import type { TokenGateOptions } from './options';
+import type { TokenGateOptions } from './http/options';
 import type { TokenRequirements } from './ownership/requirements';
 import type { AccessTokenClaims } from './token/claims';
 import { authErrorHandler } from './http/error-handler';
@@ -34,7 +34,7 @@ export type { Middleware, TokenGate } from './http/gate';
 export { authErrorHandler } from './http/error-handler';
 export { walletOf } from './http/wallet';
 export type { Wallet, WalletRequest } from './http/wallet';
-export type { TokenGateOptions, IssuerOptions, GetToken, IsRevoked } from './options';
+export type { TokenGateOptions, IssuerOptions, GetToken, IsRevoked } from './http/options';
 export type { KeySetOptions, KeySetEvent } from './jwks/options';
 export type { Logger } from './jwks/warn';
 export type { KeySetControl, KeySetStatus } from './jwks/status';

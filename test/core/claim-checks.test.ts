@@ -15,7 +15,7 @@ import {
   type AccessTokenClaims,
   type TokenGateOptions,
 } from '../../lib';
-import { resolveOptions } from '../../lib/options';
+import { resolveOptions } from '../../lib/http/options';
 import { TokenVerifier } from '../../lib/token/verify';
 import { appWith, BAYC, nowSeconds, useTestIssuer } from '../helpers/app';
 

@@ -1,4 +1,4 @@
-import { resolveOptions } from '../../lib/options';
+import { resolveOptions } from '../../lib/http/options';
 import { TokenVerifier } from '../../lib/token/verify';
 import { AUDIENCE, ISSUER, makeSigningKey, signAccessToken, type SigningKey } from '../helpers/jwks-server';
 import { keySetFixture, xOf, type Fixture } from './fixture';

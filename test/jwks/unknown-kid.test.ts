@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { resolveOptions } from '../../lib/options';
+import { resolveOptions } from '../../lib/http/options';
 import { TokenVerifier } from '../../lib/token/verify';
 import { AUDIENCE, ISSUER, signAccessToken } from '../helpers/jwks-server';
 import { keySetFixture, type Fixture } from './fixture';

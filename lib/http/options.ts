@@ -2,22 +2,21 @@
  * Options are parsed and validated once, when a factory is called: a bad option throws at startup
  * with a message naming it, never on the first request.
  */
-import type { AccessTokenClaims } from './token/claims';
-import type { KeySetOptions, ResolvedKeySetOptions } from './jwks/options';
-import { parseKeySetOptions } from './jwks/options';
-import { OptionsError } from './errors';
-import { mediaType } from './token/precheck';
-import { consoleLogger, type Logger } from './jwks/warn';
-import type { TrustedIssuer } from './token/issuers';
-import { parseStaticKeys, type JsonWebKeySet } from './jwks/static';
-import { parseClaimsOption, type ClaimCheck, type CompiledClaimCheck } from './ownership/claim-check';
-import { parseRevalidateOptions, type ResolvedRevalidateOptions, type RevalidateOptions } from './ownership/revalidate';
+import type { IsRevoked, VerifierOptions } from '../token/options';
+import type { KeySetOptions, ResolvedKeySetOptions } from '../jwks/options';
+import { parseKeySetOptions } from '../jwks/options';
+import { OptionsError } from '../errors';
+import { mediaType } from '../token/media-type';
+import { consoleLogger, type Logger } from '../jwks/warn';
+import type { TrustedIssuer } from '../token/issuers';
+import { parseStaticKeys, type JsonWebKeySet } from '../jwks/static';
+import { parseClaimsOption, type ClaimCheck, type CompiledClaimCheck } from '../ownership/claim-check';
+import { parseRevalidateOptions, type ResolvedRevalidateOptions, type RevalidateOptions } from '../ownership/revalidate';
 
 /** Where `getToken` looks for a token; `req` is the incoming request of whatever framework. */
 export type GetToken = (req: any) => string | undefined | null;
 
-/** Called after the signature and every claim passed; `true` rejects the token as revoked. */
-export type IsRevoked = (claims: AccessTokenClaims, req?: any) => boolean | Promise<boolean>;
+export type { IsRevoked } from '../token/options';
 
 /** Options accepted by `createTokenGate`, the top-level factories and `verifyAccessToken`. */
 export interface TokenGateOptions {
@@ -124,30 +123,20 @@ const FOREIGN_OPTIONS: Readonly<Record<string, string>> = {
 /** Most entries of `issuers`. */
 const MAX_ISSUERS = 100;
 
-/** Options after defaults, environment and validation. */
-export interface ResolvedOptions {
+/** Options after defaults, environment and validation: the verifier's, plus the gate's own. */
+export interface ResolvedOptions extends VerifierOptions {
   /** Every accepted audience (with `issuers`, of all issuers together; `trust` pairs them). */
   audience: readonly string[];
-  /** Every accepted `iss`. */
-  issuer: readonly string[];
   /** The single form's key set URL; undefined with `keys` or `issuers`. */
   jwksUri: string | undefined;
   /** Each trusted issuer with its audiences and key source. */
   trust: readonly TrustedIssuer[];
-  subject: readonly string[] | undefined;
-  maxTokenAge: number | undefined;
   claims: CompiledClaimCheck | undefined;
   claimsProperty: string | undefined;
-  algorithms: readonly string[];
-  clockTolerance: number;
-  maxTokenLifetime: number;
-  typ: readonly string[] | undefined;
   requestProperty: string;
   realm: string;
   getToken: GetToken | undefined;
-  isRevoked: IsRevoked | undefined;
   allowPreflight: boolean;
-  cacheMaxEntries: number;
   jwks: ResolvedKeySetOptions;
   /** Undefined when silenced. */
   logger: Logger | undefined;
