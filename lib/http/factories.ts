@@ -57,6 +57,6 @@ export function verifyAccessToken(token: string, options?: TokenGateOptions): Pr
     return gateFor(options).verify(token);
   } catch (error) {
     // A bad options object throws while the gate is built: report it the way verification failures are.
-    return Promise.reject(error as Error);
+    return Promise.reject(error);
   }
 }

@@ -62,7 +62,7 @@ const EVENT = /^([0-9]{1,16}) (\S{1,300})$/;
 function loadRedis(): { createClient(options: Record<string, unknown>): RedisClientLike } {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require('redis');
+    return require('redis') as { createClient(options: Record<string, unknown>): RedisClientLike };
   } catch (error) {
     if ((error as { code?: string }).code === 'MODULE_NOT_FOUND') {
       throw new Error(

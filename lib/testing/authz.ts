@@ -61,7 +61,7 @@ export function upgradeClaims(
   const { chain, contractAddress, tokenIds, collection, creatorAddress } = requirement.description;
   const held = (item: string) => table.get(claims.walletAddress, item);
   const proven: TokenBalances = {};
-  for (const [kind, map] of Object.entries(claims.tokenBalances ?? {})) proven[kind as keyof TokenBalances] = { ...map };
+  for (const [kind, map] of Object.entries(claims.tokenBalances ?? {})) proven[kind as keyof TokenBalances] = { ...(map as Record<string, string>) };
   // The table is the truth for every item the requirement names: what it holds replaces what the
   // token proved, and an item it does not hold is no longer proven (a wallet that sold).
   const record = (kind: keyof TokenBalances, item: string, balance: string | undefined) => {

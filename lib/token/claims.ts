@@ -130,7 +130,7 @@ function tokenIdsOf(value: unknown): string[] | undefined {
       throw invalid('The tokenIds claim holds something other than strings');
     }
   }
-  return [...value] as string[];
+  return [...(value as string[])];
 }
 
 function audienceOf(value: unknown): string | string[] {

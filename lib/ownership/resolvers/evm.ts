@@ -151,6 +151,8 @@ export function evmOwnershipResolver(options: EvmOwnershipResolverOptions): Owne
       const owner = walletAddress.toLowerCase() as `0x${string}`;
       const contractKey = `${chain}:${address}`;
       const read = (functionName: 'balanceOf' | 'decimals' | 'ownerOf' | 'supportsInterface', args: readonly unknown[]) =>
+        // The arguments are checked by each caller's ABI entry, not by the compiler (`args` is untyped here).
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
         client!.readContract({ address, abi, functionName, args } as Parameters<PublicClient['readContract']>[0]) as Promise<unknown>;
       /** A probe's answer, `absent` when the call reverted; transport failures propagate. */
       const probe = <T>(call: Promise<unknown>, absent: T): Promise<T> =>
