@@ -1,5 +1,5 @@
 // Lint: typescript-eslint's type-aware rules (floating promises, unsafe any) over lib/, and the
-// layer rule of CONTRIBUTING.md: a module imports only from the rooms below it.
+// layer rule (README, "Developing"): a module imports only from the rooms below it.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
