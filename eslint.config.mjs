@@ -1,30 +1,68 @@
 // Lint: typescript-eslint's type-aware rules (floating promises, unsafe any) over lib/, and the
-// layer rule of CONTRIBUTING.md: a lower layer never imports a higher one.
+// layer rule (README, "Developing"): a module imports only from the rooms below it.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-/** Layers from the top: each may import only from the layers below it. */
-const layers = [
-  { dir: 'http', above: [] },
-  { dir: 'ownership', above: ['http'] },
-  { dir: 'token', above: ['http', 'ownership'] },
-  { dir: 'jwks', above: ['http', 'ownership', 'token'] },
-];
+/**
+ * Every room of lib/ (a folder, or a top-level file without its extension) and the rooms it may
+ * import from. A room may always import its own modules; an import of any other room is an error.
+ */
+const rooms = {
+  // Entry points of the package: they may import anything, and nothing imports them.
+  index: ['api', 'default-export'],
+  api: ['http', 'ownership', 'token', 'jwks', 'revocation', 'errors', 'chain', 'diagnostics'],
+  'default-export': ['api'],
+  redis: ['revocation'],
+  // Beside the glue: the test kit and the revocation list use any layer; no layer uses them.
+  testing: ['http', 'ownership', 'token', 'jwks', 'revocation', 'errors', 'chain', 'diagnostics'],
+  revocation: ['http', 'ownership', 'token', 'jwks', 'errors', 'chain', 'diagnostics'],
+  // The layers, top to bottom: HTTP glue, ownership rules, token verification, key sets.
+  http: ['ownership', 'token', 'jwks', 'errors', 'chain', 'diagnostics'],
+  ownership: ['token', 'jwks', 'errors', 'chain', 'diagnostics'],
+  token: ['jwks', 'errors', 'chain', 'diagnostics'],
+  jwks: ['errors', 'diagnostics'],
+  // Shared leaves: used by every layer, they import no layer.
+  diagnostics: ['errors'],
+  chain: [],
+  errors: [],
+};
 
-const layerRules = layers.map(({ dir, above }) => ({
-  files: [`lib/${dir}/**/*.ts`],
-  rules: {
+/** Top-level files; every other room is a folder. */
+const fileRooms = new Set(['index', 'api', 'default-export', 'redis', 'diagnostics']);
+/** How deep below a room's folder modules sit (lib/testing/emulator/x.ts is one level down). */
+const MAX_DEPTH = 3;
+
+/** The relative import of lib/<name> from a module `depth` folders below lib/, as a regex. */
+function importOf(name, depth) {
+  const up = depth === 0 ? '\\./' : '(\\.\\./)'.repeat(depth);
+  // The package root (lib/index.ts) is also reachable as '..' or '../' alone.
+  const root = name === 'index' ? `|^${depth === 0 ? '\\.' : Array(depth).fill('\\.\\.').join('/')}/?$` : '';
+  return `^${up}${name}(\\.js)?(/|$)${root}`;
+}
+
+function layerRule(room, depth) {
+  const forbidden = Object.keys(rooms).filter((other) => other !== room && !rooms[room].includes(other));
+  return {
     'no-restricted-imports': [
       'error',
       {
-        patterns: above.map((higher) => ({
-          group: [`../${higher}/*`, `../../${higher}/*`, `../${higher}`, `../../${higher}`],
-          message: `lib/${dir} sits below lib/${higher}: a lower layer never imports a higher one.`,
+        patterns: forbidden.map((other) => ({
+          regex: importOf(other, depth),
+          message: `lib/${room} may import only from ${rooms[room].map((r) => `lib/${r}`).join(', ') || 'itself'} (see eslint.config.mjs): not from lib/${other}.`,
         })),
       },
     ],
-  },
-}));
+  };
+}
+
+const layerRules = Object.keys(rooms).flatMap((room) =>
+  fileRooms.has(room)
+    ? [{ files: [`lib/${room}.ts`], rules: layerRule(room, 0) }]
+    : Array.from({ length: MAX_DEPTH }, (_, i) => ({
+        files: [`lib/${room}/${'*/'.repeat(i)}*.ts`],
+        rules: layerRule(room, i + 1),
+      })),
+);
 
 export default tseslint.config(
   { ignores: ['dist/**', 'coverage/**', 'node_modules/**', 'test/**', 'bench/**', 'examples/**', 'scripts/**', 'bin/**', '*.js', '*.mjs'] },
@@ -35,7 +73,17 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-explicit-any': 'off',
+      // Ports promise Promises: an async method without await still turns a throw into a rejection.
+      '@typescript-eslint/require-await': 'off',
+      // Passing on what a catch caught is not inventing a non-Error reason.
+      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingUnknown: true }],
     },
+  },
+  // Every module of lib/ belongs to a room of the table above.
+  {
+    files: ['lib/**/*.ts'],
+    ignores: [...[...fileRooms].map((room) => `lib/${room}.ts`), ...Object.keys(rooms).map((room) => `lib/${room}/**`)],
+    rules: { 'no-restricted-syntax': ['error', { selector: 'Program', message: 'This module belongs to no room of eslint.config.mjs: add it there.' }] },
   },
   ...layerRules,
 );

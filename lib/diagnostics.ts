@@ -9,7 +9,6 @@
  */
 import { channel } from 'node:diagnostics_channel';
 import type { Reason } from './errors';
-import type { KeySetEvent } from './jwks/options';
 
 /** The channel names, for `diagnostics_channel.subscribe(name, onMessage)`. */
 export const channels = Object.freeze({
@@ -49,6 +48,15 @@ export interface CacheMessage {
   /** `true` when the token was recognised without a signature check. */
   hit: boolean;
 }
+
+/** What a key set reports to `jwks.onKeySetEvent` and on `express-token-gate:jwks`, for logs and metrics. */
+export type KeySetEvent =
+  /** A fetch succeeded: `keys` usable keys are now cached, `skipped` entries were left out. */
+  | { type: 'fetched'; uri: string; keys: number; skipped: number }
+  /** A fetch failed; the next attempt is allowed in `retryInMs`. Cached keys, if any, stay in use. */
+  | { type: 'failed'; uri: string; error: string; retryInMs: number }
+  /** Keys past their freshness answered a request (reported once per fetch attempt). */
+  | { type: 'stale-served'; uri: string; ageMs: number };
 
 /** Published on `express-token-gate:jwks`: exactly the `jwks.onKeySetEvent` payload. */
 export type JwksMessage = KeySetEvent;

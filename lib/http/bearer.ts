@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { InvalidRequestError } from '../errors';
-import type { GetToken } from '../options';
+import type { GetToken } from './options';
 
 /** `Bearer` SP b64token, scheme case-insensitive (RFC 6750 §2.1, RFC 7235 §2.1). */
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;

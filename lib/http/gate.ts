@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MissingTokenError, TokenGateError } from '../errors';
-import { resolveOptions, type ResolvedOptions, type TokenGateOptions } from '../options';
+import { resolveOptions, type ResolvedOptions, type TokenGateOptions } from './options';
 import { warnerFor } from '../jwks/warn';
 import { KeySetView, RemoteKeySet } from '../jwks/key-set';
 import { TokenVerifier } from '../token/verify';

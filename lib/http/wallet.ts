@@ -1,6 +1,7 @@
 /** What the middleware attaches to the request. */
 import type { AccessTokenClaims } from '../token/claims';
-import { addressKey } from '../token/address';
+import { addressKey } from '../chain/address';
+import { DEFAULTS } from './options';
 
 /** The authenticated wallet, at `req.wallet` (or `req[requestProperty]`). */
 export interface Wallet {
@@ -25,7 +26,7 @@ export interface Wallet {
  *
  * @example app.get('/me', gate.requireAuth(), (req, res) => res.json({ address: walletOf(req).address }));
  */
-export function walletOf(req: object, requestProperty = 'wallet'): Wallet {
+export function walletOf(req: object, requestProperty: string = DEFAULTS.requestProperty): Wallet {
   const wallet = (req as Record<string, unknown>)[requestProperty];
   if (typeof wallet !== 'object' || wallet === null || typeof (wallet as Partial<Wallet>).address !== 'string') {
     throw new Error(`express-token-gate: no wallet at req.${requestProperty}; put requireAuth() or requireTokens() in front of this handler`);

@@ -1,22 +1,14 @@
 /**
- * A remote key set: the issuer's JWKS, cached whole, kept fresh in the background and served
- * through outages. One instance per jwksUri (and limits) per process, shared by every gate.
+ * A remote key set: the issuer's JWKS, cached whole, refreshed on use and served through outages.
+ * Behaviour as users see it: README, "How the key set behaves" under "`jwks` options".
  *
- * Why it is shaped this way:
- * - Single flight: at most one fetch is in progress; every caller that needs it awaits that one.
- * - A cached set answers at once. The first use of the keys after 80 % of the freshness lifetime
- *   starts a refresh that nobody awaits. Nothing runs on a timer: an idle process fetches nothing.
- * - An unknown `kid` may trigger a refetch at most once per `cooldownMs` (counting every fetch),
- *   so a flood of made-up kids costs the issuer one request per cooldown; tokens whose kid is
- *   known never wait on that refetch.
- * - Failures keep the last good keys for `staleIfErrorMs` past their freshness, and space
- *   attempts by exponential backoff whatever the request rate. Only a request that finds no usable
- *   key at all is answered with `KeySetUnavailableError` (503 + Retry-After).
- * - A removed key stops verifying at the next successful refresh, because the set is replaced
- *   whole, never merged; `isCurrent` lets the verified-token cache stop its tokens too. A key that
- *   stays keeps its `CryptoKey` object across refreshes, so that check is one set lookup.
- * - Observers: a gate's `onKeySetEvent` lives as long as the gate (a weak reference), so gates
- *   built and dropped at runtime neither pile up nor keep being called.
+ * Invariants:
+ * - At most one fetch runs at a time; when to fetch is decided by `fetchDecision` (fetch-policy.ts).
+ * - Nothing runs on a timer: only a use of the keys, `refresh()` or `reload()` starts a fetch.
+ * - The set is replaced whole, never merged; a key that stays keeps its `CryptoKey` object, so
+ *   `isCurrent` is one set lookup and cached tokens of a removed key stop at the next refresh.
+ * - A gate's observer lives as long as the gate's view (a weak reference); the shared set lives as
+ *   long as some gate holds it, plus a short while after (see `keySetFor`).
  */
 import { InvalidTokenError, KeySetUnavailableError } from '../errors';
 import type { KeySetEvent, ResolvedKeySetOptions } from './options';
@@ -25,6 +17,7 @@ import { parseKeySet, type VerificationKey } from './parse';
 import { freshnessMs } from './freshness';
 import { backoffMs } from './backoff';
 import { unrefSchedule, type Schedule } from './schedule';
+import { fetchDecision, type FetchDecision, type FetchTrigger } from './fetch-policy';
 import { remoteStatus, type KeySetControl, type KeySetStatus } from './status';
 import { jwksChannel } from '../diagnostics';
 
@@ -186,7 +179,7 @@ export class RemoteKeySet implements KeyResolver, KeySetControl {
     const set = this.current;
     if (!set || now >= set.usableUntil) return undefined;
     if (kid !== undefined && set.byKid.has(kid)) return true;
-    if (kid === undefined || this.inflight || now >= set.refreshAt || this.mayRefetch(now)) return undefined;
+    if (kid === undefined || now >= set.refreshAt || this.decide('unknown-kid', now) !== 'wait') return undefined;
     return false;
   }
 
@@ -203,11 +196,7 @@ export class RemoteKeySet implements KeyResolver, KeySetControl {
 
   /** Fetches now unless a fetch is running or the backoff forbids it; never rejects. */
   refresh(): Promise<void> {
-    if (!this.inflight && this.now() >= this.retryAt) {
-      this.inflight = this.attempt().finally(() => {
-        this.inflight = undefined;
-      });
-    }
+    if (this.decide('refresh', this.now()) === 'fetch') this.start();
     return this.idle();
   }
 
@@ -233,8 +222,9 @@ export class RemoteKeySet implements KeyResolver, KeySetControl {
    * status afterwards; never rejects.
    */
   async reload(): Promise<KeySetStatus> {
-    if (this.inflight) await this.inflight;
-    else if (this.mayRefetch(this.now())) await this.refresh();
+    const decision = this.decide('reload', this.now());
+    if (decision === 'join') await this.inflight;
+    else if (decision === 'fetch') await this.refresh();
     return this.status();
   }
 
@@ -242,12 +232,10 @@ export class RemoteKeySet implements KeyResolver, KeySetControl {
   private setForRequest(now: number): Snapshot | undefined {
     const set = this.current;
     if (!set || now >= set.usableUntil) return undefined;
-    if (now >= set.refreshAt) {
-      void this.refresh();
-      if (now >= set.freshUntil && !this.staleReported) {
-        this.staleReported = true;
-        this.emit({ type: 'stale-served', uri: this.uri, ageMs: now - set.fetchedAt });
-      }
+    if (this.decide('use', now) === 'fetch') this.start();
+    if (now >= set.freshUntil && !this.staleReported) {
+      this.staleReported = true;
+      this.emit({ type: 'stale-served', uri: this.uri, ageMs: now - set.fetchedAt });
     }
     return set;
   }
@@ -265,19 +253,38 @@ export class RemoteKeySet implements KeyResolver, KeySetControl {
     );
   }
 
-  private mayRefetch(now: number): boolean {
-    return now - this.lastAttemptAt >= this.options.cooldownMs && now >= this.retryAt;
+  /** The fetch policy applied to this set's state (see fetch-policy.ts). */
+  private decide(trigger: FetchTrigger, now: number): FetchDecision {
+    const set = this.current;
+    return fetchDecision(trigger, {
+      now,
+      inflight: this.inflight !== undefined,
+      lastAttemptAt: this.lastAttemptAt,
+      retryAt: this.retryAt,
+      refreshAt: set && now < set.usableUntil ? set.refreshAt : undefined,
+      cooldownMs: this.options.cooldownMs,
+    });
+  }
+
+  /** Starts a fetch; callers have checked that none is running. */
+  private start(): void {
+    this.inflight = this.attempt().finally(() => {
+      this.inflight = undefined;
+    });
   }
 
   /** Whether a fetch that might know the kid has completed since the caller looked. */
   private async refetchForUnknownKid(): Promise<boolean> {
-    if (this.inflight) {
-      await this.inflight;
-      return true;
+    switch (this.decide('unknown-kid', this.now())) {
+      case 'join':
+        await this.inflight;
+        return true;
+      case 'wait':
+        return false;
+      case 'fetch':
+        await this.refresh();
+        return true;
     }
-    if (!this.mayRefetch(this.now())) return false;
-    await this.refresh();
-    return true;
   }
 
   private async attempt(): Promise<void> {
@@ -400,7 +407,35 @@ export class KeySetView implements KeyResolver, KeySetControl {
 /** What `keySetFor` hands out: the shared set itself, or a view of it carrying an observer. */
 export type SharedKeySet = RemoteKeySet | KeySetView;
 
-const registry = new Map<string, RemoteKeySet>();
+/**
+ * The process-wide sets, held weakly: a set lives as long as a gate (its verifier, its `keySet`)
+ * holds it, and its entry goes when it is collected. Gates built on short-lived test issuers thus
+ * leave nothing behind.
+ */
+const registry = new Map<string, WeakRef<RemoteKeySet>>();
+const released = new FinalizationRegistry<string>((key) => {
+  // A set collected late must not take the entry of a newer set under the same key.
+  if (registry.get(key)?.deref() === undefined) registry.delete(key);
+});
+
+/**
+ * The sets handed out last stay alive even without a gate, so code that builds a gate per call
+ * (fresh options for every `verifyAccessToken`) still shares one set and its fetched keys.
+ */
+const RECENT_SETS = 16;
+const recent: RemoteKeySet[] = [];
+
+function keepRecent(set: RemoteKeySet): void {
+  const at = recent.indexOf(set);
+  if (at !== -1) recent.splice(at, 1);
+  recent.push(set);
+  if (recent.length > RECENT_SETS) recent.shift();
+}
+
+/** Sets in the registry, collected or not yet (for tests). */
+export function registeredKeySets(): number {
+  return registry.size;
+}
 
 function registryKey(uri: string, options: ResolvedKeySetOptions): string {
   const { timeoutMs, cooldownMs, maxAgeMs, staleIfErrorMs, maxBytes, maxKeys } = options;
@@ -408,7 +443,8 @@ function registryKey(uri: string, options: ResolvedKeySetOptions): string {
 }
 
 /**
- * The process-wide key set for `uri`: every middleware and verify call for one URI shares it.
+ * The process-wide key set for `uri`: every middleware and verify call for one URI shares it, for
+ * as long as one of them (or one of the last few callers) holds it.
  * Gates configured with different limits get separate sets, so none silently runs with another's
  * limits. With `onKeySetEvent`, the caller gets a view that observes the shared set for as long as
  * the caller keeps it. The first caller for a key decides `now`/`schedule` (tests pass a manual
@@ -422,11 +458,13 @@ export function keySetFor(
 ): SharedKeySet {
   const href = new URL(uri).href;
   const key = registryKey(href, options);
-  let set = registry.get(key);
+  let set = registry.get(key)?.deref();
   if (!set) {
     // The shared set holds no observer of its own: each belongs to the gate that brought it.
     set = new RemoteKeySet(href, { ...options, onKeySetEvent: undefined }, now, schedule);
-    registry.set(key, set);
+    registry.set(key, new WeakRef(set));
+    released.register(set, key);
   }
+  keepRecent(set);
   return options.onKeySetEvent ? set.observe(options.onKeySetEvent) : set;
 }

@@ -1,14 +1,8 @@
 /** Options of the key-set cache (`jwks: { … }`), validated at startup. */
 import { OptionsError } from '../errors';
+import type { KeySetEvent } from '../diagnostics';
 
-/** What the key-set cache reports to `onKeySetEvent`, for logs and metrics. */
-export type KeySetEvent =
-  /** A fetch succeeded: `keys` usable keys are now cached, `skipped` entries were left out. */
-  | { type: 'fetched'; uri: string; keys: number; skipped: number }
-  /** A fetch failed; the next attempt is allowed in `retryInMs`. Cached keys, if any, stay in use. */
-  | { type: 'failed'; uri: string; error: string; retryInMs: number }
-  /** Keys past their freshness answered a request (reported once per fetch attempt). */
-  | { type: 'stale-served'; uri: string; ageMs: number };
+export type { KeySetEvent } from '../diagnostics';
 
 export interface KeySetOptions {
   /** Give up on a fetch (body included) after this long. Default 5000. */

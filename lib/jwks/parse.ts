@@ -89,7 +89,7 @@ export function publicPart(jwk: Record<string, unknown>): JWK {
   const members = jwk.kty === 'RSA' ? ['kty', 'n', 'e'] : ['kty', 'crv', 'x', 'y'];
   const out: Record<string, unknown> = {};
   for (const name of members) if (jwk[name] !== undefined) out[name] = jwk[name];
-  return out as JWK;
+  return out;
 }
 
 interface Candidate extends Omit<VerificationKey, 'id'> {

@@ -4,8 +4,8 @@
  */
 import { InsufficientScopeError, type RequirementsDescription } from '../errors';
 import type { AccessTokenClaims, TokenBalances } from '../token/claims';
-import { Decimal, isDecimalString, type Decimal as DecimalValue } from '../token/decimal';
-import { addressKey, addressProblem, CHAIN_NAME, DEFAULT_NETWORK, isEvmAddress, isEvmChain } from '../token/address';
+import { Decimal, isDecimalString, type Decimal as DecimalValue } from '../chain/decimal';
+import { addressKey, addressProblem, CHAIN_NAME, DEFAULT_NETWORK, isEvmChain } from '../chain/address';
 
 /** What a route requires, in the issuer's own vocabulary. */
 export interface TokenRequirements {

@@ -15,8 +15,8 @@
 import { LRUCache } from 'lru-cache';
 import { InsufficientScopeError, OptionsError, OwnershipUnavailableError, type RequirementsDescription } from '../errors';
 import type { AccessTokenClaims } from '../token/claims';
-import { addressKey } from '../token/address';
-import { Decimal, isDecimalString, type Decimal as DecimalValue } from '../token/decimal';
+import { addressKey } from '../chain/address';
+import { Decimal, isDecimalString, type Decimal as DecimalValue } from '../chain/decimal';
 import type { CompiledRequirements } from './requirements';
 import { ResolverError, type OwnershipAnswer, type OwnershipResolver } from './resolvers/types';
 import { ownershipChannel } from '../diagnostics';

@@ -5,6 +5,7 @@
  * string, and live until the token would expire anyway.
  */
 import { OptionsError, RevocationUnavailableError } from '../errors';
+import { DEFAULTS as GATE_DEFAULTS } from '../http/options';
 import type { AccessTokenClaims } from '../token/claims';
 import { readUnverifiedIdentity, tokenIdentity } from '../token/identity';
 import { memoryRevocationStore } from './memory';
@@ -43,7 +44,14 @@ export interface RevocationList {
   close(): Promise<void>;
 }
 
-const KNOWN_KEYS = new Set(['store', 'onStoreError', 'clockTolerance', 'maxTokenLifetime', 'onRevocationEvent']);
+/** Every option's name; an option added to `RevocationListOptions` without an entry fails to compile. */
+const OPTION_NAMES = {
+  store: true,
+  onStoreError: true,
+  clockTolerance: true,
+  maxTokenLifetime: true,
+  onRevocationEvent: true,
+} satisfies Record<keyof RevocationListOptions, true>;
 
 /** What a 503 asks the client to wait: about one reconnection attempt. */
 const RETRY_AFTER_SECONDS = 5;
@@ -76,7 +84,7 @@ export function createRevocationList(options: RevocationListOptions = {}): Revoc
     throw new OptionsError('options', 'must be an object');
   }
   for (const key of Object.keys(options)) {
-    if (!KNOWN_KEYS.has(key)) throw new OptionsError(key, 'is not a known option');
+    if (!Object.hasOwn(OPTION_NAMES, key)) throw new OptionsError(key, 'is not a known option');
   }
   const onStoreError = options.onStoreError ?? 'deny';
   if (onStoreError !== 'deny' && onStoreError !== 'allow') {
@@ -89,8 +97,8 @@ export function createRevocationList(options: RevocationListOptions = {}): Revoc
   if (observer !== undefined && typeof observer !== 'function') {
     throw new OptionsError('onRevocationEvent', 'must be a function');
   }
-  const clockTolerance = seconds('clockTolerance', options.clockTolerance, 5);
-  const maxTokenLifetime = seconds('maxTokenLifetime', options.maxTokenLifetime, 86_400);
+  const clockTolerance = seconds('clockTolerance', options.clockTolerance, GATE_DEFAULTS.clockTolerance);
+  const maxTokenLifetime = seconds('maxTokenLifetime', options.maxTokenLifetime, GATE_DEFAULTS.maxTokenLifetime);
   const store = options.store ?? memoryRevocationStore();
   // Identities, worked out once per claims object: the verifier hands the same frozen claims to
   // every request presenting a cached token, and a tid-less identity is a SHA-256 digest.

@@ -1,18 +1,11 @@
 /**
  * Redis revocation store (`express-token-gate/redis`): one shared list for every instance of an
- * API. node-redis (`redis`, an optional peer dependency) is loaded only when a store is created
- * from a `url`.
+ * API. Costs, freshness and failure policy as users see them: README, "Logout and many instances".
  *
- * Cost and freshness:
- * - A revocation is `SET <prefix><id> 1 PX <ms until the token expires>` and a `PUBLISH` of the
- *   identity on `<prefix>events`, sent together (one round trip).
- * - A check is at most one command, `EXISTS`. Each instance keeps its answers briefly: "revoked"
- *   until the token expires, "not revoked" for `cacheMs` (1 s) and only while its subscription to
- *   the events channel is up. A revocation anywhere reaches every subscribed instance within
- *   milliseconds; one whose message is lost still holds everywhere once the `cacheMs` answer ages
- *   out. Concurrent checks of one token share one command.
- * - Every command has a deadline (`timeoutMs`). After a failure, checks fail at once (no command)
- *   for a second, then one probe goes out; the client reconnects on its own.
+ * Invariants: node-redis (an optional peer dependency) is loaded only when a store is created from
+ * a `url`; a check is at most one command and every command has a deadline; a "not revoked"
+ * answer is reused only while the events subscription is up; after a failure, checks fail at once
+ * for a second, then one probe goes out.
  */
 import { LRUCache } from 'lru-cache';
 import { OptionsError } from '../errors';
@@ -62,7 +55,7 @@ const EVENT = /^([0-9]{1,16}) (\S{1,300})$/;
 function loadRedis(): { createClient(options: Record<string, unknown>): RedisClientLike } {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require('redis');
+    return require('redis') as { createClient(options: Record<string, unknown>): RedisClientLike };
   } catch (error) {
     if ((error as { code?: string }).code === 'MODULE_NOT_FOUND') {
       throw new Error(

@@ -3,10 +3,10 @@
  * and the upgrade of verified claims to claims that prove a requirement from those balances.
  */
 import { InsufficientScopeError } from '../errors';
-import { addressKey } from '../token/address';
+import { addressKey } from '../chain/address';
 import type { CompiledRequirements } from '../ownership/requirements';
 import { normaliseClaims, type AccessTokenClaims, type TokenBalances } from '../token/claims';
-import { Decimal, isDecimalString } from '../token/decimal';
+import { Decimal, isDecimalString } from '../chain/decimal';
 
 /** `<contractAddress>:<tokenId>`: how a balance table names one token of a contract. */
 const TOKEN_ITEM = /^(.+):([0-9]+)$/;
@@ -61,7 +61,7 @@ export function upgradeClaims(
   const { chain, contractAddress, tokenIds, collection, creatorAddress } = requirement.description;
   const held = (item: string) => table.get(claims.walletAddress, item);
   const proven: TokenBalances = {};
-  for (const [kind, map] of Object.entries(claims.tokenBalances ?? {})) proven[kind as keyof TokenBalances] = { ...map };
+  for (const [kind, map] of Object.entries(claims.tokenBalances ?? {})) proven[kind as keyof TokenBalances] = { ...(map as Record<string, string>) };
   // The table is the truth for every item the requirement names: what it holds replaces what the
   // token proved, and an item it does not hold is no longer proven (a wallet that sold).
   const record = (kind: keyof TokenBalances, item: string, balance: string | undefined) => {

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidTokenError, OptionsError } from '../errors';
 import type { TokenRequirements } from '../ownership/requirements';
-import { resolveOptions } from '../options';
+import { resolveOptions } from '../http/options';
 import { TokenVerifier } from '../token/verify';
 import { BalanceTable } from './authz';
 import { AuthzError, postJson } from './client';

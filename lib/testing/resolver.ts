@@ -3,7 +3,7 @@
  * once, what `issuer.setBalances()` says the wallet holds now, the way `/authz` does.
  */
 import type { OwnershipResolver } from '../ownership/resolvers/types';
-import { Decimal } from '../token/decimal';
+import { Decimal } from '../chain/decimal';
 import type { BalanceTable } from './authz';
 
 export function balanceTableResolver(table: BalanceTable): OwnershipResolver {

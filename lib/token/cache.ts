@@ -1,27 +1,14 @@
 /**
  * Verified-token cache: a token string that passed every check once is recognised on later
- * requests without another key lookup or signature verification (the ECDSA check dominates the
- * cost of an authenticated request).
+ * requests without another key lookup or signature verification. Behaviour as users see it:
+ * README, "How it works" (item 3) and the `cache` option.
  *
- * Why this is safe:
- * - A hit needs the exact token string: the entry keeps the whole token and compares it. Any change
- *   to header, payload or signature is another string and misses; a miss falls through to full
- *   verification, so a forged or altered token can never be "found".
- * - Only tokens that passed signature, claim and revocation checks are stored. A token that fails
- *   is never stored, so garbage, forgeries, unknown kids and expired tokens cannot occupy entries
- *   and so cannot evict good ones. Only other valid tokens can, and only at the LRU rate.
- * - A lookup that finds another token under the same lookup key (see `lookupKey`) is a miss: a
- *   crafted collision costs its sender a full verification and removes nothing.
- * - An entry lives no longer than its token: it expires at `exp` plus the clock tolerance on the
- *   verifier's clock, is never returned after that, and expired entries are swept out regularly.
- * - A hit is not a free pass: the verifier checks `exp`, `nbf` and `iat` against the current time
- *   and asks `isRevoked` again on every hit. A revoked token stays cached on purpose, so that
- *   replaying it costs a lookup, not a signature check.
- * - An entry remembers the key that verified it, and a hit counts only while that key is still in
- *   the issuer's key set: when a leaked key is removed, every token it signed stops at the next
- *   refresh of the set, cached or not. The check is a set lookup, not a signature.
- * - Memory is bounded twice: by entry count (`maxEntries`) and by an estimate of the bytes each
- *   entry holds, so a few very large valid tokens cannot use more memory than many small ones.
+ * Invariants that keep it safe:
+ * - A hit needs the exact token string (the entry keeps and compares it); a lookup-key collision
+ *   is a miss. Only tokens that passed every check are stored, so failures never evict entries.
+ * - An entry never outlives its token (`exp` plus the clock tolerance), and a hit is no free pass:
+ *   the verifier re-checks time claims, revocation and that the entry's key is still current.
+ * - Memory is bounded by entry count and by an estimate of each entry's bytes.
  * - Cached claims are shared by every request presenting the token, so the verifier freezes them.
  */
 import { LRUCache } from 'lru-cache';

@@ -3,8 +3,8 @@
  * (`ext` for `exp`, legacy `numTokens`, the chain hidden in `sub`) into one `AccessTokenClaims`.
  */
 import { InvalidTokenError } from '../errors';
-import { isDecimalString } from './decimal';
-import { addressKey, asciiLowerCase, CHAIN_NAME, DEFAULT_NETWORK, isEvmAddress, isEvmChain, parseSubject } from './address';
+import { isDecimalString } from '../chain/decimal';
+import { addressKey, asciiLowerCase, CHAIN_NAME, DEFAULT_NETWORK, isEvmAddress, isEvmChain, parseSubject } from '../chain/address';
 
 /** Balances proven by the token, each a decimal string, keyed by what they count. */
 export interface TokenBalances {
@@ -49,6 +49,15 @@ const MAX_SHORT_STRING = 256;
 
 function invalid(description: string): InvalidTokenError {
   return new InvalidTokenError('claim_invalid', description);
+}
+
+/**
+ * One rule for every required claim the token lacks (`iss`, `aud`, `exp`, `walletAddress`; `iat`
+ * under `maxTokenAge`): `claim_invalid`, "The token has no <name> claim". A claim that is present
+ * is judged by its own check (`issuer_mismatch`, `audience_mismatch`, `token_expired`, …).
+ */
+export function missingClaim(name: string): InvalidTokenError {
+  return invalid(`The token has no ${name} claim`);
 }
 
 function optionalString(payload: Record<string, unknown>, name: string, max = MAX_SHORT_STRING): string | undefined {
@@ -130,7 +139,7 @@ function tokenIdsOf(value: unknown): string[] | undefined {
       throw invalid('The tokenIds claim holds something other than strings');
     }
   }
-  return [...value] as string[];
+  return [...(value as string[])];
 }
 
 function audienceOf(value: unknown): string | string[] {
@@ -138,20 +147,25 @@ function audienceOf(value: unknown): string | string[] {
   if (Array.isArray(value) && value.length > 0 && value.length <= 100 && value.every((a) => typeof a === 'string')) {
     return [...value] as string[];
   }
-  throw new InvalidTokenError('audience_mismatch', value === undefined ? 'The token has no aud claim' : 'The aud claim is not a string or a list of strings');
+  if (value === undefined) throw missingClaim('aud');
+  throw new InvalidTokenError('audience_mismatch', 'The aud claim is not a string or a list of strings');
 }
 
-/** Checks claim types and returns the normalised claims; throws `InvalidTokenError('claim_invalid')`. */
+/**
+ * Checks claim types and returns the normalised claims; throws `InvalidTokenError`, mostly
+ * `claim_invalid` (see `missingClaim` for absent claims).
+ */
 export function normaliseClaims(payload: Record<string, unknown>): AccessTokenClaims {
   const iss = payload.iss;
-  if (typeof iss !== 'string') throw new InvalidTokenError('issuer_mismatch', 'The token has no iss string');
+  if (iss === undefined) throw missingClaim('iss');
+  if (typeof iss !== 'string') throw new InvalidTokenError('issuer_mismatch', 'The iss claim is not a string');
   const aud = audienceOf(payload.aud);
   const exp = optionalNumber(payload, 'exp') ?? optionalNumber(payload, 'ext');
-  if (exp === undefined) throw invalid('The token has no exp claim');
+  if (exp === undefined) throw missingClaim('exp');
   const iat = optionalNumber(payload, 'iat');
   const nbf = optionalNumber(payload, 'nbf');
   const walletAddress = optionalString(payload, 'walletAddress');
-  if (walletAddress === undefined) throw invalid('The token has no walletAddress claim');
+  if (walletAddress === undefined) throw missingClaim('walletAddress');
   const displayAddress = optionalString(payload, 'displayAddress') ?? walletAddress;
   const sub = optionalString(payload, 'sub', 512);
   // A sub we cannot read might name another wallet or network: it is refused, never skipped.

@@ -5,6 +5,7 @@
  * costs no fetch.
  */
 import { InvalidTokenError } from '../errors';
+import { missingClaim } from './claims';
 import { keySetFor, type KeyResolver } from '../jwks/key-set';
 import type { ResolvedKeySetOptions } from '../jwks/options';
 import { StaticKeySet, type JsonWebKeySet } from '../jwks/static';
@@ -55,9 +56,13 @@ export class IssuerDirectory {
     return false;
   }
 
-  /** The trust for a payload's `iss`; throws `InvalidTokenError('issuer_mismatch')` for any other. */
+  /**
+   * The trust for a payload's `iss`; throws `InvalidTokenError`: `claim_invalid` when the token has
+   * no `iss` (like every missing required claim), `issuer_mismatch` for any value not trusted.
+   */
   trustFor(iss: unknown): IssuerTrust {
-    if (typeof iss !== 'string') throw new InvalidTokenError('issuer_mismatch', 'The token has no iss string');
+    if (iss === undefined) throw missingClaim('iss');
+    if (typeof iss !== 'string') throw new InvalidTokenError('issuer_mismatch', 'The iss claim is not a string');
     const trust = this.byIss.get(iss);
     if (trust === undefined) throw new InvalidTokenError('issuer_mismatch', 'The token was issued by another issuer');
     return trust;

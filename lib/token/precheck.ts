@@ -4,6 +4,7 @@
  */
 import { InvalidTokenError } from '../errors';
 import { parseStrictJson } from './json';
+import { mediaType } from './media-type';
 import { checkSignatureEncoding, type JwsSegments } from './signature';
 
 /** Tokens longer than this are refused before decoding. Picket tokens are well under 2 KiB. */
@@ -87,12 +88,6 @@ export function checkTokenSize(token: string): void {
   if (token.length > MAX_TOKEN_LENGTH) {
     throw new InvalidTokenError('token_too_large', `The token is longer than ${MAX_TOKEN_LENGTH} characters`);
   }
-}
-
-/** RFC 7515 §4.1.9: a `typ` without "/" means "application/" + typ; media types compare case-insensitively. */
-export function mediaType(typ: string): string {
-  const lower = typ.toLowerCase();
-  return lower.includes('/') ? lower : `application/${lower}`;
 }
 
 /**

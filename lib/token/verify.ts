@@ -4,7 +4,7 @@
  * Knows nothing about HTTP: `context` is passed through to `isRevoked` untouched.
  */
 import { InvalidTokenError } from '../errors';
-import type { ResolvedOptions } from '../options';
+import type { VerifierOptions } from './options';
 import type { KeyResolver } from '../jwks/key-set';
 import { checkTokenSize, decodePayload, precheckJws, type PrecheckedToken } from './precheck';
 import { verifySignature, type JwsSegments } from './signature';
@@ -13,20 +13,6 @@ import { VerifiedTokenCache } from './cache';
 import { bindSource } from './identity';
 import { IssuerDirectory, singleIssuer, type IssuerTrust } from './issuers';
 import { cacheChannel } from '../diagnostics';
-
-export type VerifierOptions = Pick<
-  ResolvedOptions,
-  | 'audience'
-  | 'issuer'
-  | 'algorithms'
-  | 'clockTolerance'
-  | 'maxTokenLifetime'
-  | 'typ'
-  | 'isRevoked'
-  | 'cacheMaxEntries'
-  | 'subject'
-  | 'maxTokenAge'
->;
 
 /** A token whose signature and claims passed, and the key that verified it. */
 interface Signed {

@@ -8,7 +8,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { closeServer, listen } from './net';
-import { Decimal } from '../../lib/token/decimal';
+import { Decimal } from '../../lib/chain/decimal';
 
 export type OwnershipAnswerMode =
   | 'good'

@@ -164,6 +164,32 @@ describe('error classes', () => {
     }
   });
 
+  test('every error class among the exports carries its export name', () => {
+    const classes = (Object.entries(lib) as [string, unknown][]).filter(
+      (entry): entry is [string, new (...args: unknown[]) => Error] =>
+        typeof entry[1] === 'function' && (entry[1] as { prototype?: unknown }).prototype instanceof Error,
+    );
+    expect(classes.map(([exported]) => exported).sort()).toEqual([
+      'ClaimCheckError', 'InsufficientScopeError', 'InvalidRequestError', 'InvalidTokenError', 'KeySetUnavailableError', 'MissingTokenError',
+      'OptionsError', 'OwnershipUnavailableError', 'RequirementsError', 'ResolverError', 'RevocationUnavailableError', 'TokenGateError',
+      'UnsupportedRequirementError',
+    ]);
+    for (const [exported, ErrorClass] of classes) {
+      const error = new ErrorClass('x', 'y', 1, 'z');
+      expect({ exported, name: error.name }).toEqual({ exported, name: exported });
+    }
+  });
+
+  test('each class accepts only the reasons of its own answer (the compiler checks)', () => {
+    const requirements = { chain: 'ethereum', minTokenBalance: '1' };
+    // @ts-expect-error a 403 reason is not a 401 one
+    expect(new InvalidTokenError('insufficient_balance', 'd').status).toBe(401);
+    // @ts-expect-error a 401 reason is not a 403 one
+    expect(new InsufficientScopeError('token_expired', 'd', requirements).status).toBe(403);
+    // @ts-expect-error a 401 reason is not a 400 one
+    expect(new InvalidRequestError('token_expired', 'd').status).toBe(400);
+  });
+
   test('rejections carry no stack trace, and building one leaves Error.stackTraceLimit as it was', () => {
     const before = Error.stackTraceLimit;
     const error = new InvalidTokenError('token_expired', 'The token has expired');

@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
-import { resolveOptions } from '../../lib/options';
+import { resolveOptions } from '../../lib/http/options';
 import { TokenVerifier } from '../../lib/token/verify';
 import { MAX_CANDIDATE_KEYS } from '../../lib/jwks/key-set';
 import { AUDIENCE, ISSUER } from '../helpers/fixtures';

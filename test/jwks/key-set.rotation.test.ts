@@ -1,4 +1,4 @@
-import { resolveOptions } from '../../lib/options';
+import { resolveOptions } from '../../lib/http/options';
 import { TokenVerifier } from '../../lib/token/verify';
 import { AUDIENCE, ISSUER } from '../helpers/fixtures';
 import { makeSigningKey, signAccessToken, type SigningKey } from '../helpers/jwks-server';

@@ -1,7 +1,9 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import express from 'express';
 import request from 'supertest';
-import { createTokenGate, verifyAccessToken } from '../../lib';
-import { keySetFor, RemoteKeySet } from '../../lib/jwks/key-set';
+import { createTokenGate, verifyAccessToken, type TokenGate } from '../../lib';
+import { keySetFor, registeredKeySets, RemoteKeySet } from '../../lib/jwks/key-set';
 import { parseKeySetOptions } from '../../lib/jwks/options';
 import { AUDIENCE, ISSUER } from '../helpers/fixtures';
 import { type JwksServer, makeSigningKey, signAccessToken, type SigningKey, startJwksServer } from '../helpers/jwks-server';
@@ -111,5 +113,52 @@ describe('the fetch request itself', () => {
     } finally {
       await f.server.close();
     }
+  });
+});
+
+describe('the registry releases a key set no gate uses', () => {
+  /** A full collection on demand: V8's gc, reached without starting Node with --expose-gc. */
+  function collector(): () => void {
+    setFlagsFromString('--expose-gc');
+    return runInNewContext('gc') as () => void;
+  }
+  const tick = () => new Promise((resolve) => setImmediate(resolve));
+  /**
+   * Collects until `done` holds, at most 10 rounds. Each collection runs in a task of its own: a
+   * WeakRef read keeps its target alive until the task ends, and finalizers run in a later task.
+   */
+  async function collectUntil(done: () => boolean): Promise<void> {
+    const gc = collector();
+    for (let round = 0; round < 10; round += 1) {
+      await tick();
+      gc();
+      await tick();
+      if (done()) return;
+    }
+  }
+  const gateOn = (jwksUri: string) => createTokenGate({ audience: AUDIENCE, issuer: ISSUER, jwksUri, cache: false, logger: false });
+  /** More sets than the registry keeps alive without a gate, each for its own URI. */
+  const churn = (name: string) => {
+    for (let i = 0; i < 40; i += 1) keySetFor(`https://${name}-${i}.example/jwks.json`, parseKeySetOptions(undefined));
+  };
+
+  test('a set whose gates are gone is collected, and its registry entry removed', async () => {
+    let gate: TokenGate | undefined = gateOn('https://gone.example/jwks.json');
+    const ref = new WeakRef(gate.keySet);
+    gate = undefined;
+    churn('released');
+    const peak = registeredKeySets();
+    await collectUntil(() => ref.deref() === undefined && registeredKeySets() < peak - 20);
+    expect(ref.deref()).toBeUndefined();
+    expect(registeredKeySets()).toBeLessThan(peak - 20);
+  });
+
+  test('a set a live gate holds is kept and shared, however many others come and go', async () => {
+    const gate = gateOn('https://kept.example/jwks.json');
+    churn('kept');
+    const peak = registeredKeySets();
+    await collectUntil(() => registeredKeySets() < peak - 20);
+    expect(registeredKeySets()).toBeLessThan(peak - 20);
+    expect(keySetFor('https://kept.example/jwks.json', parseKeySetOptions(undefined))).toBe(gate.keySet);
   });
 });

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { resolveOptions } from '../../lib/options';
+import { resolveOptions } from '../../lib/http/options';
 import { TokenVerifier } from '../../lib/token/verify';
 import { AUDIENCE, encodeSegment, ISSUER } from '../helpers/fixtures';
 import { signAccessToken } from '../helpers/jwks-server';

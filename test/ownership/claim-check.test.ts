@@ -15,7 +15,7 @@ import {
   type AccessTokenClaims,
   type TokenGateOptions,
 } from '../../lib';
-import { resolveOptions } from '../../lib/options';
+import { resolveOptions } from '../../lib/http/options';
 import { TokenVerifier } from '../../lib/token/verify';
 import { APES_CONTRACT, nowSeconds } from '../helpers/fixtures';
 import { appWith, useTestIssuer } from '../helpers/harness';

@@ -109,7 +109,7 @@ describe('the packed tarball', () => {
       stderr = String((error as { stderr: string }).stderr);
     }
     expect(stderr).toMatch(/OptionsError: express-token-gate: option "secret"/);
-    expect(stderr).toMatch(/node_modules\/express-token-gate\/lib\/options\.ts:\d+:\d+/);
+    expect(stderr).toMatch(/node_modules\/express-token-gate\/lib\/http\/options\.ts:\d+:\d+/);
   });
 });
 

@@ -16,7 +16,7 @@ import { extractToken } from '../../lib/http/bearer';
 import { decodePayload, precheckJws } from '../../lib/token/precheck';
 import { parseStrictJson } from '../../lib/token/json';
 import { normaliseClaims } from '../../lib/token/claims';
-import { isDecimalString } from '../../lib/token/decimal';
+import { isDecimalString } from '../../lib/chain/decimal';
 import { APES_CONTRACT, AUDIENCE, ISSUER, picketClaims } from '../helpers/fixtures';
 import { createHarness, expectNoLeak, type Harness } from '../helpers/harness';
 import { createRawIssuer, type RawIssuer } from '../helpers/jwks-server';

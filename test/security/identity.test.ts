@@ -33,9 +33,9 @@ describe('iss must equal an allowed issuer exactly', () => {
     expectRejected(await env.harness.get('/me', token), 401, 'issuer_mismatch', token);
   });
 
-  test('rejects a token without iss', async () => {
+  test('rejects a token without iss (claim_invalid, as every missing required claim)', async () => {
     const token = await env.issuer.sign({ iss: undefined });
-    expectRejected(await env.harness.get('/me', token), 401, 'issuer_mismatch', token);
+    expectRejected(await env.harness.get('/me', token), 401, 'claim_invalid', token);
   });
 
   test('accepts any issuer of a configured list, and only those', async () => {
@@ -51,9 +51,9 @@ describe('iss must equal an allowed issuer exactly', () => {
 });
 
 describe('aud must contain the project', () => {
-  test('rejects a token without aud', async () => {
+  test('rejects a token without aud (claim_invalid, as every missing required claim)', async () => {
     const token = await env.issuer.sign({ aud: undefined });
-    expectRejected(await env.harness.get('/me', token), 401, 'audience_mismatch', token);
+    expectRejected(await env.harness.get('/me', token), 401, 'claim_invalid', token);
   });
 
   test.each([

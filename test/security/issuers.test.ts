@@ -101,12 +101,18 @@ describe('issuers: an unknown iss never triggers a fetch', () => {
   test.each([
     ['an unknown iss', { iss: 'evil.example' }],
     ['a look-alike iss', { iss: 'picketapi.com ' }],
-    ['no iss', { iss: undefined }],
     ['an iss that is not a string', { iss: [ISSUER] }],
   ])('%s is refused with issuer_mismatch before any key work', async (_name, claims) => {
     pair = await twoIssuers();
     const res = await pair.get(await pair.prod.sign(claims)).expect(401);
     expect(res.body.reason).toBe('issuer_mismatch');
+    expect({ prod: pair.prod.jwksHits, staging: pair.staging.jwksHits }).toEqual({ prod: 0, staging: 0 });
+  });
+
+  test('no iss is refused with claim_invalid before any key work', async () => {
+    pair = await twoIssuers();
+    const res = await pair.get(await pair.prod.sign({ iss: undefined })).expect(401);
+    expect(res.body.reason).toBe('claim_invalid');
     expect({ prod: pair.prod.jwksHits, staging: pair.staging.jwksHits }).toEqual({ prod: 0, staging: 0 });
   });
 

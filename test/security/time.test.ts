@@ -4,7 +4,7 @@
  * issuer's `ext` counts only when `exp` is absent. Margins are whole seconds, never waits.
  */
 import { createTestIssuer, type TestIssuer } from '../../lib/testing';
-import { resolveOptions } from '../../lib/options';
+import { resolveOptions } from '../../lib/http/options';
 import { importJWK, type JWK } from 'jose';
 import { TokenVerifier } from '../../lib/token/verify';
 import { AUDIENCE, nowSeconds, picketClaims } from '../helpers/fixtures';

@@ -2,7 +2,7 @@
  * Requests that arrive together with the same new token share one key lookup and signature check,
  * and the next one after it checks again (nothing is remembered once the check has ended).
  */
-import { resolveOptions } from '../../lib/options';
+import { resolveOptions } from '../../lib/http/options';
 import { keySetFor, type KeyResolver } from '../../lib/jwks/key-set';
 import { TokenVerifier } from '../../lib/token/verify';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing';

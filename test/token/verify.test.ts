@@ -94,8 +94,8 @@ describe('issuer and audience', () => {
     }
   });
 
-  test('rejects a token without iss', async () => {
-    await expectRejected(await env.issuer.sign({ iss: undefined }), 'issuer_mismatch');
+  test('rejects a token without iss as claim_invalid', async () => {
+    await expectRejected(await env.issuer.sign({ iss: undefined }), 'claim_invalid');
   });
 
   test('accepts any of several allowed issuers', async () => {
@@ -107,13 +107,33 @@ describe('issuer and audience', () => {
     await expectRejected(await env.issuer.sign({ aud: OTHER_AUDIENCE }), 'audience_mismatch');
   });
 
-  test('rejects a token without aud', async () => {
-    await expectRejected(await env.issuer.sign({ aud: undefined }), 'audience_mismatch');
+  test('rejects a token without aud as claim_invalid', async () => {
+    await expectRejected(await env.issuer.sign({ aud: undefined }), 'claim_invalid');
   });
 
   test('accepts an aud list that contains the project and rejects one that does not', async () => {
     expect((await answer(await env.issuer.sign({ aud: ['x', AUDIENCE] }))).status).toBe(200);
     await expectRejected(await env.issuer.sign({ aud: ['x', 'y'] }), 'audience_mismatch');
+  });
+});
+
+describe('missing required claims', () => {
+  test.each([
+    ['iss', { iss: undefined }],
+    ['aud', { aud: undefined }],
+    ['exp', { exp: undefined }],
+    ['walletAddress', { walletAddress: undefined }],
+  ])('rejects a token whose %s is missing as claim_invalid, naming the claim', async (name, claims) => {
+    const token = await env.issuer.sign(claims);
+    await expectRejected(token, 'claim_invalid');
+    await expect(env.gate.verify(token)).rejects.toMatchObject({ reason: 'claim_invalid', message: `The token has no ${name} claim` });
+  });
+
+  test('rejects a token without iat as claim_invalid when maxTokenAge needs it', async () => {
+    const aged = createTokenGate({ ...env.issuer.options, maxTokenAge: 60 });
+    const token = await env.issuer.sign({ iat: undefined });
+    await expectRejected(token, 'claim_invalid', aged);
+    await expect(aged.verify(token)).rejects.toMatchObject({ message: 'The token has no iat claim' });
   });
 });
 

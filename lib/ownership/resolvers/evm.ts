@@ -1,23 +1,16 @@
 /**
- * `evmOwnershipResolver`: reads current balances from the chain itself with `eth_call`, through
- * viem (ABI encoding, JSON-RPC batching, timeouts and a response-size cap). viem is an optional peer
- * dependency, loaded on the first question, so an application that never revalidates on-chain never
- * loads it. It is loaded with `require` (viem ships CommonJS too), not `import()`: a dynamic import
- * fails under Jest unless Jest runs with --experimental-vm-modules.
+ * `evmOwnershipResolver`: reads current balances from the chain with `eth_call`, through viem.
+ * How a contract's kind is told apart: README, "`evmOwnershipResolver({ rpcUrl, timeoutMs })`".
  *
- * How a contract's kind is told apart, by what it answers:
- * - Without `tokenIds`: `balanceOf(address)`, which ERC-20 and ERC-721 share. The result is divided
- *   by `10 ** decimals()`; a contract whose `decimals()` reverts (an ERC-721) has none, so NFTs count
- *   one per token and ERC-20 amounts count whole tokens.
- * - With `tokenIds`: a contract whose ERC-165 `supportsInterface(0xd9b67a26)` is true is an
- *   ERC-1155, and `balanceOf(address, id)` is summed over the ids. Any other contract is read as an
- *   ERC-721: each id whose `ownerOf(id)` is the wallet counts one (an id that reverts counts none).
- * Only a revert (or an empty answer) of `decimals()`, `supportsInterface()` or `ownerOf()` is read
- * as "absent"; a timeout or a transport error is a failure, never a default that could grant access.
+ * Invariants: viem (an optional peer dependency) is loaded with `require` on the first question,
+ * never by an application that does not revalidate on-chain (`import()` fails under Jest without
+ * --experimental-vm-modules). Only a revert or an empty answer of `decimals()`,
+ * `supportsInterface()` or `ownerOf()` reads as "absent"; a timeout or a transport error is a
+ * failure, never a default that could grant access.
  */
 import { createRequire } from 'node:module';
 import { OptionsError } from '../../errors';
-import { CHAIN_NAME, isEvmAddress, isEvmChain } from '../../token/address';
+import { CHAIN_NAME, isEvmAddress, isEvmChain } from '../../chain/address';
 import { ResolverError, UnsupportedRequirementError, type OwnershipResolver } from './types';
 
 type Viem = typeof import('viem');
@@ -151,6 +144,8 @@ export function evmOwnershipResolver(options: EvmOwnershipResolverOptions): Owne
       const owner = walletAddress.toLowerCase() as `0x${string}`;
       const contractKey = `${chain}:${address}`;
       const read = (functionName: 'balanceOf' | 'decimals' | 'ownerOf' | 'supportsInterface', args: readonly unknown[]) =>
+        // The arguments are checked by each caller's ABI entry, not by the compiler (`args` is untyped here).
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
         client!.readContract({ address, abi, functionName, args } as Parameters<PublicClient['readContract']>[0]) as Promise<unknown>;
       /** A probe's answer, `absent` when the call reverted; transport failures propagate. */
       const probe = <T>(call: Promise<unknown>, absent: T): Promise<T> =>

@@ -6,8 +6,8 @@
  * answered by `{ allowed, walletAddress, tokenBalance }`.
  */
 import { OptionsError } from '../../errors';
-import { addressKey } from '../../token/address';
-import { isDecimalString } from '../../token/decimal';
+import { addressKey } from '../../chain/address';
+import { isDecimalString } from '../../chain/decimal';
 import { isLoopbackHost, requestJson } from './http';
 import { ResolverError, UnsupportedRequirementError, type OwnershipResolver } from './types';
 

@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { addressKey, isEvmAddress } from '../../token/address';
+import { addressKey, isEvmAddress } from '../../chain/address';
 import type { AccessTokenClaims } from '../../token/claims';
 import { upgradeClaims } from '../authz';
 import { chainInfo, type ChainInfo } from './chains';

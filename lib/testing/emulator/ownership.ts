@@ -3,8 +3,8 @@
  * (`contractAddress`, `tokenIds`, `minTokenBalance`; on Solana `tokenIds` are mint addresses), by
  * the balance table? Answers `{ allowed, walletAddress, tokenBalance }`, no token involved.
  */
-import { addressProblem } from '../../token/address';
-import { Decimal } from '../../token/decimal';
+import { addressProblem } from '../../chain/address';
+import { Decimal } from '../../chain/decimal';
 import type { AccessTokenClaims } from '../../token/claims';
 import { upgradeClaims } from '../authz';
 import { bodyObject, requirementsFor, type Answer, type EmulatorContext } from './context';

@@ -2,22 +2,21 @@
  * Options are parsed and validated once, when a factory is called: a bad option throws at startup
  * with a message naming it, never on the first request.
  */
-import type { AccessTokenClaims } from './token/claims';
-import type { KeySetOptions, ResolvedKeySetOptions } from './jwks/options';
-import { parseKeySetOptions } from './jwks/options';
-import { OptionsError } from './errors';
-import { mediaType } from './token/precheck';
-import { consoleLogger, type Logger } from './jwks/warn';
-import type { TrustedIssuer } from './token/issuers';
-import { parseStaticKeys, type JsonWebKeySet } from './jwks/static';
-import { parseClaimsOption, type ClaimCheck, type CompiledClaimCheck } from './ownership/claim-check';
-import { parseRevalidateOptions, type ResolvedRevalidateOptions, type RevalidateOptions } from './ownership/revalidate';
+import type { IsRevoked, VerifierOptions } from '../token/options';
+import type { KeySetOptions, ResolvedKeySetOptions } from '../jwks/options';
+import { parseKeySetOptions } from '../jwks/options';
+import { DEFAULT_REALM, OptionsError } from '../errors';
+import { mediaType } from '../token/media-type';
+import { consoleLogger, type Logger } from '../jwks/warn';
+import type { TrustedIssuer } from '../token/issuers';
+import { parseStaticKeys, type JsonWebKeySet } from '../jwks/static';
+import { parseClaimsOption, type ClaimCheck, type CompiledClaimCheck } from '../ownership/claim-check';
+import { parseRevalidateOptions, type ResolvedRevalidateOptions, type RevalidateOptions } from '../ownership/revalidate';
 
 /** Where `getToken` looks for a token; `req` is the incoming request of whatever framework. */
 export type GetToken = (req: any) => string | undefined | null;
 
-/** Called after the signature and every claim passed; `true` rejects the token as revoked. */
-export type IsRevoked = (claims: AccessTokenClaims, req?: any) => boolean | Promise<boolean>;
+export type { IsRevoked } from '../token/options';
 
 /** Options accepted by `createTokenGate`, the top-level factories and `verifyAccessToken`. */
 export interface TokenGateOptions {
@@ -85,18 +84,55 @@ export interface IssuerOptions {
   keys?: JsonWebKeySet;
 }
 
-export const PICKET_ISSUER = 'picketapi.com';
-export const PICKET_JWKS_URI = 'https://picketapi.com/api/v1/.well-known/jwks.json';
+/**
+ * The default of every option that has one, in one place (the README's Options table shows the
+ * same values). `issuer` and `jwksUri` apply when the environment names none either.
+ */
+export const DEFAULTS = {
+  issuer: 'picketapi.com',
+  jwksUri: 'https://picketapi.com/api/v1/.well-known/jwks.json',
+  algorithms: ['ES256'],
+  clockTolerance: 5,
+  maxTokenLifetime: 86_400,
+  requestProperty: 'wallet',
+  realm: DEFAULT_REALM,
+  allowPreflight: true,
+  cache: { maxEntries: 10_000 },
+} satisfies { [K in keyof TokenGateOptions]?: Exclude<TokenGateOptions[K], false | undefined> };
+
+/**
+ * Every option's name: a `Record` over `TokenGateOptions`, so an option added to the interface
+ * without being added here fails to compile. Any other name is refused at startup.
+ */
+const OPTION_NAMES = {
+  audience: true,
+  issuer: true,
+  jwksUri: true,
+  keys: true,
+  issuers: true,
+  subject: true,
+  maxTokenAge: true,
+  claims: true,
+  claimsProperty: true,
+  algorithms: true,
+  clockTolerance: true,
+  maxTokenLifetime: true,
+  typ: true,
+  requestProperty: true,
+  realm: true,
+  getToken: true,
+  isRevoked: true,
+  allowPreflight: true,
+  cache: true,
+  jwks: true,
+  logger: true,
+  revalidate: true,
+} satisfies Record<keyof TokenGateOptions, true>;
 
 const ALLOWED_ALGORITHMS = new Set([
   'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512',
 ]);
 
-const KNOWN_KEYS = new Set([
-  'audience', 'issuer', 'jwksUri', 'algorithms', 'clockTolerance', 'maxTokenLifetime', 'typ',
-  'requestProperty', 'realm', 'getToken', 'isRevoked', 'allowPreflight', 'cache', 'jwks', 'logger',
-  'keys', 'issuers', 'subject', 'maxTokenAge', 'claims', 'claimsProperty', 'revalidate',
-]);
 
 /**
  * Options of express-jwt, express-oauth2-jwt-bearer, jwks-rsa and passport-jwt that users bring
@@ -124,30 +160,20 @@ const FOREIGN_OPTIONS: Readonly<Record<string, string>> = {
 /** Most entries of `issuers`. */
 const MAX_ISSUERS = 100;
 
-/** Options after defaults, environment and validation. */
-export interface ResolvedOptions {
+/** Options after defaults, environment and validation: the verifier's, plus the gate's own. */
+export interface ResolvedOptions extends VerifierOptions {
   /** Every accepted audience (with `issuers`, of all issuers together; `trust` pairs them). */
   audience: readonly string[];
-  /** Every accepted `iss`. */
-  issuer: readonly string[];
   /** The single form's key set URL; undefined with `keys` or `issuers`. */
   jwksUri: string | undefined;
   /** Each trusted issuer with its audiences and key source. */
   trust: readonly TrustedIssuer[];
-  subject: readonly string[] | undefined;
-  maxTokenAge: number | undefined;
   claims: CompiledClaimCheck | undefined;
   claimsProperty: string | undefined;
-  algorithms: readonly string[];
-  clockTolerance: number;
-  maxTokenLifetime: number;
-  typ: readonly string[] | undefined;
   requestProperty: string;
   realm: string;
   getToken: GetToken | undefined;
-  isRevoked: IsRevoked | undefined;
   allowPreflight: boolean;
-  cacheMaxEntries: number;
   jwks: ResolvedKeySetOptions;
   /** Undefined when silenced. */
   logger: Logger | undefined;
@@ -238,18 +264,18 @@ function parseTrust(options: TokenGateOptions, env: NodeJS.ProcessEnv): TrustedI
   if (options.keys !== undefined && options.jwksUri !== undefined) throw new OptionsError('keys', 'cannot be combined with jwksUri: give one');
   return [
     {
-      issuer: stringList('issuer', options.issuer ?? (env.PICKET_ISSUER || PICKET_ISSUER)),
+      issuer: stringList('issuer', options.issuer ?? (env.PICKET_ISSUER || DEFAULTS.issuer)),
       audience: stringList('audience', audience),
       source:
         options.keys !== undefined
           ? { keys: parseStaticKeys(options.keys, 'keys') }
-          : { jwksUri: parseJwksUri(options.jwksUri ?? (env.PICKET_JWKS_URI || PICKET_JWKS_URI)) },
+          : { jwksUri: parseJwksUri(options.jwksUri ?? (env.PICKET_JWKS_URI || DEFAULTS.jwksUri)) },
     },
   ];
 }
 
 function parseAlgorithms(value: unknown): string[] {
-  if (value === undefined) return ['ES256'];
+  if (value === undefined) return [...DEFAULTS.algorithms];
   const list = stringList('algorithms', value);
   for (const alg of list) {
     if (alg.toLowerCase() === 'none' || /^HS/i.test(alg)) {
@@ -270,7 +296,7 @@ function optionalFunction<T>(name: string, value: unknown): T | undefined {
 }
 
 function parseCache(value: unknown): number {
-  if (value === undefined) return 10_000;
+  if (value === undefined) return DEFAULTS.cache.maxEntries;
   if (value === false) return 0;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new OptionsError('cache', 'must be false or { maxEntries }');
@@ -279,7 +305,7 @@ function parseCache(value: unknown): number {
     if (key !== 'maxEntries') throw new OptionsError(`cache.${key}`, 'is not a known option');
   }
   const { maxEntries } = value as { maxEntries?: unknown };
-  if (maxEntries === undefined) return 10_000;
+  if (maxEntries === undefined) return DEFAULTS.cache.maxEntries;
   if (typeof maxEntries !== 'number' || !Number.isSafeInteger(maxEntries) || maxEntries < 1) {
     throw new OptionsError('cache.maxEntries', 'must be a whole number, 1 or more');
   }
@@ -303,15 +329,15 @@ export function resolveOptions(options: TokenGateOptions = {}, env: NodeJS.Proce
     throw new OptionsError('options', 'must be an object');
   }
   for (const key of Object.keys(options)) {
-    if (!KNOWN_KEYS.has(key)) throw new OptionsError(key, (Object.hasOwn(FOREIGN_OPTIONS, key) && FOREIGN_OPTIONS[key]) || 'is not a known option');
+    if (!Object.hasOwn(OPTION_NAMES, key)) throw new OptionsError(key, (Object.hasOwn(FOREIGN_OPTIONS, key) && FOREIGN_OPTIONS[key]) || 'is not a known option');
   }
   const trust = parseTrust(options, env);
-  const requestProperty = property('requestProperty', options.requestProperty ?? 'wallet');
+  const requestProperty = property('requestProperty', options.requestProperty ?? DEFAULTS.requestProperty);
   const claimsProperty = options.claimsProperty === undefined ? undefined : property('claimsProperty', options.claimsProperty);
   if (claimsProperty === requestProperty) throw new OptionsError('claimsProperty', 'must differ from requestProperty');
-  const allowPreflight = options.allowPreflight ?? true;
+  const allowPreflight = options.allowPreflight ?? DEFAULTS.allowPreflight;
   if (typeof allowPreflight !== 'boolean') throw new OptionsError('allowPreflight', 'must be true or false');
-  const realm = options.realm ?? 'api';
+  const realm = options.realm ?? DEFAULTS.realm;
   if (typeof realm !== 'string' || !/^[\x20\x21\x23-\x5b\x5d-\x7e]{1,100}$/.test(realm)) {
     throw new OptionsError('realm', 'must be 1 to 100 printable characters without quotes or backslashes');
   }
@@ -325,8 +351,8 @@ export function resolveOptions(options: TokenGateOptions = {}, env: NodeJS.Proce
     claims: parseClaimsOption(options.claims),
     claimsProperty,
     algorithms: parseAlgorithms(options.algorithms),
-    clockTolerance: seconds('clockTolerance', options.clockTolerance, 5),
-    maxTokenLifetime: seconds('maxTokenLifetime', options.maxTokenLifetime, 86_400),
+    clockTolerance: seconds('clockTolerance', options.clockTolerance, DEFAULTS.clockTolerance),
+    maxTokenLifetime: seconds('maxTokenLifetime', options.maxTokenLifetime, DEFAULTS.maxTokenLifetime),
     typ: options.typ === undefined ? undefined : stringList('typ', options.typ).map(mediaType),
     requestProperty,
     realm,
