@@ -65,7 +65,20 @@ const layerRules = Object.keys(rooms).flatMap((room) =>
 );
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'coverage/**', 'node_modules/**', 'test/**', 'bench/**', 'examples/**', 'scripts/**', 'bin/**', '*.js', '*.mjs'] },
+  {
+    ignores: [
+      'dist/**',
+      'coverage/**',
+      'node_modules/**',
+      'test/**',
+      'bench/**',
+      'examples/**',
+      'scripts/**',
+      'bin/**',
+      '*.js',
+      '*.mjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -83,7 +96,12 @@ export default tseslint.config(
   {
     files: ['lib/**/*.ts'],
     ignores: [...[...fileRooms].map((room) => `lib/${room}.ts`), ...Object.keys(rooms).map((room) => `lib/${room}/**`)],
-    rules: { 'no-restricted-syntax': ['error', { selector: 'Program', message: 'This module belongs to no room of eslint.config.mjs: add it there.' }] },
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'Program', message: 'This module belongs to no room of eslint.config.mjs: add it there.' },
+      ],
+    },
   },
   ...layerRules,
 );

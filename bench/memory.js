@@ -24,7 +24,11 @@ const BATCH = 1000;
 const CONCURRENCY = 32;
 
 const key = tokens.importKey(process.env.BENCH_KEY);
-const options = { audience: process.env.BENCH_AUDIENCE, issuer: process.env.BENCH_ISSUER, jwksUri: process.env.BENCH_JWKS_URI };
+const options = {
+  audience: process.env.BENCH_AUDIENCE,
+  issuer: process.env.BENCH_ISSUER,
+  jwksUri: process.env.BENCH_JWKS_URI,
+};
 const measured = createTokenGate(options).requireAuth();
 const warmup = createTokenGate({ ...options, cache: false }).requireAuth();
 const res = {};
@@ -51,7 +55,8 @@ async function drive(middleware, list) {
 
 async function validPhase(middleware, count) {
   let ok = 0;
-  for (let done = 0; done < count; done += BATCH) ok += await drive(middleware, tokens.validTokens(key, Math.min(BATCH, count - done)));
+  for (let done = 0; done < count; done += BATCH)
+    ok += await drive(middleware, tokens.validTokens(key, Math.min(BATCH, count - done)));
   return ok;
 }
 

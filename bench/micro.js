@@ -57,7 +57,9 @@ async function measure(name, middleware, make) {
     results.push({ cpu: (cpu() - c0) / list.length, wall, ok });
   }
   const best = results.reduce((a, b) => (b.cpu < a.cpu ? b : a));
-  console.log(`${name.padEnd(10)} cpu ${best.cpu.toFixed(1).padStart(6)} µs/req  wall ${best.wall.toFixed(1).padStart(6)} µs/req  accepted ${best.ok}/${N}  (cpu per round: ${results.map((r) => r.cpu.toFixed(1)).join(', ')})`);
+  console.log(
+    `${name.padEnd(10)} cpu ${best.cpu.toFixed(1).padStart(6)} µs/req  wall ${best.wall.toFixed(1).padStart(6)} µs/req  accepted ${best.ok}/${N}  (cpu per round: ${results.map((r) => r.cpu.toFixed(1)).join(', ')})`,
+  );
 }
 
 function deepFreeze(value) {
@@ -113,14 +115,23 @@ async function ecdsa() {
   };
   const list = tokens.validTokens(key, N).map((t) => {
     const [protectedHeader, payload, signature] = t.split('.');
-    return { protected: protectedHeader, payload, signature, data: Buffer.from(`${protectedHeader}.${payload}`), sig: Buffer.from(signature, 'base64url') };
+    return {
+      protected: protectedHeader,
+      payload,
+      signature,
+      data: Buffer.from(`${protectedHeader}.${payload}`),
+      sig: Buffer.from(signature, 'base64url'),
+    };
   });
   const forms = {
     'jose flattenedVerify': (t) => flattenedVerify(t, cryptoKey, { algorithms: ['ES256'] }),
     'WebCrypto verify': (t) => crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, cryptoKey, t.sig, t.data),
-    'crypto.verify, this thread': (t) => crypto.verify('sha256', t.data, { key: keyObject, dsaEncoding: 'ieee-p1363' }, t.sig),
+    'crypto.verify, this thread': (t) =>
+      crypto.verify('sha256', t.data, { key: keyObject, dsaEncoding: 'ieee-p1363' }, t.sig),
     'crypto.verify, thread pool': (t) =>
-      new Promise((resolve) => crypto.verify('sha256', t.data, { key: keyObject, dsaEncoding: 'ieee-p1363' }, t.sig, (e, ok) => resolve(ok))),
+      new Promise((resolve) =>
+        crypto.verify('sha256', t.data, { key: keyObject, dsaEncoding: 'ieee-p1363' }, t.sig, (e, ok) => resolve(ok)),
+      ),
   };
   for (const [name, fn] of Object.entries(forms)) {
     let best;
@@ -129,13 +140,21 @@ async function ecdsa() {
       const c0 = cpu();
       const m0 = mainThread();
       const t0 = performance.now();
-      await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-        while (i < list.length) await fn(list[i++]);
-      }));
-      const r = { cpu: (cpu() - c0) / list.length, main: (mainThread() - m0) / list.length, wall: ((performance.now() - t0) * 1000) / list.length };
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (i < list.length) await fn(list[i++]);
+        }),
+      );
+      const r = {
+        cpu: (cpu() - c0) / list.length,
+        main: (mainThread() - m0) / list.length,
+        wall: ((performance.now() - t0) * 1000) / list.length,
+      };
       if (round > 0 && (!best || r.cpu < best.cpu)) best = r;
     }
-    console.log(`  ${name.padEnd(28)} cpu ${best.cpu.toFixed(1).padStart(5)} µs  main thread ${best.main.toFixed(1).padStart(5)} µs  wall ${best.wall.toFixed(1).padStart(5)} µs per check`);
+    console.log(
+      `  ${name.padEnd(28)} cpu ${best.cpu.toFixed(1).padStart(5)} µs  main thread ${best.main.toFixed(1).padStart(5)} µs  wall ${best.wall.toFixed(1).padStart(5)} µs per check`,
+    );
   }
 }
 
@@ -171,7 +190,13 @@ async function main() {
     const jose = (req, _res, next) => {
       const match = /^Bearer ([^ ]+)$/i.exec(req.headers.authorization ?? '');
       if (!match) return next(new Error('no token'));
-      jwtVerify(match[1], keys, verifyOptions).then(({ payload }) => { req.auth = payload; next(); }, (e) => next(e));
+      jwtVerify(match[1], keys, verifyOptions).then(
+        ({ payload }) => {
+          req.auth = payload;
+          next();
+        },
+        (e) => next(e),
+      );
     };
     await drive(jose, tokens.validTokens(key, 2000));
     await measure('jose cold', jose, () => tokens.validTokens(key, N));
@@ -189,7 +214,10 @@ async function main() {
     await drive(uncached, tokens.validTokens(key, 2000));
     const cpuOf = { cached: [], uncached: [] };
     for (let round = 0; round < ROUNDS * 3; round++) {
-      for (const [name, middleware] of [['cached', gate], ['uncached', uncached]]) {
+      for (const [name, middleware] of [
+        ['cached', gate],
+        ['uncached', uncached],
+      ]) {
         const list = tokens.validTokens(key, N);
         const c0 = cpu();
         await drive(middleware, list);
@@ -198,7 +226,9 @@ async function main() {
     }
     for (const [name, values] of Object.entries(cpuOf)) {
       const sorted = values.slice().sort((a, b) => a - b);
-      console.log(`cold ${name.padEnd(9)} cpu min ${sorted[0].toFixed(1)}  median ${sorted[sorted.length >> 1].toFixed(1)} µs/req`);
+      console.log(
+        `cold ${name.padEnd(9)} cpu min ${sorted[0].toFixed(1)}  median ${sorted[sorted.length >> 1].toFixed(1)} µs/req`,
+      );
     }
   }
   if (want('steps')) steps();

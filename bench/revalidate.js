@@ -63,7 +63,9 @@ async function main() {
     console.log(`requireTokens hot path, ${CALLS} calls x ${ROUNDS} rounds (median), node ${process.version}`);
     for (const name of Object.keys(variants)) {
       const ops = median(results[name]);
-      console.log(`  ${name.padEnd(10)} ${Math.round(ops).toLocaleString('en-US').padStart(11)} calls/s  ${(ops / plain).toFixed(2)} x plain`);
+      console.log(
+        `  ${name.padEnd(10)} ${Math.round(ops).toLocaleString('en-US').padStart(11)} calls/s  ${(ops / plain).toFixed(2)} x plain`,
+      );
     }
   } finally {
     await issuer.close();

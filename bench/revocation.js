@@ -35,12 +35,22 @@ function freePort() {
 async function startRedis() {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'token-gate-bench-redis-'));
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-    stdio: 'ignore',
-  });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    {
+      stdio: 'ignore',
+    },
+  );
   for (let i = 0; i < 100; i++) {
     try {
-      if (execFileSync('redis-cli', ['-p', String(port), 'PING'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() === 'PONG') break;
+      if (
+        execFileSync('redis-cli', ['-p', String(port), 'PING'], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+        }).trim() === 'PONG'
+      )
+        break;
     } catch {
       // not up yet
     }
@@ -109,18 +119,29 @@ async function main() {
     lists.push(cached);
     await cached.isRevoked(claims);
     // Within one cacheMs (1 s) the answer comes from this instance's memory.
-    rows.push(['Redis store, answer cached (token seen within 1 s)', `${(await timePerCall(() => cached.isRevoked(claims), 600)).toFixed(0)} ns`]);
+    rows.push([
+      'Redis store, answer cached (token seen within 1 s)',
+      `${(await timePerCall(() => cached.isRevoked(claims), 600)).toFixed(0)} ns`,
+    ]);
 
     const askingStore = redisRevocationStore({ url: redis.url, cacheMs: 0 });
     await askingStore.ready;
     const asking = createRevocationList({ store: askingStore });
     lists.push(asking);
-    rows.push(['Redis store, asking Redis (cacheMs 0), one at a time', `${((await timePerCall(() => asking.isRevoked(claims), 1000)) / 1000).toFixed(1)} µs`]);
+    rows.push([
+      'Redis store, asking Redis (cacheMs 0), one at a time',
+      `${((await timePerCall(() => asking.isRevoked(claims), 1000)) / 1000).toFixed(1)} µs`,
+    ]);
     // Distinct tokens, so that concurrent checks are not merged into one command.
-    const many = await Promise.all(Array.from({ length: 64 }, async () => createTokenGate(issuer.options).verify(await issuer.sign())));
+    const many = await Promise.all(
+      Array.from({ length: 64 }, async () => createTokenGate(issuer.options).verify(await issuer.sign())),
+    );
     let next = 0;
     const rate = await throughput(() => asking.isRevoked(many[next++ % many.length]), 64);
-    rows.push(['Redis store, asking Redis, 64 in flight (one instance)', `${Math.round(rate).toLocaleString('en-US')} checks/s`]);
+    rows.push([
+      'Redis store, asking Redis, 64 in flight (one instance)',
+      `${Math.round(rate).toLocaleString('en-US')} checks/s`,
+    ]);
 
     console.log('## isRevoked hot path\n');
     console.log('| store | cost per call |\n|---|---|');
@@ -131,16 +152,34 @@ async function main() {
     const existsPerSecond = (n, pipeline) => {
       const out = execFileSync(
         'redis-benchmark',
-        ['-p', String(redis.port), '-c', String(n), '-P', String(pipeline), '-n', String(200_000 * pipeline ** 0.5), '-r', '1000000', '-q',
-          'EXISTS', 'token-gate:revoked:tid:__rand_int__'],
+        [
+          '-p',
+          String(redis.port),
+          '-c',
+          String(n),
+          '-P',
+          String(pipeline),
+          '-n',
+          String(200_000 * pipeline ** 0.5),
+          '-r',
+          '1000000',
+          '-q',
+          'EXISTS',
+          'token-gate:revoked:tid:__rand_int__',
+        ],
         { encoding: 'utf8' },
       );
       const found = /([\d.]+) requests per second/.exec(out);
       return found ? Math.round(Number(found[1])).toLocaleString('en-US') : out.trim();
     };
     for (const n of [1, 4, 16]) console.log(`| ${n} | ${existsPerSecond(n, 1)} | ${existsPerSecond(n, 16)} |`);
-    console.log(`\nNode ${process.version}, ${os.cpus().length} cores (${os.cpus()[0].model}), load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, ` +
-      execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).trim().split(' ').slice(0, 3).join(' '));
+    console.log(
+      `\nNode ${process.version}, ${os.cpus().length} cores (${os.cpus()[0].model}), load ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}, ` +
+        execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).trim().split(' ').slice(0, 3).join(' '),
+    );
   } finally {
     await Promise.all(lists.map((list) => list.close()));
     await issuer.close();

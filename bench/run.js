@@ -52,7 +52,10 @@ function pick(all, env, key) {
 const TARGETS = pick(ALL_TARGETS, process.env.BENCH_TARGETS, (t) => t.name);
 const SCENARIOS = pick(ALL_SCENARIOS, process.env.BENCH_SCENARIOS, (s) => s).filter((s) => s !== 'baseline');
 const FULL = !quick && TARGETS.length === ALL_TARGETS.length && SCENARIOS.length === ALL_SCENARIOS.length;
-const SVG = process.env.BENCH_SVG === '0' ? undefined : (process.env.BENCH_SVG ?? (FULL ? path.join(__dirname, 'results.svg') : undefined));
+const SVG =
+  process.env.BENCH_SVG === '0'
+    ? undefined
+    : (process.env.BENCH_SVG ?? (FULL ? path.join(__dirname, 'results.svg') : undefined));
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (...args) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...args);
@@ -64,7 +67,9 @@ function start(file, env, execArgv = []) {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const ready = new Promise((resolve, reject) => {
-    child.once('message', (message) => (message?.type === 'ready' ? resolve(message) : reject(new Error(`${file}: ${JSON.stringify(message)}`))));
+    child.once('message', (message) =>
+      message?.type === 'ready' ? resolve(message) : reject(new Error(`${file}: ${JSON.stringify(message)}`)),
+    );
     child.once('exit', (code) => reject(new Error(`${file} exited with ${code} before it was ready`)));
   });
   return { child, ready };
@@ -130,7 +135,9 @@ function cursor(list, from, length) {
 
 function requestsFor(scenario, pools, slice) {
   if (scenario === 'hot') {
-    return { requests: pools.hot.map((t) => ({ method: 'GET', path: '/hello', headers: { authorization: `Bearer ${t}` } })) };
+    return {
+      requests: pools.hot.map((t) => ({ method: 'GET', path: '/hello', headers: { authorization: `Bearer ${t}` } })),
+    };
   }
   const list = scenario === 'cold' ? pools.cold : pools.hostile;
   const size = scenario === 'cold' ? pools.coldSlice : pools.hostileSlice;
@@ -170,14 +177,14 @@ function percentile(sorted, p) {
 
 async function measure(target, scenario, pools, slice, duration, jwks) {
   const { requests, state } = requestsFor(scenario, pools, slice);
-  const before = scenario === 'hostile' ? (await ask(jwks, { type: 'counts' })).fetches[target.name] ?? 0 : 0;
+  const before = scenario === 'hostile' ? ((await ask(jwks, { type: 'counts' })).fetches[target.name] ?? 0) : 0;
   resetPeak(target.child.pid);
   const cpuBefore = cpuMicros(target.child.pid);
   const { result, latencies } = await drive(target.port, requests, duration);
   const sorted = Float64Array.from(latencies).sort();
   const cpuUsed = cpuMicros(target.child.pid) - cpuBefore;
   const peak = peakMb(target.child.pid);
-  const after = scenario === 'hostile' ? (await ask(jwks, { type: 'counts' })).fetches[target.name] ?? 0 : 0;
+  const after = scenario === 'hostile' ? ((await ask(jwks, { type: 'counts' })).fetches[target.name] ?? 0) : 0;
   const codes = result.statusCodeStats ?? {};
   const ok = Object.entries(codes).reduce((n, [code, { count }]) => n + (code.startsWith('2') ? count : 0), 0);
   const total = Object.values(codes).reduce((n, { count }) => n + count, 0);
@@ -207,7 +214,8 @@ async function sanity(target, valid, wallet, invalid) {
   const problems = [];
   if (target.name !== 'baseline') {
     const seen = good.status === 200 ? JSON.parse(good.body).wallet : null;
-    if (good.status !== 200 || String(seen).toLowerCase() !== wallet.toLowerCase()) problems.push(`valid token: ${good.status} ${good.body}`);
+    if (good.status !== 200 || String(seen).toLowerCase() !== wallet.toLowerCase())
+      problems.push(`valid token: ${good.status} ${good.body}`);
     for (const [kind, token] of Object.entries(invalid)) {
       const bad = await call(token);
       if (bad.status !== 401) problems.push(`${kind}: ${bad.status}`);
@@ -234,19 +242,28 @@ function machine() {
     cpu: os.cpus()[0]?.model ?? 'unknown',
     memoryGb: Math.round(os.totalmem() / 2 ** 30),
     node: process.version,
-    load: os.loadavg().map((n) => n.toFixed(2)).join(' '),
+    load: os
+      .loadavg()
+      .map((n) => n.toFixed(2))
+      .join(' '),
   };
 }
 
 async function runMemory(jwksPort, key, jwksChild) {
-  log(`memory scenario: ${Math.round(200_000 * MEMORY_SCALE).toLocaleString('en')} valid then ${Math.round(1_000_000 * MEMORY_SCALE).toLocaleString('en')} invalid tokens, in-process`);
-  const { child, ready } = start(path.join(__dirname, 'memory.js'), {
-    BENCH_JWKS_URI: `http://127.0.0.1:${jwksPort}/memory/jwks.json`,
-    BENCH_ISSUER: tokens.ISSUER,
-    BENCH_AUDIENCE: tokens.AUDIENCE,
-    BENCH_KEY: tokens.exportKey(key),
-    BENCH_MEMORY_SCALE: String(MEMORY_SCALE),
-  }, ['--expose-gc']);
+  log(
+    `memory scenario: ${Math.round(200_000 * MEMORY_SCALE).toLocaleString('en')} valid then ${Math.round(1_000_000 * MEMORY_SCALE).toLocaleString('en')} invalid tokens, in-process`,
+  );
+  const { child, ready } = start(
+    path.join(__dirname, 'memory.js'),
+    {
+      BENCH_JWKS_URI: `http://127.0.0.1:${jwksPort}/memory/jwks.json`,
+      BENCH_ISSUER: tokens.ISSUER,
+      BENCH_AUDIENCE: tokens.AUDIENCE,
+      BENCH_KEY: tokens.exportKey(key),
+      BENCH_MEMORY_SCALE: String(MEMORY_SCALE),
+    },
+    ['--expose-gc'],
+  );
   await ready;
   const result = await new Promise((resolve, reject) => {
     child.on('message', (message) => message?.type === 'result' && resolve(message.result));
@@ -259,14 +276,22 @@ async function runMemory(jwksPort, key, jwksChild) {
 
 const fmt = (n, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 
-const escapeXml = (text) => String(text).replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]);
+const escapeXml = (text) =>
+  String(text).replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]);
 
 /**
  * The run as a chart: median requests per second, one group of bars per scenario, one bar per
  * target, the baseline's level drawn across each group. Plain SVG, no dependency.
  */
 function chart(info, results) {
-  const colours = { baseline: '#9e9e9e', 'token-gate': '#1565c0', jose: '#ef6c00', 'oauth2-jwt-bearer': '#6a1b9a', 'express-jwt': '#2e7d32', 'passport-jwt': '#c62828' };
+  const colours = {
+    baseline: '#9e9e9e',
+    'token-gate': '#1565c0',
+    jose: '#ef6c00',
+    'oauth2-jwt-bearer': '#6a1b9a',
+    'express-jwt': '#2e7d32',
+    'passport-jwt': '#c62828',
+  };
   const spare = ['#00838f', '#795548', '#5d4037'];
   const colour = (target, i) => colours[target.name] ?? spare[i % spare.length];
   const rps = (scenario, target) => median(results[scenario][target.name].map((r) => r.rps));
@@ -285,13 +310,23 @@ function chart(info, results) {
   const height = plotTop + plotHeight + 40 + legendRows * 22 + 16;
   const y = (value) => plotTop + plotHeight - (value / yMax) * plotHeight;
   const out = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+  );
   out.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
-  out.push(`<text x="${left}" y="22" font-size="15" font-weight="bold">Requests per second by scenario (median of ${ROUNDS} round${ROUNDS === 1 ? "" : "s"} × ${DURATION} s, ${CONNECTIONS} connections)</text>`);
-  out.push(`<text x="${left}" y="40" fill="#555">${escapeXml(`${info.nproc} cores, node ${info.node}, ${info.date.slice(0, 10)}; dashed line: Express without authentication (baseline); higher is better`)}</text>`);
+  out.push(
+    `<text x="${left}" y="22" font-size="15" font-weight="bold">Requests per second by scenario (median of ${ROUNDS} round${ROUNDS === 1 ? '' : 's'} × ${DURATION} s, ${CONNECTIONS} connections)</text>`,
+  );
+  out.push(
+    `<text x="${left}" y="40" fill="#555">${escapeXml(`${info.nproc} cores, node ${info.node}, ${info.date.slice(0, 10)}; dashed line: Express without authentication (baseline); higher is better`)}</text>`,
+  );
   for (let v = 0; v <= yMax; v += step) {
-    out.push(`<line x1="${left}" x2="${width - 16}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#e0e0e0"/>`);
-    out.push(`<text x="${left - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end" fill="#555">${v.toLocaleString('en')}</text>`);
+    out.push(
+      `<line x1="${left}" x2="${width - 16}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#e0e0e0"/>`,
+    );
+    out.push(
+      `<text x="${left - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end" fill="#555">${v.toLocaleString('en')}</text>`,
+    );
   }
   SCENARIOS.forEach((scenario, g) => {
     const x0 = left + 20 + g * (groupWidth + groupGap);
@@ -299,17 +334,27 @@ function chart(info, results) {
       const value = rps(scenario, target);
       if (!Number.isFinite(value)) return;
       const x = x0 + i * (bar + gap);
-      out.push(`<rect x="${x}" y="${y(value).toFixed(1)}" width="${bar}" height="${(plotTop + plotHeight - y(value)).toFixed(1)}" fill="${colour(target, i)}"><title>${escapeXml(`${target.label}, ${scenario}: ${Math.round(value)} req/s`)}</title></rect>`);
-      out.push(`<text x="${x + bar / 2}" y="${(y(value) - 4).toFixed(1)}" text-anchor="middle" font-size="10" fill="#333">${(value / 1000).toFixed(1)}k</text>`);
+      out.push(
+        `<rect x="${x}" y="${y(value).toFixed(1)}" width="${bar}" height="${(plotTop + plotHeight - y(value)).toFixed(1)}" fill="${colour(target, i)}"><title>${escapeXml(`${target.label}, ${scenario}: ${Math.round(value)} req/s`)}</title></rect>`,
+      );
+      out.push(
+        `<text x="${x + bar / 2}" y="${(y(value) - 4).toFixed(1)}" text-anchor="middle" font-size="10" fill="#333">${(value / 1000).toFixed(1)}k</text>`,
+      );
     });
     const base = TARGETS.find((t) => t.name === 'baseline');
     if (base && Number.isFinite(rps(scenario, base))) {
       const by = y(rps(scenario, base)).toFixed(1);
-      out.push(`<line x1="${x0 - 6}" x2="${x0 + groupWidth + 6}" y1="${by}" y2="${by}" stroke="#212121" stroke-width="1.5" stroke-dasharray="6 4"/>`);
+      out.push(
+        `<line x1="${x0 - 6}" x2="${x0 + groupWidth + 6}" y1="${by}" y2="${by}" stroke="#212121" stroke-width="1.5" stroke-dasharray="6 4"/>`,
+      );
     }
-    out.push(`<text x="${x0 + groupWidth / 2}" y="${plotTop + plotHeight + 20}" text-anchor="middle" font-size="14" font-weight="bold">${scenario}</text>`);
+    out.push(
+      `<text x="${x0 + groupWidth / 2}" y="${plotTop + plotHeight + 20}" text-anchor="middle" font-size="14" font-weight="bold">${scenario}</text>`,
+    );
   });
-  out.push(`<line x1="${left}" x2="${width - 16}" y1="${plotTop + plotHeight}" y2="${plotTop + plotHeight}" stroke="#212121"/>`);
+  out.push(
+    `<line x1="${left}" x2="${width - 16}" y1="${plotTop + plotHeight}" y2="${plotTop + plotHeight}" stroke="#212121"/>`,
+  );
   TARGETS.forEach((target, i) => {
     const lx = left + (i % 3) * 230;
     const ly = plotTop + plotHeight + 44 + Math.floor(i / 3) * 22;
@@ -322,15 +367,20 @@ function chart(info, results) {
 
 function report(info, results, sanityProblems, memory, jwksCounts, elapsedS) {
   const lines = [];
-  const ratio = (scenario, name) => median(results[scenario][name].map((r, i) => r.rps / results[scenario].baseline[i].rps));
+  const ratio = (scenario, name) =>
+    median(results[scenario][name].map((r, i) => r.rps / results[scenario].baseline[i].rps));
   lines.push(`Run: ${info.date} | ${info.nproc} cores, ${info.cpu}, ${info.memoryGb} GiB | node ${info.node}`);
-  lines.push(`Load average (1/5/15 min) at start: ${info.load}; at end: ${info.loadEnd} | ${ROUNDS} interleaved rounds × ${DURATION} s per measurement, ${CONNECTIONS} connections | took ${Math.round(elapsedS)} s`);
+  lines.push(
+    `Load average (1/5/15 min) at start: ${info.load}; at end: ${info.loadEnd} | ${ROUNDS} interleaved rounds × ${DURATION} s per measurement, ${CONNECTIONS} connections | took ${Math.round(elapsedS)} s`,
+  );
   lines.push('');
   for (const scenario of SCENARIOS) {
     lines.push(`### ${scenario}`);
     lines.push('');
     const hostile = scenario === 'hostile';
-    lines.push(`| target | req/s | × baseline | p50 ms | p99 ms | CPU µs/req | peak RSS MB | unexpected statuses |${hostile ? ' JWKS fetches |' : ''}`);
+    lines.push(
+      `| target | req/s | × baseline | p50 ms | p99 ms | CPU µs/req | peak RSS MB | unexpected statuses |${hostile ? ' JWKS fetches |' : ''}`,
+    );
     lines.push(`|---|---:|---:|---:|---:|---:|---:|---:|${hostile ? '---:|' : ''}`);
     for (const target of TARGETS) {
       const runs = results[scenario][target.name];
@@ -354,28 +404,41 @@ function report(info, results, sanityProblems, memory, jwksCounts, elapsedS) {
     lines.push('|---|---|---|');
     const best = (scenario) => peers.reduce((a, b) => (ratio(scenario, b.name) > ratio(scenario, a.name) ? b : a));
     const ourRatio = (scenario) => ratio(scenario, ours.name);
-    const vsPeer = (scenario, peer) => median(results[scenario][ours.name].map((r, i) => r.rps / results[scenario][peer.name][i].rps));
+    const vsPeer = (scenario, peer) =>
+      median(results[scenario][ours.name].map((r, i) => r.rps / results[scenario][peer.name][i].rps));
     const yes = (ok) => (ok ? 'yes' : '**no**');
     if (SCENARIOS.includes('hot')) {
       const b = best('hot');
       lines.push(`| hot ≥ 0.85 × baseline | ${fmt(ourRatio('hot'), 2)} × | ${yes(ourRatio('hot') >= 0.85)} |`);
-      lines.push(`| hot ≥ 1.6 × best peer (${b.label}) | ${fmt(vsPeer('hot', b), 2)} × | ${yes(vsPeer('hot', b) >= 1.6)} |`);
+      lines.push(
+        `| hot ≥ 1.6 × best peer (${b.label}) | ${fmt(vsPeer('hot', b), 2)} × | ${yes(vsPeer('hot', b) >= 1.6)} |`,
+      );
     }
     if (SCENARIOS.includes('cold')) {
       const b = best('cold');
       const p99 = (name) => median(results.cold[name].map((r) => r.p99));
-      lines.push(`| cold ≥ 1.25 × best peer (${b.label}) | ${fmt(vsPeer('cold', b), 2)} × | ${yes(vsPeer('cold', b) >= 1.25)} |`);
-      lines.push(`| cold p99 ≤ best peer's | ${fmt(p99(ours.name), 2)} ms vs ${fmt(p99(b.name), 2)} ms | ${yes(p99(ours.name) <= p99(b.name))} |`);
+      lines.push(
+        `| cold ≥ 1.25 × best peer (${b.label}) | ${fmt(vsPeer('cold', b), 2)} × | ${yes(vsPeer('cold', b) >= 1.25)} |`,
+      );
+      lines.push(
+        `| cold p99 ≤ best peer's | ${fmt(p99(ours.name), 2)} ms vs ${fmt(p99(b.name), 2)} ms | ${yes(p99(ours.name) <= p99(b.name))} |`,
+      );
     }
     if (SCENARIOS.includes('hostile')) {
       const b = best('hostile');
       const fetches = results.hostile[ours.name].map((r) => r.jwksFetches);
       const allowed = Math.ceil(DURATION / COOLDOWN_S);
-      lines.push(`| hostile ≥ 1.3 × best peer (${b.label}) | ${fmt(vsPeer('hostile', b), 2)} × | ${yes(vsPeer('hostile', b) >= 1.3)} |`);
-      lines.push(`| hostile: ≤ 1 JWKS fetch per ${COOLDOWN_S} s cooldown | ${fetches.join(', ')} per ${DURATION} s run (≤ ${allowed} allowed) | ${yes(fetches.every((n) => n <= allowed))} |`);
+      lines.push(
+        `| hostile ≥ 1.3 × best peer (${b.label}) | ${fmt(vsPeer('hostile', b), 2)} × | ${yes(vsPeer('hostile', b) >= 1.3)} |`,
+      );
+      lines.push(
+        `| hostile: ≤ 1 JWKS fetch per ${COOLDOWN_S} s cooldown | ${fetches.join(', ')} per ${DURATION} s run (≤ ${allowed} allowed) | ${yes(fetches.every((n) => n <= allowed))} |`,
+      );
     }
     if (memory) {
-      lines.push(`| memory: ≤ 64 MB growth (from the warmed start) | ${fmt(memory.growthMb, 1)} MB (peak ${fmt(memory.peakGrowthMb, 1)} MB above it) | ${yes(memory.growthMb <= 64)} |`);
+      lines.push(
+        `| memory: ≤ 64 MB growth (from the warmed start) | ${fmt(memory.growthMb, 1)} MB (peak ${fmt(memory.peakGrowthMb, 1)} MB above it) | ${yes(memory.growthMb <= 64)} |`,
+      );
     }
     lines.push('');
   }
@@ -393,9 +456,17 @@ function report(info, results, sanityProblems, memory, jwksCounts, elapsedS) {
     );
     lines.push('');
   }
-  lines.push(`JWKS fetches over the whole run: ${Object.entries(jwksCounts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  lines.push(
+    `JWKS fetches over the whole run: ${Object.entries(jwksCounts)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
   const problems = Object.entries(sanityProblems).filter(([, list]) => list.length > 0);
-  lines.push(problems.length === 0 ? 'Sanity check: every target answered 200 with the right wallet for a valid token and 401 for no token, a bad signature, an unknown kid and garbage.' : `Sanity problems: ${JSON.stringify(Object.fromEntries(problems))}`);
+  lines.push(
+    problems.length === 0
+      ? 'Sanity check: every target answered 200 with the right wallet for a valid token and 401 for no token, a bad signature, an unknown kid and garbage.'
+      : `Sanity problems: ${JSON.stringify(Object.fromEntries(problems))}`,
+  );
   return lines.join('\n');
 }
 
@@ -407,7 +478,9 @@ async function main() {
   const coldSlice = Math.ceil(COLD_RATE * (DURATION + 1));
   const hostileSlice = Math.ceil(HOSTILE_RATE * (DURATION + 1));
   const slices = ROUNDS + 1; // one more for the warm-up
-  log(`minting ${(coldSlice * slices).toLocaleString('en')} valid and ${(hostileSlice * slices).toLocaleString('en')} invalid tokens`);
+  log(
+    `minting ${(coldSlice * slices).toLocaleString('en')} valid and ${(hostileSlice * slices).toLocaleString('en')} invalid tokens`,
+  );
   const pools = {
     hot: tokens.validTokens(key, 64),
     cold: SCENARIOS.includes('cold') ? await mint(key, 'valid', coldSlice * slices) : [],
@@ -433,7 +506,11 @@ async function main() {
 
     const wallet = '0x' + 'ab'.repeat(20);
     const sanityToken = tokens.sign(key, tokens.claims(wallet));
-    const invalid = { 'bad signature': tokens.badSignature(key.kid), 'unknown kid': tokens.unknownKid(), garbage: tokens.garbage() };
+    const invalid = {
+      'bad signature': tokens.badSignature(key.kid),
+      'unknown kid': tokens.unknownKid(),
+      garbage: tokens.garbage(),
+    };
     const sanityProblems = {};
     for (const target of targets) sanityProblems[target.name] = await sanity(target, sanityToken, wallet, invalid);
     log('sanity:', JSON.stringify(sanityProblems));
@@ -451,7 +528,9 @@ async function main() {
           await sleep(200);
           const r = await measure(target, scenario, pools, round, DURATION, jwks.child);
           results[scenario][target.name].push(r);
-          log(`round ${round + 1}/${ROUNDS} ${scenario.padEnd(7)} ${target.name.padEnd(18)} ${fmt(r.rps).padStart(6)} req/s  cpu ${fmt(r.cpuUs)} µs/req  p50 ${fmt(r.p50, 2)} ms  p99 ${fmt(r.p99, 2)} ms  peak ${fmt(r.peakMb)} MB${r.unexpected ? `  unexpected ${r.unexpected} ${JSON.stringify(r.statuses)}` : ''}${scenario === 'hostile' ? `  jwks ${r.jwksFetches}` : ''}${r.wrapped ? '  POOL WRAPPED' : ''}`);
+          log(
+            `round ${round + 1}/${ROUNDS} ${scenario.padEnd(7)} ${target.name.padEnd(18)} ${fmt(r.rps).padStart(6)} req/s  cpu ${fmt(r.cpuUs)} µs/req  p50 ${fmt(r.p50, 2)} ms  p99 ${fmt(r.p99, 2)} ms  peak ${fmt(r.peakMb)} MB${r.unexpected ? `  unexpected ${r.unexpected} ${JSON.stringify(r.statuses)}` : ''}${scenario === 'hostile' ? `  jwks ${r.jwksFetches}` : ''}${r.wrapped ? '  POOL WRAPPED' : ''}`,
+          );
         }
       }
     }
@@ -459,11 +538,18 @@ async function main() {
 
     const memory = MEMORY ? await runMemory(jwksPort, key, jwks.child) : undefined;
     const jwksCounts = (await ask(jwks.child, { type: 'counts' })).fetches;
-    info.loadEnd = os.loadavg().map((n) => n.toFixed(2)).join(' ');
+    info.loadEnd = os
+      .loadavg()
+      .map((n) => n.toFixed(2))
+      .join(' ');
     const text = report(info, results, sanityProblems, memory, jwksCounts, (Date.now() - startedAt) / 1000);
     console.log(text);
     if (process.env.BENCH_REPORT) fs.writeFileSync(process.env.BENCH_REPORT, text + '\n');
-    if (process.env.BENCH_JSON) fs.writeFileSync(process.env.BENCH_JSON, JSON.stringify({ info, results, memory, jwksCounts, sanityProblems }, null, 2));
+    if (process.env.BENCH_JSON)
+      fs.writeFileSync(
+        process.env.BENCH_JSON,
+        JSON.stringify({ info, results, memory, jwksCounts, sanityProblems }, null, 2),
+      );
     if (SVG) {
       fs.writeFileSync(SVG, chart(info, results));
       log(`chart written to ${path.relative(process.cwd(), SVG)}`);

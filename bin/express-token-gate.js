@@ -56,7 +56,8 @@ function readBalances(file) {
   } catch (error) {
     fail(`cannot read --balances ${file}: ${error.message}`, 1);
   }
-  if (typeof table !== 'object' || table === null || Array.isArray(table)) fail(`--balances ${file} must hold a JSON object of wallets`, 1);
+  if (typeof table !== 'object' || table === null || Array.isArray(table))
+    fail(`--balances ${file} must hold a JSON object of wallets`, 1);
   return table;
 }
 
@@ -64,7 +65,10 @@ async function main() {
   const args = parse(process.argv.slice(2));
   const port = args.port === undefined ? 8787 : Number(args.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be a port number, not "${args.port}"`);
-  const origins = args.origins === undefined || args.origins === 'loopback' || args.origins === '*' ? args.origins : args.origins.split(',');
+  const origins =
+    args.origins === undefined || args.origins === 'loopback' || args.origins === '*'
+      ? args.origins
+      : args.origins.split(',');
   const audience = args.audience ?? 'test-project';
 
   let kit;
@@ -75,7 +79,13 @@ async function main() {
   }
   let issuer;
   try {
-    issuer = await kit.createTestIssuer({ audience, port, chain: args.chain, profile: args.profile, cors: origins && { origins } });
+    issuer = await kit.createTestIssuer({
+      audience,
+      port,
+      chain: args.chain,
+      profile: args.profile,
+      cors: origins && { origins },
+    });
     const balances = args.balances === undefined ? {} : readBalances(args.balances);
     for (const [wallet, held] of Object.entries(balances)) issuer.setBalances(wallet, held);
   } catch (error) {

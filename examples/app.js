@@ -33,7 +33,9 @@ function createApp(gateOptions, { revocations = createRevocationList(), ownershi
       posters: gate.requireTokens({ contractAddress, minTokenBalance: '2' }),
       // Live: a plain login token is enough while the wallet holds; a sold NFT stops counting
       // within maxAgeMs, whatever the token proved when it was signed.
-      vault: ownershipResolver && gate.requireTokens({ contractAddress }, { revalidate: { resolver: ownershipResolver, maxAgeMs: 10_000 } }),
+      vault:
+        ownershipResolver &&
+        gate.requireTokens({ contractAddress }, { revalidate: { resolver: ownershipResolver, maxAgeMs: 10_000 } }),
     });
   }
   const community = (req) => communities.get(req.params.id);

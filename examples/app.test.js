@@ -19,7 +19,10 @@ const bearer = (token) => ({ Authorization: `Bearer ${token}` });
 test('/me answers 401 without a token and 200 with one', async () => {
   await request(app).get('/me').expect(401);
   const token = await issuer.sign({ walletAddress: WALLET });
-  await request(app).get('/me').set(bearer(token)).expect(200, { address: WALLET, displayAddress: WALLET, chain: 'ethereum' });
+  await request(app)
+    .get('/me')
+    .set(bearer(token))
+    .expect(200, { address: WALLET, displayAddress: WALLET, chain: 'ethereum' });
 });
 
 test('expired tokens and tokens for another project are refused', async () => {

@@ -50,7 +50,8 @@ async function call(method, url, { token, body } = {}) {
 }
 
 function expectStatus(step, answer, status) {
-  if (answer.status !== status) throw new Error(`${step}: expected ${status}, got ${answer.status} ${JSON.stringify(answer.body)}`);
+  if (answer.status !== status)
+    throw new Error(`${step}: expected ${status}, got ${answer.status} ${JSON.stringify(answer.body)}`);
 }
 
 async function walkThrough(target) {
@@ -79,7 +80,9 @@ async function walkThrough(target) {
 
   const vault = await call('GET', `${api}/communities/punks/vault`, { token: login });
   expectStatus('5', vault, 200);
-  console.log(`5. GET /communities/punks/vault with the login token -> ${vault.status}: checked live, the wallet holds a punk now`);
+  console.log(
+    `5. GET /communities/punks/vault with the login token -> ${vault.status}: checked live, the wallet holds a punk now`,
+  );
 }
 
 async function main() {

@@ -108,6 +108,8 @@ curl -i $API/communities/apes -H "Authorization: Bearer $TOKEN"
 
 const port = portFromEnv();
 (process.env.PICKET_PROJECT_ID ? withPicket(port) : withTestIssuer(port)).catch((error) => {
-  console.error(error.code === 'EADDRINUSE' ? `Port ${port} is in use: try PORT=0 npm start for a free one` : error.message);
+  console.error(
+    error.code === 'EADDRINUSE' ? `Port ${port} is in use: try PORT=0 npm start for a free one` : error.message,
+  );
   process.exit(1);
 });

@@ -27,7 +27,9 @@ for (const [subpath, target] of Object.entries(exportMap)) {
   const cjs = path.join(root, target.require.default);
   const esm = path.join(root, target.import.default);
   const esmTypes = path.join(root, target.import.types);
-  const names = Object.keys(require(cjs)).filter((n) => n !== '__esModule' && n !== 'default').sort();
+  const names = Object.keys(require(cjs))
+    .filter((n) => n !== '__esModule' && n !== 'default')
+    .sort();
   const hasDefault = Object.hasOwn(require(cjs), 'default');
   let from = path.relative(path.dirname(esm), cjs).split(path.sep).join('/');
   if (!from.startsWith('.')) from = `./${from}`;
@@ -40,6 +42,7 @@ for (const [subpath, target] of Object.entries(exportMap)) {
   fs.mkdirSync(path.dirname(esm), { recursive: true });
   fs.writeFileSync(esm, `${js.join('\n')}\n`);
   fs.writeFileSync(esmTypes, `${dts.join('\n')}\n`);
-  if (!fs.existsSync(path.join(root, target.require.types))) throw new Error(`${subpath}: ${target.require.types} was not built`);
+  if (!fs.existsSync(path.join(root, target.require.types)))
+    throw new Error(`${subpath}: ${target.require.types} was not built`);
 }
 process.stdout.write(`done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);

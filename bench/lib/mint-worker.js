@@ -4,5 +4,8 @@ const { parentPort, workerData } = require('node:worker_threads');
 const tokens = require('./tokens');
 
 const key = tokens.importKey(workerData.key);
-const list = workerData.kind === 'valid' ? tokens.validTokens(key, workerData.count) : tokens.hostileTokens(key.kid, workerData.count);
+const list =
+  workerData.kind === 'valid'
+    ? tokens.validTokens(key, workerData.count)
+    : tokens.hostileTokens(key.kid, workerData.count);
 parentPort.postMessage(list);

@@ -95,5 +95,16 @@ function hostileTokens(publishedKid, count) {
 }
 
 module.exports = {
-  ISSUER, AUDIENCE, makeKey, exportKey, importKey, claims, sign, validTokens, badSignature, unknownKid, garbage, hostileTokens,
+  ISSUER,
+  AUDIENCE,
+  makeKey,
+  exportKey,
+  importKey,
+  claims,
+  sign,
+  validTokens,
+  badSignature,
+  unknownKid,
+  garbage,
+  hostileTokens,
 };

@@ -8,7 +8,12 @@ const { serve, jwksUri, issuer, audience } = require('./common');
 passport.use(
   new Strategy(
     {
-      secretOrKeyProvider: jwksRsa.passportJwtSecret({ jwksUri, cache: true, rateLimit: true, jwksRequestsPerMinute: 5 }),
+      secretOrKeyProvider: jwksRsa.passportJwtSecret({
+        jwksUri,
+        cache: true,
+        rateLimit: true,
+        jwksRequestsPerMinute: 5,
+      }),
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
       issuer,
       audience,

@@ -5,8 +5,23 @@
 
 /** Chains whose addresses are 20-byte hex (`0x` + 40 hex digits). */
 export const EVM_CHAINS: ReadonlySet<string> = new Set([
-  'ethereum', 'polygon', 'arbitrum', 'optimism', 'base', 'avalanche', 'bsc', 'fantom', 'gnosis',
-  'celo', 'zksync', 'linea', 'scroll', 'sepolia', 'goerli', 'holesky', 'mumbai',
+  'ethereum',
+  'polygon',
+  'arbitrum',
+  'optimism',
+  'base',
+  'avalanche',
+  'bsc',
+  'fantom',
+  'gnosis',
+  'celo',
+  'zksync',
+  'linea',
+  'scroll',
+  'sepolia',
+  'goerli',
+  'holesky',
+  'mumbai',
 ]);
 
 const EVM_ADDRESS = /^0x[0-9a-fA-F]{40}$/;
@@ -31,7 +46,8 @@ export function addressKey(chain: string, address: string): string {
 /** Checks that `address` is well-formed for `chain`; returns a problem description or undefined. */
 export function addressProblem(chain: string, address: unknown): string | undefined {
   if (typeof address !== 'string' || address.length === 0 || address.length > 256) return 'must be a non-empty string';
-  if (isEvmChain(chain) && !EVM_ADDRESS.test(address)) return `is not a 0x-prefixed 40-digit hex address (chain ${chain})`;
+  if (isEvmChain(chain) && !EVM_ADDRESS.test(address))
+    return `is not a 0x-prefixed 40-digit hex address (chain ${chain})`;
   if (chain === 'solana' && !BASE58_ADDRESS.test(address)) return 'is not a base58 Solana address';
   return undefined;
 }
@@ -90,7 +106,9 @@ const CAIP2_CHAINS: Readonly<Record<string, readonly [string, string]>> = {
 export function parseSubject(sub: string): Subject | undefined {
   const caip = CAIP10_SUBJECT.exec(sub);
   if (caip) {
-    const known = Object.hasOwn(CAIP2_CHAINS, `${caip[1]}:${caip[2]}`) ? CAIP2_CHAINS[`${caip[1]}:${caip[2]}`] : undefined;
+    const known = Object.hasOwn(CAIP2_CHAINS, `${caip[1]}:${caip[2]}`)
+      ? CAIP2_CHAINS[`${caip[1]}:${caip[2]}`]
+      : undefined;
     return known && { chain: known[0], network: known[1], address: caip[3]! };
   }
   const match = ISSUER_SUBJECT.exec(sub);

@@ -15,6 +15,12 @@ export type {
 } from './reasons';
 export { DEFAULT_REALM } from './challenge';
 export { TokenGateError } from './token-gate-error';
-export { InvalidRequestError, MissingTokenError, InvalidTokenError, InsufficientScopeError, ClaimCheckError } from './rejections';
+export {
+  InvalidRequestError,
+  MissingTokenError,
+  InvalidTokenError,
+  InsufficientScopeError,
+  ClaimCheckError,
+} from './rejections';
 export { KeySetUnavailableError, RevocationUnavailableError, OwnershipUnavailableError } from './unavailable';
 export { OptionsError } from './options-error';

@@ -49,11 +49,7 @@ export type Reason =
 
 /** The RFC 6750 error code (or, for 401 without credentials and 503, the closest OAuth name). */
 export type ErrorCode =
-  | 'invalid_request'
-  | 'unauthorized'
-  | 'invalid_token'
-  | 'insufficient_scope'
-  | 'temporarily_unavailable';
+  'invalid_request' | 'unauthorized' | 'invalid_token' | 'insufficient_scope' | 'temporarily_unavailable';
 
 /** The requirement a 403 asks the client to satisfy, in the issuer's `/authz` request shape. */
 export interface RequirementsDescription {

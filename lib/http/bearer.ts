@@ -29,13 +29,15 @@ function authorizationHeaders(req: IncomingMessage): string[] {
 function fromHeader(req: IncomingMessage): string | undefined {
   const values = authorizationHeaders(req);
   if (values.length === 0) return undefined;
-  if (values.length > 1) throw new InvalidRequestError('header_duplicated', 'The request has more than one Authorization header');
+  if (values.length > 1)
+    throw new InvalidRequestError('header_duplicated', 'The request has more than one Authorization header');
   const value = values[0]!;
   const scheme = SCHEME.exec(value)?.[1];
   if (scheme === undefined) throw new InvalidRequestError('header_malformed', 'The Authorization header is malformed');
   if (scheme.toLowerCase() !== 'bearer') return undefined;
   const match = BEARER.exec(value);
-  if (!match) throw new InvalidRequestError('header_malformed', 'The Authorization header is not of the form Bearer <token>');
+  if (!match)
+    throw new InvalidRequestError('header_malformed', 'The Authorization header is not of the form Bearer <token>');
   return match[1];
 }
 

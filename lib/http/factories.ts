@@ -32,7 +32,11 @@ export function optionalAuth(options?: TokenGateOptions): Middleware {
 }
 
 /** `requireTokens(contractAddress, minBalance)` or `requireTokens(requirements)`, with optional gate options last. */
-export function requireTokens(contractAddress: string, minBalance?: string | number, options?: TokenGateOptions): Middleware;
+export function requireTokens(
+  contractAddress: string,
+  minBalance?: string | number,
+  options?: TokenGateOptions,
+): Middleware;
 export function requireTokens(requirements: TokenRequirements, options?: TokenGateOptions): Middleware;
 export function requireTokens(
   first: string | TokenRequirements,

@@ -120,7 +120,9 @@ export function createTokenGate(options?: TokenGateOptions): TokenGate {
     const accept = (wallet: Wallet | undefined, next: Next): void => {
       if (decisionChannel.hasSubscribers) {
         decisionChannel.publish(
-          wallet === undefined ? { outcome: 'anonymous', source: name } : { outcome: 'accepted', source: name, issuer: wallet.claims.iss },
+          wallet === undefined
+            ? { outcome: 'anonymous', source: name }
+            : { outcome: 'accepted', source: name, issuer: wallet.claims.iss },
         );
       }
       next();
@@ -181,7 +183,9 @@ export function createTokenGate(options?: TokenGateOptions): TokenGate {
     third?: RequireTokensOptions,
   ): Middleware {
     const requirements = compileRequirements(
-      typeof first === 'string' ? { contractAddress: first, minTokenBalance: second as string | number | undefined } : first,
+      typeof first === 'string'
+        ? { contractAddress: first, minTokenBalance: second as string | number | undefined }
+        : first,
     );
     const route = parseRouteRevalidate(typeof first === 'string' ? third : second);
     const live = route === undefined ? revalidator : route && new Revalidator(route);
@@ -192,7 +196,8 @@ export function createTokenGate(options?: TokenGateOptions): TokenGate {
     try {
       const claims = await verifier.verify(token);
       gateRule?.check(claims);
-      if (decisionChannel.hasSubscribers) decisionChannel.publish({ outcome: 'accepted', source: 'verify', issuer: claims.iss });
+      if (decisionChannel.hasSubscribers)
+        decisionChannel.publish({ outcome: 'accepted', source: 'verify', issuer: claims.iss });
       return claims;
     } catch (err) {
       if (decisionChannel.hasSubscribers) publishRejection(err, 'verify');
@@ -204,7 +209,8 @@ export function createTokenGate(options?: TokenGateOptions): TokenGate {
     requireAuth: () => middleware('requireAuth', false),
     optionalAuth: () => middleware('optionalAuth', true),
     requireTokens,
-    requireClaims: (check, description) => middleware('requireClaims', false, compileClaimCheck(check, description, 'requireClaims(check)')),
+    requireClaims: (check, description) =>
+      middleware('requireClaims', false, compileClaimCheck(check, description, 'requireClaims(check)')),
     verify,
     walletOf: (req) => walletOf(req, requestProperty),
     keySet: keySets.values().next().value!,
@@ -215,6 +221,8 @@ export function createTokenGate(options?: TokenGateOptions): TokenGate {
 
 function publishRejection(err: unknown, source: DecisionSource): void {
   decisionChannel.publish(
-    err instanceof TokenGateError ? { outcome: 'rejected', source, reason: err.reason, status: err.status } : { outcome: 'error', source },
+    err instanceof TokenGateError
+      ? { outcome: 'rejected', source, reason: err.reason, status: err.status }
+      : { outcome: 'error', source },
   );
 }

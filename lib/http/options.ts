@@ -11,7 +11,11 @@ import { consoleLogger, type Logger } from '../jwks/warn';
 import type { TrustedIssuer } from '../token/issuers';
 import { parseStaticKeys, type JsonWebKeySet } from '../jwks/static';
 import { parseClaimsOption, type ClaimCheck, type CompiledClaimCheck } from '../ownership/claim-check';
-import { parseRevalidateOptions, type ResolvedRevalidateOptions, type RevalidateOptions } from '../ownership/revalidate';
+import {
+  parseRevalidateOptions,
+  type ResolvedRevalidateOptions,
+  type RevalidateOptions,
+} from '../ownership/revalidate';
 
 /** Where `getToken` looks for a token; `req` is the incoming request of whatever framework. */
 export type GetToken = (req: any) => string | undefined | null;
@@ -130,18 +134,30 @@ const OPTION_NAMES = {
 } satisfies Record<keyof TokenGateOptions, true>;
 
 const ALLOWED_ALGORITHMS = new Set([
-  'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
 ]);
-
 
 /**
  * Options of express-jwt, express-oauth2-jwt-bearer, jwks-rsa and passport-jwt that users bring
  * along, with what to use here instead: an unknown name alone would leave them guessing.
  */
 const FOREIGN_OPTIONS: Readonly<Record<string, string>> = {
-  credentialsRequired: 'is not used here: use optionalAuth() where a token is optional, requireAuth() where it is required',
-  secret: 'is not used here: keys come from the issuer\'s JWKS (jwksUri, or static keys) and shared secrets (HS*) are refused',
-  secretOrKey: 'is not used here: keys come from the issuer\'s JWKS (jwksUri, or static keys) and shared secrets (HS*) are refused',
+  credentialsRequired:
+    'is not used here: use optionalAuth() where a token is optional, requireAuth() where it is required',
+  secret:
+    "is not used here: keys come from the issuer's JWKS (jwksUri, or static keys) and shared secrets (HS*) are refused",
+  secretOrKey:
+    "is not used here: keys come from the issuer's JWKS (jwksUri, or static keys) and shared secrets (HS*) are refused",
   publicKey: 'is not used here: pass the public key as a JWK in keys: { keys: [jwk] }',
   issuerBaseURL: 'is not used here: set issuer (the exact iss) and jwksUri',
   tokenSigningAlg: 'is not used here: use algorithms',
@@ -226,25 +242,34 @@ function property(name: string, value: unknown): string {
 
 /** `issuers`: one entry per `iss`, each with its audiences and exactly one of `jwksUri` and `keys`. */
 function parseIssuers(value: unknown): TrustedIssuer[] {
-  if (!Array.isArray(value) || value.length === 0) throw new OptionsError('issuers', 'must be a non-empty list of { issuer, audience, jwksUri | keys }');
+  if (!Array.isArray(value) || value.length === 0)
+    throw new OptionsError('issuers', 'must be a non-empty list of { issuer, audience, jwksUri | keys }');
   if (value.length > MAX_ISSUERS) throw new OptionsError('issuers', `must list at most ${MAX_ISSUERS} issuers`);
   const seen = new Set<string>();
   return value.map((entry: unknown, i): TrustedIssuer => {
     const at = `issuers[${i}]`;
-    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw new OptionsError(at, 'must be { issuer, audience, jwksUri | keys }');
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
+      throw new OptionsError(at, 'must be { issuer, audience, jwksUri | keys }');
     for (const key of Object.keys(entry)) {
-      if (!['issuer', 'audience', 'jwksUri', 'keys'].includes(key)) throw new OptionsError(`${at}.${key}`, 'is not a known option');
+      if (!['issuer', 'audience', 'jwksUri', 'keys'].includes(key))
+        throw new OptionsError(`${at}.${key}`, 'is not a known option');
     }
     const { issuer, audience, jwksUri, keys } = entry as Partial<Record<keyof IssuerOptions, unknown>>;
-    if (typeof issuer !== 'string' || issuer.length === 0) throw new OptionsError(`${at}.issuer`, 'must be a non-empty string');
-    if (seen.has(issuer)) throw new OptionsError(`${at}.issuer`, `repeats "${issuer.slice(0, 100)}": each issuer is listed once`);
+    if (typeof issuer !== 'string' || issuer.length === 0)
+      throw new OptionsError(`${at}.issuer`, 'must be a non-empty string');
+    if (seen.has(issuer))
+      throw new OptionsError(`${at}.issuer`, `repeats "${issuer.slice(0, 100)}": each issuer is listed once`);
     seen.add(issuer);
     if (audience === undefined) throw new OptionsError(`${at}.audience`, 'is required');
-    if ((jwksUri === undefined) === (keys === undefined)) throw new OptionsError(at, 'needs exactly one of jwksUri and keys');
+    if ((jwksUri === undefined) === (keys === undefined))
+      throw new OptionsError(at, 'needs exactly one of jwksUri and keys');
     return {
       issuer: [issuer],
       audience: stringList(`${at}.audience`, audience),
-      source: keys === undefined ? { jwksUri: parseJwksUri(jwksUri, `${at}.jwksUri`) } : { keys: parseStaticKeys(keys, `${at}.keys`) },
+      source:
+        keys === undefined
+          ? { jwksUri: parseJwksUri(jwksUri, `${at}.jwksUri`) }
+          : { keys: parseStaticKeys(keys, `${at}.keys`) },
     };
   });
 }
@@ -253,7 +278,8 @@ function parseIssuers(value: unknown): TrustedIssuer[] {
 function parseTrust(options: TokenGateOptions, env: NodeJS.ProcessEnv): TrustedIssuer[] {
   if (options.issuers !== undefined) {
     for (const name of ['issuer', 'audience', 'jwksUri', 'keys'] as const) {
-      if (options[name] !== undefined) throw new OptionsError(name, 'cannot be combined with issuers: give each issuer its own in issuers');
+      if (options[name] !== undefined)
+        throw new OptionsError(name, 'cannot be combined with issuers: give each issuer its own in issuers');
     }
     return parseIssuers(options.issuers);
   }
@@ -261,7 +287,8 @@ function parseTrust(options: TokenGateOptions, env: NodeJS.ProcessEnv): TrustedI
   if (audience === undefined) {
     throw new OptionsError('audience', 'is required (your project id), or set PICKET_PROJECT_ID');
   }
-  if (options.keys !== undefined && options.jwksUri !== undefined) throw new OptionsError('keys', 'cannot be combined with jwksUri: give one');
+  if (options.keys !== undefined && options.jwksUri !== undefined)
+    throw new OptionsError('keys', 'cannot be combined with jwksUri: give one');
   return [
     {
       issuer: stringList('issuer', options.issuer ?? (env.PICKET_ISSUER || DEFAULTS.issuer)),
@@ -316,7 +343,8 @@ function parseLogger(value: unknown): Logger | undefined {
   if (value === undefined) return consoleLogger;
   if (value === false) return undefined;
   if (typeof value === 'function') return value as Logger;
-  if (typeof value === 'object' && value !== null && typeof (value as { warn?: unknown }).warn === 'function') return value as Logger;
+  if (typeof value === 'object' && value !== null && typeof (value as { warn?: unknown }).warn === 'function')
+    return value as Logger;
   throw new OptionsError('logger', 'must be false, a function or an object with a warn method (such as console)');
 }
 
@@ -329,11 +357,16 @@ export function resolveOptions(options: TokenGateOptions = {}, env: NodeJS.Proce
     throw new OptionsError('options', 'must be an object');
   }
   for (const key of Object.keys(options)) {
-    if (!Object.hasOwn(OPTION_NAMES, key)) throw new OptionsError(key, (Object.hasOwn(FOREIGN_OPTIONS, key) && FOREIGN_OPTIONS[key]) || 'is not a known option');
+    if (!Object.hasOwn(OPTION_NAMES, key))
+      throw new OptionsError(
+        key,
+        (Object.hasOwn(FOREIGN_OPTIONS, key) && FOREIGN_OPTIONS[key]) || 'is not a known option',
+      );
   }
   const trust = parseTrust(options, env);
   const requestProperty = property('requestProperty', options.requestProperty ?? DEFAULTS.requestProperty);
-  const claimsProperty = options.claimsProperty === undefined ? undefined : property('claimsProperty', options.claimsProperty);
+  const claimsProperty =
+    options.claimsProperty === undefined ? undefined : property('claimsProperty', options.claimsProperty);
   if (claimsProperty === requestProperty) throw new OptionsError('claimsProperty', 'must differ from requestProperty');
   const allowPreflight = options.allowPreflight ?? DEFAULTS.allowPreflight;
   if (typeof allowPreflight !== 'boolean') throw new OptionsError('allowPreflight', 'must be true or false');

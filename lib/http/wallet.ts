@@ -29,7 +29,9 @@ export interface Wallet {
 export function walletOf(req: object, requestProperty: string = DEFAULTS.requestProperty): Wallet {
   const wallet = (req as Record<string, unknown>)[requestProperty];
   if (typeof wallet !== 'object' || wallet === null || typeof (wallet as Partial<Wallet>).address !== 'string') {
-    throw new Error(`express-token-gate: no wallet at req.${requestProperty}; put requireAuth() or requireTokens() in front of this handler`);
+    throw new Error(
+      `express-token-gate: no wallet at req.${requestProperty}; put requireAuth() or requireTokens() in front of this handler`,
+    );
   }
   return wallet as Wallet;
 }

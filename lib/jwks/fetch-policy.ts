@@ -41,6 +41,7 @@ export function fetchDecision(trigger: FetchTrigger, state: FetchState): FetchDe
   if (state.inflight) return 'join';
   if (trigger === 'use' && state.refreshAt !== undefined && state.now < state.refreshAt) return 'wait';
   if (state.now < state.retryAt) return 'wait';
-  if ((trigger === 'unknown-kid' || trigger === 'reload') && state.now - state.lastAttemptAt < state.cooldownMs) return 'wait';
+  if ((trigger === 'unknown-kid' || trigger === 'reload') && state.now - state.lastAttemptAt < state.cooldownMs)
+    return 'wait';
   return 'fetch';
 }

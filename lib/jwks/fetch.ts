@@ -111,7 +111,8 @@ export async function fetchJwks(uri: string, limits: FetchLimits, schedule: Sche
     return { body, maxAgeMs: maxAgeFromHeaders(response.headers.get('cache-control'), response.headers.get('age')) };
   } catch (error) {
     if (error instanceof KeySetFetchError) throw error;
-    if (controller.signal.aborted && controller.signal.reason instanceof KeySetFetchError) throw controller.signal.reason;
+    if (controller.signal.aborted && controller.signal.reason instanceof KeySetFetchError)
+      throw controller.signal.reason;
     throw new KeySetFetchError(describe(error));
   } finally {
     cancelTimeout();

@@ -19,7 +19,10 @@ export function maxAgeFromHeaders(cacheControl: string | null, age: string | nul
     if (name === 'no-store' || name === 'no-cache') {
       seconds = 0;
     } else if (name === 'max-age') {
-      const value = rest.join('=').trim().replace(/^"(.*)"$/, '$1');
+      const value = rest
+        .join('=')
+        .trim()
+        .replace(/^"(.*)"$/, '$1');
       // RFC 9111 §4.2.1: an invalid or repeated max-age is treated as stale, i.e. the lowest value.
       const parsed = /^\d{1,10}$/.test(value) ? Number(value) : 0;
       seconds = seconds === undefined ? parsed : Math.min(seconds, parsed);

@@ -24,7 +24,8 @@ export interface KeySetOptions {
   onKeySetEvent?: (event: KeySetEvent) => void;
 }
 
-export type ResolvedKeySetOptions = Required<Omit<KeySetOptions, 'onKeySetEvent'>> & Pick<KeySetOptions, 'onKeySetEvent'>;
+export type ResolvedKeySetOptions = Required<Omit<KeySetOptions, 'onKeySetEvent'>> &
+  Pick<KeySetOptions, 'onKeySetEvent'>;
 
 type NumericOption = keyof Omit<KeySetOptions, 'onKeySetEvent'>;
 

@@ -111,7 +111,10 @@ export function entryProblem(entry: unknown): string | undefined {
   if (SECRET_MEMBERS.some((name) => entry[name] !== undefined)) return 'holds private or symmetric key material';
   if (!shapeOf(entry)) return 'does not name one accepted algorithm consistently (alg, kty, crv)';
   const jwk = publicPart(entry);
-  if (jwk.kty === 'RSA' && !(typeof jwk.n === 'string' && Buffer.byteLength(jwk.n, 'base64url') >= MIN_RSA_MODULUS_BYTES)) {
+  if (
+    jwk.kty === 'RSA' &&
+    !(typeof jwk.n === 'string' && Buffer.byteLength(jwk.n, 'base64url') >= MIN_RSA_MODULUS_BYTES)
+  ) {
     return 'is an RSA key shorter than 2048 bits';
   }
   return undefined;
@@ -142,9 +145,11 @@ async function importEntry(entry: unknown): Promise<Candidate | undefined> {
  * whole rather than cut, so which keys work never depends on their order).
  */
 export async function parseKeySet(body: unknown, maxKeys: number): Promise<ParsedKeySet> {
-  if (!isObject(body) || !Array.isArray(body.keys)) throw new KeySetFormatError('document is not a JWK Set ({"keys": [...]})');
+  if (!isObject(body) || !Array.isArray(body.keys))
+    throw new KeySetFormatError('document is not a JWK Set ({"keys": [...]})');
   const entries: unknown[] = body.keys;
-  if (entries.length > maxKeys) throw new KeySetFormatError(`document lists ${entries.length} keys, more than ${maxKeys}`);
+  if (entries.length > maxKeys)
+    throw new KeySetFormatError(`document lists ${entries.length} keys, more than ${maxKeys}`);
   const imported = await Promise.all(entries.map(importEntry));
   const candidates = imported.filter((c): c is Candidate => c !== undefined);
   const byId = new Map<string, Candidate>();

@@ -29,14 +29,18 @@ export function parseStaticKeys(value: unknown, option: string): JsonWebKeySet {
   }
   const entries: unknown[] = (value as { keys: unknown[] }).keys;
   if (entries.length === 0) throw new OptionsError(`${option}.keys`, 'must hold at least one key');
-  if (entries.length > MAX_STATIC_KEYS) throw new OptionsError(`${option}.keys`, `must hold at most ${MAX_STATIC_KEYS} keys`);
+  if (entries.length > MAX_STATIC_KEYS)
+    throw new OptionsError(`${option}.keys`, `must hold at most ${MAX_STATIC_KEYS} keys`);
   entries.forEach((entry, i) => {
     const problem = entryProblem(entry);
     if (problem !== undefined) throw new OptionsError(`${option}.keys[${i}]`, problem);
     try {
       createPublicKey({ key: publicPart(entry as Record<string, unknown>) as never, format: 'jwk' });
     } catch {
-      throw new OptionsError(`${option}.keys[${i}]`, 'is not a valid public key (a point off its curve, a bad encoding)');
+      throw new OptionsError(
+        `${option}.keys[${i}]`,
+        'is not a valid public key (a point off its curve, a bad encoding)',
+      );
     }
   });
   // A copy of the entries: changing the caller's object later changes nothing here.
@@ -58,7 +62,9 @@ export class StaticKeySet implements KeyResolver, KeySetControl {
     });
     // Checked at startup, so this cannot fail; a rejection is still never left unhandled.
     this.loaded.catch(() => undefined);
-    const kids = document.keys.map((k) => (k as { kid?: string }).kid).filter((kid): kid is string => kid !== undefined);
+    const kids = document.keys
+      .map((k) => (k as { kid?: string }).kid)
+      .filter((kid): kid is string => kid !== undefined);
     this.kids = new Set(kids);
     const keyIds = [...new Set(kids)];
     this.currentStatus = { state: 'fresh', source: 'static', keyIds, keys: document.keys.length, failures: 0 };
@@ -72,7 +78,8 @@ export class StaticKeySet implements KeyResolver, KeySetControl {
       throw new KeySetUnavailableError('The configured keys could not be imported', 60);
     }
     const keys = select(set, alg, kid);
-    if (keys.length === 0) throw new InvalidTokenError('key_not_found', 'No key in the issuer key set matches the token');
+    if (keys.length === 0)
+      throw new InvalidTokenError('key_not_found', 'No key in the issuer key set matches the token');
     return keys;
   }
 

@@ -72,7 +72,14 @@ export function remoteStatus(now: number, state: RemoteState): KeySetStatus {
   let kind: KeySetStatus['state'];
   if (usable) kind = now < state.freshUntil! ? 'fresh' : 'stale';
   else kind = state.failures > 0 ? 'failing' : 'empty';
-  const status: KeySetStatus = { state: kind, source: 'jwks', uri: state.uri, keyIds: keyIdsOf(keys), keys: keys.length, failures: state.failures };
+  const status: KeySetStatus = {
+    state: kind,
+    source: 'jwks',
+    uri: state.uri,
+    keyIds: keyIdsOf(keys),
+    keys: keys.length,
+    failures: state.failures,
+  };
   if (usable) status.lastFetchAt = at(state.fetchedAt!);
   if (state.lastError) status.lastError = { message: state.lastError.message, at: at(state.lastError.at) };
   if (state.failures > 0) status.nextRefreshAt = at(state.retryAt);

@@ -29,11 +29,15 @@ const DESCRIPTION = /^[\x20\x21\x23-\x5b\x5d-\x7e]{1,200}$/;
  * handler, so the request fails closed instead of passing on a truthy value.
  */
 export function compileClaimCheck(check: unknown, description: unknown, option: string): CompiledClaimCheck {
-  if (typeof check !== 'function') throw new OptionsError(option, 'must be a function of the claims returning true or false');
+  if (typeof check !== 'function')
+    throw new OptionsError(option, 'must be a function of the claims returning true or false');
   let text = DEFAULT_CLAIM_CHECK_DESCRIPTION;
   if (description !== undefined) {
     if (typeof description !== 'string' || !DESCRIPTION.test(description)) {
-      throw new OptionsError(`${option} description`, 'must be 1 to 200 printable characters without quotes or backslashes');
+      throw new OptionsError(
+        `${option} description`,
+        'must be 1 to 200 printable characters without quotes or backslashes',
+      );
     }
     text = description;
   }
@@ -75,7 +79,11 @@ function claimName(name: unknown, helper: string): string {
 }
 
 function claimValue(value: unknown, helper: string): ClaimValue {
-  if (value === null || ['string', 'boolean'].includes(typeof value) || (typeof value === 'number' && Number.isFinite(value))) {
+  if (
+    value === null ||
+    ['string', 'boolean'].includes(typeof value) ||
+    (typeof value === 'number' && Number.isFinite(value))
+  ) {
     return value as ClaimValue;
   }
   throw new OptionsError(`${helper}(value)`, 'must be a string, a finite number, a boolean or null');

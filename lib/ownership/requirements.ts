@@ -35,7 +35,16 @@ export interface CompiledRequirements {
   check(claims: AccessTokenClaims): void;
 }
 
-const KNOWN = new Set(['chain', 'network', 'contractAddress', 'tokenIds', 'collection', 'creatorAddress', 'minTokenBalance', 'allowedWallets']);
+const KNOWN = new Set([
+  'chain',
+  'network',
+  'contractAddress',
+  'tokenIds',
+  'collection',
+  'creatorAddress',
+  'minTokenBalance',
+  'allowedWallets',
+]);
 
 export class RequirementsError extends TypeError {
   override name = 'RequirementsError';
@@ -61,7 +70,8 @@ function minimum(value: unknown): string {
 }
 
 function tokenId(value: unknown): string {
-  const text = typeof value === 'bigint' || (typeof value === 'number' && Number.isSafeInteger(value)) ? String(value) : value;
+  const text =
+    typeof value === 'bigint' || (typeof value === 'number' && Number.isSafeInteger(value)) ? String(value) : value;
   if (typeof text !== 'string' || !/^(?:0|[1-9][0-9]{0,77})$/.test(text)) {
     throw new RequirementsError('tokenIds', 'must hold non-negative whole numbers (strings, safe integers or bigints)');
   }
@@ -84,11 +94,15 @@ export function compileRequirements(input: TokenRequirements): CompiledRequireme
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new RequirementsError('requirements', 'must be an object');
   }
-  for (const key of Object.keys(input)) if (!KNOWN.has(key)) throw new RequirementsError(key, 'is not a known requirement');
+  for (const key of Object.keys(input))
+    if (!KNOWN.has(key)) throw new RequirementsError(key, 'is not a known requirement');
   const { contractAddress, creatorAddress, tokenIds, allowedWallets } = input;
   const collection = typeof input.collection === 'string' ? [input.collection] : input.collection;
   if ([contractAddress, creatorAddress, collection, allowedWallets, tokenIds].every((v) => v === undefined)) {
-    throw new RequirementsError('requirements', 'need a contractAddress, collection, creatorAddress, tokenIds or allowedWallets');
+    throw new RequirementsError(
+      'requirements',
+      'need a contractAddress, collection, creatorAddress, tokenIds or allowedWallets',
+    );
   }
 
   let chain = input.chain;
@@ -111,27 +125,37 @@ export function compileRequirements(input: TokenRequirements): CompiledRequireme
   if (contractAddress !== undefined) description.contractAddress = address(chain, 'contractAddress', contractAddress);
   if (creatorAddress !== undefined) description.creatorAddress = address(chain, 'creatorAddress', creatorAddress);
   if (collection !== undefined) {
-    if (!Array.isArray(collection) || collection.length === 0) throw new RequirementsError('collection', 'must be a string or a non-empty list');
+    if (!Array.isArray(collection) || collection.length === 0)
+      throw new RequirementsError('collection', 'must be a string or a non-empty list');
     const listed = collection.map((c, i) => {
-      if (typeof c !== 'string' || c.length === 0 || c.length > 256) throw new RequirementsError(`collection[${i}]`, 'must be a non-empty string');
+      if (typeof c !== 'string' || c.length === 0 || c.length > 256)
+        throw new RequirementsError(`collection[${i}]`, 'must be a non-empty string');
       return c;
     });
     description.collection = distinct(chain, listed);
   }
   if (tokenIds !== undefined) {
-    if (!Array.isArray(tokenIds) || tokenIds.length === 0) throw new RequirementsError('tokenIds', 'must be a non-empty list');
+    if (!Array.isArray(tokenIds) || tokenIds.length === 0)
+      throw new RequirementsError('tokenIds', 'must be a non-empty list');
     if (isEvmChain(chain)) {
       // An EVM token id means something only within its contract: #1 exists in most collections.
       if (contractAddress === undefined) throw new RequirementsError('tokenIds', 'needs a contractAddress');
       description.tokenIds = [...new Set(tokenIds.map(tokenId))];
     } else {
       // Elsewhere (Solana) a token id is the token's own (mint) address.
-      description.tokenIds = distinct(chain, tokenIds.map((id, i) => address(chain, `tokenIds[${i}]`, id)));
+      description.tokenIds = distinct(
+        chain,
+        tokenIds.map((id, i) => address(chain, `tokenIds[${i}]`, id)),
+      );
     }
   }
   if (allowedWallets !== undefined) {
-    if (!Array.isArray(allowedWallets) || allowedWallets.length === 0) throw new RequirementsError('allowedWallets', 'must be a non-empty list');
-    description.allowedWallets = distinct(chain, allowedWallets.map((w, i) => address(chain, `allowedWallets[${i}]`, w)));
+    if (!Array.isArray(allowedWallets) || allowedWallets.length === 0)
+      throw new RequirementsError('allowedWallets', 'must be a non-empty list');
+    description.allowedWallets = distinct(
+      chain,
+      allowedWallets.map((w, i) => address(chain, `allowedWallets[${i}]`, w)),
+    );
   }
   const needsBalance =
     description.contractAddress !== undefined ||
@@ -187,14 +211,18 @@ class Requirement implements CompiledRequirements {
       add(lookup(balances.contractAddress, chain, contractAddress));
     } else if (tokenIds !== undefined) {
       // Token (mint) addresses: each names one token, whatever else the token proves.
-      for (const id of tokenIds) add(lookup(balances.tokenIds, undefined, id) ?? (claims.tokenIds?.includes(id) ? '1' : undefined));
+      for (const id of tokenIds)
+        add(lookup(balances.tokenIds, undefined, id) ?? (claims.tokenIds?.includes(id) ? '1' : undefined));
     }
     for (const c of collection ?? []) add(lookup(balances.collection, this.evm ? chain : undefined, c));
     if (creatorAddress !== undefined) add(lookup(balances.creatorAddress, chain, creatorAddress));
     return total;
   }
 
-  private refuse(reason: 'chain_mismatch' | 'wallet_not_allowed' | 'insufficient_balance', text: string): InsufficientScopeError {
+  private refuse(
+    reason: 'chain_mismatch' | 'wallet_not_allowed' | 'insufficient_balance',
+    text: string,
+  ): InsufficientScopeError {
     return new InsufficientScopeError(reason, text, this.description);
   }
 }
@@ -208,7 +236,12 @@ class Requirement implements CompiledRequirements {
  *   there they can only be that contract's. Next to a second contract, a collection or a creator,
  *   an id could belong to any of them and counts for none.
  */
-function boundIdBalance(claims: AccessTokenClaims, chain: string, contract: string, tokenIds: readonly string[]): DecimalValue {
+function boundIdBalance(
+  claims: AccessTokenClaims,
+  chain: string,
+  contract: string,
+  tokenIds: readonly string[],
+): DecimalValue {
   const wanted = addressKey(chain, contract);
   const balances = claims.tokenBalances ?? {};
   const contracts = Object.keys(balances.contractAddress ?? {});
@@ -217,10 +250,16 @@ function boundIdBalance(claims: AccessTokenClaims, chain: string, contract: stri
     addressKey(chain, contracts[0]!) === wanted &&
     isEmpty(balances.collection) &&
     isEmpty(balances.creatorAddress);
-  const named = claims.contractAddress !== undefined && addressKey(chain, claims.contractAddress) === wanted ? claims.tokenIds : undefined;
+  const named =
+    claims.contractAddress !== undefined && addressKey(chain, claims.contractAddress) === wanted
+      ? claims.tokenIds
+      : undefined;
   let total = new Decimal(0);
   for (const id of tokenIds) {
-    const proven = soleContract && balances.tokenIds !== undefined && Object.hasOwn(balances.tokenIds, id) ? balances.tokenIds[id] : undefined;
+    const proven =
+      soleContract && balances.tokenIds !== undefined && Object.hasOwn(balances.tokenIds, id)
+        ? balances.tokenIds[id]
+        : undefined;
     if (proven !== undefined) total = total.plus(proven);
     else if (named?.includes(id)) total = total.plus(1);
   }

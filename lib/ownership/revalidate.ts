@@ -13,7 +13,12 @@
  *   `'useToken'` lets the token's snapshot decide.
  */
 import { LRUCache } from 'lru-cache';
-import { InsufficientScopeError, OptionsError, OwnershipUnavailableError, type RequirementsDescription } from '../errors';
+import {
+  InsufficientScopeError,
+  OptionsError,
+  OwnershipUnavailableError,
+  type RequirementsDescription,
+} from '../errors';
 import type { AccessTokenClaims } from '../token/claims';
 import { addressKey } from '../chain/address';
 import { Decimal, isDecimalString, type Decimal as DecimalValue } from '../chain/decimal';
@@ -81,7 +86,10 @@ export function parseRevalidateOptions(value: unknown, name = 'revalidate'): Res
   const options = value as Record<string, unknown>;
   const resolver = options.resolver as OwnershipResolver | undefined;
   if (typeof resolver !== 'object' || resolver === null || typeof resolver.resolve !== 'function') {
-    throw new OptionsError(`${name}.resolver`, 'is required: an object with resolve(query), e.g. evmOwnershipResolver({ rpcUrl })');
+    throw new OptionsError(
+      `${name}.resolver`,
+      'is required: an object with resolve(query), e.g. evmOwnershipResolver({ rpcUrl })',
+    );
   }
   const onResolverError = options.onResolverError ?? 'deny';
   if (typeof onResolverError !== 'string' || !POLICIES.has(onResolverError)) {
@@ -139,7 +147,9 @@ export class Revalidator {
     const description = requirements.description;
     const { chain } = description;
     const needsBalance =
-      description.contractAddress !== undefined || description.collection !== undefined || description.creatorAddress !== undefined;
+      description.contractAddress !== undefined ||
+      description.collection !== undefined ||
+      description.creatorAddress !== undefined;
     const min = new Decimal(description.minTokenBalance);
     // Two routes asking the same thing share answers: the description is built in a fixed order.
     const described = JSON.stringify(description);
@@ -152,7 +162,8 @@ export class Revalidator {
 
     const decide = (entry: Entry, snapshot: InsufficientScopeError | undefined): void => {
       if (entry.ok) {
-        entry.passes ??= entry.allowed && (min.isZero() ? entry.balance.isGreaterThan(0) : entry.balance.isGreaterThanOrEqualTo(min));
+        entry.passes ??=
+          entry.allowed && (min.isZero() ? entry.balance.isGreaterThan(0) : entry.balance.isGreaterThanOrEqualTo(min));
         if (!entry.passes) throw insufficient();
         return;
       }
@@ -191,7 +202,12 @@ export class Revalidator {
   }
 
   /** One resolver call with a deadline; always resolves, to the entry it stored. */
-  private ask(key: string, walletAddress: string, requirements: RequirementsDescription, previous: Entry | undefined): Promise<Entry> {
+  private ask(
+    key: string,
+    walletAddress: string,
+    requirements: RequirementsDescription,
+    previous: Entry | undefined,
+  ): Promise<Entry> {
     const { resolver, timeoutMs, maxAgeMs } = this.options;
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
@@ -230,9 +246,11 @@ export class Revalidator {
 
 /** Checks a resolver's answer; anything else is a failure, never a grant. */
 function readAnswer(answer: unknown): { balance: DecimalValue; allowed: boolean } {
-  if (typeof answer !== 'object' || answer === null) throw new ResolverError('The ownership resolver answered no object');
+  if (typeof answer !== 'object' || answer === null)
+    throw new ResolverError('The ownership resolver answered no object');
   const { balance, allowed } = answer as Partial<OwnershipAnswer>;
   if (!isDecimalString(balance)) throw new ResolverError('The ownership resolver answered no decimal balance');
-  if (allowed !== undefined && typeof allowed !== 'boolean') throw new ResolverError('The ownership resolver answered a non-boolean "allowed"');
+  if (allowed !== undefined && typeof allowed !== 'boolean')
+    throw new ResolverError('The ownership resolver answered a non-boolean "allowed"');
   return { balance: new Decimal(balance), allowed: allowed !== false };
 }

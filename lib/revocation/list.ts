@@ -114,7 +114,9 @@ export function createRevocationList(options: RevocationListOptions = {}): Revoc
         // An observer's failure must not change the answer.
       }
     } else if (event.type === 'check-failed' && event.outcome === 'allowed' && !failing) {
-      console.warn(`express-token-gate: revocation store failed (${event.error}); requests pass unchecked (onStoreError: 'allow')`);
+      console.warn(
+        `express-token-gate: revocation store failed (${event.error}); requests pass unchecked (onStoreError: 'allow')`,
+      );
     }
   }
 
@@ -123,7 +125,9 @@ export function createRevocationList(options: RevocationListOptions = {}): Revoc
     if (id === undefined) {
       id = tokenIdentity(claims);
       if (id === undefined) {
-        throw new TypeError('express-token-gate: claims without tid must be the verified claims (req.wallet.claims), or pass the token');
+        throw new TypeError(
+          'express-token-gate: claims without tid must be the verified claims (req.wallet.claims), or pass the token',
+        );
       }
       identities.set(claims, id);
     }

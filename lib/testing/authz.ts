@@ -23,10 +23,12 @@ export class BalanceTable {
   /** Replaces what `wallet` holds. */
   set(wallet: string, balances: Record<string, string>): void {
     if (typeof wallet !== 'string' || wallet === '') throw new TypeError('setBalances: wallet must be an address');
-    if (typeof balances !== 'object' || balances === null) throw new TypeError('setBalances: balances must be an object');
+    if (typeof balances !== 'object' || balances === null)
+      throw new TypeError('setBalances: balances must be an object');
     const items = new Map<string, string>();
     for (const [item, balance] of Object.entries(balances)) {
-      if (!isDecimalString(balance)) throw new TypeError(`setBalances: the balance of ${item} must be a decimal string such as "3"`);
+      if (!isDecimalString(balance))
+        throw new TypeError(`setBalances: the balance of ${item} must be a decimal string such as "3"`);
       items.set(this.key(item), balance);
     }
     this.wallets.set(addressKey(this.chain, wallet), items);
@@ -61,18 +63,23 @@ export function upgradeClaims(
   const { chain, contractAddress, tokenIds, collection, creatorAddress } = requirement.description;
   const held = (item: string) => table.get(claims.walletAddress, item);
   const proven: TokenBalances = {};
-  for (const [kind, map] of Object.entries(claims.tokenBalances ?? {})) proven[kind as keyof TokenBalances] = { ...(map as Record<string, string>) };
+  for (const [kind, map] of Object.entries(claims.tokenBalances ?? {}))
+    proven[kind as keyof TokenBalances] = { ...(map as Record<string, string>) };
   // The table is the truth for every item the requirement names: what it holds replaces what the
   // token proved, and an item it does not hold is no longer proven (a wallet that sold).
   const record = (kind: keyof TokenBalances, item: string, balance: string | undefined) => {
     // One entry per address as the chain compares them: a second spelling would void the token.
-    const kept = Object.entries(proven[kind] ?? {}).filter(([key]) => addressKey(chain, key) !== addressKey(chain, item));
+    const kept = Object.entries(proven[kind] ?? {}).filter(
+      ([key]) => addressKey(chain, key) !== addressKey(chain, item),
+    );
     proven[kind] = balance === undefined ? Object.fromEntries(kept) : { ...Object.fromEntries(kept), [item]: balance };
   };
 
   const upgraded: Record<string, unknown> = { ...claims };
   if (contractAddress !== undefined && tokenIds !== undefined) {
-    const same = claims.contractAddress !== undefined && addressKey(chain, claims.contractAddress) === addressKey(chain, contractAddress);
+    const same =
+      claims.contractAddress !== undefined &&
+      addressKey(chain, claims.contractAddress) === addressKey(chain, contractAddress);
     const ids = new Set(same ? claims.tokenIds : []);
     for (const id of tokenIds) if (isPositive(held(`${contractAddress}:${id}`))) ids.add(id);
     let balance = new Decimal(0);

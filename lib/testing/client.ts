@@ -16,9 +16,13 @@ export class AuthzError extends Error {
 /** POSTs JSON on a connection of its own, so nothing is left open after the call. */
 export function postJson(url: string, body: unknown): Promise<{ status: number; body: unknown }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
-      readJson(res).then((json) => resolve({ status: res.statusCode ?? 0, body: json }), reject);
-    });
+    const req = request(
+      url,
+      { method: 'POST', agent: false, headers: { 'content-type': 'application/json' } },
+      (res) => {
+        readJson(res).then((json) => resolve({ status: res.statusCode ?? 0, body: json }), reject);
+      },
+    );
     req.on('error', reject);
     req.end(JSON.stringify(body));
   });

@@ -86,7 +86,12 @@ const HOST = /^(?:[a-z0-9.-]+|\[[0-9a-f:]+\])(?::[0-9]{1,5})?$/i;
 
 function loginSettings(audience: string, options: LoginOptions = {}): LoginSettings {
   if (typeof options !== 'object' || options === null) throw new OptionsError('login', 'must be an object');
-  const { format = 'siwe', statement = `Sign in with your wallet to ${audience}`, domains, nonceTtlSeconds = 600 } = options;
+  const {
+    format = 'siwe',
+    statement = `Sign in with your wallet to ${audience}`,
+    domains,
+    nonceTtlSeconds = 600,
+  } = options;
   if (format !== 'siwe' && format !== 'simple') throw new OptionsError('login.format', "must be 'siwe' or 'simple'");
   if (typeof statement !== 'string' || statement === '' || /[\r\n]/.test(statement)) {
     throw new OptionsError('login.statement', 'must be one line of text');
@@ -94,7 +99,10 @@ function loginSettings(audience: string, options: LoginOptions = {}): LoginSetti
   if (typeof nonceTtlSeconds !== 'number' || !Number.isFinite(nonceTtlSeconds) || nonceTtlSeconds < 0) {
     throw new OptionsError('login.nonceTtlSeconds', 'must be a number of seconds, 0 or more');
   }
-  if (domains !== undefined && (!Array.isArray(domains) || !domains.every((d) => typeof d === 'string' && HOST.test(d)))) {
+  if (
+    domains !== undefined &&
+    (!Array.isArray(domains) || !domains.every((d) => typeof d === 'string' && HOST.test(d)))
+  ) {
     throw new OptionsError('login.domains', "must be a list of hosts such as 'app.example' or 'localhost:5173'");
   }
   const allowed = domains && new Set(domains.map((d) => d.toLowerCase()));

@@ -70,8 +70,23 @@ export class TokenSigner {
     const iat = lifetime < 0 ? now + lifetime - LIFETIME_SECONDS : now;
     const defaults: Record<string, unknown> =
       profile === 'issuer'
-        ? { walletAddress, displayAddress: walletAddress, chain, sub: `${chain}/mainnet:${walletAddress}`, nbf: iat, iat, ext: now + lifetime }
-        : { walletAddress, displayAddress: walletAddress, chain, sub: `${chain}:${walletAddress}`, iat, exp: now + lifetime };
+        ? {
+            walletAddress,
+            displayAddress: walletAddress,
+            chain,
+            sub: `${chain}/mainnet:${walletAddress}`,
+            nbf: iat,
+            iat,
+            ext: now + lifetime,
+          }
+        : {
+            walletAddress,
+            displayAddress: walletAddress,
+            chain,
+            sub: `${chain}:${walletAddress}`,
+            iat,
+            exp: now + lifetime,
+          };
     const payload = override({ ...defaults, iss, aud: audience, tid: randomUUID(), ver: 1 }, claims);
     const kid = options.kid ?? (profile === 'issuer' ? undefined : key.kid);
     const header = override({ alg: 'ES256', typ: 'JWT', kid }, options.header ?? {});

@@ -4,7 +4,15 @@
  */
 import { InvalidTokenError } from '../errors';
 import { isDecimalString } from '../chain/decimal';
-import { addressKey, asciiLowerCase, CHAIN_NAME, DEFAULT_NETWORK, isEvmAddress, isEvmChain, parseSubject } from '../chain/address';
+import {
+  addressKey,
+  asciiLowerCase,
+  CHAIN_NAME,
+  DEFAULT_NETWORK,
+  isEvmAddress,
+  isEvmChain,
+  parseSubject,
+} from '../chain/address';
 
 /** Balances proven by the token, each a decimal string, keyed by what they count. */
 export interface TokenBalances {
@@ -95,7 +103,8 @@ function balanceMap(value: unknown, name: string): Record<string, string> {
     if (key.length === 0 || key.length > MAX_SHORT_STRING || key === '__proto__') {
       throw invalid(`The tokenBalances.${name} claim has an invalid key`);
     }
-    if (!isDecimalString(balance)) throw invalid(`The tokenBalances.${name} claim has a balance that is not a decimal string`);
+    if (!isDecimalString(balance))
+      throw invalid(`The tokenBalances.${name} claim has a balance that is not a decimal string`);
     out[key] = balance;
   }
   return out;
@@ -108,7 +117,8 @@ function tokenBalancesOf(value: unknown, chain: string): TokenBalances | undefin
   }
   const out: TokenBalances = {};
   for (const [kind, map] of Object.entries(value)) {
-    if (!(BALANCE_KINDS as readonly string[]).includes(kind)) throw invalid('The tokenBalances claim has an unknown kind');
+    if (!(BALANCE_KINDS as readonly string[]).includes(kind))
+      throw invalid('The tokenBalances claim has an unknown kind');
     const balances = balanceMap(map, kind);
     // Two spellings of one EVM address would make the proven balance depend on how a requirement
     // spells it (and tempt a sum that counts it twice): such a token contradicts itself.
@@ -170,7 +180,8 @@ export function normaliseClaims(payload: Record<string, unknown>): AccessTokenCl
   const sub = optionalString(payload, 'sub', 512);
   // A sub we cannot read might name another wallet or network: it is refused, never skipped.
   const subject = sub === undefined ? undefined : parseSubject(sub);
-  if (sub !== undefined && subject === undefined) throw invalid('The sub claim is not of the form <chain>[/<network>]:<address>');
+  if (sub !== undefined && subject === undefined)
+    throw invalid('The sub claim is not of the form <chain>[/<network>]:<address>');
   if (subject && !sameWallet(subject.address, walletAddress)) throw invalid('The sub claim names another wallet');
   // Chain names are compared in lower case everywhere (requirements, address keys), so they are
   // normalised here: "Ethereum" and "ethereum" must yield the same wallet address.
@@ -182,17 +193,26 @@ export function normaliseClaims(payload: Record<string, unknown>): AccessTokenCl
   }
   const chain = chainClaim ?? subject?.chain ?? (isEvmAddress(walletAddress) ? 'ethereum' : undefined);
   if (chain === undefined) throw invalid('The token does not say which chain its wallet is on');
-  if (isEvmChain(chain) && !isEvmAddress(walletAddress)) throw invalid('The walletAddress claim is not a 20-byte hex address');
+  if (isEvmChain(chain) && !isEvmAddress(walletAddress))
+    throw invalid('The walletAddress claim is not a 20-byte hex address');
   const network = subject?.network ?? DEFAULT_NETWORK;
-  if (payload.network !== undefined && payload.network !== network) throw invalid('The network claim and the sub claim disagree');
+  if (payload.network !== undefined && payload.network !== network)
+    throw invalid('The network claim and the sub claim disagree');
   const contractAddress = optionalString(payload, 'contractAddress');
   const tokenBalance = optionalBalance(payload, 'tokenBalance') ?? optionalBalance(payload, 'numTokens');
   const tokenIds = tokenIdsOf(payload.tokenIds);
   let tokenBalances = tokenBalancesOf(payload.tokenBalances, chain);
   // The single-contract claims are a contract balance too; tokenBalances, the newer format, wins.
   // The top-level tokenIds stay where they are: only there are they bound to contractAddress.
-  if (contractAddress !== undefined && tokenBalance !== undefined && !hasAddress(tokenBalances?.contractAddress, chain, contractAddress)) {
-    tokenBalances = { ...tokenBalances, contractAddress: { ...tokenBalances?.contractAddress, [contractAddress]: tokenBalance } };
+  if (
+    contractAddress !== undefined &&
+    tokenBalance !== undefined &&
+    !hasAddress(tokenBalances?.contractAddress, chain, contractAddress)
+  ) {
+    tokenBalances = {
+      ...tokenBalances,
+      contractAddress: { ...tokenBalances?.contractAddress, [contractAddress]: tokenBalance },
+    };
   }
   const tid = optionalString(payload, 'tid');
   const ver = optionalNumber(payload, 'ver');
@@ -202,7 +222,25 @@ export function normaliseClaims(payload: Record<string, unknown>): AccessTokenCl
   // able to swap a prototype because a token said so.
   const claims = {} as AccessTokenClaims;
   for (const [name, value] of Object.entries(payload)) if (name !== '__proto__') claims[name] = value;
-  const checked = { iss, aud, exp, walletAddress, displayAddress, chain, network, sub, iat, nbf, contractAddress, tokenBalance, tokenIds, tokenBalances, tid, ver, email };
+  const checked = {
+    iss,
+    aud,
+    exp,
+    walletAddress,
+    displayAddress,
+    chain,
+    network,
+    sub,
+    iat,
+    nbf,
+    contractAddress,
+    tokenBalance,
+    tokenIds,
+    tokenBalances,
+    tid,
+    ver,
+    email,
+  };
   for (const [name, value] of Object.entries(checked)) {
     if (value === undefined) delete claims[name];
     else claims[name] = value;

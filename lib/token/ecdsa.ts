@@ -22,7 +22,10 @@ export function es256KeyObject(key: CryptoKey): KeyObject | undefined {
   if (found === undefined) {
     const algorithm = key.algorithm as Partial<EcKeyAlgorithm>;
     const usable =
-      key.type === 'public' && algorithm.name === 'ECDSA' && algorithm.namedCurve === 'P-256' && key.usages.includes('verify');
+      key.type === 'public' &&
+      algorithm.name === 'ECDSA' &&
+      algorithm.namedCurve === 'P-256' &&
+      key.usages.includes('verify');
     found = usable ? KeyObject.from(key) : null;
     keyObjects.set(key, found);
   }

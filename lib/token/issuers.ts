@@ -70,7 +70,11 @@ export class IssuerDirectory {
 }
 
 /** One directory entry per allowed `iss`, all sharing `keys` (the single-issuer form, and tests). */
-export function singleIssuer(issuers: readonly string[], audience: readonly string[], keys: KeyResolver): IssuerDirectory {
+export function singleIssuer(
+  issuers: readonly string[],
+  audience: readonly string[],
+  keys: KeyResolver,
+): IssuerDirectory {
   return new IssuerDirectory(issuers.map((iss) => [iss, { audience, keys }] as const));
 }
 

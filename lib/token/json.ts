@@ -13,8 +13,7 @@ export const MAX_JSON_DEPTH = 32;
 
 /** The parsed value, or why the bytes were refused. */
 export type StrictJsonResult =
-  | { ok: true; value: unknown }
-  | { ok: false; problem: 'encoding' | 'syntax' | 'duplicate' | 'prototype' | 'depth' };
+  { ok: true; value: unknown } | { ok: false; problem: 'encoding' | 'syntax' | 'duplicate' | 'prototype' | 'depth' };
 
 const ENCODING: StrictJsonResult = { ok: false, problem: 'encoding' };
 const SYNTAX: StrictJsonResult = { ok: false, problem: 'syntax' };

@@ -131,4 +131,3 @@ export function precheckJws(token: string, options: PrecheckOptions): Prechecked
 export function decodePayload(jws: PrecheckedJws): Record<string, unknown> {
   return decodeJsonObject(jws.segments.payload, 'payload');
 }
-

@@ -22,8 +22,14 @@ const SIGNATURE_BYTES: Record<string, number> = { ES256: 64, ES384: 96, ES512: 1
 /** Group orders n of the ECDSA curves (SEC 2 §2.4.2, §2.5.1, §2.6.1), big-endian at scalar width. */
 const ECDSA_ORDER: Record<string, Buffer> = {
   ES256: Buffer.from('ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551', 'hex'),
-  ES384: Buffer.from('ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973', 'hex'),
-  ES512: Buffer.from('01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409', 'hex'),
+  ES384: Buffer.from(
+    'ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973',
+    'hex',
+  ),
+  ES512: Buffer.from(
+    '01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409',
+    'hex',
+  ),
 };
 
 function invalid(description: string): InvalidTokenError {
@@ -78,14 +84,19 @@ export function verifySignature(
 ): Promise<void> {
   // ES256 with a P-256 key and a canonical signature: the only shape node:crypto checks here.
   // Anything else, including every malformed case, goes to jose.
-  const keyObject = alg === 'ES256' && algorithms.includes(alg) && ES256_SIGNATURE.test(jws.signature) ? es256KeyObject(key) : undefined;
+  const keyObject =
+    alg === 'ES256' && algorithms.includes(alg) && ES256_SIGNATURE.test(jws.signature)
+      ? es256KeyObject(key)
+      : undefined;
   if (keyObject === undefined) {
     return flattenedVerify(jws, key, { algorithms: [...algorithms] }).then(
       () => undefined,
       () => Promise.reject(invalid('The token signature is invalid')),
     );
   }
-  return verifyEs256(keyObject, Buffer.from(`${jws.protected}.${jws.payload}`, 'utf8'), Buffer.from(jws.signature, 'base64url')).then((valid) =>
-    valid ? undefined : Promise.reject(invalid('The token signature is invalid')),
-  );
+  return verifyEs256(
+    keyObject,
+    Buffer.from(`${jws.protected}.${jws.payload}`, 'utf8'),
+    Buffer.from(jws.signature, 'base64url'),
+  ).then((valid) => (valid ? undefined : Promise.reject(invalid('The token signature is invalid'))));
 }

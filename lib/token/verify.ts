@@ -102,7 +102,11 @@ export class TokenVerifier {
   }
 
   /** Key, signature and claims of a prechecked token: all but revocation, which depends on `context`. */
-  private async checkSigned({ header, segments, payload }: PrecheckedToken, trust: IssuerTrust, token: string): Promise<Signed> {
+  private async checkSigned(
+    { header, segments, payload }: PrecheckedToken,
+    trust: IssuerTrust,
+    token: string,
+  ): Promise<Signed> {
     const key = await this.checkSignature(segments, await trust.keys.getKeys(header.alg, header.kid), header.alg);
     // Frozen: the same claims object may serve many requests through the cache. The token they
     // came from stays attached (hidden) so a revocation list can name a token without a `tid`.
@@ -144,7 +148,8 @@ export class TokenVerifier {
     const { maxTokenAge } = this.options;
     if (maxTokenAge !== undefined) {
       if (claims.iat === undefined) throw new InvalidTokenError('claim_invalid', 'The token has no iat claim');
-      if (now - claims.iat > maxTokenAge + skew) throw new InvalidTokenError('token_too_old', 'The token was issued too long ago');
+      if (now - claims.iat > maxTokenAge + skew)
+        throw new InvalidTokenError('token_too_old', 'The token was issued too long ago');
     }
   }
 

@@ -5,7 +5,14 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import express from 'express';
 import request from 'supertest';
-import { authErrorHandler, channels, createTokenGate, type CacheMessage, type DecisionMessage, type KeySetEvent } from '../../lib';
+import {
+  authErrorHandler,
+  channels,
+  createTokenGate,
+  type CacheMessage,
+  type DecisionMessage,
+  type KeySetEvent,
+} from '../../lib';
 import { createTestIssuer } from '../../lib/testing';
 import { APES_CONTRACT, AUDIENCE, ISSUER, nowSeconds } from '../helpers/fixtures';
 import { useTestIssuer } from '../helpers/harness';
@@ -32,7 +39,11 @@ function app() {
   const a = express();
   a.get('/auth', gate.requireAuth(), (_req, res) => res.end());
   a.get('/apes', gate.requireTokens(APES_CONTRACT, '1'), (_req, res) => res.end());
-  a.get('/ada', gate.requireClaims((c) => c.email === 'ada@example.org'), (_req, res) => res.end());
+  a.get(
+    '/ada',
+    gate.requireClaims((c) => c.email === 'ada@example.org'),
+    (_req, res) => res.end(),
+  );
   a.get('/broken', gate.requireClaims((() => 'yes') as never), (_req, res) => res.end());
   a.get('/feed', gate.optionalAuth(), (_req, res) => res.end());
   a.use(authErrorHandler());
@@ -54,16 +65,28 @@ describe('channel names', () => {
 describe('express-token-gate:decision: one message per decided request', () => {
   test('an accepted request names the middleware and the issuer', async () => {
     const decisions = listen<DecisionMessage>(channels.decision);
-    await request(app()).get('/auth').set(bearer(await env.issuer.sign())).expect(200);
+    await request(app())
+      .get('/auth')
+      .set(bearer(await env.issuer.sign()))
+      .expect(200);
     expect(decisions).toEqual([{ outcome: 'accepted', source: 'requireAuth', issuer: ISSUER }]);
   });
 
   test('rejections carry their reason and status', async () => {
     const decisions = listen<DecisionMessage>(channels.decision);
     await request(app()).get('/auth').expect(401);
-    await request(app()).get('/auth').set(bearer(await env.issuer.sign({ exp: nowSeconds() - 60 }))).expect(401);
-    await request(app()).get('/apes').set(bearer(await env.issuer.sign())).expect(403);
-    await request(app()).get('/ada').set(bearer(await env.issuer.sign())).expect(403);
+    await request(app())
+      .get('/auth')
+      .set(bearer(await env.issuer.sign({ exp: nowSeconds() - 60 })))
+      .expect(401);
+    await request(app())
+      .get('/apes')
+      .set(bearer(await env.issuer.sign()))
+      .expect(403);
+    await request(app())
+      .get('/ada')
+      .set(bearer(await env.issuer.sign()))
+      .expect(403);
     expect(decisions).toEqual([
       { outcome: 'rejected', source: 'requireAuth', reason: 'token_missing', status: 401 },
       { outcome: 'rejected', source: 'requireAuth', reason: 'token_expired', status: 401 },
@@ -75,7 +98,10 @@ describe('express-token-gate:decision: one message per decided request', () => {
   test('optionalAuth without credentials is anonymous; an error that is not a rejection is an error', async () => {
     const decisions = listen<DecisionMessage>(channels.decision);
     await request(app()).get('/feed').expect(200);
-    await request(app()).get('/broken').set(bearer(await env.issuer.sign())).expect(500);
+    await request(app())
+      .get('/broken')
+      .set(bearer(await env.issuer.sign()))
+      .expect(500);
     expect(decisions).toEqual([
       { outcome: 'anonymous', source: 'optionalAuth' },
       { outcome: 'error', source: 'requireClaims' },

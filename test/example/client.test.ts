@@ -27,8 +27,15 @@ const STEPS = [
 function runClient(env: Record<string, string> = {}) {
   assertBuilt();
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !['API', 'ISSUER', 'LOGIN'].includes(name)));
-  return spawnSync(npm, ['run', '--silent', 'example:client'], { cwd: ROOT, env: { ...clean, ...env }, encoding: 'utf8', timeout: 20_000 });
+  const clean = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !['API', 'ISSUER', 'LOGIN'].includes(name)),
+  );
+  return spawnSync(npm, ['run', '--silent', 'example:client'], {
+    cwd: ROOT,
+    env: { ...clean, ...env },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
 }
 
 function expectWalkthrough(out: ReturnType<typeof runClient>): void {
@@ -83,10 +90,17 @@ describe("the example app's vault", () => {
     await request(app).get('/communities/apes/vault').set('Authorization', `Bearer ${login}`).expect(200);
     await request(app).get('/communities/apes').set('Authorization', `Bearer ${login}`).expect(403); // the snapshot route
 
-    const proof = await issuer.sign({ walletAddress: LATER, tokenBalances: { contractAddress: { [apes!.contractAddress]: '1' } } });
+    const proof = await issuer.sign({
+      walletAddress: LATER,
+      tokenBalances: { contractAddress: { [apes!.contractAddress]: '1' } },
+    });
     issuer.setBalances(LATER, {});
     const sold = await request(app).get('/communities/apes/vault').set('Authorization', `Bearer ${proof}`).expect(403);
-    expect(sold.body.requirements).toEqual({ chain: 'ethereum', minTokenBalance: '0', contractAddress: apes!.contractAddress });
+    expect(sold.body.requirements).toEqual({
+      chain: 'ethereum',
+      minTokenBalance: '0',
+      contractAddress: apes!.contractAddress,
+    });
   });
 
   test('exists only when the app is given an ownership resolver', async () => {

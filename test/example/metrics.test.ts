@@ -25,7 +25,11 @@ function samples(text: string): Map<string, number> {
   for (const line of text.split('\n')) {
     const match = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!match) continue;
-    const labels = (match[2] ?? '').split(/,(?=[a-z_]+=")/).filter(Boolean).sort().join(',');
+    const labels = (match[2] ?? '')
+      .split(/,(?=[a-z_]+=")/)
+      .filter(Boolean)
+      .sort()
+      .join(',');
     out.set(labels ? `${match[1]}{${labels}}` : match[1]!, Number(match[3]));
   }
   return out;
@@ -51,20 +55,35 @@ afterAll(async () => {
   await issuer.close().catch(() => undefined);
 });
 
-const scrape = async () => samples((await request(app).get('/metrics').expect(200).expect('Content-Type', /text\/plain/)).text);
+const scrape = async () =>
+  samples(
+    (
+      await request(app)
+        .get('/metrics')
+        .expect(200)
+        .expect('Content-Type', /text\/plain/)
+    ).text,
+  );
 
 describe('examples/metrics.js', () => {
   test('counts decisions by outcome and reason, cache hits and JWKS fetches', async () => {
     const token = await issuer.sign();
     await request(app).get('/me').set('Authorization', `Bearer ${token}`).expect(200); // miss, fetch
     await request(app).get('/me').set('Authorization', `Bearer ${token}`).expect(200); // hit
-    await request(app).get('/me').set('Authorization', `Bearer ${await issuer.sign({}, { expiresIn: -60 })}`).expect(401); // miss
+    await request(app)
+      .get('/me')
+      .set('Authorization', `Bearer ${await issuer.sign({}, { expiresIn: -60 })}`)
+      .expect(401); // miss
     await request(app).get('/me').expect(401); // no lookup
 
     const metrics = await scrape();
     expect(metrics.get('token_gate_decisions_total{outcome="accepted",source="requireAuth"}')).toBe(2);
-    expect(metrics.get('token_gate_decisions_total{outcome="rejected",reason="token_expired",source="requireAuth"}')).toBe(1);
-    expect(metrics.get('token_gate_decisions_total{outcome="rejected",reason="token_missing",source="requireAuth"}')).toBe(1);
+    expect(
+      metrics.get('token_gate_decisions_total{outcome="rejected",reason="token_expired",source="requireAuth"}'),
+    ).toBe(1);
+    expect(
+      metrics.get('token_gate_decisions_total{outcome="rejected",reason="token_missing",source="requireAuth"}'),
+    ).toBe(1);
     expect(metrics.get('token_gate_cache_lookups_total{result="hit"}')).toBe(1);
     expect(metrics.get('token_gate_cache_lookups_total{result="miss"}')).toBe(2);
     expect(metrics.get('token_gate_cache_hit_ratio')).toBeCloseTo(1 / 3, 10);
@@ -93,6 +112,8 @@ describe('examples/metrics.js', () => {
     stop();
     await request(app).get('/me').expect(401);
     const metrics = await scrape();
-    expect(metrics.get('token_gate_decisions_total{outcome="rejected",reason="token_missing",source="requireAuth"}')).toBe(1);
+    expect(
+      metrics.get('token_gate_decisions_total{outcome="rejected",reason="token_missing",source="requireAuth"}'),
+    ).toBe(1);
   });
 });

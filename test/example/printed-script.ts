@@ -110,7 +110,9 @@ function send(req: CurlRequest): Promise<Pick<Step, 'status' | 'headers' | 'body
     const r = request(req.url, { method: req.method, headers: req.headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+      );
       res.on('error', reject);
     });
     r.on('error', reject);

@@ -26,7 +26,12 @@ function blocks(text: string, lang: string): string[] {
 
 describe('README first screen', () => {
   test('opens with the title, the two commands, the example and testing, in that order', () => {
-    const headings = ['# express-token-gate\n', '\n## Try it in two commands\n', '\n## What the example shows\n', '\n## Testing your app\n'];
+    const headings = [
+      '# express-token-gate\n',
+      '\n## Try it in two commands\n',
+      '\n## What the example shows\n',
+      '\n## Testing your app\n',
+    ];
     expect(readme.startsWith(headings[0]!)).toBe(true);
     const positions = headings.map((h) => readme.indexOf(h));
     expect(positions.every((p) => p >= 0)).toBe(true);
@@ -59,14 +64,24 @@ describe('README "What the example shows"', () => {
 
 describe('README "Testing your app"', () => {
   test('embeds examples/app.test.js and examples/jest.config.js verbatim', () => {
-    expect(blocks(section('Testing your app'), 'js')).toEqual([read('examples/app.test.js'), read('examples/jest.config.js')]);
+    expect(blocks(section('Testing your app'), 'js')).toEqual([
+      read('examples/app.test.js'),
+      read('examples/jest.config.js'),
+    ]);
   });
 
   test('those files pass as a user project would run them, with no open handles', () => {
     assertBuilt();
     const run = spawnSync(
       process.execPath,
-      [require.resolve('jest/bin/jest'), '--config', 'examples/jest.config.js', '--ci', '--detectOpenHandles', '--colors=false'],
+      [
+        require.resolve('jest/bin/jest'),
+        '--config',
+        'examples/jest.config.js',
+        '--ci',
+        '--detectOpenHandles',
+        '--colors=false',
+      ],
       { cwd: ROOT, encoding: 'utf8', timeout: 18_000 },
     );
     expect({ status: run.status, signal: run.signal }).toEqual({ status: 0, signal: null });

@@ -37,13 +37,16 @@ describe('npm start with no configuration (embedded test issuer)', () => {
   });
 
   test('announces 401, 200, 401, 403, the upgrade, 200, 201 and 403, in that order', () => {
-    const announced = commands(example.output).filter((c) => !c.line.startsWith('export ')).map((c) => c.announced);
+    const announced = commands(example.output)
+      .filter((c) => !c.line.startsWith('export '))
+      .map((c) => c.announced);
     expect(announced).toEqual([401, 200, 401, 403, 200, 200, 201, 403]);
   });
 
   test('every printed curl line answers with the status announced above it', () => {
     expect(steps.map((s) => s.status)).toEqual([401, 200, 401, 403, 200, 200, 201, 403]);
-    for (const step of steps) expect({ line: step.line, status: step.status }).toEqual({ line: step.line, status: step.announced });
+    for (const step of steps)
+      expect({ line: step.line, status: step.status }).toEqual({ line: step.line, status: step.announced });
   });
 
   test('without a token the API challenges with a bare Bearer realm', () => {
@@ -85,7 +88,10 @@ describe('npm start with no configuration (embedded test issuer)', () => {
   });
 
   test('the issuer refuses to prove two punks for a wallet holding one', () => {
-    expect(JSON.parse(steps[7]!.body)).toMatchObject({ error: 'insufficient_scope', requirements: { minTokenBalance: '2' } });
+    expect(JSON.parse(steps[7]!.body)).toMatchObject({
+      error: 'insufficient_scope',
+      requirements: { minTokenBalance: '2' },
+    });
   });
 
   test('stops cleanly on SIGTERM', async () => {
@@ -133,7 +139,11 @@ describe('npm start with PICKET_PROJECT_ID (an external issuer)', () => {
 describe('PORT', () => {
   test('refuses a PORT that is not a number, before starting anything', () => {
     assertBuilt();
-    const run = spawnSync(process.execPath, ['examples/server.js'], { cwd: ROOT, env: { ...process.env, PORT: 'eighty' }, encoding: 'utf8' });
+    const run = spawnSync(process.execPath, ['examples/server.js'], {
+      cwd: ROOT,
+      env: { ...process.env, PORT: 'eighty' },
+      encoding: 'utf8',
+    });
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('PORT must be a number from 0 to 65535');
   });
@@ -144,7 +154,10 @@ describe('PORT', () => {
     await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
     try {
       const port = (busy.address() as { port: number }).port;
-      const child = spawn(process.execPath, ['examples/server.js'], { cwd: ROOT, env: { ...process.env, PORT: String(port) } });
+      const child = spawn(process.execPath, ['examples/server.js'], {
+        cwd: ROOT,
+        env: { ...process.env, PORT: String(port) },
+      });
       let stderr = '';
       child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
       // 'close' comes after the output streams have ended.

@@ -52,6 +52,8 @@ export function startExample(env: Record<string, string>): Promise<RunningExampl
       running.output += text;
       if (running.output.endsWith('\n\n')) resolve(running);
     });
-    exited.then((code) => reject(new Error(`examples/server.js exited with ${code} before printing: ${stderr}${running.output}`)));
+    exited.then((code) =>
+      reject(new Error(`examples/server.js exited with ${code} before printing: ${stderr}${running.output}`)),
+    );
   });
 }

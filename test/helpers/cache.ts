@@ -38,7 +38,9 @@ export async function setUp(options: Omit<TokenGateOptions, 'audience' | 'issuer
   });
   app.use(authErrorHandler());
   const sign: TestIssuer['sign'] = (claims, signOptions = {}) =>
-    signOptions.kid !== undefined ? issuer.sign(claims, signOptions) : issuer.sign(claims, { ...signOptions, header: { kid: undefined, ...signOptions.header } });
+    signOptions.kid !== undefined
+      ? issuer.sign(claims, signOptions)
+      : issuer.sign(claims, { ...signOptions, header: { kid: undefined, ...signOptions.header } });
   return { issuer, gate, app, sign };
 }
 
@@ -74,8 +76,19 @@ export async function retireSigningKey(issuer: TestIssuer): Promise<void> {
 /** Every fake-timer API except `Date`: HTTP and the JWKS fetch keep real timers. */
 export const ONLY_DATE = {
   doNotFake: [
-    'hrtime', 'nextTick', 'performance', 'queueMicrotask', 'requestAnimationFrame', 'cancelAnimationFrame',
-    'requestIdleCallback', 'cancelIdleCallback', 'setImmediate', 'clearImmediate', 'setInterval',
-    'clearInterval', 'setTimeout', 'clearTimeout',
+    'hrtime',
+    'nextTick',
+    'performance',
+    'queueMicrotask',
+    'requestAnimationFrame',
+    'cancelAnimationFrame',
+    'requestIdleCallback',
+    'cancelIdleCallback',
+    'setImmediate',
+    'clearImmediate',
+    'setInterval',
+    'clearInterval',
+    'setTimeout',
+    'clearTimeout',
   ],
 } as const;

@@ -23,14 +23,18 @@ export function compileContracts(): Record<string, Compiled> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const solc = require('solc') as { compile(input: string): string };
   const sources = Object.fromEntries(
-    fs.readdirSync(CONTRACTS)
+    fs
+      .readdirSync(CONTRACTS)
       .filter((f) => f.endsWith('.sol'))
       .map((f) => [f, { content: fs.readFileSync(path.join(CONTRACTS, f), 'utf8') }]),
   );
   const input = {
     language: 'Solidity',
     sources,
-    settings: { optimizer: { enabled: true, runs: 200 }, outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } } },
+    settings: {
+      optimizer: { enabled: true, runs: 200 },
+      outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } },
+    },
   };
   const output = JSON.parse(solc.compile(JSON.stringify(input))) as {
     errors?: Array<{ severity: string; formattedMessage: string }>;
@@ -40,7 +44,8 @@ export function compileContracts(): Record<string, Compiled> {
   if (errors.length > 0) throw new Error(errors.map((e) => e.formattedMessage).join('\n'));
   const compiled: Record<string, Compiled> = {};
   for (const file of Object.values(output.contracts)) {
-    for (const [name, contract] of Object.entries(file)) compiled[name] = { abi: contract.abi, bytecode: `0x${contract.evm.bytecode.object}` };
+    for (const [name, contract] of Object.entries(file))
+      compiled[name] = { abi: contract.abi, bytecode: `0x${contract.evm.bytecode.object}` };
   }
   return compiled;
 }
@@ -51,12 +56,22 @@ export interface LocalChain {
   readonly accounts: Address[];
   deploy(contract: Compiled, args?: readonly unknown[]): Promise<Address>;
   /** Sends a transaction from `from` and waits for it to be mined; throws if it reverted. */
-  send(from: Address, address: Address, contract: Compiled, functionName: string, args: readonly unknown[]): Promise<void>;
+  send(
+    from: Address,
+    address: Address,
+    contract: Compiled,
+    functionName: string,
+    args: readonly unknown[],
+  ): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function startChain(): Promise<LocalChain> {
-  const server = ganache.server({ logging: { quiet: true }, wallet: { deterministic: true }, chain: { chainId: 1337 } });
+  const server = ganache.server({
+    logging: { quiet: true },
+    wallet: { deterministic: true },
+    chain: { chainId: 1337 },
+  });
   await server.listen(0, '127.0.0.1');
   const rpcUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const transport = http(rpcUrl, { retryCount: 0 });
@@ -74,11 +89,26 @@ export async function startChain(): Promise<LocalChain> {
     rpcUrl,
     accounts,
     async deploy(contract, args = []) {
-      const hash = await wallet.deployContract({ abi: contract.abi, bytecode: contract.bytecode, args, account: accounts[0]!, chain: null, gas: GAS });
+      const hash = await wallet.deployContract({
+        abi: contract.abi,
+        bytecode: contract.bytecode,
+        args,
+        account: accounts[0]!,
+        chain: null,
+        gas: GAS,
+      });
       return (await mined(hash))!;
     },
     async send(from, address, contract, functionName, args) {
-      const hash = await wallet.writeContract({ address, abi: contract.abi, functionName, args, account: from, chain: null, gas: GAS });
+      const hash = await wallet.writeContract({
+        address,
+        abi: contract.abi,
+        functionName,
+        args,
+        account: from,
+        chain: null,
+        gas: GAS,
+      });
       await mined(hash);
     },
     close: () => server.close(),

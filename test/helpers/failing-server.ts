@@ -23,7 +23,10 @@ export interface FailingServer {
  * `validAnswer` builds, from the parsed request body, an answer the client would accept: `huge`
  * pads that answer, so only a size cap stands between it and a grant.
  */
-export async function startFailingServer(failure: Failure, validAnswer: (body: unknown, path: string) => unknown): Promise<FailingServer> {
+export async function startFailingServer(
+  failure: Failure,
+  validAnswer: (body: unknown, path: string) => unknown,
+): Promise<FailingServer> {
   const state = { hits: 0, failure };
   const http = createServer((req, res) => {
     const chunks: Buffer[] = [];

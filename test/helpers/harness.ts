@@ -25,7 +25,10 @@ export function appWith(...middleware: RequestHandler[]): Express {
  * Starts a test issuer before the file's tests and closes it after; `gate` is a gate on it.
  * Read the fields inside tests (they are set in `beforeAll`).
  */
-export function useTestIssuer(options: TestIssuerOptions = { audience: AUDIENCE }): { issuer: TestIssuer; gate: TokenGate } {
+export function useTestIssuer(options: TestIssuerOptions = { audience: AUDIENCE }): {
+  issuer: TestIssuer;
+  gate: TokenGate;
+} {
   const context = {} as { issuer: TestIssuer; gate: TokenGate };
   beforeAll(async () => {
     context.issuer = await createTestIssuer(options);
@@ -75,18 +78,27 @@ export async function createHarness(
       const req = request(server).get(p);
       return token === undefined ? req : req.set('Authorization', `Bearer ${token}`);
     },
-    getWithAuthorization: (p, authorization) => request(server).get(p).set('Authorization', authorization as string),
+    getWithAuthorization: (p, authorization) =>
+      request(server)
+        .get(p)
+        .set('Authorization', authorization as string),
     close: () => closeServer(server),
   };
 }
 
-const RFC6750 = /^Bearer realm="api", error="(invalid_request|invalid_token|insufficient_scope)", error_description="[\x20\x21\x23-\x5b\x5d-\x7e]*"$/;
+const RFC6750 =
+  /^Bearer realm="api", error="(invalid_request|invalid_token|insufficient_scope)", error_description="[\x20\x21\x23-\x5b\x5d-\x7e]*"$/;
 
 /**
  * Asserts a documented rejection: status, reason (or one of several), the RFC 6750 challenge, the JSON body, and that
  * neither the challenge nor the body carries any piece of the token.
  */
-export function expectRejected(res: Response, status: 400 | 401 | 403, reason: string | readonly string[], token?: string): void {
+export function expectRejected(
+  res: Response,
+  status: 400 | 401 | 403,
+  reason: string | readonly string[],
+  token?: string,
+): void {
   if (typeof reason === 'string') expect({ status: res.status, reason: res.body?.reason }).toEqual({ status, reason });
   else {
     expect(res.status).toBe(status);

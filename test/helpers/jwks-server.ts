@@ -310,7 +310,11 @@ export async function createRawIssuer(): Promise<RawIssuer> {
   server.document = { keys: [key.jwk] };
 
   async function signInput(input: string, privateKey: CryptoKey = key.privateKey): Promise<string> {
-    const signature = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, privateKey, Buffer.from(input, 'latin1'));
+    const signature = await crypto.subtle.sign(
+      { name: 'ECDSA', hash: 'SHA-256' },
+      privateKey,
+      Buffer.from(input, 'latin1'),
+    );
     return `${input}.${b64url(new Uint8Array(signature))}`;
   }
   const signRaw = (header: string | Uint8Array, payload: string | Uint8Array, privateKey?: CryptoKey) =>

@@ -1,7 +1,12 @@
 /** Shared set-up for key-set tests: a switchable JWKS server, a manual clock and an event log. */
 import { exportJWK, type JWK } from 'jose';
 import { RemoteKeySet } from '../../lib/jwks/key-set';
-import { parseKeySetOptions, type KeySetEvent, type KeySetOptions, type ResolvedKeySetOptions } from '../../lib/jwks/options';
+import {
+  parseKeySetOptions,
+  type KeySetEvent,
+  type KeySetOptions,
+  type ResolvedKeySetOptions,
+} from '../../lib/jwks/options';
 import { type JwksServer, makeSigningKey, type SigningKey, startJwksServer } from './jwks-server';
 import { ManualClock } from './manual-clock';
 

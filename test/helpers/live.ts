@@ -24,7 +24,8 @@ export function useLiveEnv(): LiveEnv {
   beforeAll(async () => {
     env.issuer = await createTestIssuer({ audience: AUDIENCE });
     env.server = await startOwnershipServer(SECRET_KEY);
-    env.resolver = (options = {}) => picketOwnershipResolver({ apiKey: SECRET_KEY, baseUrl: env.server.baseUrl, ...options });
+    env.resolver = (options = {}) =>
+      picketOwnershipResolver({ apiKey: SECRET_KEY, baseUrl: env.server.baseUrl, ...options });
     env.login = (wallet = WALLET) => env.issuer.sign({ walletAddress: wallet });
     env.holding = (balance, wallet = WALLET) =>
       env.issuer.sign({ walletAddress: wallet, tokenBalances: { contractAddress: { [APES_CONTRACT]: balance } } });

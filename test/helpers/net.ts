@@ -9,7 +9,11 @@ export interface RawResponse {
 }
 
 /** Serves `handler` on 127.0.0.1, sends one GET with `rawHeaders` (name/value pairs, repeats allowed). */
-export async function rawGet(handler: RequestListener, path: string, rawHeaders: Array<[string, string]>): Promise<RawResponse> {
+export async function rawGet(
+  handler: RequestListener,
+  path: string,
+  rawHeaders: Array<[string, string]>,
+): Promise<RawResponse> {
   const server = http.createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -18,7 +22,10 @@ export async function rawGet(handler: RequestListener, path: string, rawHeaders:
       const req = http.request({ host: '127.0.0.1', port, path, method: 'GET', agent: false });
       for (const [name, value] of rawHeaders) {
         const existing = req.getHeader(name);
-        req.setHeader(name, existing === undefined ? value : [...([] as string[]).concat(existing as string | string[]), value]);
+        req.setHeader(
+          name,
+          existing === undefined ? value : [...([] as string[]).concat(existing as string | string[]), value],
+        );
       }
       req.on('response', (res) => {
         let body = '';

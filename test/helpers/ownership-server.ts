@@ -64,7 +64,8 @@ export async function startOwnershipServer(secretKey: string): Promise<Ownership
     state.requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body });
     if (req.method !== 'POST' || !route) return send(res, 404, { msg: 'not found' });
     state.calls += 1;
-    if (req.headers.authorization !== expectedAuthorization) return send(res, 401, { code: 'unauthorized', msg: 'invalid secret key' });
+    if (req.headers.authorization !== expectedAuthorization)
+      return send(res, 401, { code: 'unauthorized', msg: 'invalid secret key' });
     if (!/^application\/json/.test(req.headers['content-type'] ?? '')) return send(res, 400, { msg: 'expected JSON' });
     const { contractAddress, minTokenBalance, tokenIds, ...rest } = (body ?? {}) as Record<string, unknown>;
     const fine =
@@ -85,14 +86,22 @@ export async function startOwnershipServer(secretKey: string): Promise<Ownership
       case 'wrong-shape':
         return send(res, 200, { allowed: 'yes', tokenBalance: 3 });
       case 'other-wallet':
-        return send(res, 200, { allowed: true, walletAddress: '0x9999999999999999999999999999999999999999', tokenBalance: '5' });
+        return send(res, 200, {
+          allowed: true,
+          walletAddress: '0x9999999999999999999999999999999999999999',
+          tokenBalance: '5',
+        });
       case 'huge':
         res.writeHead(200, { 'Content-Type': 'application/json' });
-        return void res.end(JSON.stringify({ allowed: true, walletAddress: route[2], tokenBalance: '1', padding: 'x'.repeat(200_000) }));
+        return void res.end(
+          JSON.stringify({ allowed: true, walletAddress: route[2], tokenBalance: '1', padding: 'x'.repeat(200_000) }),
+        );
       default:
     }
     const wallet = decodeURIComponent(route[2]!);
-    const items = (tokenIds as string[] | undefined)?.map((id) => `${contractAddress}:${id}`) ?? [contractAddress as string];
+    const items = (tokenIds as string[] | undefined)?.map((id) => `${contractAddress}:${id}`) ?? [
+      contractAddress as string,
+    ];
     const balance = items.reduce((sum, item) => sum.plus(held(wallet, item) ?? '0'), new Decimal(0));
     const min = new Decimal(String(minTokenBalance ?? '0'));
     const allowed = min.isZero() ? balance.isGreaterThan(0) : balance.isGreaterThanOrEqualTo(min);
@@ -136,4 +145,3 @@ export async function startOwnershipServer(secretKey: string): Promise<Ownership
     close: () => closeServer(http),
   };
 }
-

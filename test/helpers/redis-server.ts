@@ -39,11 +39,12 @@ export function freePort(): Promise<number> {
   });
 }
 
-
 /** Resolves when `event` settles or after `ms`, whichever comes first, leaving no timer behind. */
 function within(event: Promise<unknown>, ms: number): Promise<unknown> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([event, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([event, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() =>
+    clearTimeout(timer),
+  );
 }
 
 /** Starts a redis-server on a free 127.0.0.1 port. */
@@ -62,7 +63,20 @@ export async function startRedisServer(): Promise<RedisServer> {
   async function start(): Promise<void> {
     const server = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--dbfilename', 'dump.rdb'],
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+        '--dbfilename',
+        'dump.rdb',
+      ],
       { stdio: 'ignore' },
     );
     child = server;

@@ -27,7 +27,11 @@ describe('reading the bearer token (RFC 6750 §2.1)', () => {
     const res = await request(appWith(env.gate.requireAuth())).get('/r');
     expect(res.status).toBe(401);
     expect(res.headers['www-authenticate']).toBe('Bearer realm="api"');
-    expect(res.body).toEqual({ error: 'unauthorized', error_description: 'No bearer token was sent', reason: 'token_missing' });
+    expect(res.body).toEqual({
+      error: 'unauthorized',
+      error_description: 'No bearer token was sent',
+      reason: 'token_missing',
+    });
   });
 
   test('treats another scheme as no bearer credentials (401 token_missing)', async () => {
@@ -46,7 +50,9 @@ describe('reading the bearer token (RFC 6750 §2.1)', () => {
   ])('answers %s with 400 invalid_request', async (_name, header) => {
     const res = await rawGet(appWith(env.gate.requireAuth()), '/r', [['Authorization', header]]);
     expect(res.status).toBe(400);
-    expect(res.headers['www-authenticate']).toMatch(/^Bearer realm="api", error="invalid_request", error_description="[^"]+"$/);
+    expect(res.headers['www-authenticate']).toMatch(
+      /^Bearer realm="api", error="invalid_request", error_description="[^"]+"$/,
+    );
     expect(JSON.parse(res.body).reason).toBe('header_malformed');
   });
 
@@ -95,7 +101,12 @@ describe('getToken: a custom token location', () => {
   });
 
   test('answers a getToken that throws or returns a non-string with 400, not a crash', async () => {
-    const throwing = createTokenGate({ ...env.issuer.options, getToken: () => { throw new Error('boom'); } });
+    const throwing = createTokenGate({
+      ...env.issuer.options,
+      getToken: () => {
+        throw new Error('boom');
+      },
+    });
     const numeric = createTokenGate({ ...env.issuer.options, getToken: () => 42 as unknown as string });
     for (const g of [throwing, numeric]) {
       const res = await request(appWith(g.requireAuth())).get('/r');

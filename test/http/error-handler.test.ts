@@ -40,7 +40,8 @@ describe("the README's Errors table, answered by Express's default handler", () 
     expect(res.status).toBe(400);
     expect(res.headers['www-authenticate']).toBe(
       'Bearer realm="api", error="invalid_request", error_description="The Authorization header is not of the form Bearer <token>"',
-    );  });
+    );
+  });
 
   test('two Authorization headers: 400 invalid_request', async () => {
     const token = await env.issuer.sign();
@@ -55,7 +56,9 @@ describe("the README's Errors table, answered by Express's default handler", () 
   });
 
   test('bad token: 401 invalid_token', async () => {
-    const res = await request(defaultHandlerApp()).get('/auth').set('Authorization', `Bearer ${await env.issuer.sign({ aud: 'x' })}`);
+    const res = await request(defaultHandlerApp())
+      .get('/auth')
+      .set('Authorization', `Bearer ${await env.issuer.sign({ aud: 'x' })}`);
     expect(res.status).toBe(401);
     expect(res.headers['www-authenticate']).toBe(
       'Bearer realm="api", error="invalid_token", error_description="The token is meant for another audience"',
@@ -63,7 +66,9 @@ describe("the README's Errors table, answered by Express's default handler", () 
   });
 
   test('ownership not met: 403 insufficient_scope', async () => {
-    const res = await request(defaultHandlerApp()).get('/apes').set('Authorization', `Bearer ${await env.issuer.sign()}`);
+    const res = await request(defaultHandlerApp())
+      .get('/apes')
+      .set('Authorization', `Bearer ${await env.issuer.sign()}`);
     expect(res.status).toBe(403);
     expect(res.headers['www-authenticate']).toBe(
       'Bearer realm="api", error="insufficient_scope", error_description="The token does not prove the required balance"',
@@ -72,8 +77,14 @@ describe("the README's Errors table, answered by Express's default handler", () 
 
   test('key set unreachable with no cached key: 503 with Retry-After and no challenge', async () => {
     const port = await closedPort();
-    const down = createTokenGate({ ...env.issuer.options, jwksUri: `http://127.0.0.1:${port}/jwks.json`, logger: false });
-    const res = await request(defaultHandlerApp(down)).get('/auth').set('Authorization', `Bearer ${await env.issuer.sign()}`);
+    const down = createTokenGate({
+      ...env.issuer.options,
+      jwksUri: `http://127.0.0.1:${port}/jwks.json`,
+      logger: false,
+    });
+    const res = await request(defaultHandlerApp(down))
+      .get('/auth')
+      .set('Authorization', `Bearer ${await env.issuer.sign()}`);
     expect(res.status).toBe(503);
     expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(res.headers['www-authenticate']).toBeUndefined();
@@ -84,7 +95,9 @@ describe('authErrorHandler', () => {
   test('renders { error, error_description, reason } with the same status and headers', async () => {
     const app = defaultHandlerApp();
     app.use(authErrorHandler());
-    const res = await request(app).get('/auth').set('Authorization', `Bearer ${await env.issuer.sign({ iss: 'other' })}`);
+    const res = await request(app)
+      .get('/auth')
+      .set('Authorization', `Bearer ${await env.issuer.sign({ iss: 'other' })}`);
     expect(res.status).toBe(401);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
     expect(res.headers['cache-control']).toBe('no-store');
@@ -114,9 +127,13 @@ describe('authErrorHandler', () => {
 
   test('renders the 503 as JSON too', async () => {
     const port = await closedPort();
-    const app = defaultHandlerApp(createTokenGate({ ...env.issuer.options, jwksUri: `http://127.0.0.1:${port}/k`, logger: false }));
+    const app = defaultHandlerApp(
+      createTokenGate({ ...env.issuer.options, jwksUri: `http://127.0.0.1:${port}/k`, logger: false }),
+    );
     app.use(authErrorHandler());
-    const res = await request(app).get('/auth').set('Authorization', `Bearer ${await env.issuer.sign()}`);
+    const res = await request(app)
+      .get('/auth')
+      .set('Authorization', `Bearer ${await env.issuer.sign()}`);
     expect(res.status).toBe(503);
     expect(res.body).toMatchObject({ error: 'temporarily_unavailable', reason: 'jwks_unavailable' });
   });
@@ -137,7 +154,11 @@ describe('error classes', () => {
     [new InvalidRequestError('header_malformed', 'd'), 400, 'invalid_request'],
     [new MissingTokenError(), 401, 'unauthorized'],
     [new InvalidTokenError('token_expired', 'd'), 401, 'invalid_token'],
-    [new InsufficientScopeError('insufficient_balance', 'd', { chain: 'ethereum', minTokenBalance: '1' }), 403, 'insufficient_scope'],
+    [
+      new InsufficientScopeError('insufficient_balance', 'd', { chain: 'ethereum', minTokenBalance: '1' }),
+      403,
+      'insufficient_scope',
+    ],
     [new KeySetUnavailableError('d', 30), 503, 'temporarily_unavailable'],
   ])('%p has status, code, reason, headers and expose', (error, status, code) => {
     expect(error).toBeInstanceOf(TokenGateError);
@@ -153,7 +174,10 @@ describe('error classes', () => {
       InvalidRequestError: new InvalidRequestError('header_malformed', 'd'),
       MissingTokenError: new MissingTokenError(),
       InvalidTokenError: new InvalidTokenError('token_expired', 'd'),
-      InsufficientScopeError: new InsufficientScopeError('insufficient_balance', 'd', { chain: 'ethereum', minTokenBalance: '1' }),
+      InsufficientScopeError: new InsufficientScopeError('insufficient_balance', 'd', {
+        chain: 'ethereum',
+        minTokenBalance: '1',
+      }),
       KeySetUnavailableError: new KeySetUnavailableError('d', 30),
       OptionsError: new OptionsError('audience', 'is required'),
       RequirementsError: new RequirementsError('chain', 'is required'),
@@ -170,8 +194,18 @@ describe('error classes', () => {
         typeof entry[1] === 'function' && (entry[1] as { prototype?: unknown }).prototype instanceof Error,
     );
     expect(classes.map(([exported]) => exported).sort()).toEqual([
-      'ClaimCheckError', 'InsufficientScopeError', 'InvalidRequestError', 'InvalidTokenError', 'KeySetUnavailableError', 'MissingTokenError',
-      'OptionsError', 'OwnershipUnavailableError', 'RequirementsError', 'ResolverError', 'RevocationUnavailableError', 'TokenGateError',
+      'ClaimCheckError',
+      'InsufficientScopeError',
+      'InvalidRequestError',
+      'InvalidTokenError',
+      'KeySetUnavailableError',
+      'MissingTokenError',
+      'OptionsError',
+      'OwnershipUnavailableError',
+      'RequirementsError',
+      'ResolverError',
+      'RevocationUnavailableError',
+      'TokenGateError',
       'UnsupportedRequirementError',
     ]);
     for (const [exported, ErrorClass] of classes) {

@@ -88,13 +88,18 @@ describe.each(frameworks)('%s', (_name, build) => {
   });
 
   test('a bad token: 401 invalid_token', async () => {
-    const res = await request(build()).get('/me').set('Authorization', `Bearer ${valid.slice(0, -4)}AAAA`);
+    const res = await request(build())
+      .get('/me')
+      .set('Authorization', `Bearer ${valid.slice(0, -4)}AAAA`);
     expect(res.status).toBe(401);
     expect(res.headers['www-authenticate']).toMatch(/error="invalid_token"/);
   });
 
   test('two Authorization headers: 400', async () => {
-    const res = await rawGet(build(), '/me', [['Authorization', `Bearer ${valid}`], ['Authorization', `Bearer ${valid}`]]);
+    const res = await rawGet(build(), '/me', [
+      ['Authorization', `Bearer ${valid}`],
+      ['Authorization', `Bearer ${valid}`],
+    ]);
     expect(res.status).toBe(400);
     expect(res.headers['www-authenticate']).toMatch(/error="invalid_request"/);
   });

@@ -27,7 +27,11 @@ function corsApp(options: Partial<TokenGateOptions> = {}) {
 }
 
 const preflight = (app: express.Express, path: string) =>
-  request(app).options(path).set({ Origin: 'https://app.example', 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': 'authorization' });
+  request(app).options(path).set({
+    Origin: 'https://app.example',
+    'Access-Control-Request-Method': 'GET',
+    'Access-Control-Request-Headers': 'authorization',
+  });
 
 describe('a CORS preflight passes the gate without a token', () => {
   test('requireAuth and requireTokens let OPTIONS with Access-Control-Request-Method through, without a wallet', async () => {

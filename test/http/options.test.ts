@@ -65,9 +65,17 @@ describe('invalid options throw at startup with a message naming the option', ()
     ['alg NONE', { ...base, algorithms: ['NONE'] }, /"algorithms" must not contain "NONE"/],
     ['HS256', { ...base, algorithms: ['HS256'] }, /"algorithms" must not contain "HS256"/],
     ['unknown algorithm', { ...base, algorithms: ['ES257'] }, /"algorithms" contains unknown algorithm/],
-    ['plain http to a public host', { ...base, jwksUri: 'http://issuer.example/jwks.json' }, /"jwksUri" must use https/],
+    [
+      'plain http to a public host',
+      { ...base, jwksUri: 'http://issuer.example/jwks.json' },
+      /"jwksUri" must use https/,
+    ],
     ['not a URL', { ...base, jwksUri: 'not a url' }, /"jwksUri" is not a valid URL/],
-    ['credentials in the URL', { ...base, jwksUri: 'https://u:p@issuer.example/jwks.json' }, /"jwksUri" must not carry credentials/],
+    [
+      'credentials in the URL',
+      { ...base, jwksUri: 'https://u:p@issuer.example/jwks.json' },
+      /"jwksUri" must not carry credentials/,
+    ],
     ['negative clockTolerance', { ...base, clockTolerance: -1 }, /"clockTolerance"/],
     ['NaN maxTokenLifetime', { ...base, maxTokenLifetime: Number.NaN }, /"maxTokenLifetime"/],
     ['string clockTolerance', { ...base, clockTolerance: '5' }, /"clockTolerance"/],
@@ -119,7 +127,9 @@ describe('options from express-jwt and its peers name what to use instead', () =
     );
   });
 
-  test('a name that is nobody\'s option, even one on Object.prototype, is simply unknown', () => {
-    expect(() => createTokenGate({ ...base, toString: 1 } as unknown as TokenGateOptions)).toThrow(/"toString" is not a known option/);
+  test("a name that is nobody's option, even one on Object.prototype, is simply unknown", () => {
+    expect(() => createTokenGate({ ...base, toString: 1 } as unknown as TokenGateOptions)).toThrow(
+      /"toString" is not a known option/,
+    );
   });
 });

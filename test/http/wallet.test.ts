@@ -20,8 +20,12 @@ function app(build: (app: express.Express) => void): express.Express {
 
 describe('walletOf(req)', () => {
   test('returns the wallet requireAuth attached', async () => {
-    const served = app((a) => a.get('/me', env.gate.requireAuth(), (req, res) => res.json({ address: walletOf(req).address })));
-    const res = await request(served).get('/me').set('Authorization', `Bearer ${await env.issuer.sign()}`);
+    const served = app((a) =>
+      a.get('/me', env.gate.requireAuth(), (req, res) => res.json({ address: walletOf(req).address })),
+    );
+    const res = await request(served)
+      .get('/me')
+      .set('Authorization', `Bearer ${await env.issuer.sign()}`);
     expect(res.body).toEqual({ address: WALLET });
   });
 
@@ -35,7 +39,9 @@ describe('walletOf(req)', () => {
   });
 
   test('throws behind optionalAuth when no token was sent', async () => {
-    const served = app((a) => a.get('/feed', env.gate.optionalAuth(), (req, res) => res.json({ address: walletOf(req).address })));
+    const served = app((a) =>
+      a.get('/feed', env.gate.optionalAuth(), (req, res) => res.json({ address: walletOf(req).address })),
+    );
     expect((await request(served).get('/feed')).status).toBe(500);
   });
 
@@ -51,9 +57,13 @@ describe('gate.walletOf(req)', () => {
   test("reads the gate's own requestProperty", async () => {
     const gate = createTokenGate({ ...env.issuer.options, requestProperty: 'account' });
     const served = app((a) =>
-      a.get('/me', gate.requireAuth(), (req, res) => res.json({ address: gate.walletOf(req).address, wallet: req.wallet ?? null })),
+      a.get('/me', gate.requireAuth(), (req, res) =>
+        res.json({ address: gate.walletOf(req).address, wallet: req.wallet ?? null }),
+      ),
     );
-    const res = await request(served).get('/me').set('Authorization', `Bearer ${await env.issuer.sign()}`);
+    const res = await request(served)
+      .get('/me')
+      .set('Authorization', `Bearer ${await env.issuer.sign()}`);
     expect(res.body).toEqual({ address: WALLET, wallet: null });
   });
 

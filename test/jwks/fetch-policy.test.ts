@@ -5,12 +5,23 @@
 import { fetchDecision, type FetchDecision, type FetchState, type FetchTrigger } from '../../lib/jwks/fetch-policy';
 
 /** A set fetched at 0, due for a refresh at 480 s, with the default 30 s cooldown; the clock at 100 s. */
-const base: FetchState = { now: 100_000, inflight: false, lastAttemptAt: 0, retryAt: -Infinity, refreshAt: 480_000, cooldownMs: 30_000 };
+const base: FetchState = {
+  now: 100_000,
+  inflight: false,
+  lastAttemptAt: 0,
+  retryAt: -Infinity,
+  refreshAt: 480_000,
+  cooldownMs: 30_000,
+};
 const ALL: FetchTrigger[] = ['use', 'refresh', 'unknown-kid', 'reload'];
 
 describe('fetchDecision', () => {
   test.each<[string, Partial<FetchState>, Record<FetchTrigger, FetchDecision>]>([
-    ['a fetch is running: every caller joins it', { inflight: true }, { use: 'join', refresh: 'join', 'unknown-kid': 'join', reload: 'join' }],
+    [
+      'a fetch is running: every caller joins it',
+      { inflight: true },
+      { use: 'join', refresh: 'join', 'unknown-kid': 'join', reload: 'join' },
+    ],
     [
       'a fetch is running during a backoff: still joined',
       { inflight: true, retryAt: 200_000 },
@@ -62,7 +73,9 @@ describe('fetchDecision', () => {
       { use: 'fetch', refresh: 'fetch', 'unknown-kid': 'fetch', reload: 'fetch' },
     ],
   ])('%s', (_name, state, expected) => {
-    const decisions = Object.fromEntries(ALL.map((trigger) => [trigger, fetchDecision(trigger, { ...base, ...state })]));
+    const decisions = Object.fromEntries(
+      ALL.map((trigger) => [trigger, fetchDecision(trigger, { ...base, ...state })]),
+    );
     expect(decisions).toEqual(expected);
   });
 

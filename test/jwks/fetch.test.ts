@@ -119,8 +119,19 @@ describe('unusable keys are skipped, never fatal for the others', () => {
   });
 
   test.each([
-    'use-enc', 'ops-encrypt', 'ops-not-a-list', 'private', 'ec-as-rs256', 'p384-as-es256', 'hmac', 'alg-none',
-    'off-curve', 'rsa-without-alg', 'rsa-1024', 'x25519', 'x-not-a-string',
+    'use-enc',
+    'ops-encrypt',
+    'ops-not-a-list',
+    'private',
+    'ec-as-rs256',
+    'p384-as-es256',
+    'hmac',
+    'alg-none',
+    'off-curve',
+    'rsa-without-alg',
+    'rsa-1024',
+    'x25519',
+    'x-not-a-string',
   ])('the %s entry resolves no key for any algorithm', async (kid) => {
     f = await keySetFixture();
     f.server.keys = [...bad, f.key.jwk];
@@ -154,10 +165,16 @@ describe('duplicate kids', () => {
     f.server.keys = [a.jwk, b.jwk, f.key.jwk];
     await expect(f.set.getKeys('ES256', 'dup')).rejects.toMatchObject({ status: 401, reason: 'key_not_found' });
     expect(f.eventsOf('fetched')).toEqual([expect.objectContaining({ keys: 1, skipped: 2 })]);
-    const verifier = new TokenVerifier(resolveOptions({ audience: AUDIENCE, issuer: ISSUER, jwksUri: f.server.uri, cache: false }), f.set);
-    for (const signer of [a, b]) await expect(verifier.verify(await signAccessToken(signer))).rejects.toMatchObject({ reason: 'key_not_found' });
+    const verifier = new TokenVerifier(
+      resolveOptions({ audience: AUDIENCE, issuer: ISSUER, jwksUri: f.server.uri, cache: false }),
+      f.set,
+    );
+    for (const signer of [a, b])
+      await expect(verifier.verify(await signAccessToken(signer))).rejects.toMatchObject({ reason: 'key_not_found' });
     // Nor does a token without kid reach them.
-    await expect(verifier.verify(await signAccessToken(a, { kid: undefined }))).rejects.toMatchObject({ reason: 'signature_invalid' });
+    await expect(verifier.verify(await signAccessToken(a, { kid: undefined }))).rejects.toMatchObject({
+      reason: 'signature_invalid',
+    });
     await expect(verifier.verify(await signAccessToken(f.key))).resolves.toMatchObject({ aud: AUDIENCE });
   });
 
@@ -177,7 +194,10 @@ describe('duplicate kids', () => {
 
 describe('tokens without kid: the signature decides among the few keys that fit', () => {
   const verifierFor = (fixture: Fixture) =>
-    new TokenVerifier(resolveOptions({ audience: AUDIENCE, issuer: ISSUER, jwksUri: fixture.server.uri, cache: false }), fixture.set);
+    new TokenVerifier(
+      resolveOptions({ audience: AUDIENCE, issuer: ISSUER, jwksUri: fixture.server.uri, cache: false }),
+      fixture.set,
+    );
   const withoutKid = ({ kid: _kid, ...jwk }: JWK) => jwk;
 
   test('with two kid-less keys, a token without kid signed by either verifies; a stranger does not', async () => {

@@ -42,7 +42,9 @@ describe('a failed refresh keeps serving the last good keys', () => {
     f.clock.advance(80_000);
     await f.set.getKeys('ES256', f.key.kid); // the first use after the refresh point starts the refresh
     await settle(f, failure, 1);
-    expect(f.eventsOf('failed')).toEqual([{ type: 'failed', uri: f.server.uri, error: expect.stringMatching(message), retryInMs: 1_000 }]);
+    expect(f.eventsOf('failed')).toEqual([
+      { type: 'failed', uri: f.server.uri, error: expect.stringMatching(message), retryInMs: 1_000 },
+    ]);
     expect(await xOf(await f.set.getKeys('ES256', f.key.kid))).toBe(f.key.jwk.x);
     expect(f.server.hits).toBe(failure === 'down' ? 1 : 2);
     expect(f.server.redirectTargetHits).toBe(0);
@@ -58,7 +60,12 @@ describe('with no usable key, a failure is a 503 with Retry-After', () => {
       await f.server.waitForHits(1);
       f.clock.advance(5_000);
     }
-    await expect(first).rejects.toMatchObject({ status: 503, reason: 'jwks_unavailable', retryAfter: 1, headers: { 'Retry-After': '1' } });
+    await expect(first).rejects.toMatchObject({
+      status: 503,
+      reason: 'jwks_unavailable',
+      retryAfter: 1,
+      headers: { 'Retry-After': '1' },
+    });
     await expect(f.set.getKeys('ES256', f.key.kid)).rejects.toMatchObject({ status: 503 });
     expect(f.eventsOf('failed')).toEqual([expect.objectContaining({ error: expect.stringMatching(message) })]);
     expect(f.server.hits).toBe(failure === 'down' ? 0 : 1);
@@ -106,7 +113,12 @@ describe('retries back off exponentially whatever the request rate', () => {
       await f.set.getKeys('ES256', f.key.kid).catch(() => undefined);
       f.clock.advance(f.eventsOf('failed').at(-1)!.retryInMs);
     }
-    expect(f.eventsOf('failed').map((e) => e.retryInMs).slice(-4)).toEqual([256_000, 300_000, 300_000, 300_000]);
+    expect(
+      f
+        .eventsOf('failed')
+        .map((e) => e.retryInMs)
+        .slice(-4),
+    ).toEqual([256_000, 300_000, 300_000, 300_000]);
   });
 
   test('a success resets the backoff', async () => {

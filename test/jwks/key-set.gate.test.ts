@@ -6,7 +6,13 @@ import { authErrorHandler, createTokenGate, type KeySetOptions } from '../../lib
 import { keySetFor, type SharedKeySet } from '../../lib/jwks/key-set';
 import { parseKeySetOptions, type KeySetEvent } from '../../lib/jwks/options';
 import { AUDIENCE, encodeSegment, ISSUER } from '../helpers/fixtures';
-import { type JwksServer, makeSigningKey, signAccessToken, type SigningKey, startJwksServer } from '../helpers/jwks-server';
+import {
+  type JwksServer,
+  makeSigningKey,
+  signAccessToken,
+  type SigningKey,
+  startJwksServer,
+} from '../helpers/jwks-server';
 import { ManualClock } from '../helpers/manual-clock';
 
 interface Setup {
@@ -29,7 +35,14 @@ async function setup(jwks: KeySetOptions = {}, cacheControl?: string, errorHandl
   const events: KeySetEvent[] = [];
   const jwksOptions: KeySetOptions = { ...jwks, onKeySetEvent: (e) => events.push(e) };
   const set = keySetFor(server.uri, parseKeySetOptions(jwksOptions), clock.now, clock.schedule);
-  const gate = createTokenGate({ audience: AUDIENCE, issuer: ISSUER, jwksUri: server.uri, jwks: jwksOptions, cache: false, logger: false });
+  const gate = createTokenGate({
+    audience: AUDIENCE,
+    issuer: ISSUER,
+    jwksUri: server.uri,
+    jwks: jwksOptions,
+    cache: false,
+    logger: false,
+  });
   const app = express();
   app.get('/me', gate.requireAuth(), (req, res) => {
     res.json({ address: (req as unknown as { wallet: { address: string } }).wallet.address });
@@ -152,7 +165,8 @@ describe('a flood of random kids over HTTP', () => {
     s.clock.advance(30_000);
     const forged = Array.from(
       { length: 300 },
-      () => `${encodeSegment({ alg: 'ES256', kid: randomUUID() })}.${encodeSegment({ iss: ISSUER, aud: AUDIENCE })}.${randomBytes(64).toString('base64url')}`,
+      () =>
+        `${encodeSegment({ alg: 'ES256', kid: randomUUID() })}.${encodeSegment({ iss: ISSUER, aud: AUDIENCE })}.${randomBytes(64).toString('base64url')}`,
     );
     const responses = await Promise.all([...forged.map((t) => get(t)), get(valid)]);
     expect(responses.slice(0, 300).every((r) => r.status === 401 && r.body.reason === 'key_not_found')).toBe(true);

@@ -10,7 +10,10 @@ let verifier: TokenVerifier;
 beforeEach(async () => {
   f = await keySetFixture();
   next = await makeSigningKey('key-2');
-  verifier = new TokenVerifier(resolveOptions({ audience: AUDIENCE, issuer: ISSUER, jwksUri: f.server.uri, cache: false }), f.set);
+  verifier = new TokenVerifier(
+    resolveOptions({ audience: AUDIENCE, issuer: ISSUER, jwksUri: f.server.uri, cache: false }),
+    f.set,
+  );
   await verifier.verify(await signAccessToken(f.key));
 });
 afterEach(() => f.server.close());
@@ -78,7 +81,10 @@ describe('a removed key stops verifying once the set is refreshed', () => {
 
 describe('a cached token stops with its key', () => {
   test('a process serving only cached tokens still refreshes the set, and stops the removed key’s tokens', async () => {
-    const cached = new TokenVerifier(resolveOptions({ audience: AUDIENCE, issuer: ISSUER, jwksUri: f.server.uri }), f.set);
+    const cached = new TokenVerifier(
+      resolveOptions({ audience: AUDIENCE, issuer: ISSUER, jwksUri: f.server.uri }),
+      f.set,
+    );
     const old = await signAccessToken(f.key);
     await cached.verify(old);
     expect(cached.verifyCached(old)).toMatchObject({ iss: ISSUER });

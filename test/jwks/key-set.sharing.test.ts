@@ -6,7 +6,13 @@ import { createTokenGate, verifyAccessToken, type TokenGate } from '../../lib';
 import { keySetFor, registeredKeySets, RemoteKeySet } from '../../lib/jwks/key-set';
 import { parseKeySetOptions } from '../../lib/jwks/options';
 import { AUDIENCE, ISSUER } from '../helpers/fixtures';
-import { type JwksServer, makeSigningKey, signAccessToken, type SigningKey, startJwksServer } from '../helpers/jwks-server';
+import {
+  type JwksServer,
+  makeSigningKey,
+  signAccessToken,
+  type SigningKey,
+  startJwksServer,
+} from '../helpers/jwks-server';
 import { keySetFixture, xOf, type Fixture } from '../helpers/key-set';
 
 describe('one key set per jwksUri per process', () => {
@@ -136,7 +142,8 @@ describe('the registry releases a key set no gate uses', () => {
       if (done()) return;
     }
   }
-  const gateOn = (jwksUri: string) => createTokenGate({ audience: AUDIENCE, issuer: ISSUER, jwksUri, cache: false, logger: false });
+  const gateOn = (jwksUri: string) =>
+    createTokenGate({ audience: AUDIENCE, issuer: ISSUER, jwksUri, cache: false, logger: false });
   /** More sets than the registry keeps alive without a gate, each for its own URI. */
   const churn = (name: string) => {
     for (let i = 0; i < 40; i += 1) keySetFor(`https://${name}-${i}.example/jwks.json`, parseKeySetOptions(undefined));

@@ -128,7 +128,10 @@ describe('hasKid answers synchronously', () => {
   });
 
   test('the verifier rejects an unknown kid with 401 key_not_found during the cooldown', async () => {
-    await expect(verifierFor(f).verify(tokenWithKid('unknown'))).rejects.toMatchObject({ status: 401, reason: 'key_not_found' });
+    await expect(verifierFor(f).verify(tokenWithKid('unknown'))).rejects.toMatchObject({
+      status: 401,
+      reason: 'key_not_found',
+    });
     expect(f.server.hits).toBe(1);
   });
 });

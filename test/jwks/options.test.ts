@@ -40,7 +40,9 @@ describe('jwks options are validated at startup', () => {
   });
 
   test('the bounds themselves are accepted', () => {
-    expect(() => parseKeySetOptions({ timeoutMs: 1, cooldownMs: 0, maxAgeMs: 1, staleIfErrorMs: 0, maxBytes: 1, maxKeys: 1 })).not.toThrow();
+    expect(() =>
+      parseKeySetOptions({ timeoutMs: 1, cooldownMs: 0, maxAgeMs: 1, staleIfErrorMs: 0, maxBytes: 1, maxKeys: 1 }),
+    ).not.toThrow();
     expect(() => parseKeySetOptions({ timeoutMs: 120_000, maxBytes: 16 * 1024 * 1024, maxKeys: 10_000 })).not.toThrow();
   });
 });
@@ -62,7 +64,10 @@ describe('onKeySetEvent cannot break verification', () => {
       await expectKeys(good.getKeys('ES256', key.kid), key.jwk);
       server.answer = 'error';
       const failing = new RemoteKeySet(server.uri, options, clock.now, clock.schedule);
-      await expect(failing.getKeys('ES256', key.kid)).rejects.toMatchObject({ status: 503, reason: 'jwks_unavailable' });
+      await expect(failing.getKeys('ES256', key.kid)).rejects.toMatchObject({
+        status: 503,
+        reason: 'jwks_unavailable',
+      });
       expect(calls).toBe(2);
     } finally {
       await server.close();
@@ -76,7 +81,9 @@ describe('onKeySetEvent cannot break verification', () => {
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
     try {
-      const options = parseKeySetOptions({ onKeySetEvent: async () => Promise.reject(new Error('async observer failed')) });
+      const options = parseKeySetOptions({
+        onKeySetEvent: async () => Promise.reject(new Error('async observer failed')),
+      });
       await expectKeys(new RemoteKeySet(server.uri, options).getKeys('ES256', key.kid), key.jwk);
       await new Promise((resolve) => setImmediate(resolve));
       expect(unhandled).toEqual([]);
@@ -126,7 +133,12 @@ describe('observers live as long as their gate', () => {
       const jwks = { cooldownMs: 0, timeoutMs: 4321 };
       for (let i = 0; i < 200; i += 1) {
         // A new options object (and so a new gate) each call, each with its own observer.
-        await verifyAccessToken(token, { audience: AUDIENCE, issuer: ISSUER, jwksUri: server.uri, jwks: { ...jwks, onKeySetEvent: () => (calls += 1) } });
+        await verifyAccessToken(token, {
+          audience: AUDIENCE,
+          issuer: ISSUER,
+          jwksUri: server.uri,
+          jwks: { ...jwks, onKeySetEvent: () => (calls += 1) },
+        });
       }
       const shared = keySetFor(server.uri, parseKeySetOptions(jwks)) as RemoteKeySet;
       for (let i = 0; i < 3; i += 1) {
@@ -149,7 +161,12 @@ describe('observers live as long as their gate', () => {
     const server = await startJwksServer({ keys: [key.jwk] });
     try {
       const seen: KeySetEvent[] = [];
-      const gate = createTokenGate({ audience: AUDIENCE, issuer: ISSUER, jwksUri: server.uri, jwks: { timeoutMs: 4322, onKeySetEvent: (e) => seen.push(e) } });
+      const gate = createTokenGate({
+        audience: AUDIENCE,
+        issuer: ISSUER,
+        jwksUri: server.uri,
+        jwks: { timeoutMs: 4322, onKeySetEvent: (e) => seen.push(e) },
+      });
       collector()();
       await gate.verify(await signAccessToken(key));
       expect(seen).toEqual([expect.objectContaining({ type: 'fetched' })]);

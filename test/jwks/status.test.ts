@@ -12,7 +12,14 @@ afterEach(() => f.server.close());
 describe('status() before the first fetch', () => {
   test('is empty: no keys, no failures, nothing planned', async () => {
     f = await keySetFixture();
-    expect(f.set.status()).toEqual({ state: 'empty', source: 'jwks', uri: f.server.uri, keyIds: [], keys: 0, failures: 0 });
+    expect(f.set.status()).toEqual({
+      state: 'empty',
+      source: 'jwks',
+      uri: f.server.uri,
+      keyIds: [],
+      keys: 0,
+      failures: 0,
+    });
   });
 });
 
@@ -36,7 +43,12 @@ describe('status() of a fetched set', () => {
     expect(f.set.status().state).toBe('fresh');
     f.clock.advance(20_000);
     const status = f.set.status();
-    expect(status).toMatchObject({ state: 'stale', keyIds: ['key-1'], failures: 1, lastError: { message: 'HTTP 500' } });
+    expect(status).toMatchObject({
+      state: 'stale',
+      keyIds: ['key-1'],
+      failures: 1,
+      lastError: { message: 'HTTP 500' },
+    });
     expect(status.nextRefreshAt! - status.lastError!.at).toBe(1_000); // the first backoff step
     await f.set.idle();
   });
@@ -58,7 +70,13 @@ describe('status() with no usable key after a failure', () => {
     f = await keySetFixture();
     await f.server.stop();
     const status = await f.set.reload();
-    expect(status).toMatchObject({ state: 'failing', keyIds: [], keys: 0, failures: 1, lastError: { message: expect.stringMatching(/ECONNREFUSED/) } });
+    expect(status).toMatchObject({
+      state: 'failing',
+      keyIds: [],
+      keys: 0,
+      failures: 1,
+      lastError: { message: expect.stringMatching(/ECONNREFUSED/) },
+    });
     expect(status.lastFetchAt).toBeUndefined();
     expect(status.nextRefreshAt! - status.lastError!.at).toBe(1_000);
   });

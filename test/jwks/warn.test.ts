@@ -4,7 +4,13 @@
  */
 import express from 'express';
 import request from 'supertest';
-import { authErrorHandler, createTokenGate, KeySetUnavailableError, OptionsError, type TokenGateOptions } from '../../lib';
+import {
+  authErrorHandler,
+  createTokenGate,
+  KeySetUnavailableError,
+  OptionsError,
+  type TokenGateOptions,
+} from '../../lib';
 import { keySetWarner, WARN_EVERY_MS } from '../../lib/jwks/warn';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing';
 import { AUDIENCE } from '../helpers/fixtures';
@@ -104,7 +110,10 @@ describe('the logger option reports a key set that cannot be fetched', () => {
     await errorOf(downOptions({ logger: (line) => lines.push(line) }));
     const logger = { warn: (line: string) => lines.push(`object: ${line}`) };
     await errorOf(downOptions({ logger }));
-    expect(lines).toEqual([expect.stringMatching(/^express-token-gate: cannot fetch/), expect.stringMatching(/^object: express-token-gate: cannot fetch/)]);
+    expect(lines).toEqual([
+      expect.stringMatching(/^express-token-gate: cannot fetch/),
+      expect.stringMatching(/^object: express-token-gate: cannot fetch/),
+    ]);
     expect(warn).not.toHaveBeenCalled();
   });
 
@@ -113,8 +122,11 @@ describe('the logger option reports a key set that cannot be fetched', () => {
     const logger = (line: string) => lines.push(line);
     const options = downOptions({ logger });
     const app = express();
-    for (let i = 0; i < 5; i += 1) app.get(`/r${i}`, createTokenGate({ ...options }).requireAuth(), (_req, res) => res.send('ok'));
-    await Promise.all([0, 1, 2, 3, 4].map((i) => request(app).get(`/r${i}`).set('Authorization', `Bearer ${token}`).expect(503)));
+    for (let i = 0; i < 5; i += 1)
+      app.get(`/r${i}`, createTokenGate({ ...options }).requireAuth(), (_req, res) => res.send('ok'));
+    await Promise.all(
+      [0, 1, 2, 3, 4].map((i) => request(app).get(`/r${i}`).set('Authorization', `Bearer ${token}`).expect(503)),
+    );
     expect(lines).toHaveLength(1);
   });
 
@@ -129,13 +141,16 @@ describe('the logger option reports a key set that cannot be fetched', () => {
     expect(err).toBeInstanceOf(KeySetUnavailableError);
   });
 
-  test.each([['a string', 'console'], ['true', true], ['an object without warn', { log: () => undefined }]])(
-    'logger as %s throws at startup',
-    (_name, logger) => {
-      expect(() => createTokenGate({ ...issuer.options, logger } as unknown as TokenGateOptions)).toThrow(OptionsError);
-      expect(() => createTokenGate({ ...issuer.options, logger } as unknown as TokenGateOptions)).toThrow(/"logger" must be false, a function or an object with a warn method/);
-    },
-  );
+  test.each([
+    ['a string', 'console'],
+    ['true', true],
+    ['an object without warn', { log: () => undefined }],
+  ])('logger as %s throws at startup', (_name, logger) => {
+    expect(() => createTokenGate({ ...issuer.options, logger } as unknown as TokenGateOptions)).toThrow(OptionsError);
+    expect(() => createTokenGate({ ...issuer.options, logger } as unknown as TokenGateOptions)).toThrow(
+      /"logger" must be false, a function or an object with a warn method/,
+    );
+  });
 });
 
 describe('warnings are rate-limited while a key set keeps failing', () => {
@@ -145,7 +160,10 @@ describe('warnings are rate-limited while a key set keeps failing', () => {
   test('one line for the first failure, then at most one per interval, counting the ones left out', () => {
     let now = 1_000_000;
     const lines: string[] = [];
-    const warner = keySetWarner((line) => lines.push(line), () => now);
+    const warner = keySetWarner(
+      (line) => lines.push(line),
+      () => now,
+    );
     for (let i = 0; i < 50; i += 1) warner(failed);
     expect(lines).toHaveLength(1);
     now += WARN_EVERY_MS - 1;
@@ -159,7 +177,10 @@ describe('warnings are rate-limited while a key set keeps failing', () => {
 
   test('a fetch after failures says so once; the next outage warns at once again', () => {
     const lines: string[] = [];
-    const warner = keySetWarner((line) => lines.push(line), () => 0);
+    const warner = keySetWarner(
+      (line) => lines.push(line),
+      () => 0,
+    );
     warner({ type: 'fetched', uri, keys: 2, skipped: 0 });
     expect(lines).toEqual([]);
     warner(failed);

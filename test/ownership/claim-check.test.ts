@@ -28,7 +28,8 @@ function appOf(...middleware: RequestHandler[]) {
   const app = express();
   app.get('/r', ...middleware, (_req, res) => res.json({ ok: true }));
   app.use(authErrorHandler());
-  app.use(((err, _req, res, _next) => res.status(500).json({ unexpected: String(err.message) })) as express.ErrorRequestHandler);
+  app.use(((err, _req, res, _next) =>
+    res.status(500).json({ unexpected: String(err.message) })) as express.ErrorRequestHandler);
   return app;
 }
 
@@ -37,13 +38,19 @@ const gateWith = (options: Partial<TokenGateOptions>) => createTokenGate({ ...en
 describe('requireClaims(check) lets through tokens whose claims pass the check', () => {
   test('a passing check answers the route', async () => {
     const app = appOf(env.gate.requireClaims((c) => c.email === 'ada@example.org'));
-    await request(app).get('/r').set(bearer(await env.issuer.sign({ email: 'ada@example.org' }))).expect(200, { ok: true });
+    await request(app)
+      .get('/r')
+      .set(bearer(await env.issuer.sign({ email: 'ada@example.org' })))
+      .expect(200, { ok: true });
   });
 
   test('the check receives the verified, normalised claims', async () => {
     let seen: AccessTokenClaims | undefined;
     const app = appOf(env.gate.requireClaims((c) => ((seen = c), true)));
-    await request(app).get('/r').set(bearer(await env.issuer.sign({ contractAddress: APES_CONTRACT, numTokens: '2' }))).expect(200);
+    await request(app)
+      .get('/r')
+      .set(bearer(await env.issuer.sign({ contractAddress: APES_CONTRACT, numTokens: '2' })))
+      .expect(200);
     expect(seen?.tokenBalances).toEqual({ contractAddress: { [APES_CONTRACT]: '2' } });
     expect(Object.isFrozen(seen)).toBe(true);
   });
@@ -52,16 +59,24 @@ describe('requireClaims(check) lets through tokens whose claims pass the check',
 describe('requireClaims(check) refuses with 403 insufficient_scope, reason claim_check_failed', () => {
   test('carries the given description in the header and the body, and no requirements', async () => {
     const app = appOf(env.gate.requireClaims((c) => c.email === 'ada@example.org', 'Only Ada may read this'));
-    const res = await request(app).get('/r').set(bearer(await env.issuer.sign({ email: 'bob@example.org' })));
+    const res = await request(app)
+      .get('/r')
+      .set(bearer(await env.issuer.sign({ email: 'bob@example.org' })));
     expect(res.status).toBe(403);
     expect(res.headers['www-authenticate']).toBe(
       'Bearer realm="api", error="insufficient_scope", error_description="Only Ada may read this"',
     );
-    expect(res.body).toEqual({ error: 'insufficient_scope', error_description: 'Only Ada may read this', reason: 'claim_check_failed' });
+    expect(res.body).toEqual({
+      error: 'insufficient_scope',
+      error_description: 'Only Ada may read this',
+      reason: 'claim_check_failed',
+    });
   });
 
   test('uses a generic description when none is given', async () => {
-    const res = await request(appOf(env.gate.requireClaims(() => false))).get('/r').set(bearer(await env.issuer.sign()));
+    const res = await request(appOf(env.gate.requireClaims(() => false)))
+      .get('/r')
+      .set(bearer(await env.issuer.sign()));
     expect(res.status).toBe(403);
     expect(res.body.error_description).toBe('The token does not meet the conditions of this resource');
   });
@@ -69,9 +84,16 @@ describe('requireClaims(check) refuses with 403 insufficient_scope, reason claim
   test('the error is a ClaimCheckError with status 403', async () => {
     let caught: unknown;
     const app = express();
-    app.get('/r', env.gate.requireClaims(() => false), (_req, res) => res.end());
+    app.get(
+      '/r',
+      env.gate.requireClaims(() => false),
+      (_req, res) => res.end(),
+    );
     app.use(((err, _req, res, _next) => ((caught = err), res.status(418).end())) as express.ErrorRequestHandler);
-    await request(app).get('/r').set(bearer(await env.issuer.sign())).expect(418);
+    await request(app)
+      .get('/r')
+      .set(bearer(await env.issuer.sign()))
+      .expect(418);
     expect(caught).toBeInstanceOf(ClaimCheckError);
     expect(caught).toMatchObject({ status: 403, code: 'insufficient_scope', reason: 'claim_check_failed' });
   });
@@ -88,7 +110,9 @@ describe('requireClaims(check) refuses with 403 insufficient_scope, reason claim
   test('an invalid token is refused with 401 before the check runs', async () => {
     let calls = 0;
     const app = appOf(env.gate.requireClaims(() => (calls++, true)));
-    const res = await request(app).get('/r').set(bearer(await env.issuer.sign({ exp: nowSeconds() - 60 })));
+    const res = await request(app)
+      .get('/r')
+      .set(bearer(await env.issuer.sign({ exp: nowSeconds() - 60 })));
     expect(res.status).toBe(401);
     expect(calls).toBe(0);
     await request(app).get('/r').expect(401);
@@ -98,21 +122,31 @@ describe('requireClaims(check) refuses with 403 insufficient_scope, reason claim
 describe('a claim check fails closed on anything but true or false', () => {
   test('an async check (a Promise) never passes: the error goes to the error handler', async () => {
     const asyncCheck = (async () => true) as unknown as () => boolean;
-    const res = await request(appOf(env.gate.requireClaims(asyncCheck))).get('/r').set(bearer(await env.issuer.sign()));
+    const res = await request(appOf(env.gate.requireClaims(asyncCheck)))
+      .get('/r')
+      .set(bearer(await env.issuer.sign()));
     expect(res.status).toBe(500);
     expect(res.body.unexpected).toMatch(/must return true or false, not a Promise/);
   });
 
   test('a truthy non-boolean never passes', async () => {
     const truthy = ((c: AccessTokenClaims) => c.walletAddress) as unknown as () => boolean;
-    expect((await request(appOf(env.gate.requireClaims(truthy))).get('/r').set(bearer(await env.issuer.sign()))).status).toBe(500);
+    expect(
+      (
+        await request(appOf(env.gate.requireClaims(truthy)))
+          .get('/r')
+          .set(bearer(await env.issuer.sign()))
+      ).status,
+    ).toBe(500);
   });
 
   test('a check that throws goes to the error handler', async () => {
     const throwing = () => {
       throw new Error('database down');
     };
-    const res = await request(appOf(env.gate.requireClaims(throwing))).get('/r').set(bearer(await env.issuer.sign()));
+    const res = await request(appOf(env.gate.requireClaims(throwing)))
+      .get('/r')
+      .set(bearer(await env.issuer.sign()));
     expect(res.status).toBe(500);
     expect(res.body.unexpected).toBe('database down');
   });
@@ -134,14 +168,26 @@ describe('claimEquals(claim, value) compares one claim exactly', () => {
   const app = () => appOf(env.gate.requireClaims(claimEquals('email_verified', true)));
 
   test('passes the exact value and refuses a look-alike', async () => {
-    await request(app()).get('/r').set(bearer(await env.issuer.sign({ email_verified: true }))).expect(200);
-    await request(app()).get('/r').set(bearer(await env.issuer.sign({ email_verified: 'true' }))).expect(403);
-    await request(app()).get('/r').set(bearer(await env.issuer.sign())).expect(403);
+    await request(app())
+      .get('/r')
+      .set(bearer(await env.issuer.sign({ email_verified: true })))
+      .expect(200);
+    await request(app())
+      .get('/r')
+      .set(bearer(await env.issuer.sign({ email_verified: 'true' })))
+      .expect(403);
+    await request(app())
+      .get('/r')
+      .set(bearer(await env.issuer.sign()))
+      .expect(403);
   });
 
   test('never matches an inherited property', async () => {
     const inherited = appOf(env.gate.requireClaims(claimEquals('hasOwnProperty', null)));
-    await request(inherited).get('/r').set(bearer(await env.issuer.sign())).expect(403);
+    await request(inherited)
+      .get('/r')
+      .set(bearer(await env.issuer.sign()))
+      .expect(403);
   });
 
   test('refuses a non-primitive value or an empty name at startup', () => {
@@ -154,19 +200,37 @@ describe('claimIncludes(claim, ...values) needs every value in a list or space-s
   const app = () => appOf(env.gate.requireClaims(claimIncludes('roles', 'admin', 'editor')));
 
   test('a list holding every value passes; one missing value refuses', async () => {
-    await request(app()).get('/r').set(bearer(await env.issuer.sign({ roles: ['editor', 'admin', 'x'] }))).expect(200);
-    await request(app()).get('/r').set(bearer(await env.issuer.sign({ roles: ['admin'] }))).expect(403);
+    await request(app())
+      .get('/r')
+      .set(bearer(await env.issuer.sign({ roles: ['editor', 'admin', 'x'] })))
+      .expect(200);
+    await request(app())
+      .get('/r')
+      .set(bearer(await env.issuer.sign({ roles: ['admin'] })))
+      .expect(403);
   });
 
   test('a space-separated string such as scope counts word by word', async () => {
     const scoped = appOf(env.gate.requireClaims(claimIncludes('scope', 'read:posts')));
-    await request(scoped).get('/r').set(bearer(await env.issuer.sign({ scope: 'openid read:posts' }))).expect(200);
-    await request(scoped).get('/r').set(bearer(await env.issuer.sign({ scope: 'read:postsX' }))).expect(403);
+    await request(scoped)
+      .get('/r')
+      .set(bearer(await env.issuer.sign({ scope: 'openid read:posts' })))
+      .expect(200);
+    await request(scoped)
+      .get('/r')
+      .set(bearer(await env.issuer.sign({ scope: 'read:postsX' })))
+      .expect(403);
   });
 
   test('a missing claim or one of another type refuses', async () => {
-    await request(app()).get('/r').set(bearer(await env.issuer.sign())).expect(403);
-    await request(app()).get('/r').set(bearer(await env.issuer.sign({ roles: { admin: true } }))).expect(403);
+    await request(app())
+      .get('/r')
+      .set(bearer(await env.issuer.sign()))
+      .expect(403);
+    await request(app())
+      .get('/r')
+      .set(bearer(await env.issuer.sign({ roles: { admin: true } })))
+      .expect(403);
   });
 
   test('needs at least one value', () => {
@@ -179,8 +243,17 @@ describe('the claims option applies one check to every middleware of the gate', 
 
   test('requireAuth, requireTokens and optionalAuth with a token all refuse a failing token', async () => {
     const gate = gateWith({ claims: staffOnly });
-    const outsider = await env.issuer.sign({ email: 'guest@example.org', contractAddress: APES_CONTRACT, tokenBalance: '1' });
-    for (const middleware of [gate.requireAuth(), gate.requireTokens(APES_CONTRACT, '1'), gate.optionalAuth(), gate.requireClaims(() => true)]) {
+    const outsider = await env.issuer.sign({
+      email: 'guest@example.org',
+      contractAddress: APES_CONTRACT,
+      tokenBalance: '1',
+    });
+    for (const middleware of [
+      gate.requireAuth(),
+      gate.requireTokens(APES_CONTRACT, '1'),
+      gate.optionalAuth(),
+      gate.requireClaims(() => true),
+    ]) {
       const res = await request(appOf(middleware)).get('/r').set(bearer(outsider));
       expect({ status: res.status, reason: res.body.reason, description: res.body.error_description }).toEqual({
         status: 403,
@@ -193,19 +266,28 @@ describe('the claims option applies one check to every middleware of the gate', 
   });
 
   test('optionalAuth still lets a request without credentials through', async () => {
-    await request(appOf(gateWith({ claims: staffOnly }).optionalAuth())).get('/r').expect(200);
+    await request(appOf(gateWith({ claims: staffOnly }).optionalAuth()))
+      .get('/r')
+      .expect(200);
   });
 
   test('gate.verify applies it too', async () => {
     const gate = gateWith({ claims: (c) => c.email === 'staff@example.org' });
-    await expect(gate.verify(await env.issuer.sign({ email: 'guest@example.org' }))).rejects.toMatchObject({ reason: 'claim_check_failed' });
-    await expect(gate.verify(await env.issuer.sign({ email: 'staff@example.org' }))).resolves.toMatchObject({ email: 'staff@example.org' });
+    await expect(gate.verify(await env.issuer.sign({ email: 'guest@example.org' }))).rejects.toMatchObject({
+      reason: 'claim_check_failed',
+    });
+    await expect(gate.verify(await env.issuer.sign({ email: 'staff@example.org' }))).resolves.toMatchObject({
+      email: 'staff@example.org',
+    });
   });
 
   test('runs before the route check', async () => {
     let routeCalls = 0;
     const gate = gateWith({ claims: () => false });
-    await request(appOf(gate.requireClaims(() => (routeCalls++, true)))).get('/r').set(bearer(await env.issuer.sign())).expect(403);
+    await request(appOf(gate.requireClaims(() => (routeCalls++, true))))
+      .get('/r')
+      .set(bearer(await env.issuer.sign()))
+      .expect(403);
     expect(routeCalls).toBe(0);
   });
 
@@ -222,15 +304,22 @@ describe('subject: sub must be one of the listed values', () => {
   test('accepts a listed sub and refuses another with 401 subject_mismatch', async () => {
     const wallet = '0x1111111111111111111111111111111111111111';
     const gate = gateWith({ subject: [`ethereum:${wallet}`] });
-    await request(appWith(gate.requireAuth())).get('/r').set(bearer(await env.issuer.sign({ walletAddress: wallet }))).expect(200);
-    const res = await request(appWith(gate.requireAuth())).get('/r').set(bearer(await env.issuer.sign()));
+    await request(appWith(gate.requireAuth()))
+      .get('/r')
+      .set(bearer(await env.issuer.sign({ walletAddress: wallet })))
+      .expect(200);
+    const res = await request(appWith(gate.requireAuth()))
+      .get('/r')
+      .set(bearer(await env.issuer.sign()));
     expect(res.status).toBe(401);
     expect(res.body.reason).toBe('subject_mismatch');
   });
 
   test('refuses a token without sub', async () => {
     const gate = gateWith({ subject: 'ethereum:0x1111111111111111111111111111111111111111' });
-    const res = await request(appWith(gate.requireAuth())).get('/r').set(bearer(await env.issuer.sign({ sub: undefined })));
+    const res = await request(appWith(gate.requireAuth()))
+      .get('/r')
+      .set(bearer(await env.issuer.sign({ sub: undefined })));
     expect(res.body.reason).toBe('subject_mismatch');
   });
 
@@ -242,15 +331,22 @@ describe('subject: sub must be one of the listed values', () => {
 describe('maxTokenAge: seconds since iat', () => {
   test('accepts a token issued within maxTokenAge and refuses an older one with 401 token_too_old', async () => {
     const gate = gateWith({ maxTokenAge: 600 });
-    await request(appWith(gate.requireAuth())).get('/r').set(bearer(await env.issuer.sign({ iat: nowSeconds() - 300 }))).expect(200);
-    const res = await request(appWith(gate.requireAuth())).get('/r').set(bearer(await env.issuer.sign({ iat: nowSeconds() - 3600 })));
+    await request(appWith(gate.requireAuth()))
+      .get('/r')
+      .set(bearer(await env.issuer.sign({ iat: nowSeconds() - 300 })))
+      .expect(200);
+    const res = await request(appWith(gate.requireAuth()))
+      .get('/r')
+      .set(bearer(await env.issuer.sign({ iat: nowSeconds() - 3600 })));
     expect(res.status).toBe(401);
     expect(res.body.reason).toBe('token_too_old');
   });
 
   test('makes iat required', async () => {
     const gate = gateWith({ maxTokenAge: 600 });
-    const res = await request(appWith(gate.requireAuth())).get('/r').set(bearer(await env.issuer.sign({ iat: undefined })));
+    const res = await request(appWith(gate.requireAuth()))
+      .get('/r')
+      .set(bearer(await env.issuer.sign({ iat: undefined })));
     expect(res.body).toMatchObject({ reason: 'claim_invalid', error_description: 'The token has no iat claim' });
   });
 
@@ -258,7 +354,11 @@ describe('maxTokenAge: seconds since iat', () => {
     let now = Date.now();
     const { keys } = (await (await fetch(env.issuer.jwksUri)).json()) as { keys: JWK[] };
     const key = (await importJWK(keys[0]!, 'ES256')) as CryptoKey;
-    const verifier = new TokenVerifier(resolveOptions({ ...env.issuer.options, maxTokenAge: 60 }), { getKeys: async () => [key] }, () => now);
+    const verifier = new TokenVerifier(
+      resolveOptions({ ...env.issuer.options, maxTokenAge: 60 }),
+      { getKeys: async () => [key] },
+      () => now,
+    );
     const token = await env.issuer.sign({ iat: Math.floor(now / 1000) });
     await expect(verifier.verify(token)).resolves.toMatchObject({ iat: expect.any(Number) });
     now += 66_000; // past iat + maxTokenAge + the 5 s tolerance

@@ -9,10 +9,14 @@ const env = useTestIssuer();
 const SOL_WALLET = 'DRpbCBMxVnDK7maPM5tGv6MvB3v1sRMC86PZ8okm21hy';
 const SOL_COLLECTION = 'J1S9H3QjnRtBbbuD4HjPV6RpRhwuk4zKbxsnCHuTgh9w';
 const CREATOR = '0x1111111111111111111111111111111111111111';
-const contractBalance = (balance: string, contract = APES_CONTRACT) => ({ tokenBalances: { contractAddress: { [contract]: balance } } });
+const contractBalance = (balance: string, contract = APES_CONTRACT) => ({
+  tokenBalances: { contractAddress: { [contract]: balance } },
+});
 
 async function statusFor(middleware: ReturnType<TokenGate['requireTokens']>, claims: Record<string, unknown>) {
-  const res = await request(appWith(middleware)).get('/r').set('Authorization', `Bearer ${await env.issuer.sign(claims)}`);
+  const res = await request(appWith(middleware))
+    .get('/r')
+    .set('Authorization', `Bearer ${await env.issuer.sign(claims)}`);
   return res;
 }
 
@@ -27,7 +31,11 @@ describe('requireTokens(contractAddress, minBalance)', () => {
   });
 
   test('minimum unset or 0 means a balance above 0', async () => {
-    for (const mw of [env.gate.requireTokens(APES_CONTRACT), env.gate.requireTokens(APES_CONTRACT, '0'), env.gate.requireTokens(APES_CONTRACT, 0)]) {
+    for (const mw of [
+      env.gate.requireTokens(APES_CONTRACT),
+      env.gate.requireTokens(APES_CONTRACT, '0'),
+      env.gate.requireTokens(APES_CONTRACT, 0),
+    ]) {
       expect((await statusFor(mw, contractBalance('0.000000000000000001'))).status).toBe(200);
       expect((await statusFor(mw, contractBalance('0'))).status).toBe(403);
       expect((await statusFor(mw, {})).status).toBe(403);
@@ -78,8 +86,19 @@ describe('requireTokens(requirements)', () => {
   });
 
   test('sums contract, collection and creator balances together', async () => {
-    const mw = env.gate.requireTokens({ contractAddress: APES_CONTRACT, collection: 'apes', creatorAddress: CREATOR, minTokenBalance: 3 });
-    const claims = { tokenBalances: { contractAddress: { [APES_CONTRACT]: '1' }, collection: { apes: '1' }, creatorAddress: { [CREATOR]: '1' } } };
+    const mw = env.gate.requireTokens({
+      contractAddress: APES_CONTRACT,
+      collection: 'apes',
+      creatorAddress: CREATOR,
+      minTokenBalance: 3,
+    });
+    const claims = {
+      tokenBalances: {
+        contractAddress: { [APES_CONTRACT]: '1' },
+        collection: { apes: '1' },
+        creatorAddress: { [CREATOR]: '1' },
+      },
+    };
     expect((await statusFor(mw, claims)).status).toBe(200);
   });
 
@@ -90,7 +109,11 @@ describe('requireTokens(requirements)', () => {
   });
 
   test('tokenIds count only the listed ids of the proven contract', async () => {
-    const mw = env.gate.requireTokens({ contractAddress: APES_CONTRACT, tokenIds: ['7', 9n, 11], minTokenBalance: '2' });
+    const mw = env.gate.requireTokens({
+      contractAddress: APES_CONTRACT,
+      tokenIds: ['7', 9n, 11],
+      minTokenBalance: '2',
+    });
     expect((await statusFor(mw, { contractAddress: APES_CONTRACT, tokenIds: ['7', '9'] })).status).toBe(200);
     expect((await statusFor(mw, { contractAddress: APES_CONTRACT, tokenIds: ['7', '8'] })).status).toBe(403);
     const otherContract = '0x2222222222222222222222222222222222222222';
@@ -114,7 +137,9 @@ describe('requireTokens(requirements)', () => {
   test('Solana collections and wallets compare exactly', async () => {
     const mw = env.gate.requireTokens({ chain: 'solana', collection: [SOL_COLLECTION], minTokenBalance: 1 });
     const solana = { walletAddress: SOL_WALLET, chain: 'solana', sub: `solana:${SOL_WALLET}` };
-    expect((await statusFor(mw, { ...solana, tokenBalances: { collection: { [SOL_COLLECTION]: '1' } } })).status).toBe(200);
+    expect((await statusFor(mw, { ...solana, tokenBalances: { collection: { [SOL_COLLECTION]: '1' } } })).status).toBe(
+      200,
+    );
     const lower = { ...solana, tokenBalances: { collection: { [SOL_COLLECTION.toLowerCase()]: '1' } } };
     expect((await statusFor(mw, lower)).status).toBe(403);
     const wallets = env.gate.requireTokens({ chain: 'solana', allowedWallets: [SOL_WALLET.toLowerCase()] });
@@ -162,7 +187,9 @@ describe('Solana tokenIds are mint addresses', () => {
   test('mints are summed against minTokenBalance', async () => {
     const OTHER_MINT = '9ARngHhVaCtH5JFieRdSS5Y8cdZk2TBF4tfGSWFB9iSK';
     const mw = env.gate.requireTokens({ chain: 'solana', tokenIds: [MINT, OTHER_MINT], minTokenBalance: 2 });
-    expect((await statusFor(mw, { ...solana, tokenBalances: { tokenIds: { [MINT]: '1', [OTHER_MINT]: '1' } } })).status).toBe(200);
+    expect(
+      (await statusFor(mw, { ...solana, tokenBalances: { tokenIds: { [MINT]: '1', [OTHER_MINT]: '1' } } })).status,
+    ).toBe(200);
     expect((await statusFor(mw, proving('tokenIds', MINT))).status).toBe(403);
   });
 });
@@ -172,18 +199,38 @@ describe('requirements are validated when the middleware is created', () => {
     ['nothing to check', {}, /need a contractAddress, collection, creatorAddress, tokenIds or allowedWallets/],
     ['unknown field', { contractAddress: APES_CONTRACT, minBalance: 1 }, /"minBalance" is not a known requirement/],
     ['short EVM address', { contractAddress: '0x1234' }, /"contractAddress" is not a 0x-prefixed 40-digit hex address/],
-    ['39 hex digits, no chain', { contractAddress: APES_CONTRACT.slice(0, -1) }, /"contractAddress" is not a 0x-prefixed 40-digit hex address/],
-    ['41 hex digits, no chain', { creatorAddress: `${APES_CONTRACT}0` }, /"creatorAddress" is not a 0x-prefixed 40-digit hex address/],
+    [
+      '39 hex digits, no chain',
+      { contractAddress: APES_CONTRACT.slice(0, -1) },
+      /"contractAddress" is not a 0x-prefixed 40-digit hex address/,
+    ],
+    [
+      '41 hex digits, no chain',
+      { creatorAddress: `${APES_CONTRACT}0` },
+      /"creatorAddress" is not a 0x-prefixed 40-digit hex address/,
+    ],
     ['malformed 0x wallet, no chain', { allowedWallets: ['0xabc'] }, /"allowedWallets\[0\]" is not a 0x-prefixed/],
-    ['bad EVM address on ethereum', { chain: 'ethereum', contractAddress: '0x1234' }, /"contractAddress" is not a 0x-prefixed/],
-    ['EVM address on solana', { chain: 'solana', collection: [SOL_COLLECTION], allowedWallets: [APES_CONTRACT] }, /"allowedWallets\[0\]" is not a base58/],
+    [
+      'bad EVM address on ethereum',
+      { chain: 'ethereum', contractAddress: '0x1234' },
+      /"contractAddress" is not a 0x-prefixed/,
+    ],
+    [
+      'EVM address on solana',
+      { chain: 'solana', collection: [SOL_COLLECTION], allowedWallets: [APES_CONTRACT] },
+      /"allowedWallets\[0\]" is not a base58/,
+    ],
     ['non-hex address without chain', { contractAddress: SOL_COLLECTION }, /"chain" is required/],
     ['exponent minimum', { contractAddress: APES_CONTRACT, minTokenBalance: '1e3' }, /"minTokenBalance"/],
     ['negative minimum', { contractAddress: APES_CONTRACT, minTokenBalance: -1 }, /"minTokenBalance"/],
     ['NaN minimum', { contractAddress: APES_CONTRACT, minTokenBalance: Number.NaN }, /"minTokenBalance"/],
     ['hex minimum', { contractAddress: APES_CONTRACT, minTokenBalance: '0x10' }, /"minTokenBalance"/],
     ['padded minimum', { contractAddress: APES_CONTRACT, minTokenBalance: ' 1' }, /"minTokenBalance"/],
-    ['tokenIds without contract', { chain: 'ethereum', collection: ['x'], tokenIds: ['1'] }, /"tokenIds" needs a contractAddress/],
+    [
+      'tokenIds without contract',
+      { chain: 'ethereum', collection: ['x'], tokenIds: ['1'] },
+      /"tokenIds" needs a contractAddress/,
+    ],
     ['negative tokenId', { contractAddress: APES_CONTRACT, tokenIds: [-1] }, /"tokenIds"/],
     ['Solana tokenId that is no mint address', { chain: 'solana', tokenIds: ['7'] }, /"tokenIds\[0\]" is not a base58/],
     ['empty collection list', { chain: 'ethereum', collection: [] }, /"collection"/],
@@ -192,7 +239,9 @@ describe('requirements are validated when the middleware is created', () => {
   ];
   test.each(cases)('%s', (_name, requirements, message) => {
     const build = () =>
-      typeof requirements === 'string' ? env.gate.requireTokens(requirements, '1') : env.gate.requireTokens(requirements as TokenRequirements);
+      typeof requirements === 'string'
+        ? env.gate.requireTokens(requirements, '1')
+        : env.gate.requireTokens(requirements as TokenRequirements);
     expect(build).toThrow(RequirementsError);
     expect(build).toThrow(message);
   });
@@ -201,11 +250,17 @@ describe('requirements are validated when the middleware is created', () => {
 describe('requireTokens after requireAuth', () => {
   test('reuses the verified claims instead of verifying again', async () => {
     let verifications = 0;
-    const counting = createTokenGate({ ...env.issuer.options, cache: false, isRevoked: () => ((verifications += 1), false) });
+    const counting = createTokenGate({
+      ...env.issuer.options,
+      cache: false,
+      isRevoked: () => ((verifications += 1), false),
+    });
     const app = express();
     app.use(counting.requireAuth());
     app.get('/r', counting.requireTokens(APES_CONTRACT, '1'), (req, res) => res.json({ chain: req.wallet!.chain }));
-    const res = await request(app).get('/r').set('Authorization', `Bearer ${await env.issuer.sign(contractBalance('1'))}`);
+    const res = await request(app)
+      .get('/r')
+      .set('Authorization', `Bearer ${await env.issuer.sign(contractBalance('1'))}`);
     expect(res.status).toBe(200);
     expect(verifications).toBe(1);
   });

@@ -81,7 +81,9 @@ describe('concurrent requests', () => {
     const login = await env.login();
     const before = env.server.calls;
     const statuses = await Promise.all(
-      Array.from({ length: 100 }, () => fetch(url, { headers: { authorization: `Bearer ${login}` } }).then((r) => r.status)),
+      Array.from({ length: 100 }, () =>
+        fetch(url, { headers: { authorization: `Bearer ${login}` } }).then((r) => r.status),
+      ),
     );
     expect(statuses).toEqual(Array(100).fill(200));
     expect(env.server.calls).toBe(before + 1);
@@ -96,9 +98,12 @@ describe('concurrent requests', () => {
         return new Promise((resolve) => (answer = resolve));
       },
     };
-    const check = new Revalidator({ resolver: pending, maxAgeMs: 0, onResolverError: 'deny', timeoutMs: 5000 }).checkFor(
-      compileRequirements({ contractAddress: APES_CONTRACT }),
-    );
+    const check = new Revalidator({
+      resolver: pending,
+      maxAgeMs: 0,
+      onResolverError: 'deny',
+      timeoutMs: 5000,
+    }).checkFor(compileRequirements({ contractAddress: APES_CONTRACT }));
     const claims = { walletAddress: WALLET, chain: 'ethereum' } as Parameters<typeof check>[0];
     const outcomes = Array.from({ length: 100 }, () => check(claims));
     expect(calls).toBe(1);
@@ -152,9 +157,10 @@ describe('failures are not cached beyond a short back-off', () => {
         throw new Error('down');
       },
     };
-    const check = new Revalidator({ resolver: down, maxAgeMs: 60_000, onResolverError: 'deny', timeoutMs: 5000 }, () => now).checkFor(
-      compileRequirements({ contractAddress: APES_CONTRACT }),
-    );
+    const check = new Revalidator(
+      { resolver: down, maxAgeMs: 60_000, onResolverError: 'deny', timeoutMs: 5000 },
+      () => now,
+    ).checkFor(compileRequirements({ contractAddress: APES_CONTRACT }));
     const claims = { walletAddress: WALLET, chain: 'ethereum' } as Parameters<typeof check>[0];
     const retryAfter = async () => {
       try {

@@ -25,8 +25,16 @@ function picketAnswer(_body: unknown, path: string): unknown {
 
 type At = (url: string, timeoutMs: number) => OwnershipResolver;
 const RESOLVERS: Array<{ name: string; at: At; answer: (body: unknown, path: string) => unknown }> = [
-  { name: 'picketOwnershipResolver', at: (url, timeoutMs) => picketOwnershipResolver({ apiKey: SECRET_KEY, baseUrl: `${url}/api/v1`, timeoutMs }), answer: picketAnswer },
-  { name: 'evmOwnershipResolver', at: (url, timeoutMs) => evmOwnershipResolver({ rpcUrl: url, timeoutMs }), answer: rpcAnswer },
+  {
+    name: 'picketOwnershipResolver',
+    at: (url, timeoutMs) => picketOwnershipResolver({ apiKey: SECRET_KEY, baseUrl: `${url}/api/v1`, timeoutMs }),
+    answer: picketAnswer,
+  },
+  {
+    name: 'evmOwnershipResolver',
+    at: (url, timeoutMs) => evmOwnershipResolver({ rpcUrl: url, timeoutMs }),
+    answer: rpcAnswer,
+  },
 ];
 /** Short enough for the hanging server; long enough that a huge body is refused for its size, not its time. */
 const timeoutFor = (failure: Failure | 'refused') => (failure === 'hang' ? 300 : 10_000);
@@ -52,27 +60,39 @@ describe.each(RESOLVERS)('$name failures', ({ at, answer }) => {
     return server.url;
   };
 
-  test.each(FAILURES)("'deny': a resolver that %s answers 503 ownership_unavailable with Retry-After", async (_kind, failure) => {
-    const gate = createTokenGate({ ...env.issuer.options, revalidate: { resolver: at(await urlFor(failure), timeoutFor(failure)) } });
-    const res = await get(appWith(gate.requireTokens({ contractAddress: APES_CONTRACT })), await env.holding('1')).expect(503);
-    expect(res.body).toEqual({
-      error: 'temporarily_unavailable',
-      error_description: "The wallet's current holdings cannot be checked right now",
-      reason: 'ownership_unavailable',
-    });
-    expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
-    expect(res.headers['www-authenticate']).toBeUndefined();
-  });
+  test.each(FAILURES)(
+    "'deny': a resolver that %s answers 503 ownership_unavailable with Retry-After",
+    async (_kind, failure) => {
+      const gate = createTokenGate({
+        ...env.issuer.options,
+        revalidate: { resolver: at(await urlFor(failure), timeoutFor(failure)) },
+      });
+      const res = await get(
+        appWith(gate.requireTokens({ contractAddress: APES_CONTRACT })),
+        await env.holding('1'),
+      ).expect(503);
+      expect(res.body).toEqual({
+        error: 'temporarily_unavailable',
+        error_description: "The wallet's current holdings cannot be checked right now",
+        reason: 'ownership_unavailable',
+      });
+      expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      expect(res.headers['www-authenticate']).toBeUndefined();
+    },
+  );
 
-  test.each(FAILURES)("'useToken': a resolver that %s leaves the decision to the token's balances", async (_kind, failure) => {
-    const resolver = at(await urlFor(failure), timeoutFor(failure));
-    const gate = createTokenGate({ ...env.issuer.options, revalidate: { resolver, onResolverError: 'useToken' } });
-    const app = appWith(gate.requireTokens({ contractAddress: APES_CONTRACT }));
-    await get(app, await env.holding('1')).expect(200);
-    const res = await get(app, await env.login()).expect(403);
-    expect(res.body.reason).toBe('insufficient_balance');
-    expect(res.body.error_description).toBe('The token does not prove the required balance');
-  });
+  test.each(FAILURES)(
+    "'useToken': a resolver that %s leaves the decision to the token's balances",
+    async (_kind, failure) => {
+      const resolver = at(await urlFor(failure), timeoutFor(failure));
+      const gate = createTokenGate({ ...env.issuer.options, revalidate: { resolver, onResolverError: 'useToken' } });
+      const app = appWith(gate.requireTokens({ contractAddress: APES_CONTRACT }));
+      await get(app, await env.holding('1')).expect(200);
+      const res = await get(app, await env.login()).expect(403);
+      expect(res.body.reason).toBe('insufficient_balance');
+      expect(res.body.error_description).toBe('The token does not prove the required balance');
+    },
+  );
 });
 
 describe('a resolver of your own that misbehaves', () => {

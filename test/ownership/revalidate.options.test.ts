@@ -24,7 +24,9 @@ describe('revalidate options of a gate', () => {
 
   test('true, a string or a list is not an options object', () => {
     for (const revalidate of [true, 'yes', [resolver], null]) {
-      expect(() => createTokenGate({ ...base, revalidate: revalidate as never })).toThrow('option "revalidate" must be false or {');
+      expect(() => createTokenGate({ ...base, revalidate: revalidate as never })).toThrow(
+        'option "revalidate" must be false or {',
+      );
     }
   });
 
@@ -44,19 +46,30 @@ describe('requireTokens options of a route', () => {
   const gate = createTokenGate(base);
 
   test('a bad route revalidate throws when the middleware is created', () => {
-    expect(() => gate.requireTokens({ contractAddress: APES_CONTRACT }, { revalidate: { resolver, maxAgeMs: -5 } })).toThrow('option "revalidate.maxAgeMs"');
-    expect(() => gate.requireTokens(APES_CONTRACT, '1', { revalidate: { onResolverError: 'deny' } as never })).toThrow('option "revalidate.resolver"');
-    expect(() => gate.requireTokens({ contractAddress: APES_CONTRACT }, { revalidate: true } as never)).toThrow('option "revalidate"');
+    expect(() =>
+      gate.requireTokens({ contractAddress: APES_CONTRACT }, { revalidate: { resolver, maxAgeMs: -5 } }),
+    ).toThrow('option "revalidate.maxAgeMs"');
+    expect(() => gate.requireTokens(APES_CONTRACT, '1', { revalidate: { onResolverError: 'deny' } as never })).toThrow(
+      'option "revalidate.resolver"',
+    );
+    expect(() => gate.requireTokens({ contractAddress: APES_CONTRACT }, { revalidate: true } as never)).toThrow(
+      'option "revalidate"',
+    );
   });
 
   test('unknown route options and non-objects are refused', () => {
-    expect(() => gate.requireTokens({ contractAddress: APES_CONTRACT }, { revalidated: false } as never)).toThrow('option "revalidated" is not a known requireTokens option');
+    expect(() => gate.requireTokens({ contractAddress: APES_CONTRACT }, { revalidated: false } as never)).toThrow(
+      'option "revalidated" is not a known requireTokens option',
+    );
     expect(() => gate.requireTokens({ contractAddress: APES_CONTRACT }, 'fast' as never)).toThrow(OptionsError);
   });
 
   test('the top-level requireTokens validates revalidate with the other gate options', () => {
-    expect(() => requireTokens({ contractAddress: APES_CONTRACT }, { ...base, revalidate: { resolver, onResolverError: 'open' as never } })).toThrow(
-      'option "revalidate.onResolverError"',
-    );
+    expect(() =>
+      requireTokens(
+        { contractAddress: APES_CONTRACT },
+        { ...base, revalidate: { resolver, onResolverError: 'open' as never } },
+      ),
+    ).toThrow('option "revalidate.onResolverError"');
   });
 });

@@ -23,7 +23,10 @@ describe('a gate with revalidate', () => {
   test('closes it to a token that proved a balance the wallet no longer holds (sold after signing)', async () => {
     env.server.hold(WALLET, APES_CONTRACT, '0');
     const gate = createTokenGate({ ...env.issuer.options, ...live() });
-    const res = await get(appWith(gate.requireTokens({ contractAddress: APES_CONTRACT })), await env.holding('1')).expect(403);
+    const res = await get(
+      appWith(gate.requireTokens({ contractAddress: APES_CONTRACT })),
+      await env.holding('1'),
+    ).expect(403);
     expect(res.body.reason).toBe('insufficient_balance');
   });
 
@@ -36,9 +39,15 @@ describe('a gate with revalidate', () => {
     const fromLive = await get(appWith(livegate.requireTokens(requirement)), token).expect(403);
     const fromSnapshot = await get(appWith(snapshot.requireTokens(requirement)), token).expect(403);
     for (const res of [fromLive, fromSnapshot]) {
-      expect(res.headers['www-authenticate']).toMatch(/^Bearer realm="api", error="insufficient_scope", error_description="/);
+      expect(res.headers['www-authenticate']).toMatch(
+        /^Bearer realm="api", error="insufficient_scope", error_description="/,
+      );
       expect(res.body).toMatchObject({ error: 'insufficient_scope', reason: 'insufficient_balance' });
-      expect(res.body.requirements).toEqual({ chain: 'ethereum', contractAddress: APES_CONTRACT, minTokenBalance: '2' });
+      expect(res.body.requirements).toEqual({
+        chain: 'ethereum',
+        contractAddress: APES_CONTRACT,
+        minTokenBalance: '2',
+      });
     }
     expect(fromLive.body.error_description).toBe('The wallet does not hold the required balance');
   });
@@ -94,14 +103,19 @@ describe('per-route choice', () => {
   test('the top-level requireTokens takes revalidate among its gate options, shared with requireAuth', async () => {
     const options = { ...env.issuer.options, ...live() };
     const app = express();
-    app.get('/r', requireAuth(options), requireTokens({ contractAddress: APES_CONTRACT }, options), (req, res) => res.json({ ok: true }));
+    app.get('/r', requireAuth(options), requireTokens({ contractAddress: APES_CONTRACT }, options), (req, res) =>
+      res.json({ ok: true }),
+    );
     app.get('/s', requireTokens(APES_CONTRACT, '1', options), (req, res) => res.json({ ok: true }));
     app.use(authErrorHandler());
     const login = await env.login();
     await get(app, login).expect(200);
     await get(app, login, '/s').expect(200);
     env.server.hold(WALLET, APES_CONTRACT, '0');
-    await request(app).get('/r').set('Authorization', `Bearer ${await env.holding('1')}`).expect(200); // cached for maxAgeMs
+    await request(app)
+      .get('/r')
+      .set('Authorization', `Bearer ${await env.holding('1')}`)
+      .expect(200); // cached for maxAgeMs
   });
 });
 
@@ -134,7 +148,10 @@ describe('who the wallet is still comes from the token', () => {
   test("a resolver's allowed: false refuses even a balance that meets the minimum", async () => {
     const vetoing: OwnershipResolver = { resolve: async () => ({ balance: '9', allowed: false }) };
     const gate = createTokenGate({ ...env.issuer.options, revalidate: { resolver: vetoing } });
-    const res = await get(appWith(gate.requireTokens({ contractAddress: APES_CONTRACT })), await env.holding('9')).expect(403);
+    const res = await get(
+      appWith(gate.requireTokens({ contractAddress: APES_CONTRACT })),
+      await env.holding('9'),
+    ).expect(403);
     expect(res.body.reason).toBe('insufficient_balance');
   });
 
@@ -147,9 +164,16 @@ describe('who the wallet is still comes from the token', () => {
       },
     };
     const gate = createTokenGate({ ...env.issuer.options, revalidate: { resolver: recording } });
-    await get(appWith(gate.requireTokens({ contractAddress: APES_CONTRACT, tokenIds: [7, '8'], minTokenBalance: 1 })), await env.login()).expect(200);
+    await get(
+      appWith(gate.requireTokens({ contractAddress: APES_CONTRACT, tokenIds: [7, '8'], minTokenBalance: 1 })),
+      await env.login(),
+    ).expect(200);
     expect(asked).toEqual([
-      { chain: 'ethereum', walletAddress: WALLET, requirements: { chain: 'ethereum', contractAddress: APES_CONTRACT, tokenIds: ['7', '8'], minTokenBalance: '1' } },
+      {
+        chain: 'ethereum',
+        walletAddress: WALLET,
+        requirements: { chain: 'ethereum', contractAddress: APES_CONTRACT, tokenIds: ['7', '8'], minTokenBalance: '1' },
+      },
     ]);
   });
 });

@@ -9,11 +9,14 @@ import path from 'node:path';
 import { closedPort } from '../helpers/net';
 
 const root = path.resolve(__dirname, '../..');
-const run = (args: string[], cwd = root) => execFileSync(process.execPath, args, { cwd, encoding: 'utf8', timeout: 20_000 });
-const VIEM_LOADED = "Object.keys(require.cache).some((file) => file.includes(`${require('node:path').sep}viem${require('node:path').sep}`))";
+const run = (args: string[], cwd = root) =>
+  execFileSync(process.execPath, args, { cwd, encoding: 'utf8', timeout: 20_000 });
+const VIEM_LOADED =
+  "Object.keys(require.cache).some((file) => file.includes(`${require('node:path').sep}viem${require('node:path').sep}`))";
 
 beforeAll(() => {
-  if (!fs.existsSync(path.join(root, 'dist/cjs/index.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does)');
+  if (!fs.existsSync(path.join(root, 'dist/cjs/index.js')))
+    throw new Error('dist/ is missing: run `npm run build` (npm test does)');
 });
 
 describe('viem loads lazily', () => {
@@ -43,10 +46,24 @@ describe('viem under Jest', () => {
   test("a user's Jest run (CommonJS, no --experimental-vm-modules) can use evmOwnershipResolver", async () => {
     const run = spawnSync(
       process.execPath,
-      [require.resolve('jest/bin/jest'), '--config', 'test/package/fixtures/jest-viem/jest.config.js', '--ci', '--colors=false'],
-      { cwd: root, encoding: 'utf8', timeout: 30_000, env: { ...process.env, CLOSED_PORT: String(await closedPort()) } },
+      [
+        require.resolve('jest/bin/jest'),
+        '--config',
+        'test/package/fixtures/jest-viem/jest.config.js',
+        '--ci',
+        '--colors=false',
+      ],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        timeout: 30_000,
+        env: { ...process.env, CLOSED_PORT: String(await closedPort()) },
+      },
     );
-    expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: expect.stringMatching(/Tests: +1 passed, 1 total/) });
+    expect({ status: run.status, stderr: run.stderr }).toEqual({
+      status: 0,
+      stderr: expect.stringMatching(/Tests: +1 passed, 1 total/),
+    });
   }, 60_000);
 });
 

@@ -23,7 +23,8 @@ const execFileAsync = promisify(execFile);
 
 let consumer: string;
 let installed: string;
-const run = (args: string[]) => execFileSync(process.execPath, args, { cwd: consumer, encoding: 'utf8', timeout: 20_000 });
+const run = (args: string[]) =>
+  execFileSync(process.execPath, args, { cwd: consumer, encoding: 'utf8', timeout: 20_000 });
 
 /** The README's TypeScript quick start (the ```ts block under "## Quick start"). */
 function readmeQuickStart(): string {
@@ -44,7 +45,11 @@ beforeAll(() => {
   consumer = fs.mkdtempSync(path.join(os.tmpdir(), 'express-token-gate-consumer-'));
   // dist/ is already built by `npm test`: pack it as is.
   const [packed] = JSON.parse(
-    execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', consumer], { cwd: root, encoding: 'utf8', timeout: 20_000 }),
+    execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', consumer], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 20_000,
+    }),
   ) as Array<{ filename: string }>;
   const modules = path.join(consumer, 'node_modules');
   installed = path.join(modules, 'express-token-gate');
@@ -55,13 +60,18 @@ beforeAll(() => {
     fs.symlinkSync(path.join(root, 'node_modules', name), path.join(modules, name));
   }
   fs.writeFileSync(path.join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
-  for (const file of fs.readdirSync(fixtures)) if (file !== 'app-test.ts' && fs.statSync(path.join(fixtures, file)).isFile()) fs.copyFileSync(path.join(fixtures, file), path.join(consumer, file));
+  for (const file of fs.readdirSync(fixtures))
+    if (file !== 'app-test.ts' && fs.statSync(path.join(fixtures, file)).isFile())
+      fs.copyFileSync(path.join(fixtures, file), path.join(consumer, file));
   fs.writeFileSync(path.join(consumer, 'quick-start.ts'), readmeQuickStart());
   // The four compilations run side by side; each test awaits its own. Only nodenext also checks the
   // declaration files themselves (skipLibCheck false): that costs several times the others' time.
   const tsc = require.resolve('typescript/bin/tsc');
   for (const setting of SETTINGS) {
-    const running = execFileAsync(process.execPath, [tsc, '-p', `tsconfig.${setting}.json`], { cwd: consumer, timeout: 60_000 });
+    const running = execFileAsync(process.execPath, [tsc, '-p', `tsconfig.${setting}.json`], {
+      cwd: consumer,
+      timeout: 60_000,
+    });
     running.catch(() => undefined);
     tscRuns.set(setting, running);
   }
@@ -85,12 +95,17 @@ describe('the packed tarball', () => {
   });
 
   test('every source map carries the TypeScript it was built from', () => {
-    const maps = execFileSync('find', [path.join(installed, 'dist'), '-name', '*.js.map'], { encoding: 'utf8' }).trim().split('\n');
+    const maps = execFileSync('find', [path.join(installed, 'dist'), '-name', '*.js.map'], { encoding: 'utf8' })
+      .trim()
+      .split('\n');
     expect(maps.length).toBeGreaterThan(10);
     for (const file of maps) {
       const map = JSON.parse(fs.readFileSync(file, 'utf8')) as { sources: string[]; sourcesContent?: string[] };
       const source = path.resolve(path.dirname(path.join(root, path.relative(installed, file))), map.sources[0]!);
-      expect({ file: path.relative(installed, file), same: map.sourcesContent?.[0] === fs.readFileSync(source, 'utf8') }).toEqual({
+      expect({
+        file: path.relative(installed, file),
+        same: map.sourcesContent?.[0] === fs.readFileSync(source, 'utf8'),
+      }).toEqual({
         file: path.relative(installed, file),
         same: true,
       });
@@ -100,11 +115,15 @@ describe('the packed tarball', () => {
   test('with --enable-source-maps a stack trace names the TypeScript line', () => {
     let stderr = '';
     try {
-      execFileSync(process.execPath, ['--enable-source-maps', '-e', "require('express-token-gate').createTokenGate({ audience: 'p', secret: 'x' })"], {
-        cwd: consumer,
-        encoding: 'utf8',
-        stdio: 'pipe',
-      });
+      execFileSync(
+        process.execPath,
+        ['--enable-source-maps', '-e', "require('express-token-gate').createTokenGate({ audience: 'p', secret: 'x' })"],
+        {
+          cwd: consumer,
+          encoding: 'utf8',
+          stdio: 'pipe',
+        },
+      );
     } catch (error) {
       stderr = String((error as { stderr: string }).stderr);
     }
@@ -121,7 +140,11 @@ describe('subpaths are declared once for every resolver', () => {
       const target = pkg.exports[subpath] as { import: Record<string, string>; require: Record<string, string> };
       expect(pkg.typesVersions['*']![subpath.slice(2)]).toEqual([target.require.types]);
       for (const file of [target.import.types, target.import.default, target.require.types, target.require.default]) {
-        expect({ subpath, file, built: fs.existsSync(path.join(installed, file!)) }).toEqual({ subpath, file, built: true });
+        expect({ subpath, file, built: fs.existsSync(path.join(installed, file!)) }).toEqual({
+          subpath,
+          file,
+          built: true,
+        });
       }
     }
     expect(Object.keys(pkg.typesVersions['*']!).sort()).toEqual(subpaths.map((s) => s.slice(2)).sort());
@@ -133,7 +156,14 @@ describe('package entry points', () => {
     const out = run(['-e', "const m = require('express-token-gate'); console.log(Object.keys(m).sort().join(','))"]);
     expect(out.trim().split(',')).toEqual(
       expect.arrayContaining([
-        'TokenGateError', 'authErrorHandler', 'createTokenGate', 'optionalAuth', 'requireAuth', 'requireTokens', 'verifyAccessToken', 'walletOf',
+        'TokenGateError',
+        'authErrorHandler',
+        'createTokenGate',
+        'optionalAuth',
+        'requireAuth',
+        'requireTokens',
+        'verifyAccessToken',
+        'walletOf',
       ]),
     );
   });
@@ -178,13 +208,17 @@ describe('package entry points', () => {
 });
 
 describe('TypeScript consumers type-check under strict with every module resolution', () => {
-  test.each(SETTINGS)('moduleResolution %s: the main entry, express-token-gate/testing and the README quick start', async (setting) => {
-    const outcome = await tscRuns.get(setting)!.then(
-      () => 'compiled',
-      (error: { stdout?: string }) => error.stdout ?? String(error),
-    );
-    expect(outcome).toBe('compiled');
-  }, 60_000);
+  test.each(SETTINGS)(
+    'moduleResolution %s: the main entry, express-token-gate/testing and the README quick start',
+    async (setting) => {
+      const outcome = await tscRuns.get(setting)!.then(
+        () => 'compiled',
+        (error: { stdout?: string }) => error.stdout ?? String(error),
+      );
+      expect(outcome).toBe('compiled');
+    },
+    60_000,
+  );
 });
 
 describe("the README's TypeScript Jest recipe", () => {

@@ -31,8 +31,13 @@ describe('README /healthz recipe', () => {
   test('answers 200 with fresh keys once it fetched them', async () => {
     const issuer = await createTestIssuer({ audience: AUDIENCE });
     try {
-      const res = await request(appWithRecipe(createTokenGate(issuer.options))).get('/healthz').expect(200);
-      expect(res.body).toMatchObject({ ready: true, keys: { state: 'fresh', source: 'jwks', keyIds: [issuer.kid], failures: 0 } });
+      const res = await request(appWithRecipe(createTokenGate(issuer.options)))
+        .get('/healthz')
+        .expect(200);
+      expect(res.body).toMatchObject({
+        ready: true,
+        keys: { state: 'fresh', source: 'jwks', keyIds: [issuer.kid], failures: 0 },
+      });
       expect(issuer.jwksHits).toBe(1);
     } finally {
       await issuer.close();
@@ -46,6 +51,9 @@ describe('README /healthz recipe', () => {
     await new Promise((resolve) => closed.close(resolve));
     const gate = createTokenGate({ audience: AUDIENCE, jwksUri: `http://127.0.0.1:${port}/jwks.json`, logger: false });
     const res = await request(appWithRecipe(gate)).get('/healthz').expect(503);
-    expect(res.body).toMatchObject({ ready: false, keys: { state: 'failing', failures: 1, lastError: { message: expect.stringMatching(/ECONNREFUSED/) } } });
+    expect(res.body).toMatchObject({
+      ready: false,
+      keys: { state: 'failing', failures: 1, lastError: { message: expect.stringMatching(/ECONNREFUSED/) } },
+    });
   });
 });

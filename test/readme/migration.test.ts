@@ -14,17 +14,27 @@ function tableNames(heading: string): string[] {
   const start = readme.indexOf(`\n### ${heading}\n`);
   if (start < 0) throw new Error(`README has no "### ${heading}"`);
   const end = readme.indexOf('\n#', start + 1);
-  const rows = readme.slice(start, end).split('\n').filter((line) => line.startsWith('| `'));
+  const rows = readme
+    .slice(start, end)
+    .split('\n')
+    .filter((line) => line.startsWith('| `'));
   return rows.map((row) => /^\| `([^`]+)`/.exec(row)![1]!);
 }
 
 /** Property names of exported types, read from the peers' declarations by the TypeScript checker. */
 function optionsOf(imports: string): Record<string, string[]> {
   const file = path.join(ROOT, 'test/readme/peer-options.virtual.ts');
-  const options: ts.CompilerOptions = { module: ts.ModuleKind.Node16, moduleResolution: ts.ModuleResolutionKind.Node16, strict: true, skipLibCheck: true, types: [] };
+  const options: ts.CompilerOptions = {
+    module: ts.ModuleKind.Node16,
+    moduleResolution: ts.ModuleResolutionKind.Node16,
+    strict: true,
+    skipLibCheck: true,
+    types: [],
+  };
   const host = ts.createCompilerHost(options);
   const { getSourceFile, fileExists, readFile } = host;
-  host.getSourceFile = (name, version, ...rest) => (name === file ? ts.createSourceFile(name, imports, version) : getSourceFile(name, version, ...rest));
+  host.getSourceFile = (name, version, ...rest) =>
+    name === file ? ts.createSourceFile(name, imports, version) : getSourceFile(name, version, ...rest);
   host.fileExists = (name) => name === file || fileExists(name);
   host.readFile = (name) => (name === file ? imports : readFile(name));
   const program = ts.createProgram([file], options, host);
@@ -33,7 +43,10 @@ function optionsOf(imports: string): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const symbol of checker.getExportsOfModule(module)) {
     const type = checker.getDeclaredTypeOfSymbol(symbol);
-    out[symbol.name] = checker.getPropertiesOfType(type).map((p) => p.name).sort();
+    out[symbol.name] = checker
+      .getPropertiesOfType(type)
+      .map((p) => p.name)
+      .sort();
   }
   return out;
 }
@@ -65,9 +78,12 @@ describe('README migration table for express-oauth2-jwt-bearer', () => {
 
   test('names every environment variable the peer reads', () => {
     const source = fs.readFileSync(require.resolve('express-oauth2-jwt-bearer'), 'utf8');
-    const variables = [...new Set([...source.matchAll(/process\.env\.([A-Z_]+)/g)].map((m) => m[1]!))].filter((v) => v !== 'NODE_ENV');
+    const variables = [...new Set([...source.matchAll(/process\.env\.([A-Z_]+)/g)].map((m) => m[1]!))].filter(
+      (v) => v !== 'NODE_ENV',
+    );
     expect(variables.length).toBeGreaterThan(3);
     const section = readme.slice(readme.indexOf('### From express-oauth2-jwt-bearer'));
-    for (const variable of variables) expect({ variable, named: section.includes(`(\`${variable}\`)`) }).toEqual({ variable, named: true });
+    for (const variable of variables)
+      expect({ variable, named: section.includes(`(\`${variable}\`)`) }).toEqual({ variable, named: true });
   });
 });

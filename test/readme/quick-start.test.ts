@@ -48,7 +48,9 @@ function runQuickStart(): express.Express {
 describe('README Quick start', () => {
   test('serves /me to a logged-in wallet and refuses anonymous requests', async () => {
     const app = runQuickStart();
-    const me = await request(app).get('/me').set('Authorization', `Bearer ${await issuer.sign()}`);
+    const me = await request(app)
+      .get('/me')
+      .set('Authorization', `Bearer ${await issuer.sign()}`);
     expect(me.status).toBe(200);
     expect(me.body).toEqual({ wallet: '0xa548ac9c6f41b19175023b5f09c6e70f99cfeec8' });
     expect((await request(app).get('/me')).status).toBe(401);
@@ -56,7 +58,9 @@ describe('README Quick start', () => {
 
   test('gates /apes on a BAYC balance and says what is missing', async () => {
     const app = runQuickStart();
-    const without = await request(app).get('/apes').set('Authorization', `Bearer ${await issuer.sign()}`);
+    const without = await request(app)
+      .get('/apes')
+      .set('Authorization', `Bearer ${await issuer.sign()}`);
     expect(without.status).toBe(403);
     expect(without.body.requirements).toEqual({
       chain: 'ethereum',

@@ -35,7 +35,8 @@ function breakableStore(how: 'throws' | 'rejects') {
     return Promise.reject(error);
   };
   const store: RevocationStore = {
-    add: (id, expiresAt) => (state.broken || state.writesBroken ? Promise.reject(new Error('database unreachable')) : inner.add(id, expiresAt)),
+    add: (id, expiresAt) =>
+      state.broken || state.writesBroken ? Promise.reject(new Error('database unreachable')) : inner.add(id, expiresAt),
     has: (id, expiresAt) => (state.broken ? fail() : inner.has(id, expiresAt)),
     close: () => inner.close(),
   };
@@ -72,7 +73,9 @@ describe.each(['throws', 'rejects'] as const)("onStoreError 'deny' (the default)
       res.json({});
     });
     state.broken = true;
-    const res = await request(app).get('/me').set('Authorization', `Bearer ${await issuer.sign()}`);
+    const res = await request(app)
+      .get('/me')
+      .set('Authorization', `Bearer ${await issuer.sign()}`);
     expect(res.status).toBe(503);
     expect(res.headers['retry-after']).toMatch(/^[1-9][0-9]*$/);
   });
@@ -95,7 +98,10 @@ describe("onStoreError 'allow'", () => {
   test('lets the request through and reports it', async () => {
     const { store, state } = breakableStore('rejects');
     const events: RevocationEvent[] = [];
-    const app = revocationApp(issuer, createRevocationList({ store, onStoreError: 'allow', onRevocationEvent: (e) => events.push(e) }));
+    const app = revocationApp(
+      issuer,
+      createRevocationList({ store, onStoreError: 'allow', onRevocationEvent: (e) => events.push(e) }),
+    );
     state.broken = true;
     expect((await me(app, await issuer.sign())).status).toBe(200);
     expect(events).toEqual([{ type: 'check-failed', outcome: 'allowed', error: 'database unreachable' }]);
@@ -123,21 +129,24 @@ describe("onStoreError 'allow'", () => {
 });
 
 describe('a revocation the store cannot record', () => {
-  test.each(['deny', 'allow'] as const)("fails the logout with 503 revocation_unavailable (onStoreError '%s')", async (onStoreError) => {
-    const { store, state } = breakableStore('rejects');
-    const events: RevocationEvent[] = [];
-    const list = createRevocationList({ store, onStoreError, onRevocationEvent: (e) => events.push(e) });
-    const app = revocationApp(issuer, list);
-    const token = await issuer.sign();
-    expect((await me(app, token)).status).toBe(200);
-    state.writesBroken = true;
-    const res = await logout(app, token);
-    expect(res.status).toBe(503);
-    expect(res.body.reason).toBe('revocation_unavailable');
-    expect(res.headers['retry-after']).toMatch(/^[1-9][0-9]*$/);
-    await expect(list.revoke(token)).rejects.toBeInstanceOf(RevocationUnavailableError);
-    expect(events).toContainEqual({ type: 'revoke-failed', error: 'database unreachable' });
-  });
+  test.each(['deny', 'allow'] as const)(
+    "fails the logout with 503 revocation_unavailable (onStoreError '%s')",
+    async (onStoreError) => {
+      const { store, state } = breakableStore('rejects');
+      const events: RevocationEvent[] = [];
+      const list = createRevocationList({ store, onStoreError, onRevocationEvent: (e) => events.push(e) });
+      const app = revocationApp(issuer, list);
+      const token = await issuer.sign();
+      expect((await me(app, token)).status).toBe(200);
+      state.writesBroken = true;
+      const res = await logout(app, token);
+      expect(res.status).toBe(503);
+      expect(res.body.reason).toBe('revocation_unavailable');
+      expect(res.headers['retry-after']).toMatch(/^[1-9][0-9]*$/);
+      await expect(list.revoke(token)).rejects.toBeInstanceOf(RevocationUnavailableError);
+      expect(events).toContainEqual({ type: 'revoke-failed', error: 'database unreachable' });
+    },
+  );
 });
 
 describe('an observer that throws', () => {
@@ -145,7 +154,13 @@ describe('an observer that throws', () => {
     const { store, state } = breakableStore('rejects');
     const app = revocationApp(
       issuer,
-      createRevocationList({ store, onStoreError: 'allow', onRevocationEvent: () => { throw new Error('observer bug'); } }),
+      createRevocationList({
+        store,
+        onStoreError: 'allow',
+        onRevocationEvent: () => {
+          throw new Error('observer bug');
+        },
+      }),
     );
     state.broken = true;
     expect((await me(app, await issuer.sign())).status).toBe(200);
@@ -203,6 +218,10 @@ describe('the memory store is bounded', () => {
     expect(store.has('tid:a', later)).toBe(true);
     await store.add('tid:c', later);
     expect(store.size).toBe(2);
-    expect([store.has('tid:a', later), store.has('tid:b', later), store.has('tid:c', later)]).toEqual([true, false, true]);
+    expect([store.has('tid:a', later), store.has('tid:b', later), store.has('tid:c', later)]).toEqual([
+      true,
+      false,
+      true,
+    ]);
   });
 });

@@ -133,7 +133,11 @@ describe.each([
       const { app, list } = await setUp();
       const token = await issuer.sign({ walletAddress: OTHER_WALLET, tid: undefined });
       // Another login of the wallet: another iat, so another signing input.
-      const next = await issuer.sign({ walletAddress: OTHER_WALLET, tid: undefined, iat: (payloadOf(token).iat as number) - 1 });
+      const next = await issuer.sign({
+        walletAddress: OTHER_WALLET,
+        tid: undefined,
+        iat: (payloadOf(token).iat as number) - 1,
+      });
       expect(payloadOf(token).tid).toBeUndefined();
       expect((await me(app, twinOf(token))).status).toBe(200);
       await logout(app, token).expect(204);

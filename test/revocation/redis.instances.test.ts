@@ -79,7 +79,8 @@ async function reasonOf(response: Response): Promise<string | undefined> {
 }
 
 async function logout(instance: Instance, token: string): Promise<number> {
-  return (await fetch(`${instance.url}/logout`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })).status;
+  return (await fetch(`${instance.url}/logout`, { method: 'POST', headers: { authorization: `Bearer ${token}` } }))
+    .status;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -138,7 +139,9 @@ describe('a logout through instance A holds on instance B', () => {
     for (const claims of [{}, { tid: undefined }]) {
       const token = await issuer.sign(claims);
       expect(await logout(a, token)).toBe(204);
-      expect(await eventually(async () => (await reasonOf(await get(b, twinOf(token)))) === 'token_revoked', 1000)).toBe(true);
+      expect(
+        await eventually(async () => (await reasonOf(await get(b, twinOf(token)))) === 'token_revoked', 1000),
+      ).toBe(true);
     }
   });
 

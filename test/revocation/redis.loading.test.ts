@@ -10,11 +10,15 @@ import os from 'node:os';
 import path from 'node:path';
 
 const root = path.resolve(__dirname, '../..');
-const run = (args: string[]) => execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 20_000 }).trim();
+const run = (args: string[]) =>
+  execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 20_000 }).trim();
 
 /** Prints whether any module of node-redis is loaded, after `code` ran. */
 const redisLoadedAfter = (code: string) =>
-  run(['-e', `${code}; console.log(Object.keys(require.cache).some((f) => /node_modules[\\\\/](redis|@redis)[\\\\/]/.test(f)))`]);
+  run([
+    '-e',
+    `${code}; console.log(Object.keys(require.cache).some((f) => /node_modules[\\\\/](redis|@redis)[\\\\/]/.test(f)))`,
+  ]);
 
 beforeAll(() => {
   if (!fs.existsSync(path.join(root, 'dist/cjs/redis.js'))) {
@@ -32,7 +36,8 @@ describe('node-redis loads only when a Redis store is created', () => {
   });
 
   test('creating a store from a URL loads it', () => {
-    const code = "const s = require('express-token-gate/redis').redisRevocationStore({ url: 'redis://127.0.0.1:1' }); s.close()";
+    const code =
+      "const s = require('express-token-gate/redis').redisRevocationStore({ url: 'redis://127.0.0.1:1' }); s.close()";
     expect(redisLoadedAfter(code)).toBe('true');
   });
 

@@ -30,7 +30,12 @@ afterEach(async () => {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** One "instance": a list on its own Redis store (its own connections), and an app gated by it. */
-async function instance(options: { keyPrefix: string; cacheMs?: number; timeoutMs?: number; onStoreError?: 'deny' | 'allow' }) {
+async function instance(options: {
+  keyPrefix: string;
+  cacheMs?: number;
+  timeoutMs?: number;
+  onStoreError?: 'deny' | 'allow';
+}) {
   const { onStoreError, ...storeOptions } = options;
   const store = redisRevocationStore({ url: server.url, ...storeOptions });
   await store.ready;

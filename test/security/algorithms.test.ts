@@ -40,11 +40,14 @@ afterAll(async () => {
 const expectNoGateFetch = () => expect(issuer.jwksHits).toBe(1);
 
 describe('unsecured tokens (alg "none")', () => {
-  test.each(['none', 'None', 'NONE', 'nOnE'])('rejects alg "%s" with an empty signature, without fetching keys', async (alg) => {
-    const token = `${encodeSegment({ alg, typ: 'JWT' })}.${claims}.`;
-    expectRejected(await harness.get('/me', token), 401, 'algorithm_not_allowed', token);
-    expectNoGateFetch();
-  });
+  test.each(['none', 'None', 'NONE', 'nOnE'])(
+    'rejects alg "%s" with an empty signature, without fetching keys',
+    async (alg) => {
+      const token = `${encodeSegment({ alg, typ: 'JWT' })}.${claims}.`;
+      expectRejected(await harness.get('/me', token), 401, 'algorithm_not_allowed', token);
+      expectNoGateFetch();
+    },
+  );
 
   test('rejects alg "none" carrying the signature of a real token', async () => {
     const real = await issuer.sign();
@@ -62,14 +65,19 @@ describe('unsecured tokens (alg "none")', () => {
 
 describe('HMAC keyed with the issuer public key (key confusion, CVE-2015-9235, CVE-2016-10555)', () => {
   for (const alg of ['HS256', 'HS384', 'HS512']) {
-    test.each(['SPKI PEM', 'SPKI DER', 'JWK JSON', 'JWK JSON of the whole set'])(`rejects ${alg} keyed with the public key as %s`, async (form) => {
-      const kid = (JSON.parse(publicForms['JWK JSON']!.toString()) as { kid: string }).kid;
-      const input = `${encodeSegment({ alg, typ: 'JWT', kid })}.${claims}`;
-      const mac = createHmac(`sha${alg.slice(2)}`, publicForms[form]!).update(input).digest();
-      const token = `${input}.${b64url(mac)}`;
-      expectRejected(await harness.get('/me', token), 401, 'algorithm_not_allowed', token);
-      expectNoGateFetch();
-    });
+    test.each(['SPKI PEM', 'SPKI DER', 'JWK JSON', 'JWK JSON of the whole set'])(
+      `rejects ${alg} keyed with the public key as %s`,
+      async (form) => {
+        const kid = (JSON.parse(publicForms['JWK JSON']!.toString()) as { kid: string }).kid;
+        const input = `${encodeSegment({ alg, typ: 'JWT', kid })}.${claims}`;
+        const mac = createHmac(`sha${alg.slice(2)}`, publicForms[form]!)
+          .update(input)
+          .digest();
+        const token = `${input}.${b64url(mac)}`;
+        expectRejected(await harness.get('/me', token), 401, 'algorithm_not_allowed', token);
+        expectNoGateFetch();
+      },
+    );
   }
 
   test('refuses HS* and none in the algorithms option at startup', () => {

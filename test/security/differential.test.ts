@@ -42,7 +42,11 @@ async function library(jws: JwsSegments, key: CryptoKey, alg?: string): Promise<
 async function fastPath(jws: JwsSegments, key: CryptoKey): Promise<boolean> {
   const keyObject = es256KeyObject(key);
   if (keyObject === undefined) throw new Error('not an ES256 key');
-  return verifyEs256(keyObject, Buffer.from(`${jws.protected}.${jws.payload}`), Buffer.from(jws.signature, 'base64url'));
+  return verifyEs256(
+    keyObject,
+    Buffer.from(`${jws.protected}.${jws.payload}`),
+    Buffer.from(jws.signature, 'base64url'),
+  );
 }
 
 const segmentsOf = (token: string): JwsSegments => {
@@ -52,7 +56,11 @@ const segmentsOf = (token: string): JwsSegments => {
 
 /** Every answer for one input, labelled, so a disagreement names the path that departs. */
 async function answers(jws: JwsSegments, key: CryptoKey): Promise<Record<string, boolean>> {
-  return { jose: await jose(jws, key), verifySignature: await library(jws, key, 'ES256'), verifyEs256: await fastPath(jws, key) };
+  return {
+    jose: await jose(jws, key),
+    verifySignature: await library(jws, key, 'ES256'),
+    verifyEs256: await fastPath(jws, key),
+  };
 }
 
 function agree(all: Record<string, boolean>): boolean {
@@ -81,7 +89,10 @@ describe('Wycheproof vectors: the fast path and jose agree', () => {
       const key = (await importJWK(material, 'ES256')) as CryptoKey;
       for (const t of group.tests) {
         const jws = segmentsOf(t.jws);
-        const labelled: Record<string, boolean> = { jose: await jose(jws, key), verifySignature: await library(jws, key) };
+        const labelled: Record<string, boolean> = {
+          jose: await jose(jws, key),
+          verifySignature: await library(jws, key),
+        };
         // The signature bytes through the fast path itself too, whatever the header says.
         if (typeof jws.signature === 'string' && /^[A-Za-z0-9_-]*$/.test(jws.signature)) {
           labelled.verifyEs256 = await fastPath(jws, key);
@@ -99,7 +110,13 @@ describe('Wycheproof vectors: the fast path and jose agree', () => {
     const disagreements: string[] = [];
     let checked = 0;
     for (const group of file.testGroups) {
-      const key = await subtle.importKey('spki', Buffer.from(group.publicKeyDer, 'hex'), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
+      const key = await subtle.importKey(
+        'spki',
+        Buffer.from(group.publicKeyDer, 'hex'),
+        { name: 'ECDSA', namedCurve: 'P-256' },
+        false,
+        ['verify'],
+      );
       const keyObject = es256KeyObject(key as CryptoKey)!;
       for (const t of group.tests) {
         const msg = Buffer.from(t.msg, 'hex');
@@ -137,14 +154,24 @@ describe('generated tokens: the fast path and jose agree', () => {
     return `${input}.${b64url(new Uint8Array(signature))}`;
   }
 
-  const withRawSignature = (token: string, bytes: Uint8Array): string => `${token.slice(0, token.lastIndexOf('.'))}.${b64url(bytes)}`;
+  const withRawSignature = (token: string, bytes: Uint8Array): string =>
+    `${token.slice(0, token.lastIndexOf('.'))}.${b64url(bytes)}`;
   const rs = (token: string) => {
     const sig = Buffer.from(token.split('.')[2]!, 'base64url');
     return { r: toBigInt(sig.subarray(0, 32)), s: toBigInt(sig.subarray(32)) };
   };
 
   type Variant = 'valid' | 'header' | 'payload' | 'signature' | 'high-s' | 'swapped' | 'other-key' | 'zero-r';
-  const variant = fc.constantFrom<Variant>('valid', 'header', 'payload', 'signature', 'high-s', 'swapped', 'other-key', 'zero-r');
+  const variant = fc.constantFrom<Variant>(
+    'valid',
+    'header',
+    'payload',
+    'signature',
+    'high-s',
+    'swapped',
+    'other-key',
+    'zero-r',
+  );
 
   test('4,000 tokens: valid, tampered header or payload, flipped signature bits, high-S twin, r/s swapped, another key, r = 0', async () => {
     const tally: Record<string, { accepted: number; refused: number }> = {};

@@ -12,23 +12,37 @@ const env = useTestIssuer();
 const BAYC_UPPER = `0x${APES_CONTRACT.slice(2).toUpperCase()}`;
 
 async function answer(middleware: Parameters<typeof appWith>[0], claims: Record<string, unknown>) {
-  return request(appWith(middleware)).get('/r').set('Authorization', `Bearer ${await env.issuer.sign(claims)}`);
+  return request(appWith(middleware))
+    .get('/r')
+    .set('Authorization', `Bearer ${await env.issuer.sign(claims)}`);
 }
 
 describe('a requirement listing one address twice counts its balance once', () => {
   test('collection [X, X]', async () => {
-    const mw = env.gate.requireTokens({ chain: 'ethereum', collection: [APES_CONTRACT, APES_CONTRACT], minTokenBalance: '2' });
+    const mw = env.gate.requireTokens({
+      chain: 'ethereum',
+      collection: [APES_CONTRACT, APES_CONTRACT],
+      minTokenBalance: '2',
+    });
     expect((await answer(mw, { tokenBalances: { collection: { [APES_CONTRACT]: '1' } } })).status).toBe(403);
     expect((await answer(mw, { tokenBalances: { collection: { [APES_CONTRACT]: '2' } } })).status).toBe(200);
   });
 
   test('collection [X, X] in two EVM spellings', async () => {
-    const mw = env.gate.requireTokens({ chain: 'ethereum', collection: [APES_CONTRACT, APES_CONTRACT_CHECKSUMMED], minTokenBalance: '2' });
+    const mw = env.gate.requireTokens({
+      chain: 'ethereum',
+      collection: [APES_CONTRACT, APES_CONTRACT_CHECKSUMMED],
+      minTokenBalance: '2',
+    });
     expect((await answer(mw, { tokenBalances: { collection: { [APES_CONTRACT]: '1' } } })).status).toBe(403);
   });
 
   test('the 403 lists the address once', async () => {
-    const mw = env.gate.requireTokens({ chain: 'ethereum', collection: [APES_CONTRACT, BAYC_UPPER, 'apes', 'apes'], allowedWallets: [WALLET, WALLET.toLowerCase()] });
+    const mw = env.gate.requireTokens({
+      chain: 'ethereum',
+      collection: [APES_CONTRACT, BAYC_UPPER, 'apes', 'apes'],
+      allowedWallets: [WALLET, WALLET.toLowerCase()],
+    });
     const res = await answer(mw, {});
     expect(res.status).toBe(403);
     expect(res.body.requirements).toMatchObject({ collection: [APES_CONTRACT, 'apes'], allowedWallets: [WALLET] });
@@ -39,7 +53,11 @@ describe('a requirement listing one address twice counts its balance once', () =
     const solWallet = 'DRpbCBMxVnDK7maPM5tGv6MvB3v1sRMC86PZ8okm21hy';
     const other = sol.replace('J1S9', 'J1s9');
     const mw = env.gate.requireTokens({ chain: 'solana', collection: [sol, other, sol], minTokenBalance: '2' });
-    const res = await answer(mw, { chain: 'solana', walletAddress: solWallet, tokenBalances: { collection: { [sol]: '1', [other]: '1' } } });
+    const res = await answer(mw, {
+      chain: 'solana',
+      walletAddress: solWallet,
+      tokenBalances: { collection: { [sol]: '1', [other]: '1' } },
+    });
     expect(res.status).toBe(200);
   });
 });
@@ -59,7 +77,11 @@ describe('a token naming one EVM address in two spellings is refused, whatever t
   });
 
   test('the legacy contractAddress + tokenBalance in another spelling than tokenBalances: tokenBalances decides', async () => {
-    const claims = { contractAddress: APES_CONTRACT_CHECKSUMMED, tokenBalance: '5', tokenBalances: { contractAddress: { [APES_CONTRACT]: '1' } } };
+    const claims = {
+      contractAddress: APES_CONTRACT_CHECKSUMMED,
+      tokenBalance: '5',
+      tokenBalances: { contractAddress: { [APES_CONTRACT]: '1' } },
+    };
     for (const spelling of [APES_CONTRACT, APES_CONTRACT_CHECKSUMMED]) {
       expect((await answer(env.gate.requireTokens(spelling, '2'), claims)).status).toBe(403);
       expect((await answer(env.gate.requireTokens(spelling, '1'), claims)).status).toBe(200);

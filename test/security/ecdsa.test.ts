@@ -68,7 +68,13 @@ describe('structural signature checks run before any key lookup', () => {
     try {
       const token = await fresh.sign();
       const { r, s } = split(token);
-      for (const sig of [rawSignature(0n, s), rawSignature(r, 0n), rawSignature(P256_N, s), rawSignature(r, P256_P), Buffer.alloc(63, 1)]) {
+      for (const sig of [
+        rawSignature(0n, s),
+        rawSignature(r, 0n),
+        rawSignature(P256_N, s),
+        rawSignature(r, P256_P),
+        Buffer.alloc(63, 1),
+      ]) {
         const forged = withSignature(token, sig);
         expectRejected(await gate.get('/me', forged), 401, 'signature_invalid', forged);
       }
@@ -99,7 +105,12 @@ describe('signature length and encoding', () => {
     const sig = Buffer.alloc(length);
     signatureOf(token).copy(sig);
     const forged = withSignature(token, sig);
-    expectRejected(await env.harness.get('/me', forged), 401, length === 0 ? 'token_malformed' : 'signature_invalid', forged);
+    expectRejected(
+      await env.harness.get('/me', forged),
+      401,
+      length === 0 ? 'token_malformed' : 'signature_invalid',
+      forged,
+    );
   });
 
   test('rejects the real signature re-encoded as DER', async () => {
@@ -111,7 +122,10 @@ describe('signature length and encoding', () => {
 
   test('rejects the real signature with a zero byte appended or prepended', async () => {
     const token = await env.issuer.sign();
-    for (const sig of [Buffer.concat([signatureOf(token), Buffer.from([0])]), Buffer.concat([Buffer.from([0]), signatureOf(token)])]) {
+    for (const sig of [
+      Buffer.concat([signatureOf(token), Buffer.from([0])]),
+      Buffer.concat([Buffer.from([0]), signatureOf(token)]),
+    ]) {
       const forged = withSignature(token, sig);
       expectRejected(await env.harness.get('/me', forged), 401, 'signature_invalid', forged);
     }
@@ -126,13 +140,16 @@ describe('signature length and encoding', () => {
 });
 
 describe('bit flips', () => {
-  test.each([0, 7, 8, 255, 256, 263, 504, 511])('rejects the signature with bit %i flipped (over HTTP)', async (bit) => {
-    const token = await env.issuer.sign();
-    const sig = signatureOf(token);
-    sig[bit >> 3]! ^= 0x80 >> (bit & 7);
-    const forged = withSignature(token, sig);
-    expectRejected(await env.harness.get('/me', forged), 401, 'signature_invalid', forged);
-  });
+  test.each([0, 7, 8, 255, 256, 263, 504, 511])(
+    'rejects the signature with bit %i flipped (over HTTP)',
+    async (bit) => {
+      const token = await env.issuer.sign();
+      const sig = signatureOf(token);
+      sig[bit >> 3]! ^= 0x80 >> (bit & 7);
+      const forged = withSignature(token, sig);
+      expectRejected(await env.harness.get('/me', forged), 401, 'signature_invalid', forged);
+    },
+  );
 
   test('rejects every one of the 512 single-bit flips (same verifier, without HTTP)', async () => {
     const token = await env.issuer.sign();

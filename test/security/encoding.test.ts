@@ -21,7 +21,7 @@ beforeAll(async () => {
         walletPrototype: Object.getPrototypeOf(wallet) === Object.prototype,
         claimsPrototype: Object.getPrototypeOf(wallet.claims) === Object.prototype,
         isAdmin: wallet.isAdmin ?? wallet.claims.isAdmin ?? null,
-        polluted: (({}) as Record<string, unknown>).polluted ?? null,
+        polluted: ({} as Record<string, unknown>).polluted ?? null,
       });
     });
   });
@@ -110,7 +110,10 @@ describe('canonical base64url only', () => {
 
   test.each([
     ['signature padding "="', (h: string, p: string, s: string) => `${h}.${p}.${s}==`],
-    ['standard-alphabet "+" and "/"', (h: string, p: string, s: string) => `${h}.${p}.${s.replace(/-/g, '+').replace(/_/g, '/')}x+/`],
+    [
+      'standard-alphabet "+" and "/"',
+      (h: string, p: string, s: string) => `${h}.${p}.${s.replace(/-/g, '+').replace(/_/g, '/')}x+/`,
+    ],
   ])('rejects %s', async (_name, build) => {
     const [h, p, s] = (await raw.sign()).split('.') as [string, string, string];
     const token = build(h, p, s);
@@ -164,19 +167,31 @@ describe('strict UTF-8 JSON objects (RFC 8725 §3.7, RFC 8259 §8.1)', () => {
   });
 
   test('rejects a payload starting with a byte-order mark', async () => {
-    const token = await raw.signRaw(header, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(picketClaims()))]));
+    const token = await raw.signRaw(
+      header,
+      Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(picketClaims()))]),
+    );
     expectRejected(await harness.get('/me', token), 401, 'token_malformed', token);
   });
 
-  test.each([['an array', '[1,2]'], ['a string', '"claims"'], ['a number', '42'], ['null', 'null'], ['true', 'true'], ['not JSON', 'claims'], ['two objects', '{}{}']])(
-    'rejects a payload that is %s',
-    async (_name, payload) => {
-      const token = await raw.signRaw(header, payload);
-      expectRejected(await harness.get('/me', token), 401, 'token_malformed', token);
-    },
-  );
+  test.each([
+    ['an array', '[1,2]'],
+    ['a string', '"claims"'],
+    ['a number', '42'],
+    ['null', 'null'],
+    ['true', 'true'],
+    ['not JSON', 'claims'],
+    ['two objects', '{}{}'],
+  ])('rejects a payload that is %s', async (_name, payload) => {
+    const token = await raw.signRaw(header, payload);
+    expectRejected(await harness.get('/me', token), 401, 'token_malformed', token);
+  });
 
-  test.each([['an array', '["ES256"]'], ['a string', '"ES256"'], ['null', 'null']])('rejects a header that is %s', async (_name, h) => {
+  test.each([
+    ['an array', '["ES256"]'],
+    ['a string', '"ES256"'],
+    ['null', 'null'],
+  ])('rejects a header that is %s', async (_name, h) => {
     const token = await raw.signRaw(h, JSON.stringify(picketClaims()));
     expectRejected(await harness.get('/me', token), 401, 'token_malformed', token);
   });
@@ -185,9 +200,15 @@ describe('strict UTF-8 JSON objects (RFC 8725 §3.7, RFC 8259 §8.1)', () => {
 describe('duplicate member names are refused (RFC 7515 §5.2, RFC 8259 §4)', () => {
   const payloads: Array<[string, () => string]> = [
     ['aud twice, the project last', () => `${openClaims({ aud: OTHER_AUDIENCE })},"aud":"${AUDIENCE}"}`],
-    ['exp twice, the expired one first', () => `${openClaims({ exp: 1 })},"exp":${Math.floor(Date.now() / 1000) + 3600}}`],
+    [
+      'exp twice, the expired one first',
+      () => `${openClaims({ exp: 1 })},"exp":${Math.floor(Date.now() / 1000) + 3600}}`,
+    ],
     ['walletAddress twice', () => `${openClaims()},"walletAddress":"0x0000000000000000000000000000000000000001"}`],
-    ['a duplicate spelt with an escape ("\\u0061ud")', () => `${openClaims({ aud: OTHER_AUDIENCE })},"\\u0061ud":"${AUDIENCE}"}`],
+    [
+      'a duplicate spelt with an escape ("\\u0061ud")',
+      () => `${openClaims({ aud: OTHER_AUDIENCE })},"\\u0061ud":"${AUDIENCE}"}`,
+    ],
     [
       'a balance twice inside tokenBalances',
       () => `${openClaims()},"tokenBalances":{"contractAddress":{"${APES_CONTRACT}":"0","${APES_CONTRACT}":"100"}}}`,
@@ -224,7 +245,10 @@ describe('no prototype pollution through member names', () => {
   test.each([
     ['a top-level __proto__', () => `${openClaims()},"__proto__":{"isAdmin":true,"polluted":"yes"}}`],
     ['__proto__ spelt with an escape', () => `${openClaims()},"\\u005f_proto__":{"isAdmin":true}}`],
-    ['__proto__ inside tokenBalances', () => `${openClaims()},"tokenBalances":{"contractAddress":{"__proto__":{"polluted":"1"}}}}`],
+    [
+      '__proto__ inside tokenBalances',
+      () => `${openClaims()},"tokenBalances":{"contractAddress":{"__proto__":{"polluted":"1"}}}}`,
+    ],
     ['__proto__ as a balance kind', () => `${openClaims()},"tokenBalances":{"__proto__":{"polluted":"1"}}}`],
     ['__proto__ inside an unknown claim', () => `${openClaims()},"extra":{"deep":[{"__proto__":{"polluted":"yes"}}]}}`],
   ])('rejects a genuinely signed payload with %s', async (_name, payload) => {
@@ -233,7 +257,10 @@ describe('no prototype pollution through member names', () => {
   });
 
   test('rejects __proto__ in the header', async () => {
-    const token = await raw.signRaw(`{"alg":"ES256","kid":"${raw.kid}","__proto__":{"alg":"none"}}`, JSON.stringify(picketClaims()));
+    const token = await raw.signRaw(
+      `{"alg":"ES256","kid":"${raw.kid}","__proto__":{"alg":"none"}}`,
+      JSON.stringify(picketClaims()),
+    );
     expectRejected(await harness.get('/proto', token), 401, 'token_malformed', token);
   });
 
@@ -269,7 +296,10 @@ describe('deep nesting is bounded (no stack overflow)', () => {
   });
 
   test('rejects deep nesting of objects in the header', async () => {
-    const token = await raw.signRaw(`{"alg":"ES256","kid":"${raw.kid}","x":${'{"a":'.repeat(300)}1${'}'.repeat(300)}}`, JSON.stringify(picketClaims()));
+    const token = await raw.signRaw(
+      `{"alg":"ES256","kid":"${raw.kid}","x":${'{"a":'.repeat(300)}1${'}'.repeat(300)}}`,
+      JSON.stringify(picketClaims()),
+    );
     expectRejected(await harness.get('/me', token), 401, 'token_malformed', token);
   });
 
@@ -344,7 +374,10 @@ describe('the Authorization header (RFC 6750 §2.1, §3.1)', () => {
 
   test('rejects a token both in the header and where getToken looks', async () => {
     const token = await raw.sign();
-    const withCookie = await createHarness({ ...raw.options, getToken: (req) => (req.headers['x-token'] as string | undefined) ?? undefined });
+    const withCookie = await createHarness({
+      ...raw.options,
+      getToken: (req) => (req.headers['x-token'] as string | undefined) ?? undefined,
+    });
     try {
       const res = await withCookie.getWithAuthorization('/me', `Bearer ${token}`).set('X-Token', token);
       expectRejected(res, 400, 'token_location_conflict', token);

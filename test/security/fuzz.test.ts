@@ -23,9 +23,22 @@ import { createRawIssuer, type RawIssuer } from '../helpers/jwks-server';
 
 const REASONS_400: Reason[] = ['header_malformed', 'header_duplicated', 'token_location_conflict'];
 const REASONS_401: Reason[] = [
-  'token_missing', 'token_malformed', 'token_too_large', 'algorithm_not_allowed', 'header_not_allowed', 'type_not_allowed',
-  'key_not_found', 'signature_invalid', 'issuer_mismatch', 'audience_mismatch', 'token_expired', 'token_not_yet_valid',
-  'token_issued_in_future', 'token_lifetime_exceeded', 'claim_invalid', 'token_revoked',
+  'token_missing',
+  'token_malformed',
+  'token_too_large',
+  'algorithm_not_allowed',
+  'header_not_allowed',
+  'type_not_allowed',
+  'key_not_found',
+  'signature_invalid',
+  'issuer_mismatch',
+  'audience_mismatch',
+  'token_expired',
+  'token_not_yet_valid',
+  'token_issued_in_future',
+  'token_lifetime_exceeded',
+  'claim_invalid',
+  'token_revoked',
 ];
 const REASONS_403: Reason[] = ['insufficient_balance', 'wallet_not_allowed', 'chain_mismatch'];
 
@@ -54,15 +67,24 @@ function expectDocumented(res: { status: number; body: { reason?: string } }, al
 }
 
 /** Printable ASCII and tab: what an HTTP client will send in a header value. */
-const headerChar = fc.constantFrom(...'\t !"#$%&\'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~');
+const headerChar = fc.constantFrom(
+  ...'\t !"#$%&\'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~',
+);
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const tokenChar = fc.constantFrom(...`${B64URL}.=+/ ~`);
 
 describe('the Authorization header parser', () => {
   const authorization = fc.oneof(
     fc.string({ unit: headerChar, maxLength: 80 }),
-    fc.tuple(fc.constantFrom('Bearer', 'bearer', 'BEARER', 'Basic', 'Bearer,', 'Token', ''), fc.string({ unit: headerChar, maxLength: 60 })).map(([a, b]) => `${a} ${b}`),
-    fc.tuple(fc.constantFrom('Bearer ', 'Bearer  ', 'bearer\t'), fc.string({ unit: tokenChar, maxLength: 120 })).map(([a, b]) => a + b),
+    fc
+      .tuple(
+        fc.constantFrom('Bearer', 'bearer', 'BEARER', 'Basic', 'Bearer,', 'Token', ''),
+        fc.string({ unit: headerChar, maxLength: 60 }),
+      )
+      .map(([a, b]) => `${a} ${b}`),
+    fc
+      .tuple(fc.constantFrom('Bearer ', 'Bearer  ', 'bearer\t'), fc.string({ unit: tokenChar, maxLength: 120 }))
+      .map(([a, b]) => a + b),
   );
 
   test('over HTTP, any header value is a 400 or 401 with a documented reason, never a 200 or a crash', async () => {
@@ -77,8 +99,17 @@ describe('the Authorization header parser', () => {
   });
 
   test('directly, extractToken returns a b64token taken from the header or throws InvalidRequestError', () => {
-    const name = fc.constantFrom('Authorization', 'authorization', 'AUTHORIZATION', 'Authorisation', 'X-Authorization', 'Host');
-    const rawHeaders = fc.array(fc.tuple(name, fc.oneof(authorization, fc.string({ maxLength: 40 }))), { maxLength: 4 });
+    const name = fc.constantFrom(
+      'Authorization',
+      'authorization',
+      'AUTHORIZATION',
+      'Authorisation',
+      'X-Authorization',
+      'Host',
+    );
+    const rawHeaders = fc.array(fc.tuple(name, fc.oneof(authorization, fc.string({ maxLength: 40 }))), {
+      maxLength: 4,
+    });
     fc.assert(
       fc.property(rawHeaders, (pairs) => {
         const req = new IncomingMessage(new Socket());
@@ -102,12 +133,24 @@ describe('the token pre-checks', () => {
   const tokenLike = fc.oneof(
     fc.string({ maxLength: 200 }),
     fc.string({ unit: tokenChar, maxLength: 300 }),
-    fc.tuple(fc.jsonValue(), fc.jsonValue(), fc.uint8Array({ maxLength: 70 })).map(
-      ([h, p, s]) => `${Buffer.from(JSON.stringify(h) ?? '').toString('base64url')}.${Buffer.from(JSON.stringify(p) ?? '').toString('base64url')}.${Buffer.from(s).toString('base64url')}`,
-    ),
-    fc.tuple(fc.dictionary(fc.constantFrom('alg', 'kid', 'typ', 'crit', 'b64', 'jwk', 'jku', 'x5c', '__proto__', 'zip'), fc.jsonValue()), fc.uint8Array({ minLength: 64, maxLength: 64 })).map(
-      ([h, s]) => `${Buffer.from(JSON.stringify({ alg: 'ES256', ...h })).toString('base64url')}.e30.${Buffer.from(s).toString('base64url')}`,
-    ),
+    fc
+      .tuple(fc.jsonValue(), fc.jsonValue(), fc.uint8Array({ maxLength: 70 }))
+      .map(
+        ([h, p, s]) =>
+          `${Buffer.from(JSON.stringify(h) ?? '').toString('base64url')}.${Buffer.from(JSON.stringify(p) ?? '').toString('base64url')}.${Buffer.from(s).toString('base64url')}`,
+      ),
+    fc
+      .tuple(
+        fc.dictionary(
+          fc.constantFrom('alg', 'kid', 'typ', 'crit', 'b64', 'jwk', 'jku', 'x5c', '__proto__', 'zip'),
+          fc.jsonValue(),
+        ),
+        fc.uint8Array({ minLength: 64, maxLength: 64 }),
+      )
+      .map(
+        ([h, s]) =>
+          `${Buffer.from(JSON.stringify({ alg: 'ES256', ...h })).toString('base64url')}.e30.${Buffer.from(s).toString('base64url')}`,
+      ),
   );
 
   test('the pre-checks (header, then payload, as the verifier runs them) return or throw InvalidTokenError, nothing else', () => {
@@ -135,7 +178,16 @@ describe('the token pre-checks', () => {
       node: fc.oneof(
         { depthSize: 'small', withCrossShrink: true },
         fc.constantFrom('1', '-0.5e3', 'true', 'null', '"__proto__"', '"a"').map((lit) => ({ lit })),
-        fc.array(fc.tuple(fc.constantFrom('a', 'b', '__proto__', 'constructor', 'x y', 'é', 'a"b', 'a\\b', ''), tie('node'), fc.boolean()), { maxLength: 4 }).map((obj) => ({ obj })),
+        fc
+          .array(
+            fc.tuple(
+              fc.constantFrom('a', 'b', '__proto__', 'constructor', 'x y', 'é', 'a"b', 'a\\b', ''),
+              tie('node'),
+              fc.boolean(),
+            ),
+            { maxLength: 4 },
+          )
+          .map((obj) => ({ obj })),
         fc.array(tie('node'), { maxLength: 3 }).map((arr) => ({ arr })),
       ),
     }));
@@ -144,13 +196,15 @@ describe('the token pre-checks', () => {
       for (let i = 0; i < depth; i += 1) n = objects ? { obj: [['k', n, false]] } : { arr: [n] };
       return n;
     });
-    const escapeAll = (name: string) => `"${[...name].map((ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}"`;
+    const escapeAll = (name: string) =>
+      `"${[...name].map((ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}"`;
     const write = (n: Node, ws: string): string => {
       if ('lit' in n) return n.lit;
       if ('arr' in n) return `[${ws}${n.arr.map((x) => write(x, ws)).join(`,${ws}`)}]`;
       return `{${n.obj.map(([k, v, esc]) => `${ws}${esc ? escapeAll(k) : JSON.stringify(k)}${ws}:${write(v, ws)}`).join(',')}${ws}}`;
     };
-    const depthOf = (n: Node): number => ('lit' in n ? 0 : 1 + Math.max(0, ...('arr' in n ? n.arr : n.obj.map(([, v]) => v)).map(depthOf)));
+    const depthOf = (n: Node): number =>
+      'lit' in n ? 0 : 1 + Math.max(0, ...('arr' in n ? n.arr : n.obj.map(([, v]) => v)).map(depthOf));
     const flaws = (n: Node): boolean => {
       if ('lit' in n) return false;
       if ('arr' in n) return n.arr.some(flaws);
@@ -182,7 +236,9 @@ describe('the token pre-checks', () => {
     if (m.kind === 'insert') return token.slice(0, i) + m.char + token.slice(i);
     if (m.kind === 'delete') return token.slice(0, i) + token.slice(i + 1);
     const [h, p, s] = token.split('.');
-    return [`${p}.${h}.${s}`, `${h}.${s}.${p}`, `${h}.${p}`, `${h}.${p}.${s}.${s}`, `${h}.${h}.${s}`, `${h}.${p}.${s}`][m.at]!;
+    return [`${p}.${h}.${s}`, `${h}.${s}.${p}`, `${h}.${p}`, `${h}.${p}.${s}.${s}`, `${h}.${h}.${s}`, `${h}.${p}.${s}`][
+      m.at
+    ]!;
   }
 
   test('over HTTP, only the unmodified signed token is a 200; every edit of it is a documented rejection', async () => {
@@ -210,7 +266,10 @@ describe('the token pre-checks', () => {
 
 describe('the claims normaliser', () => {
   const claimValue = fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.constant(undefined));
-  const balanceMap = fc.dictionary(fc.oneof(fc.constant(APES_CONTRACT), fc.string({ maxLength: 44 })), fc.oneof(fc.jsonValue({ maxDepth: 1 }), fc.constantFrom('1', '0', '2.5', '1e3', ' 1')));
+  const balanceMap = fc.dictionary(
+    fc.oneof(fc.constant(APES_CONTRACT), fc.string({ maxLength: 44 })),
+    fc.oneof(fc.jsonValue({ maxDepth: 1 }), fc.constantFrom('1', '0', '2.5', '1e3', ' 1')),
+  );
   const payloadShape = {
     walletAddress: claimValue,
     displayAddress: claimValue,
@@ -226,7 +285,13 @@ describe('the claims normaliser', () => {
     tokenBalance: fc.oneof(claimValue, fc.constantFrom('1', '0.5', '01', '-1')),
     numTokens: claimValue,
     tokenIds: fc.oneof(claimValue, fc.array(fc.string({ maxLength: 8 }), { maxLength: 4 })),
-    tokenBalances: fc.oneof(claimValue, fc.dictionary(fc.constantFrom('contractAddress', 'collection', 'creatorAddress', 'tokenIds', 'other'), balanceMap)),
+    tokenBalances: fc.oneof(
+      claimValue,
+      fc.dictionary(
+        fc.constantFrom('contractAddress', 'collection', 'creatorAddress', 'tokenIds', 'other'),
+        balanceMap,
+      ),
+    ),
     tid: claimValue,
     ver: claimValue,
     email: claimValue,
@@ -237,7 +302,9 @@ describe('the claims normaliser', () => {
   const interesting = fc.oneof(
     claimValue,
     fc.integer(),
-    fc.constantFrom('1', '0', '0.5', '01', '-1', '1e3', APES_CONTRACT, 'ethereum', 'solana', ISSUER, AUDIENCE, [AUDIENCE]),
+    fc.constantFrom('1', '0', '0.5', '01', '-1', '1e3', APES_CONTRACT, 'ethereum', 'solana', ISSUER, AUDIENCE, [
+      AUDIENCE,
+    ]),
     balanceMap.map((map) => ({ contractAddress: map })),
   );
   const mixed = fc
@@ -266,7 +333,8 @@ describe('the claims normaliser', () => {
         expect(typeof normalised.walletAddress).toBe('string');
         expect(typeof normalised.chain).toBe('string');
         for (const map of Object.values(normalised.tokenBalances ?? {})) {
-          for (const balance of Object.values(map as Record<string, unknown>)) expect(isPlainDecimal(balance)).toBe(true);
+          for (const balance of Object.values(map as Record<string, unknown>))
+            expect(isPlainDecimal(balance)).toBe(true);
         }
         if (normalised.tokenBalance !== undefined) expect(isPlainDecimal(normalised.tokenBalance)).toBe(true);
       }),
@@ -310,10 +378,25 @@ describe('the balance parser', () => {
     fc.string({ maxLength: 30 }),
     fc.string({ unit: fc.constantFrom(...'0123456789.eE+-xX _,'), maxLength: 30 }),
     fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: 70, maxLength: 90 }),
-    fc.tuple(fc.bigInt({ min: 0n, max: 10n ** 80n }), fc.option(fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: 1, maxLength: 80 }))).map(
-      ([whole, fraction]) => (fraction === null ? whole.toString() : `${whole}.${fraction}`),
+    fc
+      .tuple(
+        fc.bigInt({ min: 0n, max: 10n ** 80n }),
+        fc.option(fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: 1, maxLength: 80 })),
+      )
+      .map(([whole, fraction]) => (fraction === null ? whole.toString() : `${whole}.${fraction}`)),
+    fc.constantFrom(
+      'NaN',
+      'Infinity',
+      '-Infinity',
+      '-0',
+      '0x10',
+      '1e3',
+      ' 1',
+      '1 ',
+      '\u0661',
+      '\uff11',
+      '9'.repeat(10_000),
     ),
-    fc.constantFrom('NaN', 'Infinity', '-Infinity', '-0', '0x10', '1e3', ' 1', '1 ', '\u0661', '\uff11', '9'.repeat(10_000)),
   );
 
   test('accepts exactly the plain decimals, and each accepted one is an exact, finite, non-negative number', () => {
@@ -333,10 +416,13 @@ describe('the balance parser', () => {
 
   test('never accepts a number, or anything that is not a string', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.double(), fc.integer(), fc.bigInt(), fc.boolean(), fc.constant(null), fc.jsonValue()), (value) => {
-        if (typeof value === 'string') return;
-        expect(isDecimalString(value)).toBe(false);
-      }),
+      fc.property(
+        fc.oneof(fc.double(), fc.integer(), fc.bigInt(), fc.boolean(), fc.constant(null), fc.jsonValue()),
+        (value) => {
+          if (typeof value === 'string') return;
+          expect(isDecimalString(value)).toBe(false);
+        },
+      ),
       { numRuns: 500 },
     );
   });

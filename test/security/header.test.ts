@@ -34,7 +34,9 @@ describe('header parameters that carry or point to a key are refused, never used
   const ctx = useRawHarness();
 
   const spkiBase64 = () =>
-    createPublicKey({ key: attackerJwk as never, format: 'jwk' }).export({ type: 'spki', format: 'der' }).toString('base64');
+    createPublicKey({ key: attackerJwk as never, format: 'jwk' })
+      .export({ type: 'spki', format: 'der' })
+      .toString('base64');
 
   const cases: Array<[string, () => Record<string, unknown>]> = [
     ['jwk (embedded attacker key, CVE-2018-0114)', () => ({ jwk: attackerJwk })],
@@ -105,10 +107,13 @@ describe('explicit typing: the typ option', () => {
   });
   afterAll(() => typed.close());
 
-  test.each(['JWT', 'jwt', 'at+jwt', 'AT+JWT', 'application/at+jwt', 'application/JWT'])('accepts typ %s', async (typ) => {
-    const res = await typed.get('/me', await issuer.sign({}, { header: { typ } }));
-    expect(res.status).toBe(200);
-  });
+  test.each(['JWT', 'jwt', 'at+jwt', 'AT+JWT', 'application/at+jwt', 'application/JWT'])(
+    'accepts typ %s',
+    async (typ) => {
+      const res = await typed.get('/me', await issuer.sign({}, { header: { typ } }));
+      expect(res.status).toBe(200);
+    },
+  );
 
   test.each(['JOSE', 'JOSE+JSON', 'dpop+jwt', 'secevent+jwt', 'JWT ', 'application/jose', 'text/jwt', 'at+jwt/'])(
     'rejects typ %s',

@@ -32,13 +32,16 @@ async function twoIssuers(extra: Partial<TokenGateOptions> = {}): Promise<Pair> 
     ...extra,
   });
   const app = express();
-  app.get('/me', gate.requireAuth(), (req, res) => res.json({ iss: req.wallet!.claims.iss, address: req.wallet!.address }));
+  app.get('/me', gate.requireAuth(), (req, res) =>
+    res.json({ iss: req.wallet!.claims.iss, address: req.wallet!.address }),
+  );
   app.use(authErrorHandler());
   return {
     prod,
     staging,
     gate,
-    get: (token) => (token === undefined ? request(app).get('/me') : request(app).get('/me').set('Authorization', `Bearer ${token}`)),
+    get: (token) =>
+      token === undefined ? request(app).get('/me') : request(app).get('/me').set('Authorization', `Bearer ${token}`),
     close: async () => {
       await Promise.all([prod.close(), staging.close()]);
     },
@@ -51,8 +54,14 @@ afterEach(() => pair?.close());
 describe('issuers: one gate accepts tokens from each trusted issuer', () => {
   test("each issuer's token is accepted, and claims.iss says which issuer vouched for it", async () => {
     pair = await twoIssuers();
-    await pair.get(await pair.prod.sign()).expect(200).expect((res) => expect(res.body.iss).toBe(ISSUER));
-    await pair.get(await pair.staging.sign()).expect(200).expect((res) => expect(res.body.iss).toBe('staging.picketapi.com'));
+    await pair
+      .get(await pair.prod.sign())
+      .expect(200)
+      .expect((res) => expect(res.body.iss).toBe(ISSUER));
+    await pair
+      .get(await pair.staging.sign())
+      .expect(200)
+      .expect((res) => expect(res.body.iss).toBe('staging.picketapi.com'));
   });
 
   test("a token fetches only its own issuer's key set", async () => {
@@ -69,7 +78,7 @@ describe('issuers: one gate accepts tokens from each trusted issuer', () => {
   });
 });
 
-describe("issuers: a token is only ever checked against the keys of the issuer it names", () => {
+describe('issuers: a token is only ever checked against the keys of the issuer it names', () => {
   test("a token naming prod but signed by staging's key (with staging's kid) is refused", async () => {
     pair = await twoIssuers();
     const forged = await pair.staging.sign({ iss: PROD.issuer, aud: PROD.audience });
@@ -84,7 +93,7 @@ describe("issuers: a token is only ever checked against the keys of the issuer i
     expect(res.body.reason).toBe('signature_invalid');
   });
 
-  test("the same forgery without kid fails the signature", async () => {
+  test('the same forgery without kid fails the signature', async () => {
     pair = await twoIssuers();
     const forged = await pair.staging.sign({ iss: PROD.issuer, aud: PROD.audience }, { header: { kid: undefined } });
     expect((await pair.get(forged).expect(401)).body.reason).toBe('signature_invalid');
@@ -120,7 +129,9 @@ describe('issuers: an unknown iss never triggers a fetch', () => {
     const issuer = await createTestIssuer({ audience: AUDIENCE });
     try {
       const gate = createTokenGate(issuer.options);
-      await expect(gate.verify(await issuer.sign({ iss: 'evil.example' }))).rejects.toMatchObject({ reason: 'issuer_mismatch' });
+      await expect(gate.verify(await issuer.sign({ iss: 'evil.example' }))).rejects.toMatchObject({
+        reason: 'issuer_mismatch',
+      });
       expect(issuer.jwksHits).toBe(0);
     } finally {
       await issuer.close();
@@ -141,12 +152,22 @@ describe('issuers: an issuer may give static keys instead of a jwksUri', () => {
       });
       const { CompactSign } = await import('jose');
       const now = Math.floor(Date.now() / 1000);
-      const claims = { iss: 'intranet', aud: 'intranet-app', walletAddress: '0x1111111111111111111111111111111111111111', iat: now, exp: now + 600 };
-      const token = await new CompactSign(new TextEncoder().encode(JSON.stringify(claims))).setProtectedHeader({ alg: 'ES256', kid: key.kid }).sign(key.privateKey);
+      const claims = {
+        iss: 'intranet',
+        aud: 'intranet-app',
+        walletAddress: '0x1111111111111111111111111111111111111111',
+        iat: now,
+        exp: now + 600,
+      };
+      const token = await new CompactSign(new TextEncoder().encode(JSON.stringify(claims)))
+        .setProtectedHeader({ alg: 'ES256', kid: key.kid })
+        .sign(key.privateKey);
       await expect(gate.verify(token)).resolves.toMatchObject({ iss: 'intranet' });
       await expect(gate.verify(await prod.sign())).resolves.toMatchObject({ iss: ISSUER });
       // The prod issuer's key cannot speak for the static issuer.
-      await expect(gate.verify(await prod.sign({ iss: 'intranet', aud: 'intranet-app' }))).rejects.toMatchObject({ reason: 'key_not_found' });
+      await expect(gate.verify(await prod.sign({ iss: 'intranet', aud: 'intranet-app' }))).rejects.toMatchObject({
+        reason: 'key_not_found',
+      });
       expect(gate.keySets.get('intranet')!.status().source).toBe('static');
     } finally {
       await prod.close();
@@ -157,18 +178,50 @@ describe('issuers: an issuer may give static keys instead of a jwksUri', () => {
 describe('issuers: exactly one form, each entry complete', () => {
   const entry = { issuer: 'a', audience: 'p', jwksUri: 'https://a.example/jwks.json' };
   test.each<[string, TokenGateOptions, RegExp]>([
-    ['issuers with a top-level audience', { issuers: [entry], audience: 'p' }, /option "audience" cannot be combined with issuers/],
-    ['issuers with a top-level jwksUri', { issuers: [entry], jwksUri: 'https://a.example/jwks.json' }, /option "jwksUri" cannot be combined/],
+    [
+      'issuers with a top-level audience',
+      { issuers: [entry], audience: 'p' },
+      /option "audience" cannot be combined with issuers/,
+    ],
+    [
+      'issuers with a top-level jwksUri',
+      { issuers: [entry], jwksUri: 'https://a.example/jwks.json' },
+      /option "jwksUri" cannot be combined/,
+    ],
     ['issuers with a top-level issuer', { issuers: [entry], issuer: 'a' }, /option "issuer" cannot be combined/],
     ['an empty list', { issuers: [] }, /option "issuers" must be a non-empty list/],
-    ['an entry without issuer', { issuers: [{ ...entry, issuer: undefined as never }] }, /option "issuers\[0\].issuer"/],
-    ['an entry without audience', { issuers: [{ ...entry, audience: undefined as never }] }, /option "issuers\[0\].audience" is required/],
-    ['an entry with jwksUri and keys', { issuers: [{ ...entry, keys: { keys: [] } }] }, /option "issuers\[0\]" needs exactly one of jwksUri and keys/],
+    [
+      'an entry without issuer',
+      { issuers: [{ ...entry, issuer: undefined as never }] },
+      /option "issuers\[0\].issuer"/,
+    ],
+    [
+      'an entry without audience',
+      { issuers: [{ ...entry, audience: undefined as never }] },
+      /option "issuers\[0\].audience" is required/,
+    ],
+    [
+      'an entry with jwksUri and keys',
+      { issuers: [{ ...entry, keys: { keys: [] } }] },
+      /option "issuers\[0\]" needs exactly one of jwksUri and keys/,
+    ],
     ['an entry with neither', { issuers: [{ issuer: 'a', audience: 'p' }] }, /option "issuers\[0\]" needs exactly one/],
     ['the same issuer twice', { issuers: [entry, { ...entry }] }, /option "issuers\[1\].issuer" repeats "a"/],
-    ['an unknown member', { issuers: [{ ...entry, algorithms: ['ES256'] } as never] }, /option "issuers\[0\].algorithms" is not a known option/],
-    ['a plain-http jwksUri off loopback', { issuers: [entry, { ...entry, issuer: 'b', jwksUri: 'http://b.example/jwks.json' }] }, /option "issuers\[1\].jwksUri" must use https/],
-    ['a bad static key', { issuers: [{ issuer: 'a', audience: 'p', keys: { keys: [{ kty: 'oct', k: 'AA' }] } }] }, /option "issuers\[0\].keys.keys\[0\]"/],
+    [
+      'an unknown member',
+      { issuers: [{ ...entry, algorithms: ['ES256'] } as never] },
+      /option "issuers\[0\].algorithms" is not a known option/,
+    ],
+    [
+      'a plain-http jwksUri off loopback',
+      { issuers: [entry, { ...entry, issuer: 'b', jwksUri: 'http://b.example/jwks.json' }] },
+      /option "issuers\[1\].jwksUri" must use https/,
+    ],
+    [
+      'a bad static key',
+      { issuers: [{ issuer: 'a', audience: 'p', keys: { keys: [{ kty: 'oct', k: 'AA' }] } }] },
+      /option "issuers\[0\].keys.keys\[0\]"/,
+    ],
   ])('%s throws an OptionsError', (_name, options, message) => {
     expect(() => createTokenGate(options)).toThrow(OptionsError);
     expect(() => createTokenGate(options)).toThrow(message);

@@ -43,7 +43,8 @@ async function keyPair(alg = 'ES256', options: Record<string, unknown> = {}) {
   return { privateKey, publicJwk: await exportJWK(publicKey), privateJwk: await exportJWK(privateKey) };
 }
 
-const header = (kid?: string) => JSON.stringify(kid === undefined ? { alg: 'ES256', typ: 'JWT' } : { alg: 'ES256', typ: 'JWT', kid });
+const header = (kid?: string) =>
+  JSON.stringify(kid === undefined ? { alg: 'ES256', typ: 'JWT' } : { alg: 'ES256', typ: 'JWT', kid });
 
 /**
  * Serves `bad(own)` beside a clean control key (kid `control`): tokens for the bad entry are refused
@@ -51,7 +52,9 @@ const header = (kid?: string) => JSON.stringify(kid === undefined ? { alg: 'ES25
  */
 async function expectEntryUnused(bad: (own: JWK) => unknown): Promise<void> {
   const control = await keyPair();
-  const { raw, harness } = await serve((own) => ({ keys: [bad(own), { ...control.publicJwk, kid: 'control', alg: 'ES256', use: 'sig' }] }));
+  const { raw, harness } = await serve((own) => ({
+    keys: [bad(own), { ...control.publicJwk, kid: 'control', alg: 'ES256', use: 'sig' }],
+  }));
   const token = await raw.sign();
   expectRejected(await harness.get('/me', token), 401, 'key_not_found', token);
   const controlToken = await raw.signRaw(header('control'), JSON.stringify(picketClaims()), control.privateKey);
@@ -61,7 +64,9 @@ async function expectEntryUnused(bad: (own: JWK) => unknown): Promise<void> {
 describe('keys carrying private material are never used', () => {
   test('rejects tokens for a kid whose JWK includes d, and still accepts the clean key beside it', async () => {
     const leaked = await keyPair();
-    const { raw, harness } = await serve((own) => ({ keys: [{ ...leaked.privateJwk, kid: 'leaked', alg: 'ES256', use: 'sig' }, own] }));
+    const { raw, harness } = await serve((own) => ({
+      keys: [{ ...leaked.privateJwk, kid: 'leaked', alg: 'ES256', use: 'sig' }, own],
+    }));
     const forged = await raw.signRaw(header('leaked'), JSON.stringify(picketClaims()), leaked.privateKey);
     expectRejected(await harness.get('/me', forged), 401, 'key_not_found', forged);
     expect((await harness.get('/me', await raw.sign())).status).toBe(200);
@@ -125,8 +130,17 @@ describe('keys on the wrong curve, or off any curve, are never used', () => {
   test.each([
     ['a y coordinate with one bit flipped', (own: JWK) => ({ ...own, y: flipLastBit(own.y!) })],
     ['the point (0, 0)', (own: JWK) => ({ ...own, x: zero(32), y: zero(32) })],
-    ['31-byte coordinates', (own: JWK) => ({ ...own, x: own.x && b64url(Buffer.from(own.x, 'base64url').subarray(1)) })],
-    ['x equal to the field prime', (own: JWK) => ({ ...own, x: b64url(Buffer.from('ffffffff00000001000000000000000000000000ffffffffffffffffffffffff', 'hex')) })],
+    [
+      '31-byte coordinates',
+      (own: JWK) => ({ ...own, x: own.x && b64url(Buffer.from(own.x, 'base64url').subarray(1)) }),
+    ],
+    [
+      'x equal to the field prime',
+      (own: JWK) => ({
+        ...own,
+        x: b64url(Buffer.from('ffffffff00000001000000000000000000000000ffffffffffffffffffffffff', 'hex')),
+      }),
+    ],
     ['a missing y', (own: JWK) => ({ ...own, y: undefined })],
   ])('rejects tokens for a key with %s, without crashing', async (_name, corrupt) => {
     await expectEntryUnused(corrupt);
@@ -141,7 +155,11 @@ describe('duplicate kids are dropped; for kid-less tokens the signature decides,
     const second = await keyPair();
     const control = await keyPair();
     const { raw, harness } = await serve((own) => ({
-      keys: [own, { ...second.publicJwk, kid: own.kid, alg: 'ES256', use: 'sig' }, { ...control.publicJwk, kid: 'control', alg: 'ES256', use: 'sig' }],
+      keys: [
+        own,
+        { ...second.publicJwk, kid: own.kid, alg: 'ES256', use: 'sig' },
+        { ...control.publicJwk, kid: 'control', alg: 'ES256', use: 'sig' },
+      ],
     }));
     const own = await raw.sign();
     expectRejected(await harness.get('/me', own), 401, 'key_not_found', own);
@@ -153,7 +171,9 @@ describe('duplicate kids are dropped; for kid-less tokens the signature decides,
 
   test('during a rotation (two keys, each with its kid), a kid-less token from either verifies, a forgery does not', async () => {
     const second = await keyPair();
-    const { raw, harness } = await serve((own) => ({ keys: [own, { ...second.publicJwk, kid: 'next', alg: 'ES256', use: 'sig' }] }));
+    const { raw, harness } = await serve((own) => ({
+      keys: [own, { ...second.publicJwk, kid: 'next', alg: 'ES256', use: 'sig' }],
+    }));
     const stranger = await keyPair();
     const forged = await raw.signRaw(header(), JSON.stringify(picketClaims()), stranger.privateKey);
     expectRejected(await harness.get('/me', forged), 401, FORGERY, forged);
@@ -165,7 +185,10 @@ describe('duplicate kids are dropped; for kid-less tokens the signature decides,
   test('two keys without kid: a kid-less token from either verifies, a forgery does not', async () => {
     const second = await keyPair();
     const { raw, harness } = await serve((own) => ({
-      keys: [{ ...own, kid: undefined }, { ...second.publicJwk, alg: 'ES256', use: 'sig' }],
+      keys: [
+        { ...own, kid: undefined },
+        { ...second.publicJwk, alg: 'ES256', use: 'sig' },
+      ],
     }));
     const stranger = await keyPair();
     const forged = await raw.signRaw(header(), JSON.stringify(picketClaims()), stranger.privateKey);
@@ -183,7 +206,12 @@ describe('duplicate kids are dropped; for kid-less tokens the signature decides,
 
 describe('bad key sets do not cause a fetch storm', () => {
   test('fifty tokens against a set of unusable keys fetch it at most twice', async () => {
-    const { raw, harness } = await serve((own) => ({ keys: [{ ...own, use: 'enc' }, { ...own, kid: 'p', crv: 'P-384' }] }));
+    const { raw, harness } = await serve((own) => ({
+      keys: [
+        { ...own, use: 'enc' },
+        { ...own, kid: 'p', crv: 'P-384' },
+      ],
+    }));
     for (let i = 0; i < 50; i += 1) {
       const res = await harness.get('/me', await raw.sign(undefined, { kid: i % 2 ? raw.kid : `kid-${i}` }));
       // No usable key at all: the set is treated as unavailable (503), never as "any key goes".

@@ -11,7 +11,8 @@ import { createHarness, expectNoLeak, expectRejected, type Harness } from '../he
 const SOL_WALLET = 'DRpbCBMxVnDK7maPM5tGv6MvB3v1sRMC86PZ8okm21hy';
 const SOL_COLLECTION = 'J1S9H3QjnRtBbbuD4HjPV6RpRhwuk4zKbxsnCHuTgh9w';
 /** Flips the case of the first letter: still valid base58, a different Solana address. */
-const flipFirst = (address: string) => (address[0] === address[0]!.toUpperCase() ? address[0]!.toLowerCase() : address[0]!.toUpperCase()) + address.slice(1);
+const flipFirst = (address: string) =>
+  (address[0] === address[0]!.toUpperCase() ? address[0]!.toLowerCase() : address[0]!.toUpperCase()) + address.slice(1);
 
 let issuer: TestIssuer;
 let harness: Harness;
@@ -35,7 +36,8 @@ afterAll(async () => {
 });
 
 const apeBalance = (balance: unknown) => ({ tokenBalances: { contractAddress: { [APES_CONTRACT]: balance } } });
-const solanaToken = (claims: Record<string, unknown> = {}) => issuer.sign({ chain: 'solana', walletAddress: SOL_WALLET, ...claims });
+const solanaToken = (claims: Record<string, unknown> = {}) =>
+  issuer.sign({ chain: 'solana', walletAddress: SOL_WALLET, ...claims });
 
 describe('balances are strict decimal strings', () => {
   const malformed: Array<[string, unknown]> = [
@@ -77,10 +79,13 @@ describe('balances are strict decimal strings', () => {
     expectRejected(await harness.get('/ape', token), 401, 'claim_invalid', token);
   });
 
-  test.each(malformed.filter(([, b]) => typeof b === 'string'))('rejects a legacy numTokens with %s', async (_name, balance) => {
-    const token = await issuer.sign({ contractAddress: APES_CONTRACT, numTokens: balance });
-    expectRejected(await harness.get('/ape', token), 401, 'claim_invalid', token);
-  });
+  test.each(malformed.filter(([, b]) => typeof b === 'string'))(
+    'rejects a legacy numTokens with %s',
+    async (_name, balance) => {
+      const token = await issuer.sign({ contractAddress: APES_CONTRACT, numTokens: balance });
+      expectRejected(await harness.get('/ape', token), 401, 'claim_invalid', token);
+    },
+  );
 
   test('rejects a 10,000-digit balance (by size, before parsing)', async () => {
     const token = await issuer.sign(apeBalance('9'.repeat(10_000)));
@@ -135,23 +140,34 @@ describe('token ids are bounded lists of strings', () => {
   });
 
   test('rejects a tokenBalances.tokenIds balance that is a number', async () => {
-    const token = await issuer.sign({ tokenBalances: { contractAddress: { [APES_CONTRACT]: '1' }, tokenIds: { 7: 1 } } });
+    const token = await issuer.sign({
+      tokenBalances: { contractAddress: { [APES_CONTRACT]: '1' }, tokenIds: { 7: 1 } },
+    });
     expectRejected(await harness.get('/ape-ids', token), 401, 'claim_invalid', token);
   });
 
   test('a huge but well-typed id that is not required proves nothing', async () => {
-    const res = await harness.get('/ape-ids', await issuer.sign({ contractAddress: APES_CONTRACT, tokenBalance: '1', tokenIds: ['9'.repeat(200)] }));
+    const res = await harness.get(
+      '/ape-ids',
+      await issuer.sign({ contractAddress: APES_CONTRACT, tokenBalance: '1', tokenIds: ['9'.repeat(200)] }),
+    );
     expect(res.status).toBe(403);
   });
 
   test('a required id proves ownership', async () => {
-    const res = await harness.get('/ape-ids', await issuer.sign({ contractAddress: APES_CONTRACT, tokenBalance: '1', tokenIds: ['7'] }));
+    const res = await harness.get(
+      '/ape-ids',
+      await issuer.sign({ contractAddress: APES_CONTRACT, tokenBalance: '1', tokenIds: ['7'] }),
+    );
     expect(res.status).toBe(200);
   });
 
   test('an id balance for another contract proves nothing', async () => {
     const other = '0x0000000000000000000000000000000000000bad';
-    const res = await harness.get('/ape-ids', await issuer.sign({ contractAddress: other, tokenBalance: '1', tokenIds: ['7'] }));
+    const res = await harness.get(
+      '/ape-ids',
+      await issuer.sign({ contractAddress: other, tokenBalance: '1', tokenIds: ['7'] }),
+    );
     expect(res.status).toBe(403);
   });
 });
@@ -180,16 +196,21 @@ describe('EVM addresses compare case-insensitively', () => {
   test('a chain claim in another case names the same chain: req.wallet.address is still lower case', async () => {
     const res = await harness.get('/me', await issuer.sign({ chain: 'Ethereum', walletAddress: WALLET }));
     expect(res.status).toBe(200);
-    expect({ address: res.body.address, chain: res.body.chain }).toEqual({ address: WALLET.toLowerCase(), chain: 'ethereum' });
+    expect({ address: res.body.address, chain: res.body.chain }).toEqual({
+      address: WALLET.toLowerCase(),
+      chain: 'ethereum',
+    });
   });
 
-  test.each([['a space', 'ether eum'], ['a colon', 'ethereum:1'], ['an empty string', ''], ['a number', 1]])(
-    'rejects a chain claim with %s',
-    async (_name, chain) => {
-      const token = await issuer.sign({ chain, sub: undefined });
-      expectRejected(await harness.get('/me', token), 401, 'claim_invalid', token);
-    },
-  );
+  test.each([
+    ['a space', 'ether eum'],
+    ['a colon', 'ethereum:1'],
+    ['an empty string', ''],
+    ['a number', 1],
+  ])('rejects a chain claim with %s', async (_name, chain) => {
+    const token = await issuer.sign({ chain, sub: undefined });
+    expectRejected(await harness.get('/me', token), 401, 'claim_invalid', token);
+  });
 
   test('a 0X prefix is not an EVM address: it proves nothing', async () => {
     const token = await issuer.sign({ tokenBalances: { contractAddress: { [`0X${APES_CONTRACT.slice(2)}`]: '5' } } });
@@ -199,7 +220,10 @@ describe('EVM addresses compare case-insensitively', () => {
 
 describe('Solana (base58) addresses compare exactly', () => {
   test('the exact collection passes', async () => {
-    const res = await harness.get('/sol', await solanaToken({ tokenBalances: { collection: { [SOL_COLLECTION]: '1' } } }));
+    const res = await harness.get(
+      '/sol',
+      await solanaToken({ tokenBalances: { collection: { [SOL_COLLECTION]: '1' } } }),
+    );
     expect(res.status).toBe(200);
   });
 

@@ -12,7 +12,9 @@ const env = useTestIssuer();
 const OTHER = '0x0000000000000000000000000000000000000001';
 
 async function answer(claims: Record<string, unknown>, middleware = env.gate.requireAuth()) {
-  return request(appWith(middleware)).get('/r').set('Authorization', `Bearer ${await env.issuer.sign(claims)}`);
+  return request(appWith(middleware))
+    .get('/r')
+    .set('Authorization', `Bearer ${await env.issuer.sign(claims)}`);
 }
 
 function expectClaimInvalid(res: request.Response): void {
@@ -46,7 +48,10 @@ describe('a sub that cannot be read is refused, never skipped', () => {
     expect(res.status).toBe(200);
     expect(res.body.wallet).toMatchObject({ chain: 'ethereum', network: 'mainnet' });
     expectClaimInvalid(await answer({ sub: `eip155:1:${OTHER}`, chain: undefined }));
-    expect((await answer({ sub: `eip155:11155111:${WALLET}`, chain: undefined })).body.wallet).toMatchObject({ chain: 'ethereum', network: 'sepolia' });
+    expect((await answer({ sub: `eip155:11155111:${WALLET}`, chain: undefined })).body.wallet).toMatchObject({
+      chain: 'ethereum',
+      network: 'sepolia',
+    });
   });
 
   test('a chain claim must agree with sub', async () => {
@@ -76,9 +81,15 @@ describe('a testnet session never satisfies a mainnet requirement', () => {
   const proven = { tokenBalances: { contractAddress: { [APES_CONTRACT]: '5' } } };
 
   test('a goerli token proving the contract is refused on the mainnet route with chain_mismatch', async () => {
-    const res = await answer({ ...proven, sub: `ethereum/goerli:${WALLET}` }, env.gate.requireTokens(APES_CONTRACT, '1'));
+    const res = await answer(
+      { ...proven, sub: `ethereum/goerli:${WALLET}` },
+      env.gate.requireTokens(APES_CONTRACT, '1'),
+    );
     expect(res.status).toBe(403);
-    expect(res.body).toMatchObject({ reason: 'chain_mismatch', requirements: { chain: 'ethereum', contractAddress: APES_CONTRACT, minTokenBalance: '1' } });
+    expect(res.body).toMatchObject({
+      reason: 'chain_mismatch',
+      requirements: { chain: 'ethereum', contractAddress: APES_CONTRACT, minTokenBalance: '1' },
+    });
     expect(res.body.requirements.network).toBeUndefined();
   });
 
@@ -92,7 +103,9 @@ describe('a testnet session never satisfies a mainnet requirement', () => {
 
   test('a bad network in a requirement fails at startup', () => {
     for (const network of ['Goerli', '', 7]) {
-      expect(() => env.gate.requireTokens({ contractAddress: APES_CONTRACT, network } as never)).toThrow(RequirementsError);
+      expect(() => env.gate.requireTokens({ contractAddress: APES_CONTRACT, network } as never)).toThrow(
+        RequirementsError,
+      );
     }
   });
 });

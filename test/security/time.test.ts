@@ -65,7 +65,10 @@ describe('exp is required, a finite number', () => {
 
     test('accepts exp written with an exponent when its value is fine', async () => {
       const exp = (nowSeconds() + 3600) / 1e3;
-      const res = await ctx.harness.get('/me', await ctx.raw.signRaw(JSON.stringify({ alg: 'ES256', kid: ctx.raw.kid }), withExp(`${exp}e3`)));
+      const res = await ctx.harness.get(
+        '/me',
+        await ctx.raw.signRaw(JSON.stringify({ alg: 'ES256', kid: ctx.raw.kid }), withExp(`${exp}e3`)),
+      );
       expect(res.status).toBe(200);
     });
   });
@@ -127,15 +130,25 @@ describe('exp + clockTolerance is the first instant a token is expired', () => {
 
   /** Verifies `token` at `nowMs` on the clock, without the cache, with `clockTolerance`. */
   const verifyAt = (token: string, nowMs: number, clockTolerance: number) =>
-    new TokenVerifier(resolveOptions({ ...issuer.options, clockTolerance, cache: false }), { getKeys: async () => [key] }, () => nowMs).verify(token);
+    new TokenVerifier(
+      resolveOptions({ ...issuer.options, clockTolerance, cache: false }),
+      { getKeys: async () => [key] },
+      () => nowMs,
+    ).verify(token);
 
-  test.each([5, 0])('with clockTolerance %i: accepted 1 ms before (exp + clockTolerance) s, refused token_expired at it', async (clockTolerance) => {
-    const exp = nowSeconds() + 60;
-    const token = await issuer.sign({ exp });
-    const boundaryMs = (exp + clockTolerance) * 1000;
-    await expect(verifyAt(token, boundaryMs - 1, clockTolerance)).resolves.toMatchObject({ exp });
-    await expect(verifyAt(token, boundaryMs, clockTolerance)).rejects.toMatchObject({ status: 401, reason: 'token_expired' });
-  });
+  test.each([5, 0])(
+    'with clockTolerance %i: accepted 1 ms before (exp + clockTolerance) s, refused token_expired at it',
+    async (clockTolerance) => {
+      const exp = nowSeconds() + 60;
+      const token = await issuer.sign({ exp });
+      const boundaryMs = (exp + clockTolerance) * 1000;
+      await expect(verifyAt(token, boundaryMs - 1, clockTolerance)).resolves.toMatchObject({ exp });
+      await expect(verifyAt(token, boundaryMs, clockTolerance)).rejects.toMatchObject({
+        status: 401,
+        reason: 'token_expired',
+      });
+    },
+  );
 });
 
 describe('maxTokenLifetime', () => {
@@ -193,9 +206,16 @@ describe('nbf and iat', () => {
     const key = (await importJWK(keys[0]!, 'ES256')) as CryptoKey;
     const at = (iat: number) => issuer.sign({ iat, exp: iat + 3600 });
     for (const clockTolerance of [5, 0]) {
-      const verifier = new TokenVerifier(resolveOptions({ ...issuer.options, clockTolerance, cache: false }), { getKeys: async () => [key] }, () => now);
+      const verifier = new TokenVerifier(
+        resolveOptions({ ...issuer.options, clockTolerance, cache: false }),
+        { getKeys: async () => [key] },
+        () => now,
+      );
       await expect(verifier.verify(await at(now / 1000 + clockTolerance))).resolves.toMatchObject({ aud: AUDIENCE });
-      await expect(verifier.verify(await at(now / 1000 + clockTolerance + 1))).rejects.toMatchObject({ status: 401, reason: 'token_issued_in_future' });
+      await expect(verifier.verify(await at(now / 1000 + clockTolerance + 1))).rejects.toMatchObject({
+        status: 401,
+        reason: 'token_issued_in_future',
+      });
     }
   });
 
@@ -212,7 +232,9 @@ describe('nbf and iat', () => {
 
 describe('the issuer’s ext counts only when exp is absent', () => {
   test('accepts ext in the future when exp is absent', async () => {
-    expect((await harness.get('/me', await issuer.sign({ exp: undefined, ext: nowSeconds() + 3600 }))).status).toBe(200);
+    expect((await harness.get('/me', await issuer.sign({ exp: undefined, ext: nowSeconds() + 3600 }))).status).toBe(
+      200,
+    );
   });
 
   test('rejects ext in the past when exp is absent', async () => {
@@ -226,7 +248,9 @@ describe('the issuer’s ext counts only when exp is absent', () => {
   });
 
   test('a valid exp is not spoiled by a past ext', async () => {
-    expect((await harness.get('/me', await issuer.sign({ exp: nowSeconds() + 3600, ext: nowSeconds() - 60 }))).status).toBe(200);
+    expect(
+      (await harness.get('/me', await issuer.sign({ exp: nowSeconds() + 3600, ext: nowSeconds() - 60 }))).status,
+    ).toBe(200);
   });
 
   test('rejects ext that is not a number when exp is absent', async () => {

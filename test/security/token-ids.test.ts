@@ -17,13 +17,22 @@ let issuer: TestIssuer;
 let app: express.Express;
 beforeAll(async () => {
   issuer = await createTestIssuer({ audience: AUDIENCE });
-  issuer.setBalances(TEST_WALLET, { [APES_CONTRACT]: '2', [`${PUNKS_CONTRACT}:1`]: '1', [`${APES_CONTRACT}:7`]: '1', [`${APES_CONTRACT}:8`]: '1' });
+  issuer.setBalances(TEST_WALLET, {
+    [APES_CONTRACT]: '2',
+    [`${PUNKS_CONTRACT}:1`]: '1',
+    [`${APES_CONTRACT}:7`]: '1',
+    [`${APES_CONTRACT}:8`]: '1',
+  });
   const gate = createTokenGate(issuer.options);
   app = express();
   const ok = (_req: unknown, res: express.Response) => res.end('ok');
   app.get('/a-1', gate.requireTokens({ contractAddress: APES_CONTRACT, tokenIds: ['1'] }), ok);
   app.get('/a-7', gate.requireTokens({ contractAddress: APES_CONTRACT, tokenIds: ['7'] }), ok);
-  app.get('/a-7-or-8', gate.requireTokens({ contractAddress: APES_CONTRACT, tokenIds: ['7', '8'], minTokenBalance: '2' }), ok);
+  app.get(
+    '/a-7-or-8',
+    gate.requireTokens({ contractAddress: APES_CONTRACT, tokenIds: ['7', '8'], minTokenBalance: '2' }),
+    ok,
+  );
   app.get('/b-1', gate.requireTokens({ contractAddress: PUNKS_CONTRACT, tokenIds: ['1'] }), ok);
   app.get('/a', gate.requireTokens({ contractAddress: APES_CONTRACT }), ok);
   app.get('/b', gate.requireTokens({ contractAddress: PUNKS_CONTRACT }), ok);
@@ -35,26 +44,40 @@ const get = (path: string, token: string) => request(app).get(path).set('Authori
 
 describe('an EVM token id proven for one contract never counts for another', () => {
   test('tokenBalances naming two contracts and id 1 do not prove apes #1', async () => {
-    const token = await issuer.sign({ tokenBalances: { contractAddress: { [PUNKS_CONTRACT]: '1', [APES_CONTRACT]: '0' }, tokenIds: { 1: '1' } } });
+    const token = await issuer.sign({
+      tokenBalances: { contractAddress: { [PUNKS_CONTRACT]: '1', [APES_CONTRACT]: '0' }, tokenIds: { 1: '1' } },
+    });
     const res = await get('/a-1', token);
     expect(res.status).toBe(403);
-    expect(res.body).toMatchObject({ reason: 'insufficient_balance', requirements: { chain: 'ethereum', contractAddress: APES_CONTRACT, tokenIds: ['1'] } });
+    expect(res.body).toMatchObject({
+      reason: 'insufficient_balance',
+      requirements: { chain: 'ethereum', contractAddress: APES_CONTRACT, tokenIds: ['1'] },
+    });
   });
 
   test('the issuer’s single-requirement claims bind ids to their contract: punks #1 proves punks #1, not apes #1', async () => {
-    const token = await issuer.sign({ contractAddress: PUNKS_CONTRACT, tokenIds: ['1'], tokenBalance: '1', tokenBalances: { contractAddress: { [APES_CONTRACT]: '5' } } });
+    const token = await issuer.sign({
+      contractAddress: PUNKS_CONTRACT,
+      tokenIds: ['1'],
+      tokenBalance: '1',
+      tokenBalances: { contractAddress: { [APES_CONTRACT]: '5' } },
+    });
     expect((await get('/b-1', token)).status).toBe(200);
     expect((await get('/a-1', token)).status).toBe(403);
   });
 
   test('ids in tokenBalances count for the one contract a token names, in any spelling', async () => {
-    const token = await issuer.sign({ tokenBalances: { contractAddress: { [APES_CONTRACT_CHECKSUMMED]: '1' }, tokenIds: { 1: '1' } } });
+    const token = await issuer.sign({
+      tokenBalances: { contractAddress: { [APES_CONTRACT_CHECKSUMMED]: '1' }, tokenIds: { 1: '1' } },
+    });
     expect((await get('/a-1', token)).status).toBe(200);
   });
 
   test('ids in tokenBalances are ambiguous once the token also names a collection or a creator', async () => {
     for (const other of [{ collection: { apes: '1' } }, { creatorAddress: { [PUNKS_CONTRACT]: '1' } }]) {
-      const token = await issuer.sign({ tokenBalances: { contractAddress: { [APES_CONTRACT]: '1' }, tokenIds: { 1: '1' }, ...other } });
+      const token = await issuer.sign({
+        tokenBalances: { contractAddress: { [APES_CONTRACT]: '1' }, tokenIds: { 1: '1' }, ...other },
+      });
       expect((await get('/a-1', token)).status).toBe(403);
     }
   });
@@ -90,8 +113,13 @@ describe('the test kit’s /authz binds the ids it proves to their contract', ()
   });
 
   test('it refuses apes #1 for a wallet that holds punks #1 and some apes, but not apes #1', async () => {
-    const both = await issuer.authorize(await issuer.authorize(await issuer.sign(), { contractAddress: PUNKS_CONTRACT, tokenIds: ['1'] }), { contractAddress: APES_CONTRACT });
-    await expect(issuer.authorize(both, { contractAddress: APES_CONTRACT, tokenIds: ['1'] })).rejects.toMatchObject({ status: 403 });
+    const both = await issuer.authorize(
+      await issuer.authorize(await issuer.sign(), { contractAddress: PUNKS_CONTRACT, tokenIds: ['1'] }),
+      { contractAddress: APES_CONTRACT },
+    );
+    await expect(issuer.authorize(both, { contractAddress: APES_CONTRACT, tokenIds: ['1'] })).rejects.toMatchObject({
+      status: 403,
+    });
   });
 });
 
@@ -109,7 +137,11 @@ describe('Solana token ids are mint addresses and need no contract', () => {
 
   test('a proven mint passes; another mint, or the mint in another case, does not', async () => {
     const status = async (tokenIds: Record<string, string>) =>
-      (await request(solApp).get('/mint').set('Authorization', `Bearer ${await solana.sign({ tokenBalances: { tokenIds } })}`)).status;
+      (
+        await request(solApp)
+          .get('/mint')
+          .set('Authorization', `Bearer ${await solana.sign({ tokenBalances: { tokenIds } })}`)
+      ).status;
     expect(await status({ [MINT]: '1' })).toBe(200);
     expect(await status({ [OTHER_MINT]: '1' })).toBe(403);
     expect(await status({ [MINT.toLowerCase()]: '1' })).toBe(403);

@@ -94,11 +94,14 @@ describe('Wycheproof json_web_signature_test.json', () => {
       beforeAll(async () => {
         key = await keyOf(group);
       });
-      test.each(group.tests.map((t) => [t.tcId, t.comment, t.result, t] as const))('tcId %i %s: %s', async (_id, _comment, result, t) => {
-        const outcome = await signatureLayer(t.jws, key, ['ES256']);
-        if (result === 'valid') expect(outcome).toBe('accepted');
-        else expect(outcome).not.toBe('accepted');
-      });
+      test.each(group.tests.map((t) => [t.tcId, t.comment, t.result, t] as const))(
+        'tcId %i %s: %s',
+        async (_id, _comment, result, t) => {
+          const outcome = await signatureLayer(t.jws, key, ['ES256']);
+          if (result === 'valid') expect(outcome).toBe('accepted');
+          else expect(outcome).not.toBe('accepted');
+        },
+      );
     },
   );
 
@@ -118,13 +121,18 @@ describe('Wycheproof json_web_signature_test.json', () => {
   };
 
   test('every vector of every other group is refused under the default algorithms ["ES256"]', async () => {
-    const others = jwsFile.testGroups.filter((g) => !ES256_GROUPS.includes(g.comment) && !KEY_USE_GROUPS.includes(g.comment));
+    const others = jwsFile.testGroups.filter(
+      (g) => !ES256_GROUPS.includes(g.comment) && !KEY_USE_GROUPS.includes(g.comment),
+    );
     const mismatches: string[] = [];
     for (const group of others) {
       for (const t of group.tests) {
         // Refused before any key is needed: well-formed vectors for their foreign alg, broken ones as malformed.
         const outcome = await signatureLayer(t.jws, undefined, ['ES256']);
-        const allowed = t.result === 'valid' ? [HEADER_DEVIATIONS[t.comment] ?? 'algorithm_not_allowed'] : ['algorithm_not_allowed', 'token_malformed'];
+        const allowed =
+          t.result === 'valid'
+            ? [HEADER_DEVIATIONS[t.comment] ?? 'algorithm_not_allowed']
+            : ['algorithm_not_allowed', 'token_malformed'];
         if (!allowed.includes(outcome)) mismatches.push(`${group.comment} tcId ${t.tcId} (${t.result}): ${outcome}`);
       }
     }
@@ -132,27 +140,39 @@ describe('Wycheproof json_web_signature_test.json', () => {
   });
 
   describe('asymmetric groups, with their own algorithm allowed (RS*, PS*, ES512 are configurable)', () => {
-    const groups = jwsFile.testGroups.filter((g) => !ES256_GROUPS.includes(g.comment) && !KEY_USE_GROUPS.includes(g.comment) && g.public?.kty && g.public.kty !== 'oct');
-    test.each(groups.map((g, i) => [g.comment, i, g] as const))('%s (group %i): labelled results', async (_name, _i, group) => {
-      const key = await keyOf(group);
-      const alg = algorithmOf(group)!;
-      const mismatches: string[] = [];
-      for (const t of group.tests) {
-        const outcome = await signatureLayer(t.jws, key, [alg]);
-        const expected = t.result === 'valid' ? (DEVIATIONS[t.comment] ?? 'accepted') : 'rejected';
-        if (expected === 'rejected' ? outcome === 'accepted' : outcome !== expected) {
-          mismatches.push(`tcId ${t.tcId} ${t.comment}: ${t.result} but ${outcome}`);
+    const groups = jwsFile.testGroups.filter(
+      (g) =>
+        !ES256_GROUPS.includes(g.comment) &&
+        !KEY_USE_GROUPS.includes(g.comment) &&
+        g.public?.kty &&
+        g.public.kty !== 'oct',
+    );
+    test.each(groups.map((g, i) => [g.comment, i, g] as const))(
+      '%s (group %i): labelled results',
+      async (_name, _i, group) => {
+        const key = await keyOf(group);
+        const alg = algorithmOf(group)!;
+        const mismatches: string[] = [];
+        for (const t of group.tests) {
+          const outcome = await signatureLayer(t.jws, key, [alg]);
+          const expected = t.result === 'valid' ? (DEVIATIONS[t.comment] ?? 'accepted') : 'rejected';
+          if (expected === 'rejected' ? outcome === 'accepted' : outcome !== expected) {
+            mismatches.push(`tcId ${t.tcId} ${t.comment}: ${t.result} but ${outcome}`);
+          }
         }
-      }
-      expect(mismatches).toEqual([]);
-    });
+        expect(mismatches).toEqual([]);
+      },
+    );
   });
 
   test('HMAC groups cannot even be configured: HS* and none are refused at startup', () => {
-    const algs = new Set(jwsFile.testGroups.filter((g) => !g.public).flatMap((g) => g.tests.map((t) => headerAlg(t.jws))));
+    const algs = new Set(
+      jwsFile.testGroups.filter((g) => !g.public).flatMap((g) => g.tests.map((t) => headerAlg(t.jws))),
+    );
     algs.delete(undefined);
     expect([...algs].sort()).toEqual(['HS256', 'none']);
-    for (const alg of algs) expect(() => createTokenGate({ audience: AUDIENCE, algorithms: [alg as string] })).toThrow(OptionsError);
+    for (const alg of algs)
+      expect(() => createTokenGate({ audience: AUDIENCE, algorithms: [alg as string] })).toThrow(OptionsError);
   });
 });
 
@@ -175,7 +195,9 @@ describe('Wycheproof ecdsa_secp256r1_sha256_p1363_test.json', () => {
       if (error instanceof TokenGateError) return error.reason;
       throw error;
     }
-    return (await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, sig, msg)) ? 'accepted' : 'signature_invalid';
+    return (await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, sig, msg))
+      ? 'accepted'
+      : 'signature_invalid';
   }
 
   test('the vector file is the one this suite was written against', () => {
@@ -186,28 +208,40 @@ describe('Wycheproof ecdsa_secp256r1_sha256_p1363_test.json', () => {
     expect(tests.filter((t) => t.result === 'acceptable')).toEqual([]);
   });
 
-  describe.each(p1363File.testGroups.map((g, i) => [i, g.tests.length, g] as const))('group %i (%i vectors)', (_i, _n, group) => {
-    let key: CryptoKey;
-    beforeAll(async () => {
-      // Some groups have no JWK (points jose would not export): the DER form exists for all.
-      key = await crypto.subtle.importKey('spki', Buffer.from(group.publicKeyDer, 'hex'), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
-    });
+  describe.each(p1363File.testGroups.map((g, i) => [i, g.tests.length, g] as const))(
+    'group %i (%i vectors)',
+    (_i, _n, group) => {
+      let key: CryptoKey;
+      beforeAll(async () => {
+        // Some groups have no JWK (points jose would not export): the DER form exists for all.
+        key = await crypto.subtle.importKey(
+          'spki',
+          Buffer.from(group.publicKeyDer, 'hex'),
+          { name: 'ECDSA', namedCurve: 'P-256' },
+          false,
+          ['verify'],
+        );
+      });
 
-    test.each(group.tests.map((t) => [t.tcId, t.comment, t.result, t] as const))('tcId %i %s: %s', async (_id, _comment, result, t) => {
-      const outcome = await es256(key, Buffer.from(t.msg, 'hex'), Buffer.from(t.sig, 'hex'));
-      if (result === 'valid') expect(outcome).toBe('accepted');
-      else if (result === 'invalid') expect(outcome).not.toBe('accepted');
-      else expect(['accepted', 'signature_invalid']).toContain(outcome);
-    });
+      test.each(group.tests.map((t) => [t.tcId, t.comment, t.result, t] as const))(
+        'tcId %i %s: %s',
+        async (_id, _comment, result, t) => {
+          const outcome = await es256(key, Buffer.from(t.msg, 'hex'), Buffer.from(t.sig, 'hex'));
+          if (result === 'valid') expect(outcome).toBe('accepted');
+          else if (result === 'invalid') expect(outcome).not.toBe('accepted');
+          else expect(['accepted', 'signature_invalid']).toContain(outcome);
+        },
+      );
 
-    test('every signature transplanted into a JWS is refused by the full signature layer, without a crash', async () => {
-      // Signed over another message, so none may verify over a JWS signing input.
-      const outcomes = new Set<string>();
-      for (const t of group.tests) {
-        const jws = `${b64url(JSON.stringify({ alg: 'ES256' }))}.${b64url(Buffer.from(t.msg, 'hex'))}.${b64url(Buffer.from(t.sig, 'hex'))}`;
-        outcomes.add(await signatureLayer(jws, key, ['ES256']));
-      }
-      expect([...outcomes].filter((o) => o !== 'signature_invalid' && o !== 'token_malformed')).toEqual([]);
-    });
-  });
+      test('every signature transplanted into a JWS is refused by the full signature layer, without a crash', async () => {
+        // Signed over another message, so none may verify over a JWS signing input.
+        const outcomes = new Set<string>();
+        for (const t of group.tests) {
+          const jws = `${b64url(JSON.stringify({ alg: 'ES256' }))}.${b64url(Buffer.from(t.msg, 'hex'))}.${b64url(Buffer.from(t.sig, 'hex'))}`;
+          outcomes.add(await signatureLayer(jws, key, ['ES256']));
+        }
+        expect([...outcomes].filter((o) => o !== 'signature_invalid' && o !== 'token_malformed')).toEqual([]);
+      });
+    },
+  );
 });

@@ -3,29 +3,55 @@ import request from 'supertest';
 import { decodeJwt } from 'jose';
 import { authErrorHandler, createTokenGate } from '../../lib';
 import { AuthzError, TEST_WALLET, createTestIssuer, type TestIssuer } from '../../lib/testing';
-import { APES_CONTRACT, AUDIENCE, OTHER_AUDIENCE, OTHER_WALLET, PUNKS_CONTRACT, PUNKS_CONTRACT_CHECKSUMMED, STRANGER_WALLET } from '../helpers/fixtures';
+import {
+  APES_CONTRACT,
+  AUDIENCE,
+  OTHER_AUDIENCE,
+  OTHER_WALLET,
+  PUNKS_CONTRACT,
+  PUNKS_CONTRACT_CHECKSUMMED,
+  STRANGER_WALLET,
+} from '../helpers/fixtures';
 
 let issuer: TestIssuer;
 let app: express.Express;
 beforeAll(async () => {
   issuer = await createTestIssuer({ audience: AUDIENCE });
-  issuer.setBalances(TEST_WALLET, { [APES_CONTRACT]: '3', [PUNKS_CONTRACT_CHECKSUMMED]: '1', [`${APES_CONTRACT}:42`]: '1', 'creator-x': '0' });
+  issuer.setBalances(TEST_WALLET, {
+    [APES_CONTRACT]: '3',
+    [PUNKS_CONTRACT_CHECKSUMMED]: '1',
+    [`${APES_CONTRACT}:42`]: '1',
+    'creator-x': '0',
+  });
   const gate = createTokenGate(issuer.options);
   app = express();
   app.get('/apes', gate.requireTokens({ contractAddress: APES_CONTRACT }), (_req, res) => res.end('apes'));
-  app.get('/apes/post', gate.requireTokens({ contractAddress: APES_CONTRACT, minTokenBalance: '2' }), (_req, res) => res.end('post'));
+  app.get('/apes/post', gate.requireTokens({ contractAddress: APES_CONTRACT, minTokenBalance: '2' }), (_req, res) =>
+    res.end('post'),
+  );
   app.get('/punks', gate.requireTokens({ contractAddress: PUNKS_CONTRACT }), (_req, res) => res.end('punks'));
-  app.get('/ape-42', gate.requireTokens({ contractAddress: APES_CONTRACT, tokenIds: ['42'] }), (_req, res) => res.end('42'));
-  app.get('/punk-5', gate.requireTokens({ contractAddress: PUNKS_CONTRACT, tokenIds: ['5'] }), (_req, res) => res.end('5'));
-  app.get('/punks/two', gate.requireTokens({ contractAddress: PUNKS_CONTRACT, minTokenBalance: '2' }), (_req, res) => res.end('two'));
+  app.get('/ape-42', gate.requireTokens({ contractAddress: APES_CONTRACT, tokenIds: ['42'] }), (_req, res) =>
+    res.end('42'),
+  );
+  app.get('/punk-5', gate.requireTokens({ contractAddress: PUNKS_CONTRACT, tokenIds: ['5'] }), (_req, res) =>
+    res.end('5'),
+  );
+  app.get('/punks/two', gate.requireTokens({ contractAddress: PUNKS_CONTRACT, minTokenBalance: '2' }), (_req, res) =>
+    res.end('two'),
+  );
   app.use(authErrorHandler());
 });
 afterAll(() => issuer.close());
 
-const status = async (path: string, token: string) => (await request(app).get(path).set('Authorization', `Bearer ${token}`)).status;
+const status = async (path: string, token: string) =>
+  (await request(app).get(path).set('Authorization', `Bearer ${token}`)).status;
 
 function postAuthz(body: unknown, contentType = 'application/json') {
-  return fetch(issuer.authzUrl, { method: 'POST', headers: { 'content-type': contentType }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  return fetch(issuer.authzUrl, {
+    method: 'POST',
+    headers: { 'content-type': contentType },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
 }
 
 describe('POST /authz upgrades a token the balance table backs', () => {
@@ -61,14 +87,18 @@ describe('POST /authz upgrades a token the balance table backs', () => {
 
   test('compares EVM addresses case-insensitively, in the table and in wallets', async () => {
     issuer.setBalances(OTHER_WALLET.toUpperCase().replace('0X', '0x'), { [PUNKS_CONTRACT]: '5' });
-    const token = await issuer.authorize(await issuer.sign({ walletAddress: OTHER_WALLET }), { contractAddress: PUNKS_CONTRACT });
+    const token = await issuer.authorize(await issuer.sign({ walletAddress: OTHER_WALLET }), {
+      contractAddress: PUNKS_CONTRACT,
+    });
     expect(await status('/punks', token)).toBe(200);
   });
 
   test('proves single token ids listed as "<contract>:<id>"', async () => {
     const login = await issuer.sign();
     expect(await status('/ape-42', login)).toBe(403);
-    expect(await status('/ape-42', await issuer.authorize(login, { contractAddress: APES_CONTRACT, tokenIds: ['42'] }))).toBe(200);
+    expect(
+      await status('/ape-42', await issuer.authorize(login, { contractAddress: APES_CONTRACT, tokenIds: ['42'] })),
+    ).toBe(200);
   });
 });
 
@@ -94,7 +124,9 @@ describe('POST /authz for a wallet that holds only a token id of a contract', ()
 
   test('the upgraded token passes a route requiring the contract and that id', async () => {
     expect(await status('/punk-5', login)).toBe(403);
-    expect(await status('/punk-5', await issuer.authorize(login, { contractAddress: PUNKS_CONTRACT, tokenIds: ['5'] }))).toBe(200);
+    expect(
+      await status('/punk-5', await issuer.authorize(login, { contractAddress: PUNKS_CONTRACT, tokenIds: ['5'] })),
+    ).toBe(200);
   });
 
   test('it passes a route requiring the contract without ids too (the id is one token of it), but not two of it', async () => {
@@ -105,13 +137,18 @@ describe('POST /authz for a wallet that holds only a token id of a contract', ()
 
   test('an upgrade for the contract without ids, or for another id, is refused: the table holds neither', async () => {
     await expect(issuer.authorize(login, { contractAddress: PUNKS_CONTRACT })).rejects.toMatchObject({ status: 403 });
-    await expect(issuer.authorize(login, { contractAddress: PUNKS_CONTRACT, tokenIds: ['6'] })).rejects.toMatchObject({ status: 403 });
+    await expect(issuer.authorize(login, { contractAddress: PUNKS_CONTRACT, tokenIds: ['6'] })).rejects.toMatchObject({
+      status: 403,
+    });
   });
 });
 
 describe('POST /authz refuses', () => {
   test('403 with the requirements when the wallet holds too little', async () => {
-    const response = await postAuthz({ accessToken: await issuer.sign(), requirements: { contractAddress: PUNKS_CONTRACT, minTokenBalance: '2' } });
+    const response = await postAuthz({
+      accessToken: await issuer.sign(),
+      requirements: { contractAddress: PUNKS_CONTRACT, minTokenBalance: '2' },
+    });
     expect(response.status).toBe(403);
     expect(await response.json()).toEqual({
       code: 'insufficient_balance',
@@ -125,12 +162,28 @@ describe('POST /authz refuses', () => {
 
   test('403 when the table says nothing about the wallet, or a zero balance', async () => {
     const stranger = await issuer.sign({ walletAddress: STRANGER_WALLET });
-    expect((await postAuthz({ accessToken: stranger, requirements: { contractAddress: APES_CONTRACT } })).status).toBe(403);
-    expect((await postAuthz({ accessToken: await issuer.sign(), requirements: { creatorAddress: 'creator-x', chain: 'flow' } })).status).toBe(403);
+    expect((await postAuthz({ accessToken: stranger, requirements: { contractAddress: APES_CONTRACT } })).status).toBe(
+      403,
+    );
+    expect(
+      (
+        await postAuthz({
+          accessToken: await issuer.sign(),
+          requirements: { creatorAddress: 'creator-x', chain: 'flow' },
+        })
+      ).status,
+    ).toBe(403);
   });
 
   test('403 for tokens ids the wallet does not hold', async () => {
-    expect((await postAuthz({ accessToken: await issuer.sign(), requirements: { contractAddress: APES_CONTRACT, tokenIds: ['43'] } })).status).toBe(403);
+    expect(
+      (
+        await postAuthz({
+          accessToken: await issuer.sign(),
+          requirements: { contractAddress: APES_CONTRACT, tokenIds: ['43'] },
+        })
+      ).status,
+    ).toBe(403);
   });
 
   test('401 for a token it did not sign, an expired one or none', async () => {
@@ -148,7 +201,12 @@ describe('POST /authz refuses', () => {
 
   test('400 for requirements it cannot read, or a body that is not JSON', async () => {
     const token = await issuer.sign();
-    for (const requirements of [undefined, {}, { contractAddress: 'not-an-address' }, { minTokenBalance: '-1', contractAddress: APES_CONTRACT }]) {
+    for (const requirements of [
+      undefined,
+      {},
+      { contractAddress: 'not-an-address' },
+      { minTokenBalance: '-1', contractAddress: APES_CONTRACT },
+    ]) {
       const response = await postAuthz({ accessToken: token, requirements });
       expect(response.status).toBe(400);
       expect((await response.json()).error).toBe('invalid_request');
@@ -159,7 +217,9 @@ describe('POST /authz refuses', () => {
 
 describe('authorize() client', () => {
   test('rejects with an AuthzError carrying the status and body', async () => {
-    const refusal = await issuer.authorize(await issuer.sign(), { contractAddress: PUNKS_CONTRACT, minTokenBalance: '2' }).catch((e: unknown) => e);
+    const refusal = await issuer
+      .authorize(await issuer.sign(), { contractAddress: PUNKS_CONTRACT, minTokenBalance: '2' })
+      .catch((e: unknown) => e);
     expect(refusal).toBeInstanceOf(AuthzError);
     expect(refusal).toMatchObject({ status: 403, body: { reason: 'insufficient_balance' } });
   });

@@ -71,18 +71,38 @@ describe('express-token-gate issuer', () => {
       const apiUrl = /API: +(http:\/\/127\.0\.0\.1:\d+\/api\/v1)$/m.exec(banner)![1]!;
       expect(banner).toContain(`JWKS:         ${apiUrl}/.well-known/jwks.json`);
       expect(banner).toContain(`new Picket('demo', { baseURL: '${apiUrl}' })`);
-      expect(banner).toContain(`createTokenGate({ audience: 'demo', issuer: 'picketapi.com', jwksUri: '${apiUrl}/.well-known/jwks.json' })`);
+      expect(banner).toContain(
+        `createTokenGate({ audience: 'demo', issuer: 'picketapi.com', jwksUri: '${apiUrl}/.well-known/jwks.json' })`,
+      );
 
       const picket = new Picket('demo-secret');
       picket.baseURL = apiUrl;
-      expect(await picket.tokenOwnership({ walletAddress: WALLET, contractAddress: APES_CONTRACT })).toEqual({ allowed: true, walletAddress: WALLET, tokenBalance: '3' });
+      expect(await picket.tokenOwnership({ walletAddress: WALLET, contractAddress: APES_CONTRACT })).toEqual({
+        allowed: true,
+        walletAddress: WALLET,
+        tokenBalance: '3',
+      });
 
       const account = privateKeyToAccount(generatePrivateKey());
       const { nonce, statement, format } = await picket.nonce({ chain: 'ethereum', walletAddress: account.address });
-      const context = { domain: 'localhost:5173', uri: 'http://localhost:5173', chainId: 1, issuedAt: new Date().toISOString(), chainType: 'ethereum' as const };
+      const context = {
+        domain: 'localhost:5173',
+        uri: 'http://localhost:5173',
+        chainId: 1,
+        issuedAt: new Date().toISOString(),
+        chainType: 'ethereum' as const,
+      };
       const message = createSigningMessage({ format, nonce, statement, walletAddress: account.address, ...context });
-      const { accessToken } = await picket.auth({ chain: 'ethereum', walletAddress: account.address, signature: await account.signMessage({ message }), context });
-      const claims = await verifyAccessToken(accessToken, { audience: 'demo', jwksUri: `${apiUrl}/.well-known/jwks.json` });
+      const { accessToken } = await picket.auth({
+        chain: 'ethereum',
+        walletAddress: account.address,
+        signature: await account.signMessage({ message }),
+        context,
+      });
+      const claims = await verifyAccessToken(accessToken, {
+        audience: 'demo',
+        jwksUri: `${apiUrl}/.well-known/jwks.json`,
+      });
       expect(claims.walletAddress).toBe(account.address);
     } finally {
       expect(await interrupt(child)).toEqual({ code: 0, signal: null });
@@ -93,7 +113,9 @@ describe('express-token-gate issuer', () => {
     const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
     const section = readme.slice(readme.indexOf('### Frontend against the emulator'));
     const shown = /```console\n([\s\S]*?)```/.exec(section)![1]!;
-    expect(/```sh\n([\s\S]*?)```/.exec(section)![1]).toBe('npx express-token-gate issuer --port 8787 --balances balances.json\n');
+    expect(/```sh\n([\s\S]*?)```/.exec(section)![1]).toBe(
+      'npx express-token-gate issuer --port 8787 --balances balances.json\n',
+    );
     const { child, banner } = await start(['issuer', '--port', '0', '--balances', writeBalances('{}')]);
     try {
       const port = /127\.0\.0\.1:(\d+)/.exec(banner)![1]!;
@@ -107,11 +129,18 @@ describe('express-token-gate issuer', () => {
     ['an unknown option', ['issuer', '--prot', '1'], 2, 'unknown option "--prot"'],
     ['an unknown command', ['serve'], 2, 'unknown command "serve"'],
     ['a bad port', ['issuer', '--port', 'http'], 2, '--port must be a port number'],
-    ['a missing balances file', ['issuer', '--port', '0', '--balances', '/nonexistent/b.json'], 1, 'cannot read --balances'],
+    [
+      'a missing balances file',
+      ['issuer', '--port', '0', '--balances', '/nonexistent/b.json'],
+      1,
+      'cannot read --balances',
+    ],
     ['a balance that is not a decimal string', ['issuer', '--port', '0', '--balances', 'BAD'], 1, 'decimal string'],
     ['an unknown profile', ['issuer', '--port', '0', '--profile', 'picket'], 1, '"profile"'],
   ])('%s ends with a message and a non-zero exit', (_name, args, status, message) => {
-    const resolved = args.map((a) => (a === 'BAD' ? writeBalances(JSON.stringify({ [WALLET]: { [APES_CONTRACT]: 3 } })) : a));
+    const resolved = args.map((a) =>
+      a === 'BAD' ? writeBalances(JSON.stringify({ [WALLET]: { [APES_CONTRACT]: 3 } })) : a,
+    );
     const run = spawnSync(process.execPath, [BIN, ...resolved], { cwd: ROOT, encoding: 'utf8', timeout: 15_000 });
     expect(run.status).toBe(status);
     expect(run.stderr).toContain(message);

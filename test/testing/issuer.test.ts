@@ -10,7 +10,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{1
 function appFor(options: Parameters<typeof createTokenGate>[0]) {
   const gate = createTokenGate(options);
   const app = express();
-  app.get('/me', gate.requireAuth(), (req, res) => res.json({ address: req.wallet!.address, chain: req.wallet!.chain }));
+  app.get('/me', gate.requireAuth(), (req, res) =>
+    res.json({ address: req.wallet!.address, chain: req.wallet!.chain }),
+  );
   app.use(authErrorHandler());
   return app;
 }
@@ -45,7 +47,17 @@ describe('createTestIssuer', () => {
     const response = await fetch(issuer.jwksUri);
     expect(response.status).toBe(200);
     const { keys } = await response.json();
-    expect(keys).toEqual([{ kty: 'EC', crv: 'P-256', x: expect.any(String), y: expect.any(String), kid: issuer.kid, alg: 'ES256', use: 'sig' }]);
+    expect(keys).toEqual([
+      {
+        kty: 'EC',
+        crv: 'P-256',
+        x: expect.any(String),
+        y: expect.any(String),
+        kid: issuer.kid,
+        alg: 'ES256',
+        use: 'sig',
+      },
+    ]);
   });
 
   test('gives every issuer its own key and JWKS address, even on a reused port', async () => {
@@ -60,7 +72,8 @@ describe('createTestIssuer', () => {
     try {
       const countedApp = appFor(counted.options);
       const token = await counted.sign();
-      for (let i = 0; i < 3; i += 1) await request(countedApp).get('/me').set('Authorization', `Bearer ${token}`).expect(200);
+      for (let i = 0; i < 3; i += 1)
+        await request(countedApp).get('/me').set('Authorization', `Bearer ${token}`).expect(200);
       expect(counted.jwksHits).toBe(1);
     } finally {
       await counted.close();
@@ -77,7 +90,21 @@ describe('sign() defaults: a Picket-shaped token', () => {
   let token: string;
   beforeAll(async () => {
     // Only the clock is faked: signing must not depend on timers.
-    jest.useFakeTimers({ now: NOW, doNotFake: ['nextTick', 'setImmediate', 'clearImmediate', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'queueMicrotask', 'hrtime', 'performance'] });
+    jest.useFakeTimers({
+      now: NOW,
+      doNotFake: [
+        'nextTick',
+        'setImmediate',
+        'clearImmediate',
+        'setTimeout',
+        'clearTimeout',
+        'setInterval',
+        'clearInterval',
+        'queueMicrotask',
+        'hrtime',
+        'performance',
+      ],
+    });
     try {
       token = await issuer.sign();
     } finally {
@@ -110,7 +137,9 @@ describe('sign() defaults: a Picket-shaped token', () => {
   });
 
   test('is accepted by a gate built from issuer.options', async () => {
-    const res = await request(app).get('/me').set('Authorization', `Bearer ${await issuer.sign()}`);
+    const res = await request(app)
+      .get('/me')
+      .set('Authorization', `Bearer ${await issuer.sign()}`);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ address: TEST_WALLET.toLowerCase(), chain: 'ethereum' });
   });
@@ -120,11 +149,19 @@ describe('sign() overrides', () => {
   test('any claim replaces its default; sub and displayAddress follow walletAddress and chain', async () => {
     const wallet = '0x1111111111111111111111111111111111111111';
     const claims = decodeJwt(await issuer.sign({ walletAddress: wallet, chain: 'polygon', email: 'a@b.c' }));
-    expect(claims).toMatchObject({ walletAddress: wallet, displayAddress: wallet, chain: 'polygon', sub: `polygon:${wallet}`, email: 'a@b.c' });
+    expect(claims).toMatchObject({
+      walletAddress: wallet,
+      displayAddress: wallet,
+      chain: 'polygon',
+      sub: `polygon:${wallet}`,
+      email: 'a@b.c',
+    });
   });
 
   test('an explicit displayAddress or sub wins', async () => {
-    const claims = decodeJwt(await issuer.sign({ displayAddress: 'vitalik.eth', sub: `ethereum/mainnet:${TEST_WALLET}` }));
+    const claims = decodeJwt(
+      await issuer.sign({ displayAddress: 'vitalik.eth', sub: `ethereum/mainnet:${TEST_WALLET}` }),
+    );
     expect(claims).toMatchObject({ displayAddress: 'vitalik.eth', sub: `ethereum/mainnet:${TEST_WALLET}` });
   });
 
@@ -160,7 +197,10 @@ describe('sign() overrides', () => {
   });
 
   test('unpublishedKey with the published kid is a forged signature', async () => {
-    expect(await reasonFor(app, await issuer.sign({}, { unpublishedKey: true, kid: issuer.kid }))).toEqual([401, 'signature_invalid']);
+    expect(await reasonFor(app, await issuer.sign({}, { unpublishedKey: true, kid: issuer.kid }))).toEqual([
+      401,
+      'signature_invalid',
+    ]);
   });
 
   test('header adds, replaces or removes protected-header fields', async () => {
@@ -174,7 +214,12 @@ describe('issuers for other chains', () => {
     const solana = await createTestIssuer({ audience: AUDIENCE, chain: 'solana', issuer: 'issuer.example' });
     try {
       const token = await solana.sign();
-      expect(decodeJwt(token)).toMatchObject({ walletAddress: TEST_SOLANA_WALLET, chain: 'solana', sub: `solana:${TEST_SOLANA_WALLET}`, iss: 'issuer.example' });
+      expect(decodeJwt(token)).toMatchObject({
+        walletAddress: TEST_SOLANA_WALLET,
+        chain: 'solana',
+        sub: `solana:${TEST_SOLANA_WALLET}`,
+        iss: 'issuer.example',
+      });
       const res = await request(appFor(solana.options)).get('/me').set('Authorization', `Bearer ${token}`);
       expect(res.body).toEqual({ address: TEST_SOLANA_WALLET, chain: 'solana' });
     } finally {
@@ -190,7 +235,8 @@ describe('rotate()', () => {
   });
   afterEach(() => rotating.close());
 
-  const publishedKids = async () => ((await (await fetch(rotating.jwksUri)).json()).keys as Array<{ kid: string }>).map((k) => k.kid);
+  const publishedKids = async () =>
+    ((await (await fetch(rotating.jwksUri)).json()).keys as Array<{ kid: string }>).map((k) => k.kid);
 
   test('signs with a new key and keeps publishing the old one', async () => {
     const before = rotating.kid;

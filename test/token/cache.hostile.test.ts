@@ -21,10 +21,14 @@ async function flood(count: number): Promise<string[]> {
     for (let i = 0; i < count; i++) {
       switch (i % 8) {
         case 0: // random junk in three segments
-          tokens.push(`${randomBytes(20).toString('base64url')}.${randomBytes(60).toString('base64url')}.${randomBytes(64).toString('base64url')}`);
+          tokens.push(
+            `${randomBytes(20).toString('base64url')}.${randomBytes(60).toString('base64url')}.${randomBytes(64).toString('base64url')}`,
+          );
           break;
         case 1: // a published kid, a signature that is not the issuer's
-          tokens.push(`${header}.${encodeSegment({ ...decodeSegment(payload!), tid: randomUUID() })}.${randomBytes(64).toString('base64url')}`);
+          tokens.push(
+            `${header}.${encodeSegment({ ...decodeSegment(payload!), tid: randomUUID() })}.${randomBytes(64).toString('base64url')}`,
+          );
           break;
         case 2: // a kid the issuer never published
           tokens.push(await fx.sign({}, { kid: randomUUID() }));
@@ -39,7 +43,9 @@ async function flood(count: number): Promise<string[]> {
           tokens.push(await other.sign({ aud: AUDIENCE }));
           break;
         case 6: // an algorithm the gate does not accept
-          tokens.push(`${encodeSegment({ alg: 'HS256', typ: 'JWT' })}.${payload}.${randomBytes(32).toString('base64url')}`);
+          tokens.push(
+            `${encodeSegment({ alg: 'HS256', typ: 'JWT' })}.${payload}.${randomBytes(32).toString('base64url')}`,
+          );
           break;
         default: // oversized
           tokens.push(`${header}.${'A'.repeat(9000)}.${randomBytes(64).toString('base64url')}`);
@@ -66,8 +72,18 @@ describe('tokens that show they are bad are rejected before any key or signature
   test.each([
     { name: 'garbage', reason: 'token_malformed', make: () => 'not-a-jwt' },
     { name: 'an oversized token', reason: 'token_too_large', make: () => `${'A'.repeat(9000)}.e30.AAAA` },
-    { name: 'a disallowed algorithm', reason: 'algorithm_not_allowed', make: () => `${encodeSegment({ alg: 'HS256' })}.${encodeSegment({ iss: 'x' })}.${randomBytes(32).toString('base64url')}` },
-    { name: 'a signature of the wrong length', reason: 'signature_invalid', make: () => `${encodeSegment({ alg: 'ES256' })}.${encodeSegment({ iss: 'x' })}.${randomBytes(40).toString('base64url')}` },
+    {
+      name: 'a disallowed algorithm',
+      reason: 'algorithm_not_allowed',
+      make: () =>
+        `${encodeSegment({ alg: 'HS256' })}.${encodeSegment({ iss: 'x' })}.${randomBytes(32).toString('base64url')}`,
+    },
+    {
+      name: 'a signature of the wrong length',
+      reason: 'signature_invalid',
+      make: () =>
+        `${encodeSegment({ alg: 'ES256' })}.${encodeSegment({ iss: 'x' })}.${randomBytes(40).toString('base64url')}`,
+    },
   ])('$name gets 401 $reason without the key set being fetched', async ({ make, reason }) => {
     fx = await setUp();
     const res = await get(fx.app, make());

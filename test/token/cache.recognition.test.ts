@@ -65,14 +65,15 @@ describe('only the exact token string is recognised', () => {
     const signature = token.slice(dot + 1);
     // Swap two distinct characters in the middle: same length, same alphabet, another signature.
     const i = [...signature].findIndex((c, k) => k > 10 && c !== signature[k + 1]);
-    const altered = token.slice(0, dot + 1) + signature.slice(0, i) + signature[i + 1] + signature[i] + signature.slice(i + 2);
+    const altered =
+      token.slice(0, dot + 1) + signature.slice(0, i) + signature[i + 1] + signature[i] + signature.slice(i + 2);
     expect(altered).not.toBe(token);
     const res = await get(fx.app, altered);
     expect(res.status).toBe(401);
     expect(res.body.reason).toBe('signature_invalid');
   });
 
-  test('a token sharing the cached token\'s signature but carrying another payload is rejected', async () => {
+  test("a token sharing the cached token's signature but carrying another payload is rejected", async () => {
     fx = await setUp();
     const token = await fx.sign({ walletAddress: '0x1111111111111111111111111111111111111111' });
     expect((await get(fx.app, token)).status).toBe(200);

@@ -15,7 +15,12 @@ afterEach(() => issuer.close());
 describe('requireTokens after requireAuth on the same request reuses the verified wallet', () => {
   test.each([true, false])('isRevoked is asked once per request (cache %s)', async (cached) => {
     let asked = 0;
-    const gate = createTokenGate({ ...issuer.options, jwks: JWKS, cache: cached ? undefined : false, isRevoked: () => (asked++, false) });
+    const gate = createTokenGate({
+      ...issuer.options,
+      jwks: JWKS,
+      cache: cached ? undefined : false,
+      isRevoked: () => (asked++, false),
+    });
     const app = express();
     app.get('/nft', gate.requireAuth(), gate.requireTokens(APES_CONTRACT, '1'), (req, res) => {
       res.json({ address: req.wallet!.address });
@@ -38,7 +43,9 @@ describe('a wallet attached by another gate is not taken as verified', () => {
       res.json({ ok: true });
     });
     app.use(authErrorHandler());
-    const res = await request(app).get('/both').set('Authorization', `Bearer ${await issuer.sign()}`);
+    const res = await request(app)
+      .get('/both')
+      .set('Authorization', `Bearer ${await issuer.sign()}`);
     expect(res.status).toBe(401);
     expect(res.body.reason).toBe('audience_mismatch');
   });
@@ -47,12 +54,23 @@ describe('a wallet attached by another gate is not taken as verified', () => {
     const gate = createTokenGate({ ...issuer.options, jwks: JWKS });
     const token = await issuer.sign({ aud: OTHER_AUDIENCE });
     const app = express();
-    app.get('/me', (req, _res, next) => {
-      (req as unknown as Record<string, unknown>).wallet = { address: '0x1', displayAddress: '0x1', chain: 'ethereum', claims: {}, token };
-      next();
-    }, gate.requireAuth(), (_req, res) => {
-      res.json({ ok: true });
-    });
+    app.get(
+      '/me',
+      (req, _res, next) => {
+        (req as unknown as Record<string, unknown>).wallet = {
+          address: '0x1',
+          displayAddress: '0x1',
+          chain: 'ethereum',
+          claims: {},
+          token,
+        };
+        next();
+      },
+      gate.requireAuth(),
+      (_req, res) => {
+        res.json({ ok: true });
+      },
+    );
     app.use(authErrorHandler());
     const res = await request(app).get('/me').set('Authorization', `Bearer ${token}`);
     expect(res.status).toBe(401);

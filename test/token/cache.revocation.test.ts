@@ -75,19 +75,22 @@ describe('a token revoked on first sight is never cached as good', () => {
 });
 
 describe('a failing revocation store fails closed on a cache hit', () => {
-  test.each(['throws', 'rejects'] as const)('isRevoked that %s answers with the error, never lets the request through', async (how) => {
-    let broken = false;
-    fx = await setUp({
-      isRevoked: (() => {
-        if (!broken) return false;
-        if (how === 'throws') throw new Error('revocation store down');
-        return Promise.reject(new Error('revocation store down'));
-      }) as () => boolean,
-    });
-    const token = await fx.sign();
-    expect((await get(fx.app, token)).status).toBe(200);
-    broken = true;
-    const res = await get(fx.app, token);
-    expect(res.status).toBe(500);
-  });
+  test.each(['throws', 'rejects'] as const)(
+    'isRevoked that %s answers with the error, never lets the request through',
+    async (how) => {
+      let broken = false;
+      fx = await setUp({
+        isRevoked: (() => {
+          if (!broken) return false;
+          if (how === 'throws') throw new Error('revocation store down');
+          return Promise.reject(new Error('revocation store down'));
+        }) as () => boolean,
+      });
+      const token = await fx.sign();
+      expect((await get(fx.app, token)).status).toBe(200);
+      broken = true;
+      const res = await get(fx.app, token);
+      expect(res.status).toBe(500);
+    },
+  );
 });

@@ -8,7 +8,9 @@ const env = useTestIssuer();
 const SOLANA_WALLET = 'DRpbCBMxVnDK7maPM5tGv6MvB3v1sRMC86PZ8okm21hy';
 
 async function walletOf(claims: Record<string, unknown>) {
-  const res = await request(appWith(env.gate.requireAuth())).get('/r').set('Authorization', `Bearer ${await env.issuer.sign(claims)}`);
+  const res = await request(appWith(env.gate.requireAuth()))
+    .get('/r')
+    .set('Authorization', `Bearer ${await env.issuer.sign(claims)}`);
   expect(res.status).toBe(200);
   return res.body.wallet;
 }
@@ -39,7 +41,9 @@ describe('req.wallet', () => {
     app.get('/r', custom.requireAuth(), (req, res) => {
       res.json({ picket: (req as unknown as { picket: { chain: string } }).picket.chain, wallet: req.wallet ?? null });
     });
-    const res = await request(app).get('/r').set('Authorization', `Bearer ${await env.issuer.sign()}`);
+    const res = await request(app)
+      .get('/r')
+      .set('Authorization', `Bearer ${await env.issuer.sign()}`);
     expect(res.body).toEqual({ picket: 'ethereum', wallet: null });
   });
 
@@ -49,7 +53,9 @@ describe('req.wallet', () => {
     app.get('/r', env.gate.requireAuth(), (req, res) => {
       res.json({ frozen: Object.isFrozen(req.wallet!.claims) && Object.isFrozen(req.wallet!.claims.aud) });
     });
-    const res = await request(app).get('/r').set('Authorization', `Bearer ${await env.issuer.sign({ aud: ['test-project'] })}`);
+    const res = await request(app)
+      .get('/r')
+      .set('Authorization', `Bearer ${await env.issuer.sign({ aud: ['test-project'] })}`);
     expect(res.body.frozen).toBe(true);
   });
 });

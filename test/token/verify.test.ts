@@ -1,7 +1,22 @@
 import request from 'supertest';
 import { CompactSign, generateKeyPair } from 'jose';
-import { createTokenGate, verifyAccessToken, InvalidTokenError, type TokenGate, type TokenGateOptions } from '../../lib';
-import { APES_CONTRACT, AUDIENCE, decodeSegment, encodeSegment, ISSUER, nowSeconds, OTHER_AUDIENCE, WALLET } from '../helpers/fixtures';
+import {
+  createTokenGate,
+  verifyAccessToken,
+  InvalidTokenError,
+  type TokenGate,
+  type TokenGateOptions,
+} from '../../lib';
+import {
+  APES_CONTRACT,
+  AUDIENCE,
+  decodeSegment,
+  encodeSegment,
+  ISSUER,
+  nowSeconds,
+  OTHER_AUDIENCE,
+  WALLET,
+} from '../helpers/fixtures';
 import { appWith, useTestIssuer } from '../helpers/harness';
 
 const env = useTestIssuer();
@@ -14,7 +29,9 @@ async function expectRejected(token: string, reason: string, g: TokenGate = env.
   const res = await answer(token, g);
   expect(res.status).toBe(401);
   expect(res.body.reason).toBe(reason);
-  expect(res.headers['www-authenticate']).toMatch(/^Bearer realm="api", error="invalid_token", error_description="[^"]+"$/);
+  expect(res.headers['www-authenticate']).toMatch(
+    /^Bearer realm="api", error="invalid_token", error_description="[^"]+"$/,
+  );
   for (const segment of token.split('.')) {
     if (segment.length > 8) expect(JSON.stringify(res.body) + res.headers['www-authenticate']).not.toContain(segment);
   }
@@ -126,7 +143,10 @@ describe('missing required claims', () => {
   ])('rejects a token whose %s is missing as claim_invalid, naming the claim', async (name, claims) => {
     const token = await env.issuer.sign(claims);
     await expectRejected(token, 'claim_invalid');
-    await expect(env.gate.verify(token)).rejects.toMatchObject({ reason: 'claim_invalid', message: `The token has no ${name} claim` });
+    await expect(env.gate.verify(token)).rejects.toMatchObject({
+      reason: 'claim_invalid',
+      message: `The token has no ${name} claim`,
+    });
   });
 
   test('rejects a token without iat as claim_invalid when maxTokenAge needs it', async () => {
@@ -153,7 +173,11 @@ describe('time claims', () => {
     await expectRejected(await env.issuer.sign({ exp: now - 600, ext: now + 600 }), 'token_expired');
   });
 
-  test.each([['a string', '9999999999'], ['null', null], ['a list', [1]]])('rejects an exp that is %s', async (_n, exp) => {
+  test.each([
+    ['a string', '9999999999'],
+    ['null', null],
+    ['a list', [1]],
+  ])('rejects an exp that is %s', async (_n, exp) => {
     await expectRejected(await env.issuer.sign({ exp }), 'claim_invalid');
   });
 
@@ -184,7 +208,10 @@ describe('time claims', () => {
   });
 
   test('rejects a token without iat that expires beyond maxTokenLifetime from now', async () => {
-    await expectRejected(await env.issuer.sign({ iat: undefined, exp: nowSeconds() + 48 * 3600 }), 'token_lifetime_exceeded');
+    await expectRejected(
+      await env.issuer.sign({ iat: undefined, exp: nowSeconds() + 48 * 3600 }),
+      'token_lifetime_exceeded',
+    );
   });
 });
 
@@ -199,7 +226,10 @@ describe('claim types', () => {
     ['tokenIds not a list', { tokenIds: '1' }],
     ['tokenBalances not an object', { tokenBalances: [] }],
     ['sub naming another wallet', { sub: 'ethereum:0x0000000000000000000000000000000000000001' }],
-    ['no chain for a non-hex wallet', { walletAddress: 'DRpbCBMxVnDK7maPM5tGv6MvB3v1sRMC86PZ8okm21hy', chain: undefined, sub: undefined }],
+    [
+      'no chain for a non-hex wallet',
+      { walletAddress: 'DRpbCBMxVnDK7maPM5tGv6MvB3v1sRMC86PZ8okm21hy', chain: undefined, sub: undefined },
+    ],
   ])('rejects %s with claim_invalid', async (_name, claims) => {
     await expectRejected(await env.issuer.sign(claims), 'claim_invalid');
   });
@@ -251,7 +281,9 @@ describe('verifyAccessToken', () => {
   });
 
   test('rejects a non-string token without throwing synchronously', async () => {
-    await expect(verifyAccessToken(undefined as unknown as string, options())).rejects.toMatchObject({ reason: 'token_malformed' });
+    await expect(verifyAccessToken(undefined as unknown as string, options())).rejects.toMatchObject({
+      reason: 'token_malformed',
+    });
   });
 
   test('rejects bad options as a rejected promise naming the option', async () => {

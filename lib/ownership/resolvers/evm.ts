@@ -51,7 +51,8 @@ function parseRpcUrls(value: unknown): Map<string, string> {
   }
   const urls = new Map<string, string>();
   for (const [chain, url] of Object.entries(value)) {
-    if (!CHAIN_NAME.test(chain) || !isEvmChain(chain)) throw new OptionsError(`rpcUrl.${chain}`, 'does not name an EVM chain such as "ethereum" or "polygon"');
+    if (!CHAIN_NAME.test(chain) || !isEvmChain(chain))
+      throw new OptionsError(`rpcUrl.${chain}`, 'does not name an EVM chain such as "ethereum" or "polygon"');
     urls.set(chain, parseRpcUrl(`rpcUrl.${chain}`, url));
   }
   return urls;
@@ -61,8 +62,10 @@ function parseRpcUrls(value: unknown): Map<string, string> {
 function isRevert(error: unknown): boolean {
   let current = error as { name?: string; code?: number; details?: string; cause?: unknown } | undefined;
   for (let depth = 0; current && depth < 12; depth += 1, current = current.cause as typeof current) {
-    if (current.name === 'ContractFunctionRevertedError' || current.name === 'ContractFunctionZeroDataError') return true;
-    if (current.name === 'RpcRequestError' && (current.code === 3 || /revert/i.test(current.details ?? ''))) return true;
+    if (current.name === 'ContractFunctionRevertedError' || current.name === 'ContractFunctionZeroDataError')
+      return true;
+    if (current.name === 'RpcRequestError' && (current.code === 3 || /revert/i.test(current.details ?? '')))
+      return true;
   }
   return false;
 }
@@ -83,9 +86,11 @@ function remember<V>(map: Map<string, V>, key: string, value: V): V {
  * createTokenGate({ audience, revalidate: { resolver: evmOwnershipResolver({ rpcUrl: process.env.RPC_URL }) } });
  */
 export function evmOwnershipResolver(options: EvmOwnershipResolverOptions): OwnershipResolver {
-  if (typeof options !== 'object' || options === null) throw new OptionsError('options', 'must be { rpcUrl, timeoutMs? }');
+  if (typeof options !== 'object' || options === null)
+    throw new OptionsError('options', 'must be { rpcUrl, timeoutMs? }');
   for (const key of Object.keys(options)) {
-    if (key !== 'rpcUrl' && key !== 'timeoutMs') throw new OptionsError(key, 'is not a known evmOwnershipResolver option');
+    if (key !== 'rpcUrl' && key !== 'timeoutMs')
+      throw new OptionsError(key, 'is not a known evmOwnershipResolver option');
   }
   const urls = parseRpcUrls(options.rpcUrl);
   const { timeoutMs = 5000 } = options;
@@ -107,7 +112,8 @@ export function evmOwnershipResolver(options: EvmOwnershipResolverOptions): Owne
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       viem = require('viem') as Viem;
     } catch (error) {
-      const missing = (error as { code?: string }).code === 'MODULE_NOT_FOUND' && /'viem'/.test((error as Error).message);
+      const missing =
+        (error as { code?: string }).code === 'MODULE_NOT_FOUND' && /'viem'/.test((error as Error).message);
       throw new ResolverError(missing ? MISSING_VIEM : 'express-token-gate: viem failed to load', { cause: error });
     }
     const abi = viem.parseAbi([
@@ -127,26 +133,41 @@ export function evmOwnershipResolver(options: EvmOwnershipResolverOptions): Owne
     name: 'evm',
     async resolve({ chain, walletAddress, requirements, signal }) {
       const url = urls.get(chain);
-      if (url === undefined) throw new UnsupportedRequirementError(`evmOwnershipResolver has no rpcUrl for chain ${chain}`);
+      if (url === undefined)
+        throw new UnsupportedRequirementError(`evmOwnershipResolver has no rpcUrl for chain ${chain}`);
       const { contractAddress, tokenIds } = requirements;
-      if (contractAddress === undefined || requirements.collection !== undefined || requirements.creatorAddress !== undefined) {
+      if (
+        contractAddress === undefined ||
+        requirements.collection !== undefined ||
+        requirements.creatorAddress !== undefined
+      ) {
         throw new UnsupportedRequirementError('evmOwnershipResolver answers contractAddress requirements only');
       }
       if (!isEvmAddress(walletAddress)) throw new UnsupportedRequirementError('The wallet is not an EVM address');
       const { viem, abi } = load();
       let client = clients.get(chain);
       if (client === undefined) {
-        const transport = viem.http(url, { batch: true, retryCount: 0, timeout: timeoutMs, maxResponseBodySize: MAX_RESPONSE_BYTES });
+        const transport = viem.http(url, {
+          batch: true,
+          retryCount: 0,
+          timeout: timeoutMs,
+          maxResponseBodySize: MAX_RESPONSE_BYTES,
+        });
         client = viem.createPublicClient({ transport });
         clients.set(chain, client);
       }
       const address = contractAddress.toLowerCase() as `0x${string}`;
       const owner = walletAddress.toLowerCase() as `0x${string}`;
       const contractKey = `${chain}:${address}`;
-      const read = (functionName: 'balanceOf' | 'decimals' | 'ownerOf' | 'supportsInterface', args: readonly unknown[]) =>
+      const read = (
+        functionName: 'balanceOf' | 'decimals' | 'ownerOf' | 'supportsInterface',
+        args: readonly unknown[],
+      ) =>
         // The arguments are checked by each caller's ABI entry, not by the compiler (`args` is untyped here).
         // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
-        client!.readContract({ address, abi, functionName, args } as Parameters<PublicClient['readContract']>[0]) as Promise<unknown>;
+        client!.readContract({ address, abi, functionName, args } as Parameters<
+          PublicClient['readContract']
+        >[0]) as Promise<unknown>;
       /** A probe's answer, `absent` when the call reverted; transport failures propagate. */
       const probe = <T>(call: Promise<unknown>, absent: T): Promise<T> =>
         call.then(
@@ -161,14 +182,19 @@ export function evmOwnershipResolver(options: EvmOwnershipResolverOptions): Owne
         if (tokenIds === undefined) {
           const [raw, places] = await Promise.all([
             read('balanceOf', [owner]) as Promise<bigint>,
-            decimals.get(contractKey) ?? probe<number>(read('decimals', []), 0).then((d) => remember(decimals, contractKey, Number(d))),
+            decimals.get(contractKey) ??
+              probe<number>(read('decimals', []), 0).then((d) => remember(decimals, contractKey, Number(d))),
           ]);
           return { balance: viem.formatUnits(raw, places) };
         }
         const ids = tokenIds.map((id) => BigInt(id));
         const erc1155 =
           multiToken.get(contractKey) ??
-          remember(multiToken, contractKey, await probe<boolean>(read('supportsInterface', [ERC1155_INTERFACE]), false));
+          remember(
+            multiToken,
+            contractKey,
+            await probe<boolean>(read('supportsInterface', [ERC1155_INTERFACE]), false),
+          );
         if (signal.aborted) throw new ResolverError('Abandoned');
         if (erc1155) {
           const balances = (await Promise.all(ids.map((id) => read('balanceOf', [owner, id])))) as bigint[];

@@ -38,7 +38,8 @@ export async function requestJson(request: JsonRequest): Promise<{ status: numbe
     }
   } catch (error) {
     if (error instanceof ResolverError) throw error;
-    if (timeout.aborted) throw new ResolverError(`${where} did not answer within ${request.timeoutMs} ms`, { cause: error });
+    if (timeout.aborted)
+      throw new ResolverError(`${where} did not answer within ${request.timeoutMs} ms`, { cause: error });
     if (signal.aborted) throw new ResolverError(`The request to ${where} was abandoned`, { cause: error });
     throw new ResolverError(`${where} could not be reached`, { cause: error });
   }
@@ -46,7 +47,8 @@ export async function requestJson(request: JsonRequest): Promise<{ status: numbe
 
 async function readBounded(res: Response, maxBytes: number): Promise<string> {
   const declared = Number(res.headers.get('content-length'));
-  const tooLarge = () => new ResolverError(`${new URL(res.url || 'http://unknown').host} answered more than ${maxBytes} bytes`);
+  const tooLarge = () =>
+    new ResolverError(`${new URL(res.url || 'http://unknown').host} answered more than ${maxBytes} bytes`);
   if (Number.isFinite(declared) && declared > maxBytes) {
     await res.body?.cancel().catch(() => undefined);
     throw tooLarge();

@@ -32,9 +32,13 @@ function parseBaseUrl(value: unknown): string {
   } catch {
     throw new OptionsError('baseUrl', 'is not a valid URL');
   }
-  if (url.username || url.password || url.search || url.hash) throw new OptionsError('baseUrl', 'must not carry credentials, a query or a fragment');
+  if (url.username || url.password || url.search || url.hash)
+    throw new OptionsError('baseUrl', 'must not carry credentials, a query or a fragment');
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-    throw new OptionsError('baseUrl', 'must use https (plain http is allowed only on loopback): the secret key travels with every call');
+    throw new OptionsError(
+      'baseUrl',
+      'must use https (plain http is allowed only on loopback): the secret key travels with every call',
+    );
   }
   return url.href.replace(/\/+$/, '');
 }
@@ -48,12 +52,15 @@ function parseBaseUrl(value: unknown): string {
  * createTokenGate({ audience, revalidate: { resolver: picketOwnershipResolver({ apiKey: process.env.PICKET_SECRET_KEY }) } });
  */
 export function picketOwnershipResolver(options: PicketOwnershipResolverOptions): OwnershipResolver {
-  if (typeof options !== 'object' || options === null) throw new OptionsError('options', 'must be { apiKey, baseUrl?, timeoutMs? }');
+  if (typeof options !== 'object' || options === null)
+    throw new OptionsError('options', 'must be { apiKey, baseUrl?, timeoutMs? }');
   for (const key of Object.keys(options)) {
-    if (!['apiKey', 'baseUrl', 'timeoutMs'].includes(key)) throw new OptionsError(key, 'is not a known picketOwnershipResolver option');
+    if (!['apiKey', 'baseUrl', 'timeoutMs'].includes(key))
+      throw new OptionsError(key, 'is not a known picketOwnershipResolver option');
   }
   const { apiKey, timeoutMs = 5000 } = options;
-  if (typeof apiKey !== 'string' || apiKey === '') throw new OptionsError('apiKey', "is required: your project's secret key");
+  if (typeof apiKey !== 'string' || apiKey === '')
+    throw new OptionsError('apiKey', "is required: your project's secret key");
   if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 1 || timeoutMs > 120_000) {
     throw new OptionsError('timeoutMs', 'must be a number of milliseconds from 1 to 120000');
   }
@@ -68,7 +75,11 @@ export function picketOwnershipResolver(options: PicketOwnershipResolverOptions)
     name: 'picket',
     async resolve({ chain, walletAddress, requirements, signal }) {
       const { contractAddress, tokenIds, minTokenBalance } = requirements;
-      if (contractAddress === undefined || requirements.collection !== undefined || requirements.creatorAddress !== undefined) {
+      if (
+        contractAddress === undefined ||
+        requirements.collection !== undefined ||
+        requirements.creatorAddress !== undefined
+      ) {
         throw new UnsupportedRequirementError('picketOwnershipResolver answers contractAddress requirements only');
       }
       const url = `${baseUrl}/chains/${encodeURIComponent(chain)}/wallets/${encodeURIComponent(walletAddress)}/tokenOwnership`;
@@ -86,7 +97,10 @@ export function picketOwnershipResolver(options: PicketOwnershipResolverOptions)
       if (typeof answer.allowed !== 'boolean' || !isDecimalString(answer.tokenBalance)) {
         throw new ResolverError("The issuer's tokenOwnership answer is not { allowed, walletAddress, tokenBalance }");
       }
-      if (typeof answer.walletAddress !== 'string' || addressKey(chain, answer.walletAddress) !== addressKey(chain, walletAddress)) {
+      if (
+        typeof answer.walletAddress !== 'string' ||
+        addressKey(chain, answer.walletAddress) !== addressKey(chain, walletAddress)
+      ) {
         throw new ResolverError("The issuer's tokenOwnership answer is about another wallet");
       }
       return { balance: answer.tokenBalance, allowed: answer.allowed };

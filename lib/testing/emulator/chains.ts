@@ -14,11 +14,46 @@ export interface ChainInfo {
 }
 
 export const CHAINS: readonly ChainInfo[] = [
-  { chainSlug: 'ethereum', chainId: 1, chainType: 'ethereum', chainName: 'Ethereum', publicRPC: 'https://cloudflare-eth.com', authorizationSupported: true },
-  { chainSlug: 'polygon', chainId: 137, chainType: 'ethereum', chainName: 'Polygon', publicRPC: 'https://polygon-rpc.com', authorizationSupported: true },
-  { chainSlug: 'optimism', chainId: 10, chainType: 'ethereum', chainName: 'Optimism', publicRPC: 'https://mainnet.optimism.io', authorizationSupported: true },
-  { chainSlug: 'arbitrum', chainId: 42161, chainType: 'ethereum', chainName: 'Arbitrum', publicRPC: 'https://arb1.arbitrum.io/rpc', authorizationSupported: true },
-  { chainSlug: 'solana', chainId: 101, chainType: 'solana', chainName: 'Solana', publicRPC: 'https://api.mainnet-beta.solana.com', authorizationSupported: true },
+  {
+    chainSlug: 'ethereum',
+    chainId: 1,
+    chainType: 'ethereum',
+    chainName: 'Ethereum',
+    publicRPC: 'https://cloudflare-eth.com',
+    authorizationSupported: true,
+  },
+  {
+    chainSlug: 'polygon',
+    chainId: 137,
+    chainType: 'ethereum',
+    chainName: 'Polygon',
+    publicRPC: 'https://polygon-rpc.com',
+    authorizationSupported: true,
+  },
+  {
+    chainSlug: 'optimism',
+    chainId: 10,
+    chainType: 'ethereum',
+    chainName: 'Optimism',
+    publicRPC: 'https://mainnet.optimism.io',
+    authorizationSupported: true,
+  },
+  {
+    chainSlug: 'arbitrum',
+    chainId: 42161,
+    chainType: 'ethereum',
+    chainName: 'Arbitrum',
+    publicRPC: 'https://arb1.arbitrum.io/rpc',
+    authorizationSupported: true,
+  },
+  {
+    chainSlug: 'solana',
+    chainId: 101,
+    chainType: 'solana',
+    chainName: 'Solana',
+    publicRPC: 'https://api.mainnet-beta.solana.com',
+    authorizationSupported: true,
+  },
 ];
 
 export function chainInfo(slug: string): ChainInfo | undefined {

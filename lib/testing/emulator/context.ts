@@ -28,7 +28,16 @@ export interface Answer {
 }
 
 /** The fields of `AuthState.user` (picket-js, picket-node): what the token says about its wallet. */
-const USER_FIELDS = ['chain', 'walletAddress', 'displayAddress', 'contractAddress', 'tokenIds', 'tokenBalance', 'tokenBalances', 'email'];
+const USER_FIELDS = [
+  'chain',
+  'walletAddress',
+  'displayAddress',
+  'contractAddress',
+  'tokenIds',
+  'tokenBalance',
+  'tokenBalances',
+  'email',
+];
 
 /** `{ accessToken, user }`, the clients' `AuthState`, read from the signed token itself. */
 export function authState(accessToken: string): { accessToken: string; user: Record<string, unknown> } {
@@ -40,7 +49,8 @@ export function authState(accessToken: string): { accessToken: string; user: Rec
 
 /** The request body as an object, or a 400. */
 export function bodyObject(body: unknown): Record<string, unknown> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('request_invalid', 'The body must be a JSON object');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw badRequest('request_invalid', 'The body must be a JSON object');
   return body as Record<string, unknown>;
 }
 
@@ -59,7 +69,10 @@ export async function verifyToken(context: EmulatorContext, token: unknown): Pro
  */
 export function requirementsFor(input: unknown, walletChain: string): CompiledRequirements {
   const withChain =
-    typeof input === 'object' && input !== null && !Array.isArray(input) && (input as { chain?: unknown }).chain === undefined
+    typeof input === 'object' &&
+    input !== null &&
+    !Array.isArray(input) &&
+    (input as { chain?: unknown }).chain === undefined
       ? { ...input, chain: walletChain }
       : input;
   try {

@@ -47,7 +47,10 @@ export class CorsPolicy {
       const list = new Set(origins);
       this.allow = (origin) => list.has(origin);
     } else {
-      throw new OptionsError('cors.origins', "must be 'loopback', '*' or a list of origins such as 'https://app.example'");
+      throw new OptionsError(
+        'cors.origins',
+        "must be 'loopback', '*' or a list of origins such as 'https://app.example'",
+      );
     }
   }
 

@@ -60,7 +60,9 @@ export function loginRefused(code: string, msg: string): ApiError {
 
 /** The same refusal a gate would send (401 invalid token, 403 with the requirements), as an ApiError. */
 export function fromGateError(error: unknown): ApiError {
-  if (error instanceof InsufficientScopeError) return new ApiError(403, error.reason, error.message, { requirements: error.requirements });
-  if (error instanceof TokenGateError) return new ApiError(error.status === 403 ? 403 : 401, error.reason, error.message);
+  if (error instanceof InsufficientScopeError)
+    return new ApiError(403, error.reason, error.message, { requirements: error.requirements });
+  if (error instanceof TokenGateError)
+    return new ApiError(error.status === 403 ? 403 : 401, error.reason, error.message);
   throw error;
 }

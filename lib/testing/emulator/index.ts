@@ -34,7 +34,11 @@ const ROUTES: readonly Route[] = [
   { method: 'POST', path: /^\/auth\/validate$/, handle: (context, body) => validate(context, body) },
   { method: 'POST', path: /^\/authz$/, handle: (context, body) => authz(context, body) },
   { method: 'GET', path: /^\/chains$/, handle: () => ({ status: 200, body: listChains() }) },
-  { method: 'GET', path: new RegExp(`^/chains/${SEGMENT}$`), handle: (_context, _body, [chain]) => ({ status: 200, body: getChain(chain!) }) },
+  {
+    method: 'GET',
+    path: new RegExp(`^/chains/${SEGMENT}$`),
+    handle: (_context, _body, [chain]) => ({ status: 200, body: getChain(chain!) }),
+  },
   {
     method: 'POST',
     path: new RegExp(`^/chains/${SEGMENT}/wallets/${SEGMENT}/tokenOwnership$`),
@@ -78,7 +82,8 @@ export function emulator(context: EmulatorContext, cors: CorsPolicy) {
     let path = (req.url ?? '/').split('?')[0]!;
     if (path === API_PREFIX || path.startsWith(`${API_PREFIX}/`)) path = path.slice(API_PREFIX.length) || '/';
     const fail = (error: unknown) => {
-      const refusal = error instanceof ApiError ? error : new ApiError(500, 'server_error', 'The issuer failed to answer');
+      const refusal =
+        error instanceof ApiError ? error : new ApiError(500, 'server_error', 'The issuer failed to answer');
       sendJson(res, refusal.status, refusal.body, { ...cors.headersFor(origin), ...refusal.headers });
     };
 

@@ -48,7 +48,12 @@ export class NonceStore {
   private readonly pending = new LRUCache<string, PendingNonce>({ max: MAX_PENDING_NONCES });
 
   issue(chain: string, wallet: string, settings: LoginSettings): PendingNonce {
-    const entry = { nonce: randomBytes(16).toString('hex'), format: settings.format, statement: settings.statement, issuedAtMs: Date.now() };
+    const entry = {
+      nonce: randomBytes(16).toString('hex'),
+      format: settings.format,
+      statement: settings.statement,
+      issuedAtMs: Date.now(),
+    };
     this.pending.set(`${chain}:${addressKey(chain, wallet)}`, entry);
     return entry;
   }
@@ -66,13 +71,17 @@ function loginChain(value: unknown): ChainInfo {
   const slug = value ?? 'ethereum';
   const info = typeof slug === 'string' ? chainInfo(slug) : undefined;
   if (!info || info.chainType !== 'ethereum') {
-    throw badRequest('chain_not_supported', 'The emulator signs in EVM wallets only (ethereum, polygon, optimism, arbitrum)');
+    throw badRequest(
+      'chain_not_supported',
+      'The emulator signs in EVM wallets only (ethereum, polygon, optimism, arbitrum)',
+    );
   }
   return info;
 }
 
 function loginWallet(value: unknown): string {
-  if (typeof value !== 'string' || !isEvmAddress(value)) throw badRequest('request_invalid', 'walletAddress must be a 0x address');
+  if (typeof value !== 'string' || !isEvmAddress(value))
+    throw badRequest('request_invalid', 'walletAddress must be a 0x address');
   return value;
 }
 
@@ -93,14 +102,25 @@ export async function auth(context: EmulatorContext, input: unknown): Promise<An
     throw badRequest('request_invalid', 'signature must be a 0x hex string');
   }
   // Requirements are read before the nonce is spent: a typo in them costs no signature.
-  const requirement = body.requirements === undefined || body.requirements === null ? undefined : requirementsFor(body.requirements, chain.chainSlug);
+  const requirement =
+    body.requirements === undefined || body.requirements === null
+      ? undefined
+      : requirementsFor(body.requirements, chain.chainSlug);
   const crypto = await walletCrypto();
 
   const pending = context.nonces.take(chain.chainSlug, walletAddress);
-  if (!pending) throw loginRefused('nonce_invalid', 'No nonce is pending for this wallet: ask /auth/nonce (a nonce serves one login)');
-  if (Date.now() - pending.issuedAtMs >= context.login.nonceTtlMs) throw loginRefused('nonce_expired', 'The nonce has expired: ask /auth/nonce again');
+  if (!pending)
+    throw loginRefused(
+      'nonce_invalid',
+      'No nonce is pending for this wallet: ask /auth/nonce (a nonce serves one login)',
+    );
+  if (Date.now() - pending.issuedAtMs >= context.login.nonceTtlMs)
+    throw loginRefused('nonce_expired', 'The nonce has expired: ask /auth/nonce again');
 
-  const message = pending.format === 'simple' ? simpleMessage(pending, walletAddress) : siweMessage(context, crypto, pending, walletAddress, chain, body.context);
+  const message =
+    pending.format === 'simple'
+      ? simpleMessage(pending, walletAddress)
+      : siweMessage(context, crypto, pending, walletAddress, chain, body.context);
   let signer: string;
   try {
     signer = await crypto.recoverMessageAddress({ message, signature: signature as `0x${string}` });
@@ -134,19 +154,33 @@ function siweMessage(
   chain: ChainInfo,
   input: unknown,
 ): string {
-  const { domain, uri, chainId, issuedAt } = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
-  if (typeof domain !== 'string' || typeof uri !== 'string' || typeof chainId !== 'number' || typeof issuedAt !== 'string') {
+  const { domain, uri, chainId, issuedAt } = (typeof input === 'object' && input !== null ? input : {}) as Record<
+    string,
+    unknown
+  >;
+  if (
+    typeof domain !== 'string' ||
+    typeof uri !== 'string' ||
+    typeof chainId !== 'number' ||
+    typeof issuedAt !== 'string'
+  ) {
     throw badRequest('context_invalid', 'A SIWE login needs context { domain, uri, chainId, issuedAt }');
   }
-  if (!context.login.allowsDomain(domain)) throw loginRefused('domain_not_allowed', 'The message was signed for a domain this issuer does not serve');
-  if (chainId !== chain.chainId) throw badRequest('context_invalid', `context.chainId must be ${chain.chainId} for ${chain.chainSlug}`);
+  if (!context.login.allowsDomain(domain))
+    throw loginRefused('domain_not_allowed', 'The message was signed for a domain this issuer does not serve');
+  if (chainId !== chain.chainId)
+    throw badRequest('context_invalid', `context.chainId must be ${chain.chainId} for ${chain.chainSlug}`);
   const issued = new Date(issuedAt);
   // The message holds issuedAt as written; only the form Date#toISOString writes is rebuilt exactly.
   if (Number.isNaN(issued.getTime()) || issued.toISOString() !== issuedAt) {
-    throw badRequest('context_invalid', 'context.issuedAt must be an ISO 8601 UTC time such as new Date().toISOString() writes');
+    throw badRequest(
+      'context_invalid',
+      'context.issuedAt must be an ISO 8601 UTC time such as new Date().toISOString() writes',
+    );
   }
   const age = Date.now() - issued.getTime();
-  if (age > context.login.nonceTtlMs + CLOCK_SKEW_MS) throw loginRefused('message_expired', 'The signed message is too old: sign in again');
+  if (age > context.login.nonceTtlMs + CLOCK_SKEW_MS)
+    throw loginRefused('message_expired', 'The signed message is too old: sign in again');
   if (age < -CLOCK_SKEW_MS) throw badRequest('context_invalid', 'context.issuedAt is in the future');
   try {
     return crypto.createSiweMessage({
@@ -160,6 +194,10 @@ function siweMessage(
       statement: pending.statement,
     });
   } catch (error) {
-    throw new ApiError(400, 'context_invalid', `The SIWE context is not usable: ${(error as { shortMessage?: string }).shortMessage ?? 'invalid field'}`);
+    throw new ApiError(
+      400,
+      'context_invalid',
+      `The SIWE context is not usable: ${(error as { shortMessage?: string }).shortMessage ?? 'invalid field'}`,
+    );
   }
 }

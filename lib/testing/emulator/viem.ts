@@ -18,7 +18,11 @@ export async function loadPeer<T>(specifier: string): Promise<T> {
     const code = (error as { code?: unknown }).code;
     if (code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND') {
       const name = specifier.split('/')[0];
-      throw new ApiError(501, `${name}_missing`, `Wallet login needs the optional peer dependency ${name}: npm install --save-dev ${name}`);
+      throw new ApiError(
+        501,
+        `${name}_missing`,
+        `Wallet login needs the optional peer dependency ${name}: npm install --save-dev ${name}`,
+      );
     }
     throw error;
   }
@@ -27,8 +31,14 @@ export async function loadPeer<T>(specifier: string): Promise<T> {
 let loaded: Promise<WalletCrypto> | undefined;
 
 export function walletCrypto(): Promise<WalletCrypto> {
-  loaded ??= Promise.all([loadPeer<typeof import('viem')>('viem'), loadPeer<typeof import('viem/siwe')>('viem/siwe')]).then(
-    ([viem, siwe]) => ({ createSiweMessage: siwe.createSiweMessage, recoverMessageAddress: viem.recoverMessageAddress }),
+  loaded ??= Promise.all([
+    loadPeer<typeof import('viem')>('viem'),
+    loadPeer<typeof import('viem/siwe')>('viem/siwe'),
+  ]).then(
+    ([viem, siwe]) => ({
+      createSiweMessage: siwe.createSiweMessage,
+      recoverMessageAddress: viem.recoverMessageAddress,
+    }),
     (error: unknown) => {
       loaded = undefined;
       throw error;

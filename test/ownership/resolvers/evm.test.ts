@@ -5,7 +5,13 @@
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Address } from 'viem';
-import { createTokenGate, evmOwnershipResolver, OptionsError, UnsupportedRequirementError, type OwnershipQuery } from '../../../lib';
+import {
+  createTokenGate,
+  evmOwnershipResolver,
+  OptionsError,
+  UnsupportedRequirementError,
+  type OwnershipQuery,
+} from '../../../lib';
 import { createTestIssuer, type TestIssuer } from '../../../lib/testing';
 import { appWith } from '../../helpers/harness';
 import { get, sleep } from '../../helpers/live';
@@ -29,15 +35,28 @@ beforeAll(async () => {
   await chain.send(deployer, deployed.token20, Token20!, 'transfer', [holder, 1_500_000n]); // 1.5 tokens
   deployed.noDecimals = await chain.deploy(NoDecimals20!, [42n]);
   deployed.nft = await chain.deploy(Nft721!);
-  for (const [to, id] of [[holder, 7n], [holder, 8n], [other, 9n]] as const) await chain.send(deployer, deployed.nft, Nft721!, 'mint', [to, id]);
+  for (const [to, id] of [
+    [holder, 7n],
+    [holder, 8n],
+    [other, 9n],
+  ] as const)
+    await chain.send(deployer, deployed.nft, Nft721!, 'mint', [to, id]);
   deployed.multi = await chain.deploy(Multi1155!);
-  for (const [to, id, n] of [[holder, 1n, 5n], [holder, 2n, 3n], [other, 1n, 1n]] as const) {
+  for (const [to, id, n] of [
+    [holder, 1n, 5n],
+    [holder, 2n, 3n],
+    [other, 1n, 1n],
+  ] as const) {
     await chain.send(deployer, deployed.multi, Multi1155!, 'mint', [to, id, n]);
   }
 }, 60_000);
 afterAll(() => chain?.close());
 
-function query(walletAddress: string, requirements: Partial<OwnershipQuery['requirements']>, onChain = 'ethereum'): OwnershipQuery {
+function query(
+  walletAddress: string,
+  requirements: Partial<OwnershipQuery['requirements']>,
+  onChain = 'ethereum',
+): OwnershipQuery {
   return {
     chain: onChain,
     walletAddress,
@@ -74,15 +93,23 @@ describe('how evmOwnershipResolver reads each kind of contract', () => {
   });
 
   test('an address without a contract is a failure, not a zero balance', async () => {
-    await expect(balanceOf(holder, { contractAddress: '0x000000000000000000000000000000000000dEaD' })).rejects.toThrow(/eth_call on ethereum failed/);
+    await expect(balanceOf(holder, { contractAddress: '0x000000000000000000000000000000000000dEaD' })).rejects.toThrow(
+      /eth_call on ethereum failed/,
+    );
   });
 
   test('a chain it has no rpcUrl for, or a requirement without a contract, is a failure', async () => {
     const resolver = evmOwnershipResolver({ rpcUrl: chain.rpcUrl });
-    await expect(resolver.resolve(query(holder, { contractAddress: deployed.nft }, 'polygon'))).rejects.toBeInstanceOf(UnsupportedRequirementError);
-    await expect(resolver.resolve(query(holder, { creatorAddress: deployed.nft }))).rejects.toBeInstanceOf(UnsupportedRequirementError);
+    await expect(resolver.resolve(query(holder, { contractAddress: deployed.nft }, 'polygon'))).rejects.toBeInstanceOf(
+      UnsupportedRequirementError,
+    );
+    await expect(resolver.resolve(query(holder, { creatorAddress: deployed.nft }))).rejects.toBeInstanceOf(
+      UnsupportedRequirementError,
+    );
     const polygonOnly = evmOwnershipResolver({ rpcUrl: { polygon: chain.rpcUrl } });
-    await expect(polygonOnly.resolve(query(holder, { contractAddress: deployed.nft }, 'polygon'))).resolves.toEqual({ balance: '2' });
+    await expect(polygonOnly.resolve(query(holder, { contractAddress: deployed.nft }, 'polygon'))).resolves.toEqual({
+      balance: '2',
+    });
   });
 });
 
@@ -136,10 +163,14 @@ describe('JSON-RPC batching', () => {
       req.on('end', () => {
         const body = Buffer.concat(chunks);
         bodies.push(JSON.parse(body.toString('utf8')));
-        const upstream = httpRequest(chain.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' } }, (answer) => {
-          res.writeHead(answer.statusCode ?? 502, { 'content-type': 'application/json' });
-          answer.pipe(res);
-        });
+        const upstream = httpRequest(
+          chain.rpcUrl,
+          { method: 'POST', headers: { 'content-type': 'application/json' } },
+          (answer) => {
+            res.writeHead(answer.statusCode ?? 502, { 'content-type': 'application/json' });
+            answer.pipe(res);
+          },
+        );
         upstream.end(body);
       });
     });
@@ -166,7 +197,10 @@ describe('access follows the chain', () => {
   afterAll(() => issuer.close());
 
   test('transfer the NFT away and access disappears once maxAgeMs has passed; the new owner gets in', async () => {
-    const gate = createTokenGate({ ...issuer.options, revalidate: { resolver: evmOwnershipResolver({ rpcUrl: chain.rpcUrl }), maxAgeMs: 300 } });
+    const gate = createTokenGate({
+      ...issuer.options,
+      revalidate: { resolver: evmOwnershipResolver({ rpcUrl: chain.rpcUrl }), maxAgeMs: 300 },
+    });
     const seven = appWith(gate.requireTokens({ contractAddress: deployed.nft, tokenIds: ['7'] }));
     const anyNft = appWith(gate.requireTokens({ contractAddress: deployed.nft }));
     const holderLogin = await issuer.sign({ walletAddress: holder });
@@ -180,15 +214,24 @@ describe('access follows the chain', () => {
     await get(seven, holderLogin).expect(200); // the answer is still within maxAgeMs
     await sleep(350);
     const gone = await get(seven, holderLogin).expect(403);
-    expect(gone.body).toMatchObject({ reason: 'insufficient_balance', requirements: { contractAddress: deployed.nft, tokenIds: ['7'] } });
+    expect(gone.body).toMatchObject({
+      reason: 'insufficient_balance',
+      requirements: { contractAddress: deployed.nft, tokenIds: ['7'] },
+    });
     await get(anyNft, holderLogin).expect(200); // still holds #8
     await get(seven, otherLogin).expect(200);
   });
 
   test('a token signed while the wallet held ERC-20s stops opening the route after it sells them', async () => {
-    const gate = createTokenGate({ ...issuer.options, revalidate: { resolver: evmOwnershipResolver({ rpcUrl: chain.rpcUrl }), maxAgeMs: 0 } });
+    const gate = createTokenGate({
+      ...issuer.options,
+      revalidate: { resolver: evmOwnershipResolver({ rpcUrl: chain.rpcUrl }), maxAgeMs: 0 },
+    });
     const app = appWith(gate.requireTokens({ contractAddress: deployed.token20, minTokenBalance: '1' }));
-    const snapshot = await issuer.sign({ walletAddress: holder, tokenBalances: { contractAddress: { [deployed.token20]: '1.5' } } });
+    const snapshot = await issuer.sign({
+      walletAddress: holder,
+      tokenBalances: { contractAddress: { [deployed.token20]: '1.5' } },
+    });
     await get(app, snapshot).expect(200);
     await chain.send(holder, deployed.token20, contracts.Token20!, 'transfer', [other, 1_000_000n]);
     await get(app, snapshot).expect(403); // 0.5 left
@@ -197,15 +240,23 @@ describe('access follows the chain', () => {
 
 describe('evmOwnershipResolver options', () => {
   test('needs an http(s) rpcUrl, or a map of EVM chain to one', () => {
-    expect(() => evmOwnershipResolver({} as never)).toThrow(new OptionsError('rpcUrl', 'is required: a URL, or { [chain]: URL }'));
+    expect(() => evmOwnershipResolver({} as never)).toThrow(
+      new OptionsError('rpcUrl', 'is required: a URL, or { [chain]: URL }'),
+    );
     expect(() => evmOwnershipResolver({ rpcUrl: 'ws://127.0.0.1:8545' })).toThrow(/"rpcUrl" must use http or https/);
     expect(() => evmOwnershipResolver({ rpcUrl: 'nope' })).toThrow(/"rpcUrl" is not a valid URL/);
-    expect(() => evmOwnershipResolver({ rpcUrl: { solana: 'https://rpc.example' } })).toThrow(/"rpcUrl.solana" does not name an EVM chain/);
-    expect(() => evmOwnershipResolver({ rpcUrl: { polygon: 'https://polygon.example', ethereum: 'https://eth.example' } })).not.toThrow();
+    expect(() => evmOwnershipResolver({ rpcUrl: { solana: 'https://rpc.example' } })).toThrow(
+      /"rpcUrl.solana" does not name an EVM chain/,
+    );
+    expect(() =>
+      evmOwnershipResolver({ rpcUrl: { polygon: 'https://polygon.example', ethereum: 'https://eth.example' } }),
+    ).not.toThrow();
   });
 
   test('refuses unknown options and out-of-range timeouts', () => {
-    expect(() => evmOwnershipResolver({ rpcUrl: 'https://rpc.example', rpcURL: 'x' } as never)).toThrow(/"rpcURL" is not a known/);
+    expect(() => evmOwnershipResolver({ rpcUrl: 'https://rpc.example', rpcURL: 'x' } as never)).toThrow(
+      /"rpcURL" is not a known/,
+    );
     expect(() => evmOwnershipResolver({ rpcUrl: 'https://rpc.example', timeoutMs: -1 })).toThrow(/"timeoutMs"/);
   });
 });

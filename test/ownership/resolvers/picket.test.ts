@@ -3,7 +3,13 @@
  * loopback server it is tested against is itself checked against the real SDK first.
  */
 import Picket from '@picketapi/picket-node';
-import { OptionsError, picketOwnershipResolver, ResolverError, UnsupportedRequirementError, type OwnershipQuery } from '../../../lib';
+import {
+  OptionsError,
+  picketOwnershipResolver,
+  ResolverError,
+  UnsupportedRequirementError,
+  type OwnershipQuery,
+} from '../../../lib';
 import { startOwnershipServer, type OwnershipServer } from '../../helpers/ownership-server';
 import { describeOwnershipResolver } from './port-suite';
 import { APES_CONTRACT, STRANGER_WALLET, WALLET } from '../../helpers/fixtures';
@@ -35,7 +41,11 @@ describe('the loopback tokenOwnership server is faithful to @picketapi/picket-no
   };
 
   test("the SDK's tokenOwnership call is accepted and answered in the SDK's response shape", async () => {
-    const answer = await sdk().tokenOwnership({ walletAddress: WALLET, contractAddress: APES_CONTRACT, minTokenBalance: '1' });
+    const answer = await sdk().tokenOwnership({
+      walletAddress: WALLET,
+      contractAddress: APES_CONTRACT,
+      minTokenBalance: '1',
+    });
     expect(answer).toEqual({ allowed: true, walletAddress: WALLET, tokenBalance: '2' });
     const sent = server.requests.at(-1)!;
     expect(sent.path).toBe(`/api/v1/chains/ethereum/wallets/${WALLET}/tokenOwnership`);
@@ -43,11 +53,17 @@ describe('the loopback tokenOwnership server is faithful to @picketapi/picket-no
   });
 
   test('the SDK with token ids, and with a wrong key (refused)', async () => {
-    const ids = await sdk().tokenOwnership({ walletAddress: WALLET, contractAddress: APES_CONTRACT, tokenIds: ['7', '8'] });
+    const ids = await sdk().tokenOwnership({
+      walletAddress: WALLET,
+      contractAddress: APES_CONTRACT,
+      tokenIds: ['7', '8'],
+    });
     expect(ids).toEqual({ allowed: true, walletAddress: WALLET, tokenBalance: '1' });
     const stranger = new Picket('another-key');
     stranger.baseURL = server.baseUrl;
-    await expect(stranger.tokenOwnership({ walletAddress: WALLET, contractAddress: APES_CONTRACT })).rejects.toMatchObject({ code: 'unauthorized' });
+    await expect(
+      stranger.tokenOwnership({ walletAddress: WALLET, contractAddress: APES_CONTRACT }),
+    ).rejects.toMatchObject({ code: 'unauthorized' });
   });
 });
 
@@ -74,47 +90,74 @@ describe('picketOwnershipResolver answers', () => {
   const resolver = () => picketOwnershipResolver({ apiKey: KEY, baseUrl: server.baseUrl });
 
   test("maps { allowed, tokenBalance } to the wallet's balance and the issuer's verdict", async () => {
-    await expect(resolver().resolve(query({ contractAddress: APES_CONTRACT, minTokenBalance: '3' }))).resolves.toEqual({ balance: '2', allowed: false });
-    await expect(resolver().resolve(query({ contractAddress: APES_CONTRACT, tokenIds: ['7'] }))).resolves.toEqual({ balance: '1', allowed: true });
+    await expect(resolver().resolve(query({ contractAddress: APES_CONTRACT, minTokenBalance: '3' }))).resolves.toEqual({
+      balance: '2',
+      allowed: false,
+    });
+    await expect(resolver().resolve(query({ contractAddress: APES_CONTRACT, tokenIds: ['7'] }))).resolves.toEqual({
+      balance: '1',
+      allowed: true,
+    });
   });
 
   test('refuses a well-formed answer about another wallet', async () => {
     server.answer = 'other-wallet';
     try {
-      await expect(resolver().resolve(query({ contractAddress: APES_CONTRACT }))).rejects.toThrow("The issuer's tokenOwnership answer is about another wallet");
+      await expect(resolver().resolve(query({ contractAddress: APES_CONTRACT }))).rejects.toThrow(
+        "The issuer's tokenOwnership answer is about another wallet",
+      );
     } finally {
       server.answer = 'good';
     }
   });
 
   test('compares the wallet it asked about case-insensitively on EVM chains', async () => {
-    await expect(resolver().resolve(query({ contractAddress: APES_CONTRACT }, WALLET.toLowerCase()))).resolves.toEqual({ balance: '2', allowed: true });
+    await expect(resolver().resolve(query({ contractAddress: APES_CONTRACT }, WALLET.toLowerCase()))).resolves.toEqual({
+      balance: '2',
+      allowed: true,
+    });
   });
 
   test('a wrong key is a failure, not a zero balance', async () => {
     const stranger = picketOwnershipResolver({ apiKey: 'another-key', baseUrl: server.baseUrl });
-    await expect(stranger.resolve(query({ contractAddress: APES_CONTRACT }))).rejects.toThrow(new ResolverError("The issuer's tokenOwnership API answered 401"));
+    await expect(stranger.resolve(query({ contractAddress: APES_CONTRACT }))).rejects.toThrow(
+      new ResolverError("The issuer's tokenOwnership API answered 401"),
+    );
   });
 
   test('collection and creator requirements are not part of the API: a failure, and no request', async () => {
     const before = server.calls;
-    await expect(resolver().resolve(query({ collection: ['abc'], chain: 'solana' }))).rejects.toBeInstanceOf(UnsupportedRequirementError);
-    await expect(resolver().resolve(query({ creatorAddress: APES_CONTRACT }))).rejects.toBeInstanceOf(UnsupportedRequirementError);
+    await expect(resolver().resolve(query({ collection: ['abc'], chain: 'solana' }))).rejects.toBeInstanceOf(
+      UnsupportedRequirementError,
+    );
+    await expect(resolver().resolve(query({ creatorAddress: APES_CONTRACT }))).rejects.toBeInstanceOf(
+      UnsupportedRequirementError,
+    );
     expect(server.calls).toBe(before);
   });
 });
 
 describe('picketOwnershipResolver options', () => {
   test('needs the secret key', () => {
-    expect(() => picketOwnershipResolver({} as never)).toThrow(new OptionsError('apiKey', "is required: your project's secret key"));
+    expect(() => picketOwnershipResolver({} as never)).toThrow(
+      new OptionsError('apiKey', "is required: your project's secret key"),
+    );
     expect(() => picketOwnershipResolver({ apiKey: '' })).toThrow(OptionsError);
   });
 
   test('sends the key over https only, or plain http on loopback', () => {
-    expect(() => picketOwnershipResolver({ apiKey: KEY, baseUrl: 'http://picketapi.com/api/v1' })).toThrow(/"baseUrl" must use https/);
-    expect(() => picketOwnershipResolver({ apiKey: KEY, baseUrl: 'ftp://127.0.0.1/' })).toThrow(/"baseUrl" must use https/);
-    expect(() => picketOwnershipResolver({ apiKey: KEY, baseUrl: 'https://user:pw@picketapi.com/' })).toThrow(/"baseUrl" must not carry/);
-    expect(() => picketOwnershipResolver({ apiKey: KEY, baseUrl: 'not a url' })).toThrow(/"baseUrl" is not a valid URL/);
+    expect(() => picketOwnershipResolver({ apiKey: KEY, baseUrl: 'http://picketapi.com/api/v1' })).toThrow(
+      /"baseUrl" must use https/,
+    );
+    expect(() => picketOwnershipResolver({ apiKey: KEY, baseUrl: 'ftp://127.0.0.1/' })).toThrow(
+      /"baseUrl" must use https/,
+    );
+    expect(() => picketOwnershipResolver({ apiKey: KEY, baseUrl: 'https://user:pw@picketapi.com/' })).toThrow(
+      /"baseUrl" must not carry/,
+    );
+    expect(() => picketOwnershipResolver({ apiKey: KEY, baseUrl: 'not a url' })).toThrow(
+      /"baseUrl" is not a valid URL/,
+    );
     expect(() => picketOwnershipResolver({ apiKey: KEY })).not.toThrow();
   });
 

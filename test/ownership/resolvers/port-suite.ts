@@ -17,8 +17,17 @@ export interface ResolverFixture {
 }
 
 /** `inProcess`: the resolver calls no service (the test kit's), so it has no way to be unreachable. */
-export function describeOwnershipResolver(name: string, fixture: () => ResolverFixture, { inProcess = false } = {}): void {
-  const ask = (resolver: OwnershipResolver, walletAddress: string, contractAddress: string, minTokenBalance = '1'): Promise<unknown> => {
+export function describeOwnershipResolver(
+  name: string,
+  fixture: () => ResolverFixture,
+  { inProcess = false } = {},
+): void {
+  const ask = (
+    resolver: OwnershipResolver,
+    walletAddress: string,
+    contractAddress: string,
+    minTokenBalance = '1',
+  ): Promise<unknown> => {
     const query: OwnershipQuery = {
       chain: 'ethereum',
       walletAddress,

@@ -12,24 +12,35 @@ afterAll(() => issuer.close());
 const preflight = (target: TestIssuer, origin: string, path = '/api/v1/authz') =>
   fetch(`${target.url}${path}`, {
     method: 'OPTIONS',
-    headers: { Origin: origin, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization,content-type' },
+    headers: {
+      Origin: origin,
+      'Access-Control-Request-Method': 'POST',
+      'Access-Control-Request-Headers': 'authorization,content-type',
+    },
   });
 
 describe('by default any origin on a loopback host is allowed', () => {
-  test.each(['http://localhost:5173', 'http://127.0.0.1:3000', 'http://[::1]:8080', 'https://app.localhost'])('preflight from %s: 204 with the grant', async (origin) => {
-    const response = await preflight(issuer, origin);
-    expect(response.status).toBe(204);
-    expect(response.headers.get('access-control-allow-origin')).toBe(origin);
-    expect(response.headers.get('access-control-allow-methods')).toBe('GET, POST, OPTIONS');
-    expect(response.headers.get('access-control-allow-headers')).toBe('Authorization, Content-Type');
-    expect(response.headers.get('access-control-max-age')).toBe('600');
-    expect(response.headers.get('vary')).toBe('Origin');
-  });
+  test.each(['http://localhost:5173', 'http://127.0.0.1:3000', 'http://[::1]:8080', 'https://app.localhost'])(
+    'preflight from %s: 204 with the grant',
+    async (origin) => {
+      const response = await preflight(issuer, origin);
+      expect(response.status).toBe(204);
+      expect(response.headers.get('access-control-allow-origin')).toBe(origin);
+      expect(response.headers.get('access-control-allow-methods')).toBe('GET, POST, OPTIONS');
+      expect(response.headers.get('access-control-allow-headers')).toBe('Authorization, Content-Type');
+      expect(response.headers.get('access-control-max-age')).toBe('600');
+      expect(response.headers.get('vary')).toBe('Origin');
+    },
+  );
 
   test('the answer itself names the origin, errors included', async () => {
     const ok = await fetch(`${issuer.apiUrl}/chains/ethereum`, { headers: { Origin: 'http://localhost:5173' } });
     expect(ok.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
-    const refused = await fetch(`${issuer.apiUrl}/auth/validate`, { method: 'POST', headers: { Origin: 'http://localhost:5173' }, body: '{}' });
+    const refused = await fetch(`${issuer.apiUrl}/auth/validate`, {
+      method: 'POST',
+      headers: { Origin: 'http://localhost:5173' },
+      body: '{}',
+    });
     expect(refused.status).toBe(401);
     expect(refused.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
   });
@@ -54,7 +65,9 @@ describe('cors.origins', () => {
   test('a list allows exactly those origins', async () => {
     const listed = await createTestIssuer({ audience: AUDIENCE, cors: { origins: ['https://app.example'] } });
     try {
-      expect((await preflight(listed, 'https://app.example')).headers.get('access-control-allow-origin')).toBe('https://app.example');
+      expect((await preflight(listed, 'https://app.example')).headers.get('access-control-allow-origin')).toBe(
+        'https://app.example',
+      );
       expect((await preflight(listed, 'http://localhost:5173')).status).toBe(403);
     } finally {
       await listed.close();
@@ -64,7 +77,9 @@ describe('cors.origins', () => {
   test("'*' allows any origin", async () => {
     const open = await createTestIssuer({ audience: AUDIENCE, cors: { origins: '*' } });
     try {
-      expect((await preflight(open, 'https://anywhere.example')).headers.get('access-control-allow-origin')).toBe('https://anywhere.example');
+      expect((await preflight(open, 'https://anywhere.example')).headers.get('access-control-allow-origin')).toBe(
+        'https://anywhere.example',
+      );
     } finally {
       await open.close();
     }
@@ -72,8 +87,12 @@ describe('cors.origins', () => {
 
   test('an unusable setting throws an OptionsError naming cors.origins at startup', async () => {
     for (const origins of ['https://app.example', ['app.example'], ['https://app.example/path'], [42]]) {
-      await expect(createTestIssuer({ audience: AUDIENCE, cors: { origins: origins as never } })).rejects.toThrow(OptionsError);
-      await expect(createTestIssuer({ audience: AUDIENCE, cors: { origins: origins as never } })).rejects.toThrow('"cors.origins"');
+      await expect(createTestIssuer({ audience: AUDIENCE, cors: { origins: origins as never } })).rejects.toThrow(
+        OptionsError,
+      );
+      await expect(createTestIssuer({ audience: AUDIENCE, cors: { origins: origins as never } })).rejects.toThrow(
+        '"cors.origins"',
+      );
     }
   });
 });

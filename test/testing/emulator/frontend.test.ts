@@ -34,7 +34,11 @@ describe('a frontend logs in, upgrades and reloads against the emulator', () => 
     await request(api).get('/me').set(bearer(login.accessToken)).expect(200, { address: wallet.address.toLowerCase() });
 
     const denied = await request(api).get('/apes').set(bearer(login.accessToken)).expect(403);
-    expect(denied.body.requirements).toEqual({ chain: 'ethereum', contractAddress: APES_CONTRACT, minTokenBalance: '0' });
+    expect(denied.body.requirements).toEqual({
+      chain: 'ethereum',
+      contractAddress: APES_CONTRACT,
+      minTokenBalance: '0',
+    });
 
     const upgraded = await picket.authz({ accessToken: login.accessToken, requirements: denied.body.requirements });
     expect(upgraded.user.tokenBalances).toEqual({ contractAddress: { [APES_CONTRACT]: '1' } });
@@ -47,7 +51,10 @@ describe('a frontend logs in, upgrades and reloads against the emulator', () => 
 
   test('a reload with a session the issuer no longer accepts logs the user out', async () => {
     const picket = new PicketJs(AUDIENCE, { baseURL: issuer.apiUrl, origin: 'http://localhost:5173' });
-    picket.stored = { accessToken: await issuer.sign({}, { expiresIn: -60 }), user: { chain: 'ethereum', walletAddress: '0x', displayAddress: '0x' } };
+    picket.stored = {
+      accessToken: await issuer.sign({}, { expiresIn: -60 }),
+      user: { chain: 'ethereum', walletAddress: '0x', displayAddress: '0x' },
+    };
     expect(await picket.authStateAfterReload()).toBeNull();
     expect(picket.stored).toBeNull();
   });

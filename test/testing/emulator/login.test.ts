@@ -24,7 +24,17 @@ beforeAll(async () => {
 afterAll(() => issuer.close());
 
 /** Runs the login steps by hand, signing `message(nonce)` with `signer`. */
-async function loginSigning(wallet: BrowserWallet, signer: BrowserWallet, context = { domain: 'localhost:5173', uri: PAGE, chainId: 1, issuedAt: new Date().toISOString(), chainType: 'ethereum' }) {
+async function loginSigning(
+  wallet: BrowserWallet,
+  signer: BrowserWallet,
+  context = {
+    domain: 'localhost:5173',
+    uri: PAGE,
+    chainId: 1,
+    issuedAt: new Date().toISOString(),
+    chainType: 'ethereum',
+  },
+) {
   const { nonce, statement } = await picket.nonce({ walletAddress: wallet.address });
   const message = createSigningMessage({ format: 'siwe', nonce, statement, walletAddress: wallet.address, ...context });
   const signature = await signer.signMessage({ message });
@@ -45,12 +55,19 @@ describe('login with a SIWE (EIP-4361) message, as picket-js performs it', () =>
     const app = express().get('/me', gate.requireAuth(), (req, res) => res.json({ address: req.wallet!.address }));
     app.use(authErrorHandler());
     const { accessToken } = await picket.login(wallet);
-    await request(app).get('/me').set('Authorization', `Bearer ${accessToken}`).expect(200, { address: wallet.address.toLowerCase() });
+    await request(app)
+      .get('/me')
+      .set('Authorization', `Bearer ${accessToken}`)
+      .expect(200, { address: wallet.address.toLowerCase() });
   });
 
   test('the nonce answer announces the SIWE format and the statement to sign', async () => {
     const answer = await picket.nonce({ walletAddress: newWallet().address });
-    expect(answer).toEqual({ nonce: expect.stringMatching(/^[0-9a-f]{32}$/), statement: 'Sign in with your wallet to test-project', format: 'siwe' });
+    expect(answer).toEqual({
+      nonce: expect.stringMatching(/^[0-9a-f]{32}$/),
+      statement: 'Sign in with your wallet to test-project',
+      format: 'siwe',
+    });
   });
 
   test('works on another EVM chain the issuer knows, with that chain id', async () => {
@@ -63,21 +80,29 @@ describe('login with a SIWE (EIP-4361) message, as picket-js performs it', () =>
     issuer.setBalances(wallet.address, { [APES_CONTRACT]: '2' });
     const state = await picket.login(wallet, { requirements: { contractAddress: APES_CONTRACT } });
     expect(state.user.tokenBalances).toEqual({ contractAddress: { [APES_CONTRACT]: '2' } });
-    await expect(picket.login(newWallet(), { requirements: { contractAddress: APES_CONTRACT } })).rejects.toMatchObject({
-      code: 'insufficient_balance',
-      msg: expect.any(String),
-      requirements: { chain: 'ethereum', contractAddress: APES_CONTRACT, minTokenBalance: '0' },
-    });
+    await expect(picket.login(newWallet(), { requirements: { contractAddress: APES_CONTRACT } })).rejects.toMatchObject(
+      {
+        code: 'insufficient_balance',
+        msg: expect.any(String),
+        requirements: { chain: 'ethereum', contractAddress: APES_CONTRACT, minTokenBalance: '0' },
+      },
+    );
   });
 });
 
 describe('login with the simple message format', () => {
   test('an issuer with login.format "simple" announces it and verifies "<statement>\\n\\nAddress: …\\nNonce: …"', async () => {
-    const simple = await createTestIssuer({ audience: AUDIENCE, login: { format: 'simple', statement: 'Sign in to the demo' } });
+    const simple = await createTestIssuer({
+      audience: AUDIENCE,
+      login: { format: 'simple', statement: 'Sign in to the demo' },
+    });
     try {
       const client = new PicketJs(AUDIENCE, { baseURL: simple.apiUrl, origin: PAGE });
       const wallet = newWallet();
-      expect(await client.nonce({ walletAddress: wallet.address })).toMatchObject({ format: 'simple', statement: 'Sign in to the demo' });
+      expect(await client.nonce({ walletAddress: wallet.address })).toMatchObject({
+        format: 'simple',
+        statement: 'Sign in to the demo',
+      });
       const state = await client.login(wallet);
       expect(state.user.walletAddress).toBe(wallet.address);
     } finally {
@@ -90,13 +115,19 @@ describe('login refusals answer { code, msg }', () => {
   test('401 signature_invalid when another wallet signed the message', async () => {
     const wallet = newWallet();
     const body = await loginSigning(wallet, newWallet());
-    await expect(picket.auth(body)).rejects.toMatchObject({ code: 'signature_invalid', msg: expect.any(String), error: 'access_denied' });
+    await expect(picket.auth(body)).rejects.toMatchObject({
+      code: 'signature_invalid',
+      msg: expect.any(String),
+      error: 'access_denied',
+    });
   });
 
   test('401 signature_invalid for bytes that are no signature', async () => {
     const wallet = newWallet();
     const body = await loginSigning(wallet, wallet);
-    await expect(picket.auth({ ...body, signature: `0x${'00'.repeat(65)}` })).rejects.toMatchObject({ code: 'signature_invalid' });
+    await expect(picket.auth({ ...body, signature: `0x${'00'.repeat(65)}` })).rejects.toMatchObject({
+      code: 'signature_invalid',
+    });
   });
 
   test('401 nonce_invalid when a signed login is replayed', async () => {
@@ -109,18 +140,29 @@ describe('login refusals answer { code, msg }', () => {
   test('a refused attempt spends the nonce too', async () => {
     const wallet = newWallet();
     const body = await loginSigning(wallet, wallet);
-    await expect(picket.auth({ ...body, signature: `0x${'11'.repeat(65)}` })).rejects.toMatchObject({ code: 'signature_invalid' });
+    await expect(picket.auth({ ...body, signature: `0x${'11'.repeat(65)}` })).rejects.toMatchObject({
+      code: 'signature_invalid',
+    });
     await expect(picket.auth(body)).rejects.toMatchObject({ code: 'nonce_invalid' });
   });
 
   test('401 nonce_invalid when no nonce was asked for', async () => {
     const wallet = newWallet();
-    const message = createSigningMessage({ format: 'simple', nonce: 'made-up', statement: 'x', walletAddress: wallet.address });
-    await expect(picket.auth({ walletAddress: wallet.address, signature: await wallet.signMessage({ message }) })).rejects.toMatchObject({ code: 'nonce_invalid' });
+    const message = createSigningMessage({
+      format: 'simple',
+      nonce: 'made-up',
+      statement: 'x',
+      walletAddress: wallet.address,
+    });
+    await expect(
+      picket.auth({ walletAddress: wallet.address, signature: await wallet.signMessage({ message }) }),
+    ).rejects.toMatchObject({ code: 'nonce_invalid' });
   });
 
   test('401 domain_not_allowed for a message signed for another site', async () => {
-    await expect(picket.login(newWallet(), { context: { domain: 'evil.example', uri: 'https://evil.example' } })).rejects.toMatchObject({
+    await expect(
+      picket.login(newWallet(), { context: { domain: 'evil.example', uri: 'https://evil.example' } }),
+    ).rejects.toMatchObject({
       code: 'domain_not_allowed',
       msg: expect.any(String),
     });
@@ -128,7 +170,9 @@ describe('login refusals answer { code, msg }', () => {
 
   test('401 message_expired for a message issued long before the nonce', async () => {
     const issuedAt = new Date(Date.now() - 3600_000).toISOString();
-    await expect(picket.login(newWallet(), { context: { issuedAt } })).rejects.toMatchObject({ code: 'message_expired' });
+    await expect(picket.login(newWallet(), { context: { issuedAt } })).rejects.toMatchObject({
+      code: 'message_expired',
+    });
   });
 
   test('401 nonce_expired once the nonce outlived login.nonceTtlSeconds', async () => {
@@ -141,23 +185,32 @@ describe('login refusals answer { code, msg }', () => {
     }
   });
 
-  test('400 context_invalid for a chain id that is not the chain\'s, a missing context or a rewritten issuedAt', async () => {
-    await expect(picket.login(newWallet(), { context: { chainId: 5 } })).rejects.toMatchObject({ code: 'context_invalid', error: 'invalid_request' });
+  test("400 context_invalid for a chain id that is not the chain's, a missing context or a rewritten issuedAt", async () => {
+    await expect(picket.login(newWallet(), { context: { chainId: 5 } })).rejects.toMatchObject({
+      code: 'context_invalid',
+      error: 'invalid_request',
+    });
     const wallet = newWallet();
     const { context: _dropped, ...withoutContext } = await loginSigning(wallet, wallet);
     await expect(picket.auth(withoutContext)).rejects.toMatchObject({ code: 'context_invalid' });
-    await expect(picket.login(newWallet(), { context: { issuedAt: '2024-01-01T00:00:00Z' } })).rejects.toMatchObject({ code: 'context_invalid' });
+    await expect(picket.login(newWallet(), { context: { issuedAt: '2024-01-01T00:00:00Z' } })).rejects.toMatchObject({
+      code: 'context_invalid',
+    });
   });
 
   test('400 chain_not_supported for a Solana login (EVM wallets only)', async () => {
-    await expect(picket.nonce({ walletAddress: '7xKXtg2CW87d97TXJSDpbD5jBkheTqA83TZRuJosgAsU', chain: 'solana' })).rejects.toMatchObject({
+    await expect(
+      picket.nonce({ walletAddress: '7xKXtg2CW87d97TXJSDpbD5jBkheTqA83TZRuJosgAsU', chain: 'solana' }),
+    ).rejects.toMatchObject({
       code: 'chain_not_supported',
     });
   });
 
   test('400 request_invalid for a wallet that is not an address or a signature that is not hex', async () => {
     await expect(picket.nonce({ walletAddress: 'me' })).rejects.toMatchObject({ code: 'request_invalid' });
-    await expect(picket.auth({ walletAddress: newWallet().address, signature: 'signed!' })).rejects.toMatchObject({ code: 'request_invalid' });
+    await expect(picket.auth({ walletAddress: newWallet().address, signature: 'signed!' })).rejects.toMatchObject({
+      code: 'request_invalid',
+    });
   });
 });
 
@@ -165,9 +218,21 @@ describe('garbage login requests end in a 4xx with { code, msg }, never a crash'
   test.each([
     ['a body that is a list', '/auth', []],
     ['a wallet that is a number', '/auth/nonce', { walletAddress: 42 }],
-    ['a chain that is an object', '/auth/nonce', { walletAddress: '0x7777777777777777777777777777777777777777', chain: {} }],
-    ['a 60 kB signature', '/auth', { walletAddress: '0x7777777777777777777777777777777777777777', signature: `0x${'a'.repeat(60_000)}` }],
-    ['requirements that are a string', '/auth', { walletAddress: '0x7777777777777777777777777777777777777777', signature: '0x00', requirements: 'apes' }],
+    [
+      'a chain that is an object',
+      '/auth/nonce',
+      { walletAddress: '0x7777777777777777777777777777777777777777', chain: {} },
+    ],
+    [
+      'a 60 kB signature',
+      '/auth',
+      { walletAddress: '0x7777777777777777777777777777777777777777', signature: `0x${'a'.repeat(60_000)}` },
+    ],
+    [
+      'requirements that are a string',
+      '/auth',
+      { walletAddress: '0x7777777777777777777777777777777777777777', signature: '0x00', requirements: 'apes' },
+    ],
     ['a context whose uri is no URL', '/auth', 'CONTEXT'],
   ])('%s', async (_name, path, body) => {
     let payload: unknown = body;
@@ -185,7 +250,11 @@ describe('garbage login requests end in a 4xx with { code, msg }, never a crash'
 
 describe('login.domains', () => {
   test('only the listed hosts may be named by SIWE messages', async () => {
-    const hosted = await createTestIssuer({ audience: AUDIENCE, login: { domains: ['app.example'] }, cors: { origins: ['https://app.example', PAGE] } });
+    const hosted = await createTestIssuer({
+      audience: AUDIENCE,
+      login: { domains: ['app.example'] },
+      cors: { origins: ['https://app.example', PAGE] },
+    });
     try {
       const site = new PicketJs(AUDIENCE, { baseURL: hosted.apiUrl, origin: 'https://app.example' });
       await expect(site.login(newWallet())).resolves.toMatchObject({ user: { chain: 'ethereum' } });

@@ -39,12 +39,19 @@ describe('viem is loaded only for a login, and its absence is a 501 naming it', 
       })();
     `;
     const hook = path.join(__dirname, 'fixtures/hide-viem.mjs');
-    const out = execFileSync(process.execPath, ['--import', hook, '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 15_000 });
+    const out = execFileSync(process.execPath, ['--import', hook, '-e', script], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
     expect(JSON.parse(out)).toEqual([
       200,
       200,
       501,
-      expect.objectContaining({ code: 'viem_missing', msg: 'Wallet login needs the optional peer dependency viem: npm install --save-dev viem' }),
+      expect.objectContaining({
+        code: 'viem_missing',
+        msg: 'Wallet login needs the optional peer dependency viem: npm install --save-dev viem',
+      }),
     ]);
   });
 });

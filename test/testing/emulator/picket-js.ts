@@ -22,7 +22,12 @@ export interface AuthRequirements {
 
 export interface AuthState {
   accessToken: string;
-  user: { chain: string; walletAddress: string; displayAddress: string; tokenBalances?: Record<string, Record<string, string>> };
+  user: {
+    chain: string;
+    walletAddress: string;
+    displayAddress: string;
+    tokenBalances?: Record<string, Record<string, string>>;
+  };
 }
 
 export interface SigningMessageContext {
@@ -88,15 +93,28 @@ export class PicketJs {
     const { origin } = this.options;
     const preflight = await fetch(url, {
       method: 'OPTIONS',
-      headers: { Origin: origin, 'Access-Control-Request-Method': method, 'Access-Control-Request-Headers': 'authorization,content-type' },
+      headers: {
+        Origin: origin,
+        'Access-Control-Request-Method': method,
+        'Access-Control-Request-Headers': 'authorization,content-type',
+      },
     });
     await preflight.arrayBuffer();
     const granted = preflight.headers.get('access-control-allow-origin');
     const headers = (preflight.headers.get('access-control-allow-headers') ?? '').toLowerCase();
-    if (!preflight.ok || (granted !== origin && granted !== '*') || !headers.includes('authorization') || !headers.includes('content-type')) {
+    if (
+      !preflight.ok ||
+      (granted !== origin && granted !== '*') ||
+      !headers.includes('authorization') ||
+      !headers.includes('content-type')
+    ) {
       throw new CorsBlocked(`preflight for ${path} refused (${preflight.status})`);
     }
-    const res = await fetch(url, { method, headers: { ...this.headers(), Origin: origin }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(url, {
+      method,
+      headers: { ...this.headers(), Origin: origin },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     const allowed = res.headers.get('access-control-allow-origin');
     const data = await res.json();
     if (allowed !== origin && allowed !== '*') throw new CorsBlocked(`answer to ${path} lacks the CORS grant`);
@@ -105,21 +123,56 @@ export class PicketJs {
   }
 
   chainInfo(chain: string) {
-    return this.request<{ chainSlug: string; chainId: number; chainType: string; chainName: string }>('GET', `/chains/${chain}`);
+    return this.request<{ chainSlug: string; chainId: number; chainType: string; chainName: string }>(
+      'GET',
+      `/chains/${chain}`,
+    );
   }
 
-  nonce({ walletAddress, chain = 'ethereum', locale = 'en' }: { walletAddress: string; chain?: string; locale?: string }) {
-    return this.request<{ nonce: string; statement: string; format?: 'simple' | 'siwe' }>('POST', '/auth/nonce', { chain, walletAddress, locale });
+  nonce({
+    walletAddress,
+    chain = 'ethereum',
+    locale = 'en',
+  }: {
+    walletAddress: string;
+    chain?: string;
+    locale?: string;
+  }) {
+    return this.request<{ nonce: string; statement: string; format?: 'simple' | 'siwe' }>('POST', '/auth/nonce', {
+      chain,
+      walletAddress,
+      locale,
+    });
   }
 
-  async auth(args: { chain?: string; walletAddress: string; signature: string; requirements?: AuthRequirements; context?: SigningMessageContext }) {
+  async auth(args: {
+    chain?: string;
+    walletAddress: string;
+    signature: string;
+    requirements?: AuthRequirements;
+    context?: SigningMessageContext;
+  }) {
     const { chain = 'ethereum', walletAddress, signature, requirements, context } = args;
-    const data = await this.request<AuthState>('POST', '/auth', { chain, walletAddress, signature, requirements, context });
+    const data = await this.request<AuthState>('POST', '/auth', {
+      chain,
+      walletAddress,
+      signature,
+      requirements,
+      context,
+    });
     this.stored = data;
     return data;
   }
 
-  async authz({ accessToken, requirements, revalidate = false }: { accessToken: string; requirements: AuthRequirements; revalidate?: boolean }) {
+  async authz({
+    accessToken,
+    requirements,
+    revalidate = false,
+  }: {
+    accessToken: string;
+    requirements: AuthRequirements;
+    revalidate?: boolean;
+  }) {
     const data = await this.request<AuthState>('POST', '/authz', { accessToken, requirements, revalidate });
     this.stored = data;
     return data;
@@ -133,11 +186,30 @@ export class PicketJs {
    * The login the connect modal runs: chain info, the SIWE context from the page's location,
    * a nonce, the message, the wallet's signature, then `/auth`.
    */
-  async login(wallet: BrowserWallet, { chain = 'ethereum', requirements, context: changes = {} }: { chain?: string; requirements?: AuthRequirements; context?: Partial<SigningMessageContext> } = {}) {
+  async login(
+    wallet: BrowserWallet,
+    {
+      chain = 'ethereum',
+      requirements,
+      context: changes = {},
+    }: { chain?: string; requirements?: AuthRequirements; context?: Partial<SigningMessageContext> } = {},
+  ) {
     const { chainId, chainType } = await this.chainInfo(chain);
     const page = new URL(this.options.origin);
-    const context: SigningMessageContext = { domain: page.host, uri: page.origin, issuedAt: new Date().toISOString(), chainId, chainType, locale: 'en-US', ...changes };
-    const { nonce, statement, format = 'siwe' } = await this.nonce({ walletAddress: wallet.address, chain, locale: context.locale });
+    const context: SigningMessageContext = {
+      domain: page.host,
+      uri: page.origin,
+      issuedAt: new Date().toISOString(),
+      chainId,
+      chainType,
+      locale: 'en-US',
+      ...changes,
+    };
+    const {
+      nonce,
+      statement,
+      format = 'siwe',
+    } = await this.nonce({ walletAddress: wallet.address, chain, locale: context.locale });
     const message = createSigningMessage({ nonce, statement, format, walletAddress: wallet.address, ...context });
     const signature = await wallet.signMessage({ message });
     return this.auth({ chain, walletAddress: wallet.address, signature, context, requirements });

@@ -28,7 +28,10 @@ afterAll(() => issuer.close());
 
 describe('picket.authz() answers AuthState { accessToken, user }', () => {
   test('the user carries the wallet and the balances the new token proves', async () => {
-    const state = await picket.authz({ accessToken: await issuer.sign(), requirements: { contractAddress: APES_CONTRACT } });
+    const state = await picket.authz({
+      accessToken: await issuer.sign(),
+      requirements: { contractAddress: APES_CONTRACT },
+    });
     expect(state.user).toEqual({
       chain: 'ethereum',
       walletAddress: TEST_WALLET,
@@ -39,7 +42,9 @@ describe('picket.authz() answers AuthState { accessToken, user }', () => {
   });
 
   test('a refusal rejects with { code, msg } and the requirements', async () => {
-    await expect(picket.authz({ accessToken: await issuer.sign(), requirements: { contractAddress: PUNKS_CONTRACT } })).rejects.toEqual({
+    await expect(
+      picket.authz({ accessToken: await issuer.sign(), requirements: { contractAddress: PUNKS_CONTRACT } }),
+    ).rejects.toEqual({
       code: 'insufficient_balance',
       msg: 'The token does not prove the required balance',
       error: 'insufficient_scope',
@@ -50,7 +55,12 @@ describe('picket.authz() answers AuthState { accessToken, user }', () => {
   });
 
   test('an expired token rejects with code token_expired', async () => {
-    await expect(picket.authz({ accessToken: await issuer.sign({}, { expiresIn: -60 }), requirements: { contractAddress: APES_CONTRACT } })).rejects.toMatchObject({
+    await expect(
+      picket.authz({
+        accessToken: await issuer.sign({}, { expiresIn: -60 }),
+        requirements: { contractAddress: APES_CONTRACT },
+      }),
+    ).rejects.toMatchObject({
       code: 'token_expired',
       msg: expect.any(String),
       error: 'invalid_token',
@@ -62,7 +72,9 @@ describe('revalidate', () => {
   test('without it, a token that already proves the requirement is answered as it is', async () => {
     const wallet = '0x5555555555555555555555555555555555555555';
     issuer.setBalances(wallet, { [APES_CONTRACT]: '1' });
-    const proven = await issuer.authorize(await issuer.sign({ walletAddress: wallet }), { contractAddress: APES_CONTRACT });
+    const proven = await issuer.authorize(await issuer.sign({ walletAddress: wallet }), {
+      contractAddress: APES_CONTRACT,
+    });
     issuer.setBalances(wallet, {});
     const state = await picket.authz({ accessToken: proven, requirements: { contractAddress: APES_CONTRACT } });
     expect(state.accessToken).toBe(proven);
@@ -71,27 +83,45 @@ describe('revalidate', () => {
   test('with revalidate: true the balances are read again: a wallet that sold is refused', async () => {
     const wallet = '0x6666666666666666666666666666666666666666';
     issuer.setBalances(wallet, { [APES_CONTRACT]: '1' });
-    const proven = await issuer.authorize(await issuer.sign({ walletAddress: wallet }), { contractAddress: APES_CONTRACT });
+    const proven = await issuer.authorize(await issuer.sign({ walletAddress: wallet }), {
+      contractAddress: APES_CONTRACT,
+    });
     issuer.setBalances(wallet, {});
-    await expect(picket.authz({ accessToken: proven, requirements: { contractAddress: APES_CONTRACT }, revalidate: true })).rejects.toMatchObject({
+    await expect(
+      picket.authz({ accessToken: proven, requirements: { contractAddress: APES_CONTRACT }, revalidate: true }),
+    ).rejects.toMatchObject({
       code: 'insufficient_balance',
     });
   });
 
   test('with revalidate: true a wallet that still holds gets a freshly signed token', async () => {
     const proven = await issuer.authorize(await issuer.sign(), { contractAddress: APES_CONTRACT });
-    const state = await picket.authz({ accessToken: proven, requirements: { contractAddress: APES_CONTRACT }, revalidate: true });
+    const state = await picket.authz({
+      accessToken: proven,
+      requirements: { contractAddress: APES_CONTRACT },
+      revalidate: true,
+    });
     expect(state.accessToken).not.toBe(proven);
     expect(state.user.tokenBalances).toEqual({ contractAddress: { [APES_CONTRACT]: '3' } });
   });
 });
 
-describe('requirements without chain take the token\'s chain', () => {
+describe("requirements without chain take the token's chain", () => {
   test('a polygon wallet upgrades for a polygon contract named without chain', async () => {
-    const state = await picket.authz({ accessToken: await issuer.sign({ chain: 'polygon' }), requirements: { contractAddress: APES_CONTRACT } });
-    expect(state.user).toMatchObject({ chain: 'polygon', tokenBalances: { contractAddress: { [APES_CONTRACT]: '3' } } });
+    const state = await picket.authz({
+      accessToken: await issuer.sign({ chain: 'polygon' }),
+      requirements: { contractAddress: APES_CONTRACT },
+    });
+    expect(state.user).toMatchObject({
+      chain: 'polygon',
+      tokenBalances: { contractAddress: { [APES_CONTRACT]: '3' } },
+    });
     const gate = createTokenGate(issuer.options);
-    const app = express().get('/poly', gate.requireTokens({ chain: 'polygon', contractAddress: APES_CONTRACT }), (_req, res) => res.end('ok'));
+    const app = express().get(
+      '/poly',
+      gate.requireTokens({ chain: 'polygon', contractAddress: APES_CONTRACT }),
+      (_req, res) => res.end('ok'),
+    );
     app.use(authErrorHandler());
     await request(app).get('/poly').set('Authorization', `Bearer ${state.accessToken}`).expect(200);
   });
@@ -118,15 +148,25 @@ describe('Solana requirements', () => {
   });
 
   test('a mint the wallet does not hold is refused', async () => {
-    await expect(client.authz({ accessToken: await solana.sign(), requirements: { tokenIds: ['9ARngHhVaCtH5JFieRdSS5Y8cdZk2TBF4tfGSWFB9iSK'] } })).rejects.toMatchObject({
+    await expect(
+      client.authz({
+        accessToken: await solana.sign(),
+        requirements: { tokenIds: ['9ARngHhVaCtH5JFieRdSS5Y8cdZk2TBF4tfGSWFB9iSK'] },
+      }),
+    ).rejects.toMatchObject({
       code: 'insufficient_balance',
     });
   });
 
   test('the upgraded token opens a route gated on the mint', async () => {
-    const { accessToken } = await client.authz({ accessToken: await solana.sign(), requirements: { tokenIds: [SOL_MINT] } });
+    const { accessToken } = await client.authz({
+      accessToken: await solana.sign(),
+      requirements: { tokenIds: [SOL_MINT] },
+    });
     const gate = createTokenGate(solana.options);
-    const app = express().get('/nft', gate.requireTokens({ chain: 'solana', tokenIds: [SOL_MINT] }), (_req, res) => res.end('ok'));
+    const app = express().get('/nft', gate.requireTokens({ chain: 'solana', tokenIds: [SOL_MINT] }), (_req, res) =>
+      res.end('ok'),
+    );
     await request(app).get('/nft').set('Authorization', `Bearer ${accessToken}`).expect(200);
   });
 });
@@ -139,8 +179,12 @@ describe('picket.validate()', () => {
 
   test('checks requirements against what the token proves', async () => {
     const proven = await issuer.authorize(await issuer.sign(), { contractAddress: APES_CONTRACT });
-    await expect(picket.validate(proven, { contractAddress: APES_CONTRACT, minTokenBalance: 3 })).resolves.toMatchObject({ walletAddress: TEST_WALLET });
-    await expect(picket.validate(proven, { contractAddress: APES_CONTRACT, minTokenBalance: 4 })).rejects.toMatchObject({ code: 'insufficient_balance' });
+    await expect(
+      picket.validate(proven, { contractAddress: APES_CONTRACT, minTokenBalance: 3 }),
+    ).resolves.toMatchObject({ walletAddress: TEST_WALLET });
+    await expect(picket.validate(proven, { contractAddress: APES_CONTRACT, minTokenBalance: 4 })).rejects.toMatchObject(
+      { code: 'insufficient_balance' },
+    );
   });
 
   test('rejects forged, expired and foreign tokens with their reason', async () => {
@@ -150,29 +194,48 @@ describe('picket.validate()', () => {
       [await issuer.sign({ aud: OTHER_AUDIENCE }), 'audience_mismatch'],
       ['not-a-token', 'token_malformed'],
     ]) {
-      await expect(picket.validate(token!)).rejects.toMatchObject({ code, msg: expect.any(String), error: 'invalid_token' });
+      await expect(picket.validate(token!)).rejects.toMatchObject({
+        code,
+        msg: expect.any(String),
+        error: 'invalid_token',
+      });
     }
   });
 });
 
 describe('picket.tokenOwnership()', () => {
   test('answers { allowed, walletAddress, tokenBalance } from the table', async () => {
-    expect(await picket.tokenOwnership({ walletAddress: TEST_WALLET, contractAddress: APES_CONTRACT })).toEqual({ allowed: true, walletAddress: TEST_WALLET, tokenBalance: '3' });
-    expect(await picket.tokenOwnership({ walletAddress: TEST_WALLET, contractAddress: APES_CONTRACT, minTokenBalance: 4 })).toEqual({
+    expect(await picket.tokenOwnership({ walletAddress: TEST_WALLET, contractAddress: APES_CONTRACT })).toEqual({
+      allowed: true,
+      walletAddress: TEST_WALLET,
+      tokenBalance: '3',
+    });
+    expect(
+      await picket.tokenOwnership({ walletAddress: TEST_WALLET, contractAddress: APES_CONTRACT, minTokenBalance: 4 }),
+    ).toEqual({
       allowed: false,
       walletAddress: TEST_WALLET,
       tokenBalance: '3',
     });
-    expect(await picket.tokenOwnership({ walletAddress: TEST_WALLET, contractAddress: PUNKS_CONTRACT })).toMatchObject({ allowed: false, tokenBalance: '0' });
+    expect(await picket.tokenOwnership({ walletAddress: TEST_WALLET, contractAddress: PUNKS_CONTRACT })).toMatchObject({
+      allowed: false,
+      tokenBalance: '0',
+    });
   });
 
   test('counts only the listed token ids of the contract', async () => {
-    expect(await picket.tokenOwnership({ walletAddress: TEST_WALLET, contractAddress: APES_CONTRACT, tokenIds: ['7', '8'] })).toMatchObject({ allowed: true, tokenBalance: '1' });
-    expect(await picket.tokenOwnership({ walletAddress: TEST_WALLET, contractAddress: APES_CONTRACT, tokenIds: ['8'] })).toMatchObject({ allowed: false, tokenBalance: '0' });
+    expect(
+      await picket.tokenOwnership({ walletAddress: TEST_WALLET, contractAddress: APES_CONTRACT, tokenIds: ['7', '8'] }),
+    ).toMatchObject({ allowed: true, tokenBalance: '1' });
+    expect(
+      await picket.tokenOwnership({ walletAddress: TEST_WALLET, contractAddress: APES_CONTRACT, tokenIds: ['8'] }),
+    ).toMatchObject({ allowed: false, tokenBalance: '0' });
   });
 
   test('a wallet that is not an address of the chain is a 400 with { code, msg }', async () => {
-    await expect(picket.tokenOwnership({ walletAddress: 'nobody', contractAddress: APES_CONTRACT })).rejects.toMatchObject({ code: 'request_invalid', msg: expect.any(String) });
+    await expect(
+      picket.tokenOwnership({ walletAddress: 'nobody', contractAddress: APES_CONTRACT }),
+    ).rejects.toMatchObject({ code: 'request_invalid', msg: expect.any(String) });
   });
 });
 
@@ -183,9 +246,20 @@ describe('picket.nonce() and picket.auth()', () => {
       client.baseURL = baseURL;
       const account = privateKeyToAccount(generatePrivateKey());
       const { nonce, statement, format } = await client.nonce({ chain: 'ethereum', walletAddress: account.address });
-      const context = { domain: '127.0.0.1:3000', uri: 'http://127.0.0.1:3000', chainId: 1, issuedAt: new Date().toISOString(), chainType: 'ethereum' as const };
+      const context = {
+        domain: '127.0.0.1:3000',
+        uri: 'http://127.0.0.1:3000',
+        chainId: 1,
+        issuedAt: new Date().toISOString(),
+        chainType: 'ethereum' as const,
+      };
       const message = createSigningMessage({ format, nonce, statement, walletAddress: account.address, ...context });
-      const state = await client.auth({ chain: 'ethereum', walletAddress: account.address, signature: await account.signMessage({ message }), context });
+      const state = await client.auth({
+        chain: 'ethereum',
+        walletAddress: account.address,
+        signature: await account.signMessage({ message }),
+        context,
+      });
       expect(state.user.walletAddress).toBe(account.address);
     }
   });

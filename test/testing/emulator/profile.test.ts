@@ -60,7 +60,11 @@ describe("profile: 'issuer'", () => {
     const login = await issuer.sign({}, { expiresIn: 3600 });
     const upgraded = await issuer.authorize(login, { contractAddress: APES_CONTRACT });
     const payload = decodeJwt(upgraded);
-    expect(payload).toMatchObject({ sub: `ethereum/mainnet:${TEST_WALLET}`, ext: decodeJwt(login).ext, nbf: payload.iat });
+    expect(payload).toMatchObject({
+      sub: `ethereum/mainnet:${TEST_WALLET}`,
+      ext: decodeJwt(login).ext,
+      nbf: payload.iat,
+    });
     expect(payload.exp).toBeUndefined();
     expect(decodeProtectedHeader(upgraded).kid).toBeUndefined();
     await request(app).get('/apes').set('Authorization', `Bearer ${upgraded}`).expect(200);
@@ -70,7 +74,10 @@ describe("profile: 'issuer'", () => {
     const picket = new PicketJs(AUDIENCE, { baseURL: issuer.apiUrl, origin: 'http://localhost:3000' });
     const wallet = privateKeyToAccount(generatePrivateKey());
     const { accessToken } = await picket.login(wallet);
-    expect(decodeJwt(accessToken)).toMatchObject({ sub: `ethereum/mainnet:${wallet.address}`, ext: expect.any(Number) });
+    expect(decodeJwt(accessToken)).toMatchObject({
+      sub: `ethereum/mainnet:${wallet.address}`,
+      ext: expect.any(Number),
+    });
     await request(app).get('/me').set('Authorization', `Bearer ${accessToken}`).expect(200);
   });
 

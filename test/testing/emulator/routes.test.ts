@@ -12,19 +12,30 @@ beforeAll(async () => {
 afterAll(() => issuer.close());
 
 const post = (path: string, body: unknown) =>
-  fetch(`${issuer.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  fetch(`${issuer.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
 
 describe('every route is served at / and under /api/v1', () => {
   test.each(['', '/api/v1'])('prefix "%s"', async (prefix) => {
     const token = await issuer.sign();
     expect((await fetch(`${issuer.url}${prefix}/.well-known/jwks.json`)).status).toBe(200);
     expect((await fetch(`${issuer.url}${prefix}/chains/ethereum`)).status).toBe(200);
-    expect((await post(`${prefix}/auth/nonce`, { walletAddress: '0x7777777777777777777777777777777777777777' })).status).toBe(200);
+    expect(
+      (await post(`${prefix}/auth/nonce`, { walletAddress: '0x7777777777777777777777777777777777777777' })).status,
+    ).toBe(200);
     expect((await post(`${prefix}/auth/validate`, { accessToken: token })).status).toBe(200);
-    expect((await post(`${prefix}/authz`, { accessToken: token, requirements: { allowedWallets: [TEST_WALLET] } })).status).toBe(200);
-    const ownership = await post(`${prefix}/chains/ethereum/wallets/0x7777777777777777777777777777777777777777/tokenOwnership`, {
-      contractAddress: APES_CONTRACT,
-    });
+    expect(
+      (await post(`${prefix}/authz`, { accessToken: token, requirements: { allowedWallets: [TEST_WALLET] } })).status,
+    ).toBe(200);
+    const ownership = await post(
+      `${prefix}/chains/ethereum/wallets/0x7777777777777777777777777777777777777777/tokenOwnership`,
+      {
+        contractAddress: APES_CONTRACT,
+      },
+    );
     expect(ownership.status).toBe(200);
   });
 });
@@ -32,7 +43,9 @@ describe('every route is served at / and under /api/v1', () => {
 describe('chains', () => {
   test('GET /chains lists the chains in { data }, GET /chains/{chain} describes one as picket-js reads it', async () => {
     const list = await (await fetch(`${issuer.apiUrl}/chains`)).json();
-    expect(list.data.map((c: { chainSlug: string }) => c.chainSlug)).toEqual(expect.arrayContaining(['ethereum', 'polygon', 'solana']));
+    expect(list.data.map((c: { chainSlug: string }) => c.chainSlug)).toEqual(
+      expect.arrayContaining(['ethereum', 'polygon', 'solana']),
+    );
     expect(await (await fetch(`${issuer.apiUrl}/chains/ethereum`)).json()).toEqual({
       chainSlug: 'ethereum',
       chainId: 1,
@@ -54,7 +67,13 @@ describe('errors carry { code, msg } and the RFC 6750-style fields', () => {
   test('404 not_found for a path the issuer does not serve', async () => {
     const response = await fetch(`${issuer.apiUrl}/oauth2/token`);
     expect(response.status).toBe(404);
-    expect(await response.json()).toEqual({ code: 'not_found', msg: expect.any(String), error: 'not_found', error_description: expect.any(String), reason: 'not_found' });
+    expect(await response.json()).toEqual({
+      code: 'not_found',
+      msg: expect.any(String),
+      error: 'not_found',
+      error_description: expect.any(String),
+      reason: 'not_found',
+    });
   });
 
   test('405 method_not_allowed with Allow for a known path and another method', async () => {
@@ -68,23 +87,39 @@ describe('errors carry { code, msg } and the RFC 6750-style fields', () => {
     for (const body of ['{', '[1]', 'null']) {
       const response = await post('/auth/validate', body);
       expect(response.status).toBe(400);
-      expect(await response.json()).toMatchObject({ code: 'request_invalid', msg: expect.any(String), error: 'invalid_request' });
+      expect(await response.json()).toMatchObject({
+        code: 'request_invalid',
+        msg: expect.any(String),
+        error: 'invalid_request',
+      });
     }
   });
 
   test('400 requirements_invalid names the requirement field', async () => {
-    const response = await post('/authz', { accessToken: await issuer.sign(), requirements: { contractAddress: 'nope' } });
+    const response = await post('/authz', {
+      accessToken: await issuer.sign(),
+      requirements: { contractAddress: 'nope' },
+    });
     expect(response.status).toBe(400);
-    expect(await response.json()).toMatchObject({ code: 'requirements_invalid', msg: expect.stringContaining('"contractAddress"') });
+    expect(await response.json()).toMatchObject({
+      code: 'requirements_invalid',
+      msg: expect.stringContaining('"contractAddress"'),
+    });
   });
 
   test('400 for a revalidate that is not a boolean', async () => {
-    const response = await post('/authz', { accessToken: await issuer.sign(), requirements: { contractAddress: APES_CONTRACT }, revalidate: 'yes' });
+    const response = await post('/authz', {
+      accessToken: await issuer.sign(),
+      requirements: { contractAddress: APES_CONTRACT },
+      revalidate: 'yes',
+    });
     expect(response.status).toBe(400);
   });
 
   test('answers are never cached, except the key set', async () => {
-    expect((await post('/auth/validate', { accessToken: await issuer.sign() })).headers.get('cache-control')).toBe('no-store');
+    expect((await post('/auth/validate', { accessToken: await issuer.sign() })).headers.get('cache-control')).toBe(
+      'no-store',
+    );
     expect((await fetch(`${issuer.apiUrl}/.well-known/jwks.json`)).headers.get('cache-control')).toBe('max-age=600');
   });
 });

@@ -22,7 +22,9 @@ before(async () => {
 after(() => issuer.close());
 
 test('a token without the ape is refused with 403', async () => {
-  const res = await request(app).get('/apes').set('Authorization', `Bearer ${await issuer.sign()}`);
+  const res = await request(app)
+    .get('/apes')
+    .set('Authorization', `Bearer ${await issuer.sign()}`);
   assert.equal(res.status, 403);
   assert.equal(res.body.reason, 'insufficient_balance');
 });
@@ -34,7 +36,9 @@ test('the token upgraded through /authz passes', async () => {
 });
 
 test('an expired token is refused with 401', async () => {
-  const res = await request(app).get('/apes').set('Authorization', `Bearer ${await issuer.sign({}, { expiresIn: -60 })}`);
+  const res = await request(app)
+    .get('/apes')
+    .set('Authorization', `Bearer ${await issuer.sign({}, { expiresIn: -60 })}`);
   assert.equal(res.status, 401);
   assert.equal(res.body.reason, 'token_expired');
 });

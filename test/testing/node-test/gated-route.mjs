@@ -24,17 +24,24 @@ before(async () => {
 after(() => issuer.close());
 
 test('a signed token reaches the handler', async () => {
-  const res = await request(app).get('/me').set('Authorization', `Bearer ${await issuer.sign()}`);
+  const res = await request(app)
+    .get('/me')
+    .set('Authorization', `Bearer ${await issuer.sign()}`);
   assert.equal(res.status, 200);
   assert.equal(res.body.wallet, '0xa548ac9c6f41b19175023b5f09c6e70f99cfeec8');
 });
 
 test('a rejection is a TokenGateError of the one shared copy of the library', async () => {
-  const res = await request(app).get('/me').set('Authorization', `Bearer ${await issuer.sign({}, { unpublishedKey: true })}`);
+  const res = await request(app)
+    .get('/me')
+    .set('Authorization', `Bearer ${await issuer.sign({}, { unpublishedKey: true })}`);
   assert.equal(res.status, 401);
   assert.ok(caught instanceof TokenGateError);
 });
 
 test('a refused upgrade rejects with AuthzError', async () => {
-  await assert.rejects(issuer.authorize(await issuer.sign(), { contractAddress: '0xbc4ca0eda7647a8ab7c2061c2e118a18a936f13d' }), AuthzError);
+  await assert.rejects(
+    issuer.authorize(await issuer.sign(), { contractAddress: '0xbc4ca0eda7647a8ab7c2061c2e118a18a936f13d' }),
+    AuthzError,
+  );
 });
