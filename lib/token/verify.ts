@@ -126,8 +126,10 @@ export class TokenVerifier {
       throw new InvalidTokenError('audience_mismatch', 'The token is meant for another audience');
     }
     const { subject } = this.options;
-    if (subject !== undefined && !(claims.sub !== undefined && subject.includes(claims.sub))) {
-      throw new InvalidTokenError('subject_mismatch', 'The token is about another subject');
+    if (subject !== undefined) {
+      if (claims.sub === undefined) throw new InvalidTokenError('claim_invalid', 'The token has no sub claim');
+      if (!subject.includes(claims.sub))
+        throw new InvalidTokenError('subject_mismatch', 'The token is about another subject');
     }
   }
 

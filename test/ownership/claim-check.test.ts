@@ -315,12 +315,13 @@ describe('subject: sub must be one of the listed values', () => {
     expect(res.body.reason).toBe('subject_mismatch');
   });
 
-  test('refuses a token without sub', async () => {
+  test('refuses a token without sub as claim_invalid, like every missing required claim', async () => {
     const gate = gateWith({ subject: 'ethereum:0x1111111111111111111111111111111111111111' });
     const res = await request(appWith(gate.requireAuth()))
       .get('/r')
       .set(bearer(await env.issuer.sign({ sub: undefined })));
-    expect(res.body.reason).toBe('subject_mismatch');
+    expect(res.status).toBe(401);
+    expect(res.body.reason).toBe('claim_invalid');
   });
 
   test('refuses an empty subject at startup', () => {
