@@ -14,17 +14,19 @@ const rooms = {
   'default-export': ['api'],
   redis: ['revocation'],
   // Beside the glue: the test kit and the revocation list use any layer; no layer uses them.
-  testing: ['http', 'ownership', 'token', 'jwks', 'revocation', 'errors', 'chain', 'diagnostics'],
-  revocation: ['http', 'ownership', 'token', 'jwks', 'errors', 'chain', 'diagnostics'],
+  testing: ['http', 'ownership', 'token', 'jwks', 'revocation', 'errors', 'chain', 'diagnostics', 'net'],
+  revocation: ['http', 'ownership', 'token', 'jwks', 'errors', 'chain', 'diagnostics', 'net'],
   // The layers, top to bottom: HTTP glue, ownership rules, token verification, key sets.
-  http: ['ownership', 'token', 'jwks', 'errors', 'chain', 'diagnostics'],
-  ownership: ['token', 'jwks', 'errors', 'chain', 'diagnostics'],
+  http: ['ownership', 'token', 'jwks', 'errors', 'chain', 'diagnostics', 'net'],
+  ownership: ['token', 'jwks', 'errors', 'chain', 'diagnostics', 'net'],
   token: ['jwks', 'errors', 'chain', 'diagnostics'],
-  jwks: ['errors', 'diagnostics'],
+  jwks: ['errors', 'diagnostics', 'net'],
   // Shared leaves: used by every layer, they import no layer.
   diagnostics: ['errors'],
   chain: [],
   errors: [],
+  // Outbound requests: URL rules and size-capped reads.
+  net: [],
 };
 
 /** Top-level files; every other room is a folder. */

@@ -16,6 +16,7 @@ import {
   type ResolvedRevalidateOptions,
   type RevalidateOptions,
 } from '../ownership/revalidate';
+import { isLoopbackHost } from '../net/loopback';
 
 /** Where `getToken` looks for a token; `req` is the incoming request of whatever framework. */
 export type GetToken = (req: any) => string | undefined | null;
@@ -213,10 +214,6 @@ function seconds(name: string, value: unknown, fallback: number): number {
     throw new OptionsError(name, 'must be a finite number of seconds, 0 or more');
   }
   return value;
-}
-
-function isLoopbackHost(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 
 function parseJwksUri(value: unknown, name = 'jwksUri'): string {

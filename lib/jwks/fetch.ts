@@ -5,6 +5,7 @@
  */
 import { maxAgeFromHeaders } from './freshness';
 import type { Schedule } from './schedule';
+import { BodyTooLargeError, discardBody, readCapped } from '../net/capped-body';
 
 /** A fetch that produced no usable document. `message` is safe to log; it never holds the body. */
 export class KeySetFetchError extends Error {
@@ -35,29 +36,17 @@ function describe(error: unknown): string {
   return `${error instanceof Error ? error.message : 'fetch failed'}${code}`.slice(0, 200);
 }
 
-async function discard(response: Response): Promise<void> {
-  await response.body?.cancel().catch(() => undefined);
-}
-
-/** Reads at most `maxBytes`; stops reading (and drops the connection) as soon as more arrive. */
-async function readCapped(response: Response, maxBytes: number): Promise<string> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  if (response.body) {
-    const reader = response.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > maxBytes) {
-        await reader.cancel().catch(() => undefined);
-        throw new KeySetFetchError(`body is larger than ${maxBytes} bytes`);
-      }
-      chunks.push(value);
-    }
+/** The body as UTF-8 text, at most `maxBytes` of it. */
+async function readText(response: Response, maxBytes: number): Promise<string> {
+  let bytes: Buffer;
+  try {
+    bytes = await readCapped(response, maxBytes);
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) throw new KeySetFetchError(error.message);
+    throw error;
   }
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks, total));
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     throw new KeySetFetchError('body is not valid UTF-8');
   }
@@ -84,24 +73,19 @@ export async function fetchJwks(uri: string, limits: FetchLimits, schedule: Sche
     });
     const { status } = response;
     if (response.type === 'opaqueredirect' || (status >= 300 && status < 400)) {
-      await discard(response);
+      await discardBody(response);
       throw new KeySetFetchError(`redirect refused (HTTP ${status})`);
     }
     if (status < 200 || status > 299) {
-      await discard(response);
+      await discardBody(response);
       throw new KeySetFetchError(`HTTP ${status}`);
     }
     const contentType = response.headers.get('content-type');
     if (contentType !== null && !isJsonMediaType(contentType)) {
-      await discard(response);
+      await discardBody(response);
       throw new KeySetFetchError(`content type "${contentType.slice(0, 60)}" is not JSON`);
     }
-    const declared = response.headers.get('content-length');
-    if (declared !== null && /^\d+$/.test(declared.trim()) && Number(declared) > limits.maxBytes) {
-      await discard(response);
-      throw new KeySetFetchError(`declared body of ${declared.trim()} bytes is larger than ${limits.maxBytes}`);
-    }
-    const text = await readCapped(response, limits.maxBytes);
+    const text = await readText(response, limits.maxBytes);
     let body: unknown;
     try {
       body = JSON.parse(text);

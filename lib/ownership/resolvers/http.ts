@@ -3,6 +3,7 @@
  * the answer's size (from `Content-Length` and while streaming), no redirects, and every failure a
  * `ResolverError` whose message names what went wrong.
  */
+import { BodyTooLargeError, readCapped } from '../../net/capped-body';
 import { ResolverError } from './types';
 
 export interface JsonRequest {
@@ -46,31 +47,10 @@ export async function requestJson(request: JsonRequest): Promise<{ status: numbe
 }
 
 async function readBounded(res: Response, maxBytes: number): Promise<string> {
-  const declared = Number(res.headers.get('content-length'));
-  const tooLarge = () =>
-    new ResolverError(`${new URL(res.url || 'http://unknown').host} answered more than ${maxBytes} bytes`);
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await res.body?.cancel().catch(() => undefined);
-    throw tooLarge();
+  try {
+    return (await readCapped(res, maxBytes)).toString('utf8');
+  } catch (error) {
+    if (!(error instanceof BodyTooLargeError)) throw error;
+    throw new ResolverError(`${new URL(res.url || 'http://unknown').host} answered more than ${maxBytes} bytes`);
   }
-  if (!res.body) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/** https anywhere, plain http only on loopback: for URLs that carry secrets. */
-export function isLoopbackHost(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }

@@ -8,7 +8,8 @@
 import { OptionsError } from '../../errors';
 import { addressKey } from '../../chain/address';
 import { isDecimalString } from '../../chain/decimal';
-import { isLoopbackHost, requestJson } from './http';
+import { isLoopbackHost } from '../../net/loopback';
+import { requestJson } from './http';
 import { ResolverError, UnsupportedRequirementError, type OwnershipResolver } from './types';
 
 export interface PicketOwnershipResolverOptions {
