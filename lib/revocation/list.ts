@@ -144,7 +144,7 @@ export function createRevocationList(options: RevocationListOptions = {}): Revoc
     report({ type: 'check-failed', outcome: onStoreError === 'deny' ? 'denied' : 'allowed', error: describe(error) });
     failing = true;
     if (onStoreError === 'allow') return false;
-    throw new RevocationUnavailableError('Token revocation cannot be checked right now', RETRY_AFTER_SECONDS);
+    throw new RevocationUnavailableError('Token revocation cannot be checked right now', RETRY_AFTER_SECONDS, error);
   }
 
   function answered(revoked: boolean): boolean {
@@ -182,7 +182,7 @@ export function createRevocationList(options: RevocationListOptions = {}): Revoc
       await store.add(id, expiresAt);
     } catch (error) {
       report({ type: 'revoke-failed', error: describe(error) });
-      throw new RevocationUnavailableError('Token revocation cannot be recorded right now', RETRY_AFTER_SECONDS);
+      throw new RevocationUnavailableError('Token revocation cannot be recorded right now', RETRY_AFTER_SECONDS, error);
     }
   }
 

@@ -64,6 +64,19 @@ describe.each(['throws', 'rejects'] as const)("onStoreError 'deny' (the default)
     ]);
   });
 
+  test('keeps the store error as err.cause of the 503, for the logs only', async () => {
+    const { store, state } = breakableStore(how);
+    const list = createRevocationList({ store, onRevocationEvent: () => {} });
+    const claims = await createTokenGate(issuer.options).verify(await issuer.sign());
+    state.broken = true;
+    const error: unknown = await Promise.resolve()
+      .then(() => list.isRevoked(claims))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RevocationUnavailableError);
+    expect((error as Error).cause).toEqual(new Error('database unreachable'));
+    expect(JSON.stringify(error)).not.toContain('database unreachable');
+  });
+
   test("Express's default error handler sends the same 503 and Retry-After (the error reaches it as itself)", async () => {
     const { store, state } = breakableStore(how);
     const list = createRevocationList({ store, onRevocationEvent: () => {} });
@@ -143,7 +156,10 @@ describe('a revocation the store cannot record', () => {
       expect(res.status).toBe(503);
       expect(res.body.reason).toBe('revocation_unavailable');
       expect(res.headers['retry-after']).toMatch(/^[1-9][0-9]*$/);
-      await expect(list.revoke(token)).rejects.toBeInstanceOf(RevocationUnavailableError);
+      const error: unknown = await list.revoke(token).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RevocationUnavailableError);
+      // The store's own error stays on the server, for the logs.
+      expect((error as Error).cause).toEqual(new Error('database unreachable'));
       expect(events).toContainEqual({ type: 'revoke-failed', error: 'database unreachable' });
     },
   );
