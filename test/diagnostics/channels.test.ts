@@ -12,9 +12,11 @@ import {
   type CacheMessage,
   type DecisionMessage,
   type KeySetEvent,
+  type OwnershipMessage,
+  type OwnershipResolver,
 } from '../../lib';
 import { createTestIssuer } from '../../lib/testing';
-import { APES_CONTRACT, AUDIENCE, ISSUER, nowSeconds } from '../helpers/fixtures';
+import { APES_CONTRACT, AUDIENCE, ISSUER, WALLET, nowSeconds } from '../helpers/fixtures';
 import { useTestIssuer } from '../helpers/harness';
 
 const env = useTestIssuer();
@@ -147,6 +149,30 @@ describe('express-token-gate:jwks: key-set events', () => {
     expect(events).toEqual([
       { type: 'fetched', uri: issuer.jwksUri, keys: 1, skipped: 0 },
       { type: 'failed', uri: issuer.jwksUri, error: expect.stringMatching(/ECONNREFUSED/), retryInMs: 1000 },
+    ]);
+  });
+});
+
+describe('express-token-gate:ownership: one message per resolver call', () => {
+  test("names the resolver and whether it answered; a resolver without a name is 'custom'", async () => {
+    const seen = listen<OwnershipMessage>(channels.ownership);
+    const failing: OwnershipResolver = {
+      resolve: () => Promise.reject(new Error('indexer down')),
+    };
+    const live = (resolver: OwnershipResolver) =>
+      createTokenGate({ ...env.issuer.options, revalidate: { resolver, onResolverError: 'useToken' } });
+    env.issuer.setBalances(WALLET, { [APES_CONTRACT]: '1' });
+    const a = express();
+    a.get('/answered', live(env.issuer.ownershipResolver()).requireTokens(APES_CONTRACT), (_req, res) => res.end());
+    a.get('/failed', live(failing).requireTokens(APES_CONTRACT), (_req, res) => res.end());
+    a.use(authErrorHandler());
+    const token = await env.issuer.sign({ walletAddress: WALLET });
+    await request(a).get('/answered').set(bearer(token)).expect(200);
+    // The resolver fails; useToken lets the snapshot decide (it proves nothing: 403).
+    await request(a).get('/failed').set(bearer(token)).expect(403);
+    expect(seen).toEqual([
+      { resolver: 'test-issuer', outcome: 'answered' },
+      { resolver: 'custom', outcome: 'failed' },
     ]);
   });
 });
