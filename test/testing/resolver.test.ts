@@ -1,6 +1,6 @@
 /** issuer.ownershipResolver(): live ownership in tests, answered from the issuer's balance table. */
 import { createTokenGate } from '../../lib';
-import { createTestIssuer, type TestIssuer } from '../../lib/testing';
+import { createTestIssuer, TEST_SOLANA_WALLET, type TestIssuer } from '../../lib/testing';
 import { APES_CONTRACT, AUDIENCE, OTHER_WALLET, PUNKS_CONTRACT, STRANGER_WALLET } from '../helpers/fixtures';
 import { appWith } from '../helpers/harness';
 import { get } from '../helpers/live';
@@ -48,6 +48,19 @@ describe('issuer.ownershipResolver()', () => {
       signal: new AbortController().signal,
     });
     expect(answer).toEqual({ balance: '2' });
+  });
+
+  test('Solana token ids are mints: each is looked up under its own address, no contract', async () => {
+    const mint = 'So11111111111111111111111111111111111111112';
+    const other = '9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin';
+    issuer.setBalances(TEST_SOLANA_WALLET, { [mint]: '1' });
+    const answer = await issuer.ownershipResolver().resolve({
+      chain: 'solana',
+      walletAddress: TEST_SOLANA_WALLET,
+      requirements: { chain: 'solana', tokenIds: [mint, other], minTokenBalance: '0' },
+      signal: new AbortController().signal,
+    });
+    expect(answer).toEqual({ balance: '1' });
   });
 });
 
