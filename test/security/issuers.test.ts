@@ -106,6 +106,23 @@ describe('issuers: a token is only ever checked against the keys of the issuer i
   });
 });
 
+describe("issuers: a cached token stops when its key leaves its issuer's set", () => {
+  test("a staging token cached before staging's key left is refused after the refetch; prod's stays", async () => {
+    pair = await twoIssuers({ jwks: { cooldownMs: 0 } });
+    const prodToken = await pair.prod.sign();
+    const stagingToken = await pair.staging.sign();
+    await pair.get(prodToken).expect(200);
+    await pair.get(stagingToken).expect(200);
+    // Staging retires its key; a token of its new key makes the shared set refetch.
+    await pair.staging.rotate({ keepPrevious: false });
+    const probe = createTokenGate({ ...pair.staging.options, jwks: { cooldownMs: 0 } });
+    await probe.verify(await pair.staging.sign());
+    const res = await pair.get(stagingToken).expect(401);
+    expect(res.body.reason).toBe('key_not_found');
+    await pair.get(prodToken).expect(200);
+  });
+});
+
 describe('issuers: an unknown iss never triggers a fetch', () => {
   test.each([
     ['an unknown iss', { iss: 'evil.example' }],
