@@ -13,6 +13,7 @@
 const fs = require('node:fs');
 const { createTokenGate } = require('..');
 const tokens = require('./lib/tokens');
+const { call, drive } = require('./lib/drive');
 
 const scale = Number(process.env.BENCH_MEMORY_SCALE ?? 1);
 const VALID = Math.round(200_000 * scale);
@@ -20,8 +21,6 @@ const GARBAGE = Math.round(1_000_000 * scale);
 const WARMUP_VALID = Math.round(20_000 * scale);
 const WARMUP_GARBAGE = Math.round(100_000 * scale);
 const BATCH = 1000;
-/** In-flight requests, as many as the HTTP scenarios' connections. */
-const CONCURRENCY = 32;
 
 const key = tokens.importKey(process.env.BENCH_KEY);
 const options = {
@@ -31,28 +30,6 @@ const options = {
 };
 const measured = createTokenGate(options).requireAuth();
 const warmup = createTokenGate({ ...options, cache: false }).requireAuth();
-const res = {};
-
-function call(middleware, token) {
-  const value = `Bearer ${token}`;
-  const req = { headers: { authorization: value }, rawHeaders: ['Authorization', value] };
-  return new Promise((resolve) => middleware(req, res, resolve));
-}
-
-/** Runs `list` through `middleware`, CONCURRENCY at a time; returns how many were accepted. */
-async function drive(middleware, list) {
-  let ok = 0;
-  let next = 0;
-  const worker = async () => {
-    while (next < list.length) {
-      const err = await call(middleware, list[next++]);
-      if (err === undefined) ok += 1;
-    }
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  return ok;
-}
-
 async function validPhase(middleware, count) {
   let ok = 0;
   for (let done = 0; done < count; done += BATCH)

@@ -9,11 +9,11 @@
 //   MICRO_N (requests per measurement, default 20000), MICRO_ROUNDS (default 3), MICRO_CACHE=0
 const http = require('node:http');
 const tokens = require('./lib/tokens');
+const { CONCURRENCY, call, drive } = require('./lib/drive');
 const { createTokenGate } = require('..');
 
 const N = Number(process.env.MICRO_N ?? 20000);
 const ROUNDS = Number(process.env.MICRO_ROUNDS ?? 3);
-const CONCURRENCY = 32;
 const key = tokens.makeKey();
 
 function jwksServer() {
@@ -22,23 +22,6 @@ function jwksServer() {
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=600' }).end(body);
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
-const res = {};
-function call(middleware, token) {
-  const value = `Bearer ${token}`;
-  const req = { headers: { authorization: value }, rawHeaders: ['Authorization', value] };
-  return new Promise((resolve) => middleware(req, res, resolve));
-}
-
-async function drive(middleware, list) {
-  let ok = 0;
-  let next = 0;
-  const worker = async () => {
-    while (next < list.length) if ((await call(middleware, list[next++])) === undefined) ok += 1;
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  return ok;
 }
 
 const cpu = () => {
