@@ -28,11 +28,26 @@ export interface TokenRequirements {
   allowedWallets?: string[];
 }
 
-/** A requirement ready to check claims, plus the description a 403 hands the client. */
+/**
+ * A requirement ready to check claims, plus the description a 403 hands the client. The one place
+ * that knows what a requirement needs: `check` is `checkWallet` then, when `needsBalance`,
+ * `checkBalance`; live ownership uses the same pieces with a balance asked of a resolver.
+ */
 export interface CompiledRequirements {
   readonly description: RequirementsDescription;
+  /**
+   * Whether anything must be held: a contract, tokens, a collection or a creator. `false` only
+   * for a requirement on `allowedWallets` alone, which the token decides.
+   */
+  readonly needsBalance: boolean;
   /** Throws `InsufficientScopeError` when `claims` do not meet the requirement. */
   check(claims: AccessTokenClaims): void;
+  /** Who the wallet is (chain, network, `allowedWallets`): throws `chain_mismatch` or `wallet_not_allowed`. */
+  checkWallet(claims: AccessTokenClaims): void;
+  /** What the token proves it holds: throws `insufficient_balance` when its balances fall short. */
+  checkBalance(claims: AccessTokenClaims): void;
+  /** Whether `balance` (whole tokens) meets the minimum: unset or 0 means above 0, otherwise at least it. */
+  isEnough(balance: DecimalValue): boolean;
 }
 
 const KNOWN = new Set([
@@ -157,16 +172,12 @@ export function compileRequirements(input: TokenRequirements): CompiledRequireme
       allowedWallets.map((w, i) => address(chain, `allowedWallets[${i}]`, w)),
     );
   }
-  const needsBalance =
-    description.contractAddress !== undefined ||
-    description.creatorAddress !== undefined ||
-    description.collection !== undefined ||
-    description.tokenIds !== undefined;
   Object.freeze(description);
-  return new Requirement(description, network, needsBalance);
+  return new Requirement(description, network);
 }
 
 class Requirement implements CompiledRequirements {
+  readonly needsBalance: boolean;
   private readonly wallets: ReadonlySet<string> | undefined;
   private readonly min: DecimalValue;
   private readonly evm: boolean;
@@ -174,15 +185,20 @@ class Requirement implements CompiledRequirements {
   constructor(
     readonly description: RequirementsDescription,
     private readonly network: string,
-    private readonly needsBalance: boolean,
   ) {
-    const { chain, allowedWallets } = description;
+    const { chain, allowedWallets, contractAddress, creatorAddress, collection, tokenIds } = description;
+    this.needsBalance = [contractAddress, creatorAddress, collection, tokenIds].some((v) => v !== undefined);
     this.wallets = allowedWallets && new Set(allowedWallets.map((w) => addressKey(chain, w)));
     this.min = new Decimal(description.minTokenBalance);
     this.evm = isEvmChain(chain);
   }
 
   check(claims: AccessTokenClaims): void {
+    this.checkWallet(claims);
+    if (this.needsBalance) this.checkBalance(claims);
+  }
+
+  checkWallet(claims: AccessTokenClaims): void {
     const { chain } = this.description;
     if (claims.chain !== chain || (claims.network ?? DEFAULT_NETWORK) !== this.network) {
       const where = this.network === DEFAULT_NETWORK ? chain : `${chain} ${this.network}`;
@@ -191,10 +207,16 @@ class Requirement implements CompiledRequirements {
     if (this.wallets && !this.wallets.has(addressKey(chain, claims.walletAddress))) {
       throw this.refuse('wallet_not_allowed', 'This wallet is not allowed here');
     }
-    if (!this.needsBalance) return;
-    const balance = this.balance(claims);
-    const enough = this.min.isZero() ? balance.isGreaterThan(0) : balance.isGreaterThanOrEqualTo(this.min);
-    if (!enough) throw this.refuse('insufficient_balance', 'The token does not prove the required balance');
+  }
+
+  checkBalance(claims: AccessTokenClaims): void {
+    if (!this.isEnough(this.balance(claims))) {
+      throw this.refuse('insufficient_balance', 'The token does not prove the required balance');
+    }
+  }
+
+  isEnough(balance: DecimalValue): boolean {
+    return this.min.isZero() ? balance.isGreaterThan(0) : balance.isGreaterThanOrEqualTo(this.min);
   }
 
   /** Sums the proven balances of everything the requirement lists (each listed once). */

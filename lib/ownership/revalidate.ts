@@ -146,11 +146,6 @@ export class Revalidator {
   checkFor(requirements: CompiledRequirements): LiveCheck {
     const description = requirements.description;
     const { chain } = description;
-    const needsBalance =
-      description.contractAddress !== undefined ||
-      description.collection !== undefined ||
-      description.creatorAddress !== undefined;
-    const min = new Decimal(description.minTokenBalance);
     // Two routes asking the same thing share answers: the description is built in a fixed order.
     const described = JSON.stringify(description);
     let requirementId = this.requirementIds.get(described);
@@ -160,17 +155,15 @@ export class Revalidator {
       new InsufficientScopeError('insufficient_balance', 'The wallet does not hold the required balance', description);
     const { onResolverError } = this.options;
 
-    const decide = (entry: Entry, snapshot: InsufficientScopeError | undefined): void => {
+    const decide = (entry: Entry, claims: AccessTokenClaims): void => {
       if (entry.ok) {
-        entry.passes ??=
-          entry.allowed && (min.isZero() ? entry.balance.isGreaterThan(0) : entry.balance.isGreaterThanOrEqualTo(min));
+        entry.passes ??= entry.allowed && requirements.isEnough(entry.balance);
         if (!entry.passes) throw insufficient();
         return;
       }
-      if (onResolverError === 'useToken') {
-        if (snapshot) throw snapshot;
-        return;
-      }
+      // The resolver cannot answer: under 'useToken' the token's own balances decide, by the
+      // same check a route without revalidate runs.
+      if (onResolverError === 'useToken') return requirements.checkBalance(claims);
       throw new OwnershipUnavailableError(
         "The wallet's current holdings cannot be checked right now",
         (entry.until - this.now()) / 1000,
@@ -179,25 +172,19 @@ export class Revalidator {
     };
 
     return (claims, walletKey) => {
-      // Who the wallet is comes from the token: a refusal other than the balance is final. What
-      // the token says it holds is kept only for the 'useToken' policy.
-      let snapshot: InsufficientScopeError | undefined;
-      try {
-        requirements.check(claims);
-      } catch (err) {
-        if (!(err instanceof InsufficientScopeError) || err.reason !== 'insufficient_balance') throw err;
-        snapshot = err;
-      }
-      if (!needsBalance) return;
+      // Who the wallet is comes from the token, and a refusal there is final.
+      requirements.checkWallet(claims);
+      // Nothing to hold (allowedWallets alone): the token has said all there is to say.
+      if (!requirements.needsBalance) return;
       const key = keyPrefix + (walletKey ?? addressKey(chain, claims.walletAddress));
       const entry = this.entries.get(key);
-      if (entry !== undefined && entry.until > this.now()) return decide(entry, snapshot);
+      if (entry !== undefined && entry.until > this.now()) return decide(entry, claims);
       let pending = this.inflight.get(key);
       if (pending === undefined) {
         pending = this.ask(key, claims.walletAddress, description, entry);
         this.inflight.set(key, pending);
       }
-      return pending.then((settled) => decide(settled, snapshot));
+      return pending.then((settled) => decide(settled, claims));
     };
   }
 
