@@ -25,6 +25,7 @@ import { Decimal, isDecimalString, type Decimal as DecimalValue } from '../chain
 import type { CompiledRequirements } from './requirements';
 import { ResolverError, type OwnershipAnswer, type OwnershipResolver } from './resolvers/types';
 import { ownershipChannel } from '../diagnostics';
+import { Admission, ResolverBusyError } from './admission';
 
 /** What to do when the resolver cannot answer: refuse with 503, or let the token's balances decide. */
 export type OnResolverError = 'deny' | 'useToken';
@@ -39,6 +40,10 @@ export interface RevalidateOptions {
   onResolverError?: OnResolverError;
   /** The longest the gate waits for one answer, whatever the resolver does. Default 10000. */
   timeoutMs?: number;
+  /** Resolver calls in flight at once, across every wallet and requirement. Default 16. */
+  maxConcurrent?: number;
+  /** Questions waiting for a free call; past it a question fails at once (`onResolverError`). Default 256. */
+  maxQueued?: number;
 }
 
 /** Per-route options of `requireTokens`. */
@@ -52,9 +57,11 @@ export interface ResolvedRevalidateOptions {
   readonly maxAgeMs: number;
   readonly onResolverError: OnResolverError;
   readonly timeoutMs: number;
+  readonly maxConcurrent: number;
+  readonly maxQueued: number;
 }
 
-const KNOWN = new Set(['resolver', 'maxAgeMs', 'onResolverError', 'timeoutMs']);
+const KNOWN = new Set(['resolver', 'maxAgeMs', 'onResolverError', 'timeoutMs', 'maxConcurrent', 'maxQueued']);
 const POLICIES: ReadonlySet<string> = new Set<OnResolverError>(['deny', 'useToken']);
 const MAX_AGE_LIMIT_MS = 86_400_000;
 const TIMEOUT_LIMIT_MS = 120_000;
@@ -63,12 +70,18 @@ const MAX_ENTRIES = 10_000;
 const BACKOFF_BASE_MS = 1_000;
 const BACKOFF_MAX_MS = 30_000;
 
-function milliseconds(name: string, value: unknown, fallback: number, min: number, max: number): number {
+function bounded(unit: string, name: string, value: unknown, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    throw new OptionsError(name, `must be a number of milliseconds from ${min} to ${max}`);
+    throw new OptionsError(name, `must be a number of ${unit} from ${min} to ${max}`);
   }
   return value;
+}
+const milliseconds = bounded.bind(undefined, 'milliseconds');
+function count(name: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value !== undefined && !Number.isInteger(value))
+    throw new OptionsError(name, `must be a whole number from ${min} to ${max}`);
+  return bounded('calls', name, value, fallback, min, max);
 }
 
 /**
@@ -78,7 +91,10 @@ function milliseconds(name: string, value: unknown, fallback: number, min: numbe
 export function parseRevalidateOptions(value: unknown, name = 'revalidate'): ResolvedRevalidateOptions | undefined {
   if (value === undefined || value === false) return undefined;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new OptionsError(name, 'must be false or { resolver, maxAgeMs?, onResolverError?, timeoutMs? }');
+    throw new OptionsError(
+      name,
+      'must be false or { resolver, maxAgeMs?, onResolverError?, timeoutMs?, maxConcurrent?, maxQueued? }',
+    );
   }
   for (const key of Object.keys(value)) {
     if (!KNOWN.has(key)) throw new OptionsError(`${name}.${key}`, 'is not a known option');
@@ -100,6 +116,8 @@ export function parseRevalidateOptions(value: unknown, name = 'revalidate'): Res
     maxAgeMs: milliseconds(`${name}.maxAgeMs`, options.maxAgeMs, 60_000, 0, MAX_AGE_LIMIT_MS),
     onResolverError: onResolverError as OnResolverError,
     timeoutMs: milliseconds(`${name}.timeoutMs`, options.timeoutMs, 10_000, 1, TIMEOUT_LIMIT_MS),
+    maxConcurrent: count(`${name}.maxConcurrent`, options.maxConcurrent, 16, 1, 10_000),
+    maxQueued: count(`${name}.maxQueued`, options.maxQueued, 256, 0, 100_000),
   });
 }
 
@@ -136,11 +154,14 @@ export class Revalidator {
   private readonly inflight = new Map<string, Promise<Entry>>();
   /** A short id per distinct requirement, so that cache keys stay short. */
   private readonly requirementIds = new Map<string, number>();
+  private readonly admission: Admission;
 
   constructor(
     private readonly options: ResolvedRevalidateOptions,
     private readonly now: () => number = () => performance.now(),
-  ) {}
+  ) {
+    this.admission = new Admission(options.maxConcurrent, options.maxQueued, now);
+  }
 
   /** Prepares, once per route, the check of `requirements` against live balances. */
   checkFor(requirements: CompiledRequirements): LiveCheck {
@@ -197,22 +218,23 @@ export class Revalidator {
   ): Promise<Entry> {
     const { resolver, timeoutMs, maxAgeMs } = this.options;
     const controller = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => {
-        const error = new ResolverError(`The ownership resolver did not answer within ${timeoutMs} ms`);
-        controller.abort(error);
-        reject(error);
-      }, timeoutMs);
-    });
-    const call = new Promise<OwnershipAnswer>((resolve) => {
-      resolve(resolver.resolve({ chain: requirements.chain, walletAddress, requirements, signal: controller.signal }));
-    });
-    return Promise.race([call, deadline])
-      .then(readAnswer)
+    // The deadline covers the wait for a free call too; the admission gives up its slot or its
+    // place in the queue when it fires.
+    const timer = setTimeout(() => {
+      controller.abort(new ResolverError(`The ownership resolver did not answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const signal = controller.signal;
+    return this.admission
+      .run(signal, () =>
+        Promise.resolve(resolver.resolve({ chain: requirements.chain, walletAddress, requirements, signal })).then(
+          readAnswer,
+        ),
+      )
       .then(
         ({ balance, allowed }): Entry => ({ ok: true, until: this.now() + maxAgeMs, balance, allowed }),
         (error: unknown): Entry => {
+          // Not asked (queue full, resolver failing): come back when the admission says.
+          if (error instanceof ResolverBusyError) return { ok: false, until: error.retryAt, failures: 0, error };
           const failures = previous !== undefined && !previous.ok ? previous.failures + 1 : 1;
           const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(failures - 1, 16));
           return { ok: false, until: this.now() + backoff, failures, error };
@@ -221,7 +243,7 @@ export class Revalidator {
       .then((entry) => {
         clearTimeout(timer);
         this.inflight.delete(key);
-        if (ownershipChannel.hasSubscribers) {
+        if (ownershipChannel.hasSubscribers && !(!entry.ok && entry.error instanceof ResolverBusyError)) {
           ownershipChannel.publish({ resolver: resolver.name ?? 'custom', outcome: entry.ok ? 'answered' : 'failed' });
         }
         if (entry.ok && maxAgeMs === 0) this.entries.delete(key);

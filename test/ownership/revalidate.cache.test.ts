@@ -103,6 +103,8 @@ describe('concurrent requests', () => {
       maxAgeMs: 0,
       onResolverError: 'deny',
       timeoutMs: 5000,
+      maxConcurrent: 16,
+      maxQueued: 256,
     }).checkFor(compileRequirements({ contractAddress: APES_CONTRACT }));
     const claims = { walletAddress: WALLET, chain: 'ethereum' } as Parameters<typeof check>[0];
     const outcomes = Array.from({ length: 100 }, () => check(claims));
@@ -158,7 +160,7 @@ describe('failures are not cached beyond a short back-off', () => {
       },
     };
     const check = new Revalidator(
-      { resolver: down, maxAgeMs: 60_000, onResolverError: 'deny', timeoutMs: 5000 },
+      { resolver: down, maxAgeMs: 60_000, onResolverError: 'deny', timeoutMs: 5000, maxConcurrent: 16, maxQueued: 256 },
       () => now,
     ).checkFor(compileRequirements({ contractAddress: APES_CONTRACT }));
     const claims = { walletAddress: WALLET, chain: 'ethereum' } as Parameters<typeof check>[0];

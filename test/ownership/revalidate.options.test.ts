@@ -30,12 +30,14 @@ describe('revalidate options of a gate', () => {
     }
   });
 
-  test('defaults: maxAgeMs 60000, onResolverError deny, timeoutMs 10000; false turns it off', () => {
+  test('defaults: maxAgeMs 60000, onResolverError deny, timeoutMs 10000, maxConcurrent 16, maxQueued 256; false turns it off', () => {
     expect(createTokenGate({ ...base, revalidate: { resolver } }).options.revalidate).toEqual({
       resolver,
       maxAgeMs: 60_000,
       onResolverError: 'deny',
       timeoutMs: 10_000,
+      maxConcurrent: 16,
+      maxQueued: 256,
     });
     expect(createTokenGate({ ...base, revalidate: false }).options.revalidate).toBeUndefined();
     expect(createTokenGate(base).options.revalidate).toBeUndefined();
