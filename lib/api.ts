@@ -16,7 +16,14 @@ export type { JsonWebKeySet } from './jwks/static';
 export { claimEquals, claimIncludes } from './ownership/claim-check';
 export type { ClaimCheck, ClaimValue } from './ownership/claim-check';
 export { channels } from './diagnostics';
-export type { DecisionMessage, DecisionSource, CacheMessage, JwksMessage, OwnershipMessage } from './diagnostics';
+export type {
+  DecisionMessage,
+  DecisionSource,
+  CacheMessage,
+  JwksMessage,
+  OwnershipMessage,
+  RevocationStoreMessage,
+} from './diagnostics';
 export type { TokenRequirements } from './ownership/requirements';
 export { RequirementsError } from './ownership/requirements';
 export type { RevalidateOptions, RequireTokensOptions, OnResolverError } from './ownership/revalidate';

@@ -20,6 +20,8 @@ export const channels = Object.freeze({
   jwks: 'express-token-gate:jwks',
   /** Published by live-ownership resolvers (`revalidate`), once per resolver call: {@link OwnershipMessage}. */
   ownership: 'express-token-gate:ownership',
+  /** Revocation-store events (the Redis store's subscription and `PUBLISH` failures): {@link RevocationStoreMessage}. */
+  revocationStore: 'express-token-gate:revocation-store',
 } as const);
 
 /** Where a decision was made. */
@@ -69,8 +71,18 @@ export interface OwnershipMessage {
   outcome: 'answered' | 'failed';
 }
 
+/** Published on `express-token-gate:revocation-store` by the Redis revocation store. */
+export type RevocationStoreMessage =
+  /** The events subscription is confirmed (Redis answered the `SUBSCRIBE`): "not revoked" answers are cached again. */
+  | { store: 'redis'; type: 'subscribed'; channel: string }
+  /** The subscription was refused or lost: every check asks Redis until `subscribed`; the next attempt is in `retryInMs`. */
+  | { store: 'redis'; type: 'subscription-failed'; channel: string; error: string; retryInMs: number }
+  /** A revocation was recorded (`SET`) but its `PUBLISH` failed: other instances learn of it within their `cacheMs`. */
+  | { store: 'redis'; type: 'publish-failed'; channel: string; error: string };
+
 // Held at module level: a channel object is what keeps its subscribers reachable.
 export const decisionChannel = channel(channels.decision);
 export const cacheChannel = channel(channels.cache);
 export const jwksChannel = channel(channels.jwks);
 export const ownershipChannel = channel(channels.ownership);
+export const revocationStoreChannel = channel(channels.revocationStore);

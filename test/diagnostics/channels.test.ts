@@ -60,6 +60,7 @@ describe('channel names', () => {
       cache: 'express-token-gate:cache',
       jwks: 'express-token-gate:jwks',
       ownership: 'express-token-gate:ownership',
+      revocationStore: 'express-token-gate:revocation-store',
     });
   });
 });

@@ -37,7 +37,7 @@ async function instance(options: {
   onStoreError?: 'deny' | 'allow';
 }) {
   const { onStoreError, ...storeOptions } = options;
-  const store = redisRevocationStore({ url: server.url, ...storeOptions });
+  const store = redisRevocationStore({ url: server.url, logger: false, ...storeOptions });
   await store.ready;
   const list = createRevocationList({ store, onStoreError, onRevocationEvent: () => {} });
   lists.push(list);
@@ -215,5 +215,15 @@ describe('options are checked at startup', () => {
   ])('a bad %s throws an OptionsError naming it', (name, options) => {
     expect(() => redisRevocationStore(options as never)).toThrow(OptionsError);
     expect(() => redisRevocationStore(options as never)).toThrow(`"${name}"`);
+  });
+
+  test.each<[string, unknown]>([
+    ['a string', 'console'],
+    ['true', true],
+    ['an object without warn', { log: () => {} }],
+  ])('a logger that is %s throws an OptionsError saying what it takes', (_, logger) => {
+    expect(() => redisRevocationStore({ url: 'redis://127.0.0.1', logger } as never)).toThrow(
+      'must be false, a function or an object with a warn method',
+    );
   });
 });
