@@ -347,9 +347,9 @@ describe('each chain and network has its own node, checked by eth_chainId', () =
     await expect(resolver.resolve(query(holder, { contractAddress: deployed.nft }, 'polygon'))).rejects.toBeInstanceOf(
       UnsupportedRequirementError,
     );
-    await expect(resolver.resolve(query(holder, { contractAddress: deployed.nft }))).rejects.toBeInstanceOf(
-      ResolverError,
-    );
+    const wrongChain = resolver.resolve(query(holder, { contractAddress: deployed.nft }));
+    await expect(wrongChain).rejects.toBeInstanceOf(ResolverError);
+    await expect(wrongChain).rejects.toThrow('rpcUrl for ethereum/mainnet answers chain id 1337, expected 1');
   });
 
   describe('on a scripted node', () => {
