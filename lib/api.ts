@@ -29,7 +29,7 @@ export { RequirementsError } from './ownership/requirements';
 export type { RevalidateOptions, RequireTokensOptions, OnResolverError } from './ownership/revalidate';
 export type { OwnershipResolver, OwnershipQuery, OwnershipAnswer } from './ownership/resolvers/types';
 export { ResolverError, UnsupportedRequirementError } from './ownership/resolvers/types';
-export { evmOwnershipResolver, type EvmOwnershipResolverOptions } from './ownership/resolvers/evm';
+export { evmOwnershipResolver, type EvmOwnershipResolverOptions, type EvmRpcEndpoint } from './ownership/resolvers/evm';
 export { picketOwnershipResolver, type PicketOwnershipResolverOptions } from './ownership/resolvers/picket';
 export type { AccessTokenClaims, TokenBalances } from './token/claims';
 export {

@@ -7,7 +7,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import ganache from 'ganache';
-import { createPublicClient, createWalletClient, http, type Abi, type Address, type Hex } from 'viem';
+import {
+  createPublicClient,
+  createWalletClient,
+  getContractAddress,
+  http,
+  type Abi,
+  type Address,
+  type Hex,
+} from 'viem';
 
 const CONTRACTS = path.join(__dirname, '../fixtures/contracts');
 const GAS = 3_000_000n;
@@ -54,7 +62,10 @@ export interface LocalChain {
   readonly rpcUrl: string;
   /** Unlocked, funded accounts (deterministic). */
   readonly accounts: Address[];
-  deploy(contract: Compiled, args?: readonly unknown[]): Promise<Address>;
+  /** Deploys from `from` (default the first account) and waits for it to be mined. */
+  deploy(contract: Compiled, args?: readonly unknown[], from?: Address): Promise<Address>;
+  /** The address `from`'s next deployment will have (its nonce decides it). */
+  nextContractAddress(from: Address): Promise<Address>;
   /** Sends a transaction from `from` and waits for it to be mined; throws if it reverted. */
   send(
     from: Address,
@@ -66,11 +77,12 @@ export interface LocalChain {
   close(): Promise<void>;
 }
 
-export async function startChain(): Promise<LocalChain> {
+/** `chainId`: what the node answers to `eth_chainId`; ganache's own default is 1337. */
+export async function startChain({ chainId = 1337 }: { chainId?: number } = {}): Promise<LocalChain> {
   const server = ganache.server({
     logging: { quiet: true },
     wallet: { deterministic: true },
-    chain: { chainId: 1337 },
+    chain: { chainId },
   });
   await server.listen(0, '127.0.0.1');
   const rpcUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -88,16 +100,20 @@ export async function startChain(): Promise<LocalChain> {
   return {
     rpcUrl,
     accounts,
-    async deploy(contract, args = []) {
+    async deploy(contract, args = [], from = accounts[0]!) {
       const hash = await wallet.deployContract({
         abi: contract.abi,
         bytecode: contract.bytecode,
         args,
-        account: accounts[0]!,
+        account: from,
         chain: null,
         gas: GAS,
       });
       return (await mined(hash))!;
+    },
+    async nextContractAddress(from) {
+      const nonce = await reader.getTransactionCount({ address: from, blockTag: 'pending' });
+      return getContractAddress({ from, nonce: BigInt(nonce) });
     },
     async send(from, address, contract, functionName, args) {
       const hash = await wallet.writeContract({

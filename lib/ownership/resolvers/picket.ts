@@ -3,10 +3,11 @@
  * its Node SDK (`@picketapi/picket-node`, `picket.tokenOwnership`) does:
  * `POST {baseUrl}/chains/{chain}/wallets/{walletAddress}/tokenOwnership` with
  * `Authorization: Basic base64(secretKey)` and `{ contractAddress, minTokenBalance, tokenIds }`,
- * answered by `{ allowed, walletAddress, tokenBalance }`.
+ * answered by `{ allowed, walletAddress, tokenBalance }`. The API takes a chain and no network: it
+ * is asked about mainnet requirements only.
  */
 import { OptionsError } from '../../errors';
-import { addressKey } from '../../chain/address';
+import { addressKey, DEFAULT_NETWORK } from '../../chain/address';
 import { isDecimalString } from '../../chain/decimal';
 import { isLoopbackHost } from '../../net/loopback';
 import { requestJson } from './http';
@@ -45,9 +46,9 @@ function parseBaseUrl(value: unknown): string {
 }
 
 /**
- * An `OwnershipResolver` backed by the issuer's `tokenOwnership` API. It answers requirements on a
- * `contractAddress` (with or without `tokenIds`); `collection` and `creatorAddress` are not part of
- * that API and count as a resolver failure.
+ * An `OwnershipResolver` backed by the issuer's `tokenOwnership` API. It answers mainnet requirements
+ * on a `contractAddress` (with or without `tokenIds`); another network, `collection` and
+ * `creatorAddress` are not part of that API and count as a resolver failure.
  *
  * @example
  * createTokenGate({ audience, revalidate: { resolver: picketOwnershipResolver({ apiKey: process.env.PICKET_SECRET_KEY }) } });
@@ -76,6 +77,13 @@ export function picketOwnershipResolver(options: PicketOwnershipResolverOptions)
     name: 'picket',
     async resolve({ chain, walletAddress, requirements, signal }) {
       const { contractAddress, tokenIds, minTokenBalance } = requirements;
+      const network = requirements.network ?? DEFAULT_NETWORK;
+      if (network !== DEFAULT_NETWORK) {
+        // Asked anyway, the API would answer the chain's mainnet holdings for a testnet route.
+        throw new UnsupportedRequirementError(
+          `picketOwnershipResolver answers mainnet requirements only: the issuer's tokenOwnership API takes no network (this one is on ${chain}/${network})`,
+        );
+      }
       if (
         contractAddress === undefined ||
         requirements.collection !== undefined ||

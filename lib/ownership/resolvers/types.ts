@@ -14,6 +14,7 @@ export interface OwnershipQuery {
   /**
    * The compiled requirement, exactly as a 403 would hand it to the client: `contractAddress`,
    * `tokenIds`, `collection`, `creatorAddress`, `minTokenBalance` (decimal string), … Frozen.
+   * `network` is set when it is not `mainnet`: answer for that network, or throw.
    */
   readonly requirements: RequirementsDescription;
   /** Aborted when the gate stops waiting (`revalidate.timeoutMs`); pass it on to your I/O. */

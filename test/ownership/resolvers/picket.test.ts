@@ -137,6 +137,39 @@ describe('picketOwnershipResolver answers', () => {
   });
 });
 
+describe('picketOwnershipResolver and networks', () => {
+  // The tokenOwnership API takes a chain and no network: asked about a testnet requirement, it would
+  // answer the chain's mainnet holdings.
+  const resolver = () => picketOwnershipResolver({ apiKey: KEY, baseUrl: server.baseUrl });
+  const on = (chain: string, network: string | undefined) => ({
+    ...query({ contractAddress: APES_CONTRACT }),
+    chain,
+    requirements: { chain, contractAddress: APES_CONTRACT, minTokenBalance: '0', ...(network && { network }) },
+  });
+
+  test.each<[string, string | undefined]>([
+    ['ethereum', 'sepolia'],
+    ['ethereum', 'goerli'],
+    ['polygon', 'mumbai'],
+  ])('a requirement on %s/%s is a failure, and no request', async (chain, network) => {
+    const before = server.calls;
+    const answer = resolver().resolve(on(chain, network));
+    await expect(answer).rejects.toBeInstanceOf(UnsupportedRequirementError);
+    await expect(answer).rejects.toThrow(
+      `picketOwnershipResolver answers mainnet requirements only: the issuer's tokenOwnership API takes no network (this one is on ${chain}/${network})`,
+    );
+    expect(server.calls).toBe(before);
+  });
+
+  test.each<[string, string | undefined]>([
+    ['ethereum', undefined],
+    ['ethereum', 'mainnet'],
+  ])('a requirement on %s, network %s, is asked of the API under its chain', async (chain, network) => {
+    await expect(resolver().resolve(on(chain, network))).resolves.toEqual({ balance: '2', allowed: true });
+    expect(server.requests.at(-1)!.path).toBe(`/api/v1/chains/${chain}/wallets/${WALLET}/tokenOwnership`);
+  });
+});
+
 describe('picketOwnershipResolver options', () => {
   test('needs the secret key', () => {
     expect(() => picketOwnershipResolver({} as never)).toThrow(
