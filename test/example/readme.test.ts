@@ -41,7 +41,8 @@ describe('README first screen', () => {
   test('the two commands are the package scripts that run the example and the tests', () => {
     expect(blocks(section('Try it in two commands'), 'sh')).toEqual(['npm install && npm start\nnpm test\n']);
     const { scripts } = JSON.parse(read('package.json'));
-    expect(scripts.start).toBe('npm run build && node examples/server.js');
+    expect(scripts.start).toBe('exec node scripts/start.js');
+    expect(read('scripts/start.js')).toContain("require('../examples/server.js')");
     expect(scripts.test).toMatch(/npm run build && jest$/);
   });
 });
