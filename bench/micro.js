@@ -5,8 +5,9 @@
 // step of a cold verification. Seconds, not minutes: for iterating on the verification path.
 // Whole-process CPU (all threads, so thread-pool work counts) over wall time per request.
 //
-//   node bench/micro.js [hot|cold|hostile|kinds|jose|cache-cost|steps|ecdsa ...]      default: all
+//   node bench/micro.js [hot|cold|hostile|kinds|issuers|jose|cache-cost|steps|ecdsa ...]      default: all
 //   MICRO_N (requests per measurement, default 20000), MICRO_ROUNDS (default 3), MICRO_CACHE=0
+const crypto = require('node:crypto');
 const http = require('node:http');
 const tokens = require('./lib/tokens');
 const { CONCURRENCY, call, drive } = require('./lib/drive');
@@ -15,11 +16,16 @@ const { createTokenGate } = require('..');
 const N = Number(process.env.MICRO_N ?? 20000);
 const ROUNDS = Number(process.env.MICRO_ROUNDS ?? 3);
 const key = tokens.makeKey();
+/** The keys of the other issuers of the `issuers` scenario, each served at its own path. */
+const otherKeys = [tokens.makeKey(), tokens.makeKey()];
 
 function jwksServer() {
+  const bodies = new Map(otherKeys.map((k, i) => [`/issuer-${i + 1}.json`, JSON.stringify({ keys: [k.jwk] })]));
   const body = JSON.stringify({ keys: [key.jwk] });
   const server = http.createServer((req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=600' }).end(body);
+    res
+      .writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=600' })
+      .end(bodies.get(req.url) ?? body);
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
@@ -141,6 +147,66 @@ async function ecdsa() {
   }
 }
 
+/**
+ * Junk before the issuer is chosen: one gate with a single issuer and one with three (each its own
+ * key set, all loaded), alternating round by round so that load on a shared machine hits both
+ * alike. Prints each gate's CPU per request, the reason it answered and the ratio three : one.
+ * The key sets stay within their refetch cooldown (an hour here, so the state holds for the whole
+ * run), the state in which a set can tell that a kid is absent: with the default 30 s, that is
+ * the 30 s after each fetch, and afterwards an unknown kid is read up to its `iss` (what 'no kid'
+ * costs) until the named issuer's set refetches.
+ */
+async function issuers(options) {
+  const jwks = { cooldownMs: 3_600_000 };
+  const three = createTokenGate({
+    jwks,
+    issuers: [
+      { issuer: options.issuer, audience: options.audience, jwksUri: options.jwksUri },
+      ...otherKeys.map((_, i) => ({
+        issuer: `issuer-${i + 1}.example`,
+        audience: options.audience,
+        jwksUri: options.jwksUri.replace('/jwks.json', `/issuer-${i + 1}.json`),
+      })),
+    ],
+    ...(options.cache === false ? { cache: false } : {}),
+  });
+  const gates = { one: createTokenGate({ ...options, jwks }).requireAuth(), three: three.requireAuth() };
+  // Every key set loaded, as in steady state: only then can a key set tell that a kid is unknown.
+  for (const gate of Object.values(gates)) await drive(gate, tokens.validTokens(key, 200));
+  for (const [i, other] of otherKeys.entries()) {
+    const token = tokens.sign(other, { ...tokens.claims(), iss: `issuer-${i + 1}.example` });
+    if ((await call(gates.three, token)) !== undefined) throw new Error('a valid token was rejected');
+  }
+  const count = Math.min(N, 5000);
+  const kinds = {
+    'unknown kid': () => Array.from({ length: count }, () => tokens.unknownKid()),
+    'unknown kid, 7 KB': () => Array.from({ length: count }, () => tokens.largeJunk(crypto.randomUUID())),
+    'no kid, 7 KB': () => Array.from({ length: count }, () => tokens.largeJunk(undefined)),
+  };
+  for (const [kind, make] of Object.entries(kinds)) {
+    const cpuOf = { one: [], three: [] };
+    const reasonOf = {};
+    for (let round = 0; round < ROUNDS * 2 + 1; round++) {
+      for (const [name, gate] of Object.entries(gates)) {
+        const list = make();
+        reasonOf[name] = (await call(gate, list[0]))?.reason;
+        const c0 = cpu();
+        const ok = await drive(gate, list);
+        if (ok !== 0) throw new Error(`${name}: ${ok} junk tokens accepted`);
+        // The first round warms the JIT for this kind.
+        if (round > 0) cpuOf[name].push((cpu() - c0) / list.length);
+      }
+    }
+    const best = (name) => Math.min(...cpuOf[name]);
+    const median = (name) => cpuOf[name].slice().sort((a, b) => a - b)[cpuOf[name].length >> 1];
+    const line = (name) =>
+      `${name} ${best(name).toFixed(1).padStart(6)} µs (median ${median(name).toFixed(1).padStart(6)}, ${reasonOf[name]})`;
+    console.log(
+      `${kind.padEnd(18)} ${line('one')}  ${line('three')}  three : one ${(best('three') / best('one')).toFixed(2)}`,
+    );
+  }
+}
+
 async function main() {
   const which = process.argv.slice(2);
   const want = (name) => which.length === 0 || which.includes(name);
@@ -165,6 +231,7 @@ async function main() {
     await measure('unknown kid', gate, () => Array.from({ length: N }, () => tokens.unknownKid()));
     await measure('junk', gate, () => Array.from({ length: N }, () => tokens.garbage()));
   }
+  if (want('issuers')) await issuers(options);
   if (want('jose')) {
     // The best peer, in-process: jose's createRemoteJWKSet + jwtVerify, as in bench/targets/jose.js.
     const { createRemoteJWKSet, jwtVerify } = await import('jose');

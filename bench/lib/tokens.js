@@ -84,6 +84,25 @@ function garbage() {
   return `${text.slice(0, a)}.${text.slice(a, b)}.${text.slice(b)}`;
 }
 
+/**
+ * A signed-looking token of about `chars` characters (well under the 8,192 cap) whose payload is
+ * junk that is costly to parse: one object of many members with fresh names, and no claim of the
+ * issuer's. The header names `kid` (omitted when undefined); the signature is random bytes.
+ */
+function largeJunk(kid, chars = 7 * 1024) {
+  const header = b64json(kid === undefined ? { alg: 'ES256', typ: 'JWT' } : { alg: 'ES256', typ: 'JWT', kid });
+  const room = Math.floor(((chars - header.length - 88) * 3) / 4) - 2;
+  const prefix = `m${crypto.randomBytes(4).toString('hex')}`;
+  const members = [];
+  for (let i = 0, used = 0; used < room - 24; i++) {
+    const member = `"${prefix}${i}":${i}`;
+    members.push(member);
+    used += member.length + 1;
+  }
+  const signature = crypto.randomBytes(64).toString('base64url');
+  return `${header}.${Buffer.from(`{${members.join(',')}}`).toString('base64url')}.${signature}`;
+}
+
 /** Distinct invalid tokens cycling through bad signature, unknown kid and garbage. */
 function hostileTokens(publishedKid, count) {
   const out = new Array(count);
@@ -106,5 +125,6 @@ module.exports = {
   badSignature,
   unknownKid,
   garbage,
+  largeJunk,
   hostileTokens,
 };

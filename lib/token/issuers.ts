@@ -2,7 +2,8 @@
  * Trusted issuers: which `iss` values a gate accepts, the audiences each may name and the key set
  * that vouches for each. The verifier picks the entry by the token's `iss` before any key work, so
  * a token can only ever be checked against the keys of the issuer it names, and an unknown `iss`
- * costs no fetch.
+ * costs no fetch. A `kid` that every key set already knows to be absent is refused before the
+ * payload is read at all, with one key set or several.
  */
 import { InvalidTokenError } from '../errors';
 import { missingClaim } from './claims';
@@ -33,17 +34,29 @@ export type GateKeySet = KeyResolver & KeySetControl;
 
 export class IssuerDirectory {
   private readonly byIss: ReadonlyMap<string, IssuerTrust>;
-  /**
-   * The key set when every issuer shares one: then an unknown `kid` can be refused before the
-   * payload is even read. With several key sets the payload's `iss` must choose first.
-   */
-  readonly sole: KeyResolver | undefined;
+  /** Each distinct key set once (entries may share one). */
   private readonly sets: readonly KeyResolver[];
+  /** Whether the entries use more than one key set: then the payload's `iss` picks among them. */
+  readonly several: boolean;
 
   constructor(entries: Iterable<readonly [string, IssuerTrust]>) {
     this.byIss = new Map(entries);
     this.sets = [...new Set([...this.byIss.values()].map((t) => t.keys))];
-    this.sole = this.sets.length === 1 ? this.sets[0] : undefined;
+    this.several = this.sets.length > 1;
+  }
+
+  /**
+   * True when every key set answers that `kid` is absent and asking again is pointless right now
+   * (`hasKid` is false: loaded, not due for a refresh, refetch cooldown or backoff running). Then
+   * whichever issuer the payload names, its set would refuse the kid without a fetch, so the token
+   * is refused before its payload is read. False as soon as one set knows the kid or cannot tell
+   * yet (not loaded, cooldown passed, a resolver without `hasKid`): the payload's `iss` then picks
+   * the set, whose own rules for unknown kids apply. `hasKid` only reads state, so asking every
+   * set starts no fetch; the cost is one map lookup per distinct key set.
+   */
+  refusesKid(kid: string | undefined): boolean {
+    for (const set of this.sets) if (set.hasKid?.(kid) !== false) return false;
+    return this.sets.length > 0;
   }
 
   /**

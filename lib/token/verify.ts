@@ -79,14 +79,14 @@ export class TokenVerifier {
     let checked = this.inflight.get(token);
     if (checked === undefined) {
       const jws = precheckJws(token, this.options);
-      // A kid the key set already knows to be absent is rejected before the payload is even read.
-      const { sole } = this.issuers;
-      if (sole?.hasKid?.(jws.header.kid) === false) throw keyNotFound();
+      // A kid every key set already knows to be absent is rejected before the payload is even
+      // read: parsing it could only pick a set that refuses the kid anyway.
+      if (this.issuers.refusesKid(jws.header.kid)) throw keyNotFound();
       const payload = decodePayload(jws);
       // The issuer the payload names picks the key set, before any key work: an unknown iss is
       // refused without a fetch, and a token is never checked against another issuer's keys.
       const trust = this.issuers.trustFor(payload.iss);
-      if (sole === undefined && trust.keys.hasKid?.(jws.header.kid) === false) throw keyNotFound();
+      if (this.issuers.several && trust.keys.hasKid?.(jws.header.kid) === false) throw keyNotFound();
       checked = this.checkSigned({ ...jws, payload }, trust, token).finally(() => this.inflight.delete(token));
       this.inflight.set(token, checked);
     }
