@@ -125,7 +125,7 @@ test(
       const auth = await expectLoggedIn(session, outcome, 'login() through the modal');
       const me = await callApi(session, '/api/me', auth.accessToken);
       assert.deepEqual(me, { status: 200, body: { address: session.wallet.address.toLowerCase() } });
-      assert.deepEqual(auth.user.walletAddress, session.wallet.address);
+      assert.equal(auth.user.walletAddress, session.wallet.address);
       assert.deepEqual(await storedSession(session), auth);
     }),
 );
@@ -272,12 +272,13 @@ test(
       });
       assert.deepEqual(await storedSession(session), upgraded.value, 'a refused authz leaves the stored session alone');
 
-      const authorized = await session.run(() =>
-        window.app.picket.isCurrentUserAuthorized({
-          requirements: { contractAddress: '0x1a92f7381b9f03921564a437210bb9396471050c' },
-        }),
+      // isCurrentUserAuthorized asks /authz when the stored balances fall short, and says no.
+      const authorized = await session.run(
+        (contractAddress) => window.app.picket.isCurrentUserAuthorized({ requirements: { contractAddress } }),
+        UNOWNED,
       );
       assert.deepEqual(authorized, { value: false });
+      assert.equal((await sent(session, 'POST', '/authz')).body.requirements.contractAddress, UNOWNED);
     }),
 );
 
