@@ -208,12 +208,15 @@ async function startSession(browser, bundle, { issuerOptions = {}, balances = {}
     const entry = pending.get(response.request());
     if (!entry) return;
     pending.delete(response.request());
-    entry.status = response.status();
+    // The status is set last: a request counts as answered once its body is read too.
+    let answer = null;
     try {
-      entry.answer = JSON.parse(await response.text());
+      answer = JSON.parse(await response.text());
     } catch {
-      entry.answer = null;
+      // a preflight, or a body that is not JSON
     }
+    entry.answer = answer;
+    entry.status = response.status();
   });
   tab.on('requestfailed', (request) => {
     const entry = pending.get(request);
