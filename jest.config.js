@@ -6,6 +6,10 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // test/browser is its own npm project (picket-js in Chromium, run by `npm run test:browser`):
+  // Jest neither runs nor indexes anything there, its node_modules included.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/browser/'],
+  modulePathIgnorePatterns: ['<rootDir>/test/browser/'],
   transform: {
     '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }],
   },
