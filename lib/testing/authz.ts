@@ -3,10 +3,13 @@
  * and the upgrade of verified claims to claims that prove a requirement from those balances.
  */
 import { InsufficientScopeError } from '../errors';
-import { addressKey } from '../chain/address';
+import { addressKey, isEvmChain } from '../chain/address';
 import type { CompiledRequirements } from '../ownership/requirements';
 import { normaliseClaims, type AccessTokenClaims, type TokenBalances } from '../token/claims';
 import { Decimal, isDecimalString } from '../chain/decimal';
+
+/** Claims only the normalisation adds, or that tokenBalance and exp already carry: never re-signed. */
+const DERIVED_CLAIMS = ['network', 'numTokens', 'ext'];
 
 /** `<contractAddress>:<tokenId>`: how a balance table names one token of a contract. */
 const TOKEN_ITEM = /^(.+):([0-9]+)$/;
@@ -94,8 +97,7 @@ export function upgradeClaims(
   if (creatorAddress !== undefined) record('creatorAddress', creatorAddress, held(creatorAddress));
 
   upgraded.tokenBalances = proven;
-  // Claims only the normalisation adds, or that tokenBalance and exp already carry.
-  for (const derived of ['network', 'numTokens', 'ext']) delete upgraded[derived];
+  for (const derived of DERIVED_CLAIMS) delete upgraded[derived];
   try {
     // The identity claims only matter to the check's normalisation: a login or a token-ownership
     // question has none yet, and the balances are what is judged here.
@@ -105,6 +107,45 @@ export function upgradeClaims(
     return { refusal };
   }
   return { claims: upgraded };
+}
+
+/**
+ * The claims with every proof the token carries taken again from the table (`/authz` with
+ * `revalidate`): a balance becomes what the wallet holds now, and what it no longer holds is no
+ * longer proven, token ids included (an id the table does not hold never counts as one).
+ */
+export function reproveClaims(claims: AccessTokenClaims, table: BalanceTable): AccessTokenClaims {
+  const chain = claims.chain;
+  const held = (item: string) => table.get(claims.walletAddress, item);
+  const reproven: Record<string, unknown> = { ...claims };
+  const balances: TokenBalances = {};
+  const contracts = Object.keys(claims.tokenBalances?.contractAddress ?? {});
+  for (const [kind, map] of Object.entries(claims.tokenBalances ?? {})) {
+    const kept: Record<string, string> = {};
+    for (const item of Object.keys(map as Record<string, string>)) {
+      // On EVM chains an id in tokenBalances is its token's only when one contract is proven.
+      const evmId = kind === 'tokenIds' && isEvmChain(chain);
+      const name = evmId ? (contracts.length === 1 ? `${contracts[0]}:${item}` : undefined) : item;
+      const balance = name === undefined ? undefined : held(name);
+      if (isPositive(balance)) kept[item] = balance!;
+    }
+    balances[kind as keyof TokenBalances] = kept;
+  }
+  reproven.tokenBalances = balances;
+  for (const derived of DERIVED_CLAIMS) delete reproven[derived];
+  const { contractAddress, tokenIds } = claims;
+  if (contractAddress !== undefined && tokenIds !== undefined) {
+    const ids = tokenIds.filter((id) => isPositive(held(`${contractAddress}:${id}`)));
+    let total = new Decimal(0);
+    for (const id of ids) total = total.plus(held(`${contractAddress}:${id}`)!);
+    if (ids.length === 0) for (const claim of ['contractAddress', 'tokenIds', 'tokenBalance']) delete reproven[claim];
+    else Object.assign(reproven, { tokenIds: ids, tokenBalance: total.toFixed() });
+  } else if (contractAddress !== undefined && claims.tokenBalance !== undefined) {
+    const balance = held(contractAddress);
+    if (isPositive(balance)) reproven.tokenBalance = balance;
+    else for (const claim of ['contractAddress', 'tokenBalance']) delete reproven[claim];
+  }
+  return reproven as unknown as AccessTokenClaims;
 }
 
 function isPositive(balance: string | undefined): boolean {

@@ -203,7 +203,7 @@ describe('POST /authz refuses', () => {
     const token = await issuer.sign();
     for (const requirements of [
       undefined,
-      {},
+      null,
       { contractAddress: 'not-an-address' },
       { minTokenBalance: '-1', contractAddress: APES_CONTRACT },
     ]) {
@@ -212,6 +212,15 @@ describe('POST /authz refuses', () => {
       expect((await response.json()).error).toBe('invalid_request');
     }
     expect((await postAuthz('accessToken=x', 'application/x-www-form-urlencoded')).status).toBe(400);
+  });
+});
+
+describe('POST /authz with requirements {} (nothing new to prove)', () => {
+  test('answers the token as it is', async () => {
+    const token = await issuer.sign();
+    const response = await postAuthz({ accessToken: token, requirements: {} });
+    expect(response.status).toBe(200);
+    expect((await response.json()).accessToken).toBe(token);
   });
 });
 
@@ -238,5 +247,88 @@ describe('setBalances()', () => {
   test('refuses balances that are not decimal strings', () => {
     expect(() => issuer.setBalances(TEST_WALLET, { [APES_CONTRACT]: 3 as never })).toThrow('decimal string');
     expect(() => issuer.setBalances(TEST_WALLET, { [APES_CONTRACT]: '1e3' })).toThrow('decimal string');
+  });
+});
+
+/**
+ * With `revalidate: true` the balance table is asked again about every proof the token carries,
+ * not only about the requirement: ids of a contract, contract balances, collections, creators.
+ * A proof the table no longer backs is dropped; a requirement that then fails is a 403.
+ */
+describe('POST /authz with revalidate re-proves what the token carries', () => {
+  const SELLER = '0x6666666666666666666666666666666666666666';
+  const id7 = { contractAddress: PUNKS_CONTRACT, tokenIds: ['7'] };
+
+  async function holderOf7() {
+    issuer.setBalances(SELLER, { [`${PUNKS_CONTRACT}:7`]: '1', [APES_CONTRACT]: '2' });
+    const token = await issuer.authorize(await issuer.sign({ walletAddress: SELLER }), id7);
+    expect(decodeJwt(token)).toMatchObject({ contractAddress: PUNKS_CONTRACT, tokenIds: ['7'], tokenBalance: '1' });
+    return token;
+  }
+
+  test('hold id 7, sell it: the same requirement with revalidate is a 403 naming it', async () => {
+    const token = await holderOf7();
+    issuer.setBalances(SELLER, { [APES_CONTRACT]: '2' });
+    const response = await postAuthz({ accessToken: token, requirements: id7, revalidate: true });
+    expect(response.status).toBe(403);
+    expect(await response.json()).toMatchObject({
+      reason: 'insufficient_balance',
+      requirements: { chain: 'ethereum', contractAddress: PUNKS_CONTRACT, tokenIds: ['7'] },
+    });
+  });
+
+  test('hold id 7, sell it: another requirement with revalidate answers a token without id 7', async () => {
+    const token = await holderOf7();
+    issuer.setBalances(SELLER, { [APES_CONTRACT]: '2' });
+    const response = await postAuthz({
+      accessToken: token,
+      requirements: { contractAddress: APES_CONTRACT },
+      revalidate: true,
+    });
+    expect(response.status).toBe(200);
+    const claims = decodeJwt((await response.json()).accessToken);
+    expect(claims.tokenIds).toBeUndefined();
+    expect(claims.tokenBalance).toBeUndefined();
+    expect(claims.tokenBalances).toEqual({ contractAddress: { [APES_CONTRACT]: '2' } });
+  });
+
+  test('hold ids 7 and 8, sell 7: revalidating id 8 keeps 8 only, its balance from the table', async () => {
+    issuer.setBalances(SELLER, { [`${PUNKS_CONTRACT}:7`]: '1', [`${PUNKS_CONTRACT}:8`]: '1' });
+    const both = await issuer.authorize(await issuer.authorize(await issuer.sign({ walletAddress: SELLER }), id7), {
+      contractAddress: PUNKS_CONTRACT,
+      tokenIds: ['8'],
+    });
+    expect(decodeJwt(both)).toMatchObject({ tokenIds: ['7', '8'], tokenBalance: '2' });
+    issuer.setBalances(SELLER, { [`${PUNKS_CONTRACT}:8`]: '1' });
+    const response = await postAuthz({
+      accessToken: both,
+      requirements: { contractAddress: PUNKS_CONTRACT, tokenIds: ['8'] },
+      revalidate: true,
+    });
+    expect(response.status).toBe(200);
+    expect(decodeJwt((await response.json()).accessToken)).toMatchObject({ tokenIds: ['8'], tokenBalance: '1' });
+  });
+
+  test('requirements {} with revalidate: every carried balance is re-read, a sold one dropped', async () => {
+    const wallet = '0x6767676767676767676767676767676767676767';
+    issuer.setBalances(wallet, { [APES_CONTRACT]: '3', [PUNKS_CONTRACT]: '1' });
+    const token = await issuer.authorize(
+      await issuer.authorize(await issuer.sign({ walletAddress: wallet }), { contractAddress: APES_CONTRACT }),
+      { contractAddress: PUNKS_CONTRACT },
+    );
+    issuer.setBalances(wallet, { [APES_CONTRACT]: '1' });
+    const response = await postAuthz({ accessToken: token, requirements: {}, revalidate: true });
+    expect(response.status).toBe(200);
+    expect(decodeJwt((await response.json()).accessToken).tokenBalances).toEqual({
+      contractAddress: { [APES_CONTRACT]: '1' },
+    });
+  });
+
+  test('without revalidate, a token that proves the requirement is answered as it is (no table lookup)', async () => {
+    const token = await holderOf7();
+    issuer.setBalances(SELLER, {});
+    const response = await postAuthz({ accessToken: token, requirements: id7 });
+    expect(response.status).toBe(200);
+    expect((await response.json()).accessToken).toBe(token);
   });
 });

@@ -2,29 +2,43 @@
  * `POST /authz` (incremental authorization): `{ accessToken, requirements, revalidate? }` →
  * `{ accessToken, user }`. A token that already proves the requirement is answered as it is,
  * unless `revalidate` asks the issuer to look at the balances again; otherwise the balance table
- * decides and the answer is a new token proving the requirement too.
+ * decides and the answer is a new token proving the requirement too. Requirements `{}` (picket-js's
+ * `isCurrentUserAuthorized` without any) ask for nothing new. With `revalidate`, every proof the
+ * old token carries is taken again from the table: what the wallet sold is no longer proven.
  */
 import { decodeJwt } from 'jose';
 import { InsufficientScopeError } from '../../errors';
-import { upgradeClaims } from '../authz';
-import { authState, bodyObject, requirementsFor, verifyToken, type Answer, type EmulatorContext } from './context';
+import { reproveClaims, upgradeClaims } from '../authz';
+import {
+  authState,
+  bodyObject,
+  optionalRequirementsFor,
+  verifyToken,
+  type Answer,
+  type EmulatorContext,
+} from './context';
 import { badRequest, fromGateError } from './errors';
 
 export async function authz(context: EmulatorContext, input: unknown): Promise<Answer> {
   const { accessToken, requirements, revalidate = false } = bodyObject(input);
   const claims = await verifyToken(context, accessToken);
-  const requirement = requirementsFor(requirements, claims.chain);
+  // Both clients always send the field (picket-js refuses to call without it): its absence is a mistake.
+  if (requirements === undefined || requirements === null)
+    throw badRequest('requirements_invalid', 'requirements is required: {} when nothing new is to be proven');
+  const requirement = optionalRequirementsFor(requirements, claims.chain);
   if (typeof revalidate !== 'boolean') throw badRequest('request_invalid', 'revalidate must be true or false');
 
   if (!revalidate) {
     try {
-      requirement.check(claims);
+      requirement?.check(claims);
       return { status: 200, body: answer(accessToken as string) };
     } catch (error) {
       if (!(error instanceof InsufficientScopeError)) throw error;
     }
   }
-  const upgrade = upgradeClaims(claims, requirement, context.balances);
+  const current = revalidate ? reproveClaims(claims, context.balances) : claims;
+  if (!requirement) return { status: 200, body: answer(await context.signer.reissue(current)) };
+  const upgrade = upgradeClaims(current, requirement, context.balances);
   if ('refusal' in upgrade) throw fromGateError(upgrade.refusal);
   return { status: 200, body: answer(await context.signer.reissue(upgrade.claims)) };
 }

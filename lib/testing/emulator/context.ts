@@ -64,6 +64,24 @@ export async function verifyToken(context: EmulatorContext, token: unknown): Pro
 }
 
 /**
+ * Whether a request's `requirements` ask for nothing: absent, `null`, or an object without a
+ * single field. picket-js sends `{}` for a plain `login()`, since it spreads whatever its caller
+ * passed besides the wallet fields into `requirements`.
+ */
+export function asksNothing(input: unknown): boolean {
+  return (
+    input === undefined ||
+    input === null ||
+    (typeof input === 'object' && !Array.isArray(input) && Object.keys(input).length === 0)
+  );
+}
+
+/** `requirementsFor`, or undefined when the request asks for nothing (see `asksNothing`). */
+export function optionalRequirementsFor(input: unknown, walletChain: string): CompiledRequirements | undefined {
+  return asksNothing(input) ? undefined : requirementsFor(input, walletChain);
+}
+
+/**
  * Compiles requirements as the issuer reads them: without `chain`, the wallet's chain. A
  * requirement the gate could not compile is a 400.
  */

@@ -14,7 +14,7 @@ import { addressKey, isEvmAddress } from '../../chain/address';
 import type { AccessTokenClaims } from '../../token/claims';
 import { upgradeClaims } from '../authz';
 import { chainInfo, type ChainInfo } from './chains';
-import { authState, bodyObject, requirementsFor, type Answer, type EmulatorContext } from './context';
+import { authState, bodyObject, optionalRequirementsFor, type Answer, type EmulatorContext } from './context';
 import { ApiError, badRequest, fromGateError, loginRefused } from './errors';
 import { walletCrypto } from './viem';
 
@@ -102,10 +102,7 @@ export async function auth(context: EmulatorContext, input: unknown): Promise<An
     throw badRequest('request_invalid', 'signature must be a 0x hex string');
   }
   // Requirements are read before the nonce is spent: a typo in them costs no signature.
-  const requirement =
-    body.requirements === undefined || body.requirements === null
-      ? undefined
-      : requirementsFor(body.requirements, chain.chainSlug);
+  const requirement = optionalRequirementsFor(body.requirements, chain.chainSlug);
   const crypto = await walletCrypto();
 
   const pending = context.nonces.take(chain.chainSlug, walletAddress);

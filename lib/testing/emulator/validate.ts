@@ -1,18 +1,19 @@
 /**
  * `POST /auth/validate`: `{ accessToken, requirements? }` → the token's payload when the issuer
- * signed it, it is in time, and it proves the requirements (picket-js calls this on every page
+ * signed it, it is in time, and it proves the requirements (none when absent or `{}`) (picket-js calls this on every page
  * load to restore a session).
  */
 import { decodeJwt } from 'jose';
-import { bodyObject, requirementsFor, verifyToken, type Answer, type EmulatorContext } from './context';
+import { bodyObject, optionalRequirementsFor, verifyToken, type Answer, type EmulatorContext } from './context';
 import { fromGateError } from './errors';
 
 export async function validate(context: EmulatorContext, input: unknown): Promise<Answer> {
   const { accessToken, requirements } = bodyObject(input);
   const claims = await verifyToken(context, accessToken);
-  if (requirements !== undefined && requirements !== null) {
+  const requirement = optionalRequirementsFor(requirements, claims.chain);
+  if (requirement) {
     try {
-      requirementsFor(requirements, claims.chain).check(claims);
+      requirement.check(claims);
     } catch (error) {
       throw fromGateError(error);
     }

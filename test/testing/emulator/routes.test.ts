@@ -123,3 +123,16 @@ describe('errors carry { code, msg } and the RFC 6750-style fields', () => {
     expect((await fetch(`${issuer.apiUrl}/.well-known/jwks.json`)).headers.get('cache-control')).toBe('max-age=600');
   });
 });
+
+describe('requirements that ask for nothing', () => {
+  test.each([
+    ['absent', undefined, 200],
+    ['null', null, 200],
+    ['{}', {}, 200],
+    ['a balance the token does not prove', { contractAddress: APES_CONTRACT }, 403],
+    ['a minimum of nothing named', { minTokenBalance: '2' }, 400],
+  ])('/auth/validate with requirements %s (%j): %d', async (_name, requirements, expected) => {
+    const response = await post('/auth/validate', { accessToken: await issuer.sign(), requirements });
+    expect(response.status).toBe(expected);
+  });
+});
