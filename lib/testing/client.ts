@@ -1,6 +1,6 @@
 /** The kit's own client for the issuer's `/authz`, for tests that upgrade a token in one line. */
 import { request } from 'node:http';
-import { readJson } from './server';
+import { readJson } from '../issuer/server';
 
 /** The issuer's `/authz` refused (403), or the request was bad (400, 401). */
 export class AuthzError extends Error {

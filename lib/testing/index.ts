@@ -12,8 +12,8 @@
  */
 export { createTestIssuer } from './issuer';
 export type { TestIssuer, TestIssuerOptions, LoginOptions } from './issuer';
-export { TEST_WALLET, TEST_SOLANA_WALLET } from './sign';
-export type { SignOptions, TestClaims, TokenProfile } from './sign';
+export { TEST_WALLET, TEST_SOLANA_WALLET } from '../issuer/signer';
+export type { SignOptions, TestClaims, TokenProfile } from '../issuer/signer';
 export { AuthzError } from './client';
-export type { CorsOptions } from './emulator/cors';
-export type { MessageFormat } from './emulator/login';
+export type { CorsOptions } from '../issuer/cors';
+export type { MessageFormat } from '../issuer/login';

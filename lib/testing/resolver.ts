@@ -4,7 +4,7 @@
  */
 import type { OwnershipResolver } from '../ownership/resolvers/types';
 import { Decimal } from '../chain/decimal';
-import type { BalanceTable } from './authz';
+import type { BalanceTable } from './balances';
 
 export function balanceTableResolver(table: BalanceTable): OwnershipResolver {
   return {

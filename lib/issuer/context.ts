@@ -3,18 +3,21 @@
  * and the helpers that turn bodies, requirements and tokens into answers or `ApiError`s.
  */
 import { decodeJwt } from 'jose';
-import { compileRequirements, RequirementsError, type CompiledRequirements } from '../../ownership/requirements';
-import type { TokenVerifier } from '../../token/verify';
-import type { AccessTokenClaims } from '../../token/claims';
-import type { BalanceTable } from '../authz';
-import type { TokenSigner } from '../sign';
+import { compileRequirements, RequirementsError, type CompiledRequirements } from '../ownership/requirements';
+import type { TokenVerifier } from '../token/verify';
+import type { AccessTokenClaims } from '../token/claims';
+import type { OwnershipResolver } from '../ownership/resolvers/types';
+import type { TokenSigner } from './signer';
 import type { LoginSettings, NonceStore } from './login';
 import { badRequest, fromGateError } from './errors';
 
 export interface EmulatorContext {
   signer: TokenSigner;
   verifier: TokenVerifier;
-  balances: BalanceTable;
+  /** What wallets hold now: logins and `/authz` prove requirements with it. */
+  ownership: OwnershipResolver;
+  /** The longest one proof waits for the resolver. */
+  ownershipTimeoutMs: number;
   login: LoginSettings;
   nonces: NonceStore;
   /** The JWKS document; called once per fetch (the issuer counts them). */

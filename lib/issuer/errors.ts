@@ -3,7 +3,7 @@
  * the RFC 6750-style fields this library's own errors carry: `error`, `error_description`,
  * `reason` and, for 403, `requirements`.
  */
-import { InsufficientScopeError, TokenGateError, type RequirementsDescription } from '../../errors';
+import { InsufficientScopeError, TokenGateError, type RequirementsDescription } from '../errors';
 
 /** The `error` field for each status. */
 const ERROR_BY_STATUS: Record<number, string> = {

@@ -10,9 +10,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { addressKey, isEvmAddress } from '../../chain/address';
-import type { AccessTokenClaims } from '../../token/claims';
-import { upgradeClaims } from '../authz';
+import { addressKey, isEvmAddress } from '../chain/address';
+import type { AccessTokenClaims } from '../token/claims';
+import { upgradeClaims } from './proofs';
+import { withHoldings } from './holdings';
 import { chainInfo, type ChainInfo } from './chains';
 import { authState, bodyObject, optionalRequirementsFor, type Answer, type EmulatorContext } from './context';
 import { ApiError, badRequest, fromGateError, loginRefused } from './errors';
@@ -130,7 +131,10 @@ export async function auth(context: EmulatorContext, input: unknown): Promise<An
 
   let claims: Record<string, unknown> = { walletAddress, displayAddress: walletAddress, chain: chain.chainSlug };
   if (requirement) {
-    const upgrade = upgradeClaims(claims as AccessTokenClaims, requirement, context.balances);
+    const holder = { walletAddress, chain: chain.chainSlug };
+    const upgrade = await withHoldings(context.ownership, context.ownershipTimeoutMs, holder, (held) =>
+      upgradeClaims(claims as AccessTokenClaims, requirement, held),
+    );
     if ('refusal' in upgrade) throw fromGateError(upgrade.refusal);
     claims = upgrade.claims;
   }

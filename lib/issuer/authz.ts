@@ -7,8 +7,9 @@
  * old token carries is taken again from the table: what the wallet sold is no longer proven.
  */
 import { decodeJwt } from 'jose';
-import { InsufficientScopeError } from '../../errors';
-import { reproveClaims, upgradeClaims } from '../authz';
+import { InsufficientScopeError } from '../errors';
+import { reproveClaims, upgradeClaims } from './proofs';
+import { withHoldings } from './holdings';
 import {
   authState,
   bodyObject,
@@ -36,9 +37,10 @@ export async function authz(context: EmulatorContext, input: unknown): Promise<A
       if (!(error instanceof InsufficientScopeError)) throw error;
     }
   }
-  const current = revalidate ? reproveClaims(claims, context.balances) : claims;
-  if (!requirement) return { status: 200, body: answer(await context.signer.reissue(current)) };
-  const upgrade = upgradeClaims(current, requirement, context.balances);
+  const upgrade = await withHoldings(context.ownership, context.ownershipTimeoutMs, claims, (held) => {
+    const current = revalidate ? reproveClaims(claims, held) : claims;
+    return requirement ? upgradeClaims(current, requirement, held) : { claims: current };
+  });
   if ('refusal' in upgrade) throw fromGateError(upgrade.refusal);
   return { status: 200, body: answer(await context.signer.reissue(upgrade.claims)) };
 }

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { CompactSign } from 'jose';
 import type { AccessTokenClaims } from '../token/claims';
-import type { KeyRing } from './keys';
+import type { KeyRing } from './key-ring';
 
 /** The wallet tokens are signed for unless the claims name another (EVM chains). */
 export const TEST_WALLET = '0xA548ac9c6f41B19175023B5f09c6E70f99cFeec8';

@@ -3,7 +3,7 @@
  * under `/api/v1/` as the real API is, with CORS for browser apps and `{ code, msg }` errors.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readJson, sendJson } from '../server';
+import { readJson, sendJson } from './server';
 import { authz } from './authz';
 import { getChain, listChains } from './chains';
 import type { Answer, EmulatorContext } from './context';

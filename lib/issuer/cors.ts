@@ -3,7 +3,7 @@
  * answer. By default any origin on a loopback host is allowed (`http://localhost:5173`,
  * `http://127.0.0.1:3000`, …), since that is where a frontend under development runs.
  */
-import { OptionsError } from '../../errors';
+import { OptionsError } from '../errors';
 import { ApiError } from './errors';
 
 export interface CorsOptions {
