@@ -140,8 +140,8 @@ function load(input: unknown, index: number): SigningKey {
   const publicJwk: PublishedJwk = Object.freeze({
     kty: 'EC',
     crv: 'P-256',
-    x: x,
-    y: y,
+    x,
+    y,
     kid,
     alg: 'ES256',
     use: 'sig',
