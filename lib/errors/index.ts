@@ -22,5 +22,10 @@ export {
   InsufficientScopeError,
   ClaimCheckError,
 } from './rejections';
-export { KeySetUnavailableError, RevocationUnavailableError, OwnershipUnavailableError } from './unavailable';
+export {
+  KeySetUnavailableError,
+  RevocationUnavailableError,
+  OwnershipUnavailableError,
+  IssuerStoreUnavailableError,
+} from './unavailable';
 export { OptionsError } from './options-error';

@@ -36,7 +36,8 @@ export type InsufficientScopeReason = 'insufficient_balance' | 'wallet_not_allow
 export type ClaimCheckReason = 'claim_check_failed';
 
 /** 503: a service the decision depends on cannot answer right now. */
-export type UnavailableReason = 'jwks_unavailable' | 'revocation_unavailable' | 'ownership_unavailable';
+export type UnavailableReason =
+  'jwks_unavailable' | 'revocation_unavailable' | 'ownership_unavailable' | 'issuer_store_unavailable';
 
 /** Every reason. */
 export type Reason =

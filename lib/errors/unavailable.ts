@@ -1,6 +1,6 @@
 /**
  * 503 answers: a service the decision depends on (the key set, the revocation store, the
- * ownership resolver) cannot answer right now. No challenge, a `Retry-After` instead.
+ * ownership resolver, the issuer's store) cannot answer right now. No challenge, a `Retry-After` instead.
  */
 import type { UnavailableReason } from './reasons';
 import { TokenGateError } from './token-gate-error';
@@ -49,5 +49,17 @@ export class OwnershipUnavailableError extends UnavailableError {
   declare readonly reason: 'ownership_unavailable';
   constructor(description: string, retryAfterSeconds: number, cause?: unknown) {
     super('ownership_unavailable', description, retryAfterSeconds, cause);
+  }
+}
+
+/**
+ * 503: the issuer's store (nonces, sessions, rate counters) cannot answer right now: Redis is
+ * unreachable, too slow or closed, or a memory store is full of live entries.
+ */
+export class IssuerStoreUnavailableError extends UnavailableError {
+  override name = 'IssuerStoreUnavailableError';
+  declare readonly reason: 'issuer_store_unavailable';
+  constructor(description: string, retryAfterSeconds: number, cause?: unknown) {
+    super('issuer_store_unavailable', description, retryAfterSeconds, cause);
   }
 }
