@@ -23,6 +23,7 @@ import { badRequest, fromGateError } from './errors';
 export async function authz(context: EmulatorContext, input: unknown): Promise<Answer> {
   const { accessToken, requirements, revalidate = false } = bodyObject(input);
   const claims = await verifyToken(context, accessToken);
+  await context.sessions.ensureLive(claims);
   // Both clients always send the field (picket-js refuses to call without it): its absence is a mistake.
   if (requirements === undefined || requirements === null)
     throw badRequest('requirements_invalid', 'requirements is required: {} when nothing new is to be proven');

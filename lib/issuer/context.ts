@@ -7,6 +7,7 @@ import { compileRequirements, RequirementsError, type CompiledRequirements } fro
 import type { TokenVerifier } from '../token/verify';
 import type { AccessTokenClaims } from '../token/claims';
 import type { OwnershipResolver } from '../ownership/resolvers/types';
+import type { Sessions } from './sessions';
 import type { TokenSigner } from './signer';
 import type { LoginSettings, NonceStore } from './login';
 import { badRequest, fromGateError } from './errors';
@@ -18,6 +19,9 @@ export interface EmulatorContext {
   ownership: OwnershipResolver;
   /** The longest one proof waits for the resolver. */
   ownershipTimeoutMs: number;
+  sessions: Sessions;
+  /** Seconds a login's session (and every token of it) lasts. */
+  sessionSeconds: number;
   login: LoginSettings;
   nonces: NonceStore;
   /** The JWKS document; called once per fetch (the issuer counts them). */

@@ -14,6 +14,7 @@ const ERROR_BY_STATUS: Record<number, string> = {
   405: 'method_not_allowed',
   500: 'server_error',
   501: 'not_implemented',
+  503: 'temporarily_unavailable',
 };
 
 /** A refusal of the emulated API: `status`, a stable `code` and a short `msg`. */
@@ -62,6 +63,8 @@ export function loginRefused(code: string, msg: string): ApiError {
 export function fromGateError(error: unknown): ApiError {
   if (error instanceof InsufficientScopeError)
     return new ApiError(403, error.reason, error.message, { requirements: error.requirements });
+  if (error instanceof TokenGateError && error.status === 503)
+    return new ApiError(503, error.reason, error.message, { headers: error.headers, error: 'temporarily_unavailable' });
   if (error instanceof TokenGateError)
     return new ApiError(error.status === 403 ? 403 : 401, error.reason, error.message);
   throw error;

@@ -1,14 +1,18 @@
 /**
- * The issuer's API, emulated: every route picket-js and picket-node call, served under `/` and
- * under `/api/v1/` as the real API is, with CORS for browser apps and `{ code, msg }` errors.
+ * The issuer's HTTP API: every route picket-js and picket-node call, served under `/` and under
+ * `/api/v1/` as the issuer's own API is, plus `POST /auth/logout`, with CORS for browser apps and
+ * `{ code, msg }` errors.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { JWKS_CACHE_CONTROL } from './keys';
 import { readJson, sendJson } from './server';
 import { authz } from './authz';
 import { getChain, listChains } from './chains';
 import type { Answer, EmulatorContext } from './context';
 import type { CorsPolicy } from './cors';
-import { ApiError, badRequest } from './errors';
+import { TokenGateError } from '../errors';
+import { ApiError, badRequest, fromGateError } from './errors';
+import { logout } from './logout';
 import { auth, nonce } from './login';
 import { tokenOwnership } from './ownership';
 import { validate } from './validate';
@@ -33,6 +37,7 @@ const ROUTES: readonly Route[] = [
   { method: 'POST', path: /^\/auth$/, handle: (context, body) => auth(context, body) },
   { method: 'POST', path: /^\/auth\/validate$/, handle: (context, body) => validate(context, body) },
   { method: 'POST', path: /^\/authz$/, handle: (context, body) => authz(context, body) },
+  { method: 'POST', path: /^\/auth\/logout$/, handle: (context, body) => logout(context, body) },
   { method: 'GET', path: /^\/chains$/, handle: () => ({ status: 200, body: listChains() }) },
   {
     method: 'GET',
@@ -75,15 +80,30 @@ async function answer(context: EmulatorContext, req: IncomingMessage, path: stri
   return route.handle(context, body, params);
 }
 
-/** The request handler of the emulated API. */
-export function emulator(context: EmulatorContext, cors: CorsPolicy) {
+/** Whether `url` (as a router sees it, below its mount point) names one of the issuer's routes. */
+export function servesPath(url: string): boolean {
+  const path = routePath(url);
+  return ROUTES.some((route) => route.path.test(path));
+}
+
+function routePath(url: string): string {
+  let path = url.split('?')[0]!;
+  if (path === API_PREFIX || path.startsWith(`${API_PREFIX}/`)) path = path.slice(API_PREFIX.length) || '/';
+  return path;
+}
+
+/** The request handler of the issuer's API. */
+export function issuerHandler(context: EmulatorContext, cors: CorsPolicy) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     const origin = typeof req.headers.origin === 'string' ? req.headers.origin : undefined;
-    let path = (req.url ?? '/').split('?')[0]!;
-    if (path === API_PREFIX || path.startsWith(`${API_PREFIX}/`)) path = path.slice(API_PREFIX.length) || '/';
+    const path = routePath(req.url ?? '/');
     const fail = (error: unknown) => {
       const refusal =
-        error instanceof ApiError ? error : new ApiError(500, 'server_error', 'The issuer failed to answer');
+        error instanceof ApiError
+          ? error
+          : error instanceof TokenGateError
+            ? fromGateError(error)
+            : new ApiError(500, 'server_error', 'The issuer failed to answer');
       sendJson(res, refusal.status, refusal.body, { ...cors.headersFor(origin), ...refusal.headers });
     };
 
@@ -99,7 +119,7 @@ export function emulator(context: EmulatorContext, cors: CorsPolicy) {
     answer(context, req, path).then((result) => {
       const headers = cors.headersFor(origin);
       // The key set may be cached; everything else is an answer about one session.
-      if (path === '/.well-known/jwks.json') headers['Cache-Control'] = 'max-age=600';
+      if (path === '/.well-known/jwks.json') headers['Cache-Control'] = JWKS_CACHE_CONTROL;
       sendJson(res, result.status, result.body, headers);
     }, fail);
   };

@@ -1,62 +1,60 @@
 /**
- * The issuer's signing keys: fresh ES256 pairs, the published set (the JWKS) and one key the JWKS
- * never publishes, for forged-signature tests.
+ * The keys an issuer holds while it runs: the one that signs, the ones its JWKS publishes, the
+ * public keys its own verifier checks tokens with, and (for tests) rotation and a key the JWKS
+ * never publishes.
  */
-import { randomUUID } from 'node:crypto';
-import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import { webcrypto } from 'node:crypto';
+import { loadSigningKeys, type SigningKey, type SigningKeys } from './keys';
 
-export interface SigningKey {
-  kid: string;
-  privateKey: CryptoKey;
-  publicKey: CryptoKey;
-  publicJwk: JWK;
-}
-
-async function newKey(): Promise<SigningKey> {
-  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
-  const kid = randomUUID();
-  return { kid, privateKey, publicKey, publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' } };
-}
-
-/** The current signing key, the keys the JWKS publishes, and a lazily made unpublished one. */
 export class KeyRing {
   private unpublishedKey: SigningKey | undefined;
+  private readonly verifying = new WeakMap<SigningKey, Promise<CryptoKey>>();
 
   private constructor(
-    private currentKey: SigningKey,
-    private publishedKeys: SigningKey[],
+    private published: readonly SigningKey[],
+    private signing: SigningKey,
   ) {}
 
-  static async create(): Promise<KeyRing> {
-    const key = await newKey();
-    return new KeyRing(key, [key]);
+  static from(keys: SigningKeys): KeyRing {
+    return new KeyRing(keys.keys, keys.current);
   }
 
   get current(): SigningKey {
-    return this.currentKey;
-  }
-
-  get published(): readonly SigningKey[] {
-    return this.publishedKeys;
+    return this.signing;
   }
 
   /** A key that signs but that the JWKS never lists. */
-  async unpublished(): Promise<SigningKey> {
-    return (this.unpublishedKey ??= await newKey());
+  unpublished(): SigningKey {
+    return (this.unpublishedKey ??= loadSigningKeys({ ephemeral: true }).current);
   }
 
   /** The JWKS document: public parts only. */
-  jwks(): { keys: JWK[] } {
-    return { keys: this.publishedKeys.map((k) => k.publicJwk) };
+  jwks(): { keys: Array<SigningKey['publicJwk']> } {
+    return { keys: this.published.map((key) => key.publicJwk) };
   }
 
   /** Public keys a token with header `kid` may have been signed with (all of them without a kid). */
-  publicKeysFor(kid: string | undefined): CryptoKey[] {
-    return this.publishedKeys.filter((k) => kid === undefined || k.kid === kid).map((k) => k.publicKey);
+  publicKeysFor(kid: string | undefined): Promise<CryptoKey[]> {
+    const keys = this.published.filter((key) => kid === undefined || key.kid === kid);
+    return Promise.all(keys.map((key) => this.verifierOf(key)));
   }
 
-  async rotate(keepPrevious: boolean): Promise<void> {
-    this.currentKey = await newKey();
-    this.publishedKeys = keepPrevious ? [...this.publishedKeys, this.currentKey] : [this.currentKey];
+  /** Signs with a new key from now on; the old ones stay published unless `keepPrevious` is false. */
+  rotate(keepPrevious: boolean): void {
+    const next = loadSigningKeys({ ephemeral: true }).current;
+    this.signing = next;
+    this.published = keepPrevious ? [...this.published, next] : [next];
+  }
+
+  private verifierOf(key: SigningKey): Promise<CryptoKey> {
+    let imported = this.verifying.get(key);
+    if (imported === undefined) {
+      const { kty, crv, x, y } = key.publicJwk;
+      imported = webcrypto.subtle.importKey('jwk', { kty, crv, x, y }, { name: 'ECDSA', namedCurve: 'P-256' }, true, [
+        'verify',
+      ]);
+      this.verifying.set(key, imported);
+    }
+    return imported;
   }
 }

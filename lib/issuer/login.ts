@@ -138,7 +138,12 @@ export async function auth(context: EmulatorContext, input: unknown): Promise<An
     if ('refusal' in upgrade) throw fromGateError(upgrade.refusal);
     claims = upgrade.claims;
   }
-  return { status: 200, body: authState(await context.signer.sign(claims)) };
+  // The session outlives its tokens by a few seconds: a token signed a second later than the
+  // session started still ends within it.
+  const exp = Math.floor(Date.now() / 1000) + context.sessionSeconds;
+  const sid = await context.sessions.start(exp + 5, { walletAddress, chain: chain.chainSlug });
+  const token = await context.signer.sign({ ...claims, sid }, { expiresIn: context.sessionSeconds });
+  return { status: 200, body: authState(token) };
 }
 
 /** picket-js's `simple` format. */

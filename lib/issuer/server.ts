@@ -32,6 +32,10 @@ export function sendJson(
   body: unknown,
   headers: Record<string, string> = {},
 ): void {
+  if (status === 204) {
+    res.writeHead(status, { 'Cache-Control': 'no-store', ...headers }).end();
+    return;
+  }
   res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...headers });
   res.end(JSON.stringify(body));
 }

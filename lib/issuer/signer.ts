@@ -3,8 +3,7 @@
  * use: `exp`, `sub` `chain:wallet`, a `kid` header) or `issuer` (as the issuer's sample token
  * reads: `ext`, `nbf`, `sub` `chain/mainnet:wallet`, no `kid`).
  */
-import { randomUUID } from 'node:crypto';
-import { CompactSign } from 'jose';
+import { randomUUID, sign } from 'node:crypto';
 import type { AccessTokenClaims } from '../token/claims';
 import type { KeyRing } from './key-ring';
 
@@ -49,6 +48,8 @@ export interface SignerSettings {
   audience: string;
   chain: string;
   profile: TokenProfile;
+  /** Lifetime of a token signed without `expiresIn`. Default 12 h. */
+  lifetimeSeconds?: number;
 }
 
 export class TokenSigner {
@@ -61,9 +62,9 @@ export class TokenSigner {
   /** Signs a token for `claims.walletAddress` (default: the issuer's test wallet). */
   async sign(claims: TestClaims = {}, options: SignOptions = {}): Promise<string> {
     const { keys, iss, audience, profile } = this.settings;
-    const key = options.unpublishedKey ? await keys.unpublished() : keys.current;
+    const key = options.unpublishedKey ? keys.unpublished() : keys.current;
     const now = Math.floor(Date.now() / 1000);
-    const lifetime = options.expiresIn ?? LIFETIME_SECONDS;
+    const lifetime = options.expiresIn ?? this.settings.lifetimeSeconds ?? LIFETIME_SECONDS;
     const walletAddress = typeof claims.walletAddress === 'string' ? claims.walletAddress : this.defaultWallet;
     const chain = typeof claims.chain === 'string' ? claims.chain : this.settings.chain;
     // An expired token was issued a whole session before it expired, as a real one would be.
@@ -90,9 +91,9 @@ export class TokenSigner {
     const payload = override({ ...defaults, iss, aud: audience, tid: randomUUID(), ver: 1 }, claims);
     const kid = options.kid ?? (profile === 'issuer' ? undefined : key.kid);
     const header = override({ alg: 'ES256', typ: 'JWT', kid }, options.header ?? {});
-    return new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
-      .setProtectedHeader(header as { alg: string })
-      .sign(key.privateKey);
+    const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
+    const signature = sign('sha256', Buffer.from(input), { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+    return `${input}.${signature.toString('base64url')}`;
   }
 
   /**

@@ -10,6 +10,7 @@ import { fromGateError } from './errors';
 export async function validate(context: EmulatorContext, input: unknown): Promise<Answer> {
   const { accessToken, requirements } = bodyObject(input);
   const claims = await verifyToken(context, accessToken);
+  await context.sessions.ensureLive(claims);
   const requirement = optionalRequirementsFor(requirements, claims.chain);
   if (requirement) {
     try {

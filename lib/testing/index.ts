@@ -11,7 +11,8 @@
  * await issuer.close();
  */
 export { createTestIssuer } from './issuer';
-export type { TestIssuer, TestIssuerOptions, LoginOptions } from './issuer';
+export type { TestIssuer, TestIssuerOptions } from './issuer';
+export type { LoginOptions } from '../issuer/login-options';
 export { TEST_WALLET, TEST_SOLANA_WALLET } from '../issuer/signer';
 export type { SignOptions, TestClaims, TokenProfile } from '../issuer/signer';
 export { AuthzError } from './client';

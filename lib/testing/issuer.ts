@@ -5,31 +5,16 @@
  * the test controls.
  */
 import { randomUUID } from 'node:crypto';
-import { InvalidTokenError, OptionsError } from '../errors';
 import type { TokenRequirements } from '../ownership/requirements';
-import { resolveOptions } from '../http/options';
-import { TokenVerifier } from '../token/verify';
 import { BalanceTable } from './balances';
 import { AuthzError, postJson } from './client';
-import { CorsPolicy, isLoopbackHost, type CorsOptions } from '../issuer/cors';
-import { emulator } from '../issuer/http';
-import { NonceStore, type LoginSettings, type MessageFormat } from '../issuer/login';
-import { KeyRing } from '../issuer/key-ring';
+import type { CorsOptions } from '../issuer/cors';
+import { createIssuer } from '../issuer';
+import type { LoginOptions } from '../issuer/login-options';
 import { listen } from '../issuer/server';
-import { TOKEN_PROFILES, TokenSigner, type SignOptions, type TestClaims, type TokenProfile } from '../issuer/signer';
+import { LIFETIME_SECONDS, type SignOptions, type TestClaims, type TokenProfile } from '../issuer/signer';
 import { balanceTableResolver } from './resolver';
 import type { OwnershipResolver } from '../ownership/resolvers/types';
-
-export interface LoginOptions {
-  /** The message format `/auth/nonce` announces: `'siwe'` (EIP-4361, default) or `'simple'`. */
-  format?: MessageFormat;
-  /** The statement wallets sign. Default `Sign in with your wallet to <audience>`. */
-  statement?: string;
-  /** Hosts (`host[:port]`) SIWE messages may name. Default: any loopback host (localhost, 127.0.0.1, [::1], *.localhost). */
-  domains?: string[];
-  /** Seconds a nonce (and a SIWE message's issuedAt) stays good. Default 600. */
-  nonceTtlSeconds?: number;
-}
 
 export interface TestIssuerOptions {
   /** The project id tokens are issued for (`aud`). */
@@ -82,42 +67,6 @@ export interface TestIssuer {
   close(): Promise<void>;
 }
 
-const HOST = /^(?:[a-z0-9.-]+|\[[0-9a-f:]+\])(?::[0-9]{1,5})?$/i;
-
-function loginSettings(audience: string, options: LoginOptions = {}): LoginSettings {
-  if (typeof options !== 'object' || options === null) throw new OptionsError('login', 'must be an object');
-  const {
-    format = 'siwe',
-    statement = `Sign in with your wallet to ${audience}`,
-    domains,
-    nonceTtlSeconds = 600,
-  } = options;
-  if (format !== 'siwe' && format !== 'simple') throw new OptionsError('login.format', "must be 'siwe' or 'simple'");
-  if (typeof statement !== 'string' || statement === '' || /[\r\n]/.test(statement)) {
-    throw new OptionsError('login.statement', 'must be one line of text');
-  }
-  if (typeof nonceTtlSeconds !== 'number' || !Number.isFinite(nonceTtlSeconds) || nonceTtlSeconds < 0) {
-    throw new OptionsError('login.nonceTtlSeconds', 'must be a number of seconds, 0 or more');
-  }
-  if (
-    domains !== undefined &&
-    (!Array.isArray(domains) || !domains.every((d) => typeof d === 'string' && HOST.test(d)))
-  ) {
-    throw new OptionsError('login.domains', "must be a list of hosts such as 'app.example' or 'localhost:5173'");
-  }
-  const allowed = domains && new Set(domains.map((d) => d.toLowerCase()));
-  return {
-    format,
-    statement,
-    nonceTtlMs: nonceTtlSeconds * 1000,
-    allowsDomain(domain) {
-      if (allowed) return allowed.has(domain.toLowerCase());
-      if (!HOST.test(domain)) return false;
-      return isLoopbackHost(domain.replace(/:[0-9]+$/, '').toLowerCase());
-    },
-  };
-}
-
 /**
  * Starts a test issuer on 127.0.0.1. Close it when done (`afterAll(() => issuer.close())`).
  *
@@ -129,49 +78,31 @@ export async function createTestIssuer(options: TestIssuerOptions): Promise<Test
   if (typeof options?.audience !== 'string' || options.audience === '') {
     throw new TypeError('createTestIssuer: "audience" (the project id) is required');
   }
-  const profile = options.profile ?? 'kit';
-  if (!TOKEN_PROFILES.includes(profile)) throw new OptionsError('profile', "must be 'kit' or 'issuer'");
-  const cors = new CorsPolicy(options.cors);
-  const login = loginSettings(options.audience, options.login);
-  const iss = options.issuer ?? 'picketapi.com';
   const chain = options.chain ?? 'ethereum';
-  const keys = await KeyRing.create();
-  const signer = new TokenSigner({ keys, iss, audience: options.audience, chain, profile });
   const balances = new BalanceTable(chain);
-  let jwksHits = 0;
-
-  // The issuer checks the tokens it is handed with a gate's default rules, against its own keys.
-  const verifier = new TokenVerifier(resolveOptions({ audience: options.audience, issuer: iss, cache: false }, {}), {
-    async getKeys(_alg, kid) {
-      const found = keys.publicKeysFor(kid);
-      if (found.length === 0) throw new InvalidTokenError('key_not_found', 'The token was not signed by this issuer');
-      return found;
-    },
+  // The production issuer with test defaults: an ephemeral key, the balance table as what wallets
+  // hold, the memory store, loopback origins.
+  const issuer = createIssuer({
+    issuer: options.issuer ?? 'picketapi.com',
+    audience: options.audience,
+    ephemeralKey: true,
+    ownership: balanceTableResolver(balances),
+    chain,
+    ...(options.profile !== undefined && { profile: options.profile }),
+    ...(options.cors !== undefined && { cors: options.cors }),
+    ...(options.login !== undefined && { login: options.login }),
   });
-
-  const handler = emulator(
-    {
-      signer,
-      verifier,
-      balances,
-      login,
-      nonces: new NonceStore(),
-      jwks() {
-        jwksHits += 1;
-        return keys.jwks();
-      },
-    },
-    cors,
-  );
-  const server = await listen(handler, options.port);
+  const { signer, keys, sessions } = issuer.internals;
+  const server = await listen(issuer.handler, options.port);
   const { url } = server;
   // Gates share one key set per jwksUri in a process. A later issuer may get the port of a closed
   // one, so the URI also names this issuer: its keys are never mistaken for the earlier ones.
   const jwksUri = `${url}/.well-known/jwks.json?issuer=${randomUUID().slice(0, 8)}`;
   const authzUrl = `${url}/authz`;
+  const { issuer: iss, audience } = issuer.gateOptions;
 
   return {
-    options: { issuer: iss, audience: options.audience, jwksUri },
+    options: { issuer: iss, audience, jwksUri },
     jwksUri,
     url,
     apiUrl: `${url}/api/v1`,
@@ -180,9 +111,17 @@ export async function createTestIssuer(options: TestIssuerOptions): Promise<Test
       return keys.current.kid;
     },
     get jwksHits() {
-      return jwksHits;
+      return issuer.internals.jwksHits();
     },
-    sign: (claims, signOptions) => signer.sign(claims, signOptions),
+    async sign(claims = {}, signOptions = {}) {
+      // Each token signed here is a login of its own: /authz and /auth/validate know its session.
+      if (Object.hasOwn(claims, 'sid')) return signer.sign(claims, signOptions);
+      const now = Math.floor(Date.now() / 1000);
+      const exp = typeof claims.exp === 'number' ? claims.exp : now + (signOptions.expiresIn ?? LIFETIME_SECONDS);
+      if (!(exp > now)) return signer.sign(claims, signOptions);
+      const sid = await sessions.start(exp + 5, {});
+      return signer.sign({ ...claims, sid }, signOptions);
+    },
     async authorize(accessToken, requirements) {
       const answer = await postJson(authzUrl, { accessToken, requirements });
       if (answer.status !== 200) throw new AuthzError(answer.status, answer.body);
@@ -190,7 +129,12 @@ export async function createTestIssuer(options: TestIssuerOptions): Promise<Test
     },
     setBalances: (wallet, table) => balances.set(wallet, table),
     ownershipResolver: () => balanceTableResolver(balances),
-    rotate: ({ keepPrevious = true } = {}) => keys.rotate(keepPrevious),
-    close: () => server.close(),
+    async rotate({ keepPrevious = true } = {}) {
+      keys.rotate(keepPrevious);
+    },
+    async close() {
+      await server.close();
+      await issuer.close();
+    },
   };
 }

@@ -128,6 +128,7 @@ describe('sign() defaults: a Picket-shaped token', () => {
       iss: ISSUER,
       aud: AUDIENCE,
       tid: expect.stringMatching(UUID),
+      sid: expect.stringMatching(UUID),
       ver: 1,
     });
   });

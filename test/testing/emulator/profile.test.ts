@@ -38,6 +38,7 @@ describe("profile: 'issuer'", () => {
       iss: ISSUER,
       aud: AUDIENCE,
       tid: expect.any(String),
+      sid: expect.any(String),
       ver: 1,
     });
   });

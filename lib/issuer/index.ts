@@ -1,0 +1,201 @@
+/**
+ * `express-token-gate/issuer`: the incremental-authorization issuer, as a production server.
+ * Wallets log in (`/auth/nonce`, `/auth`), upgrade their token with what the ownership resolver
+ * says they hold (`/authz`), have it checked (`/auth/validate`) and log out (`/auth/logout`),
+ * which ends the session for every token of it. Its keys are published at
+ * `/.well-known/jwks.json`; `gateOptions` is what a gate needs to trust it.
+ *
+ * The test kit (`express-token-gate/testing`) is this server with test defaults.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { InvalidTokenError, OptionsError } from '../errors';
+import { resolveOptions } from '../http/options';
+import type { OwnershipResolver } from '../ownership/resolvers/types';
+import { TokenVerifier } from '../token/verify';
+import { CorsPolicy, type CorsOptions } from './cors';
+import { issuerHandler, servesPath } from './http';
+import { KeyRing } from './key-ring';
+import { loadSigningKeys, type SigningKeyInput } from './keys';
+import { NonceStore, type LoginSettings } from './login';
+import { loginSettings, type LoginOptions } from './login-options';
+import { Sessions, type SessionRevocations } from './sessions';
+import { TokenSigner, TOKEN_PROFILES, type TokenProfile } from './signer';
+import { memoryIssuerStore } from './store/memory';
+import { isIssuerStore, type IssuerStore } from './store/store';
+
+export interface IssuerOptions {
+  /** `iss` of every token. */
+  issuer: string;
+  /** `aud` of every token: the project id. */
+  audience: string;
+  /** ES256 private keys (PEM or JWK); the first signs, all are published. Required unless `ephemeralKey`. */
+  signingKeys?: SigningKeyInput[];
+  /** Generate one key for this process (tokens stop verifying when it restarts): development and tests only. */
+  ephemeralKey?: boolean;
+  /** Wallet login (EIP-4361 by default). */
+  login?: LoginOptions;
+  /** What logins and `/authz` prove: `evmOwnershipResolver({ rpcUrl })` or your own. Without it, requirements are refused. */
+  ownership?: OwnershipResolver;
+  /** The longest a login or `/authz` waits for `ownership`. Default 10000 ms. */
+  ownershipTimeoutMs?: number;
+  /** Nonces and sessions (and, shared in Redis, across instances). Default `memoryIssuerStore()`. */
+  store?: IssuerStore;
+  /** Logouts every gate using the same list honours (`createRevocationList()`). */
+  revocations?: SessionRevocations;
+  /** How long a login's session lasts; an upgrade never extends it. Default 43200 (12 h). */
+  tokenLifetimeSeconds?: number;
+  /** Which browser origins may call the issuer. Default: origins on loopback hosts. */
+  cors?: CorsOptions;
+  /** @internal The kit's token shape, `'kit'` (default) or `'issuer'`. */
+  profile?: TokenProfile;
+  /** @internal The chain of tokens the kit signs without one. */
+  chain?: string;
+}
+
+export interface Issuer {
+  /** Express or Connect middleware: `app.use('/api/v1', issuer.router)`; other paths go to `next()`. */
+  readonly router: (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
+  /** A plain `http.createServer` handler. */
+  readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
+  /**
+   * What a gate in the same process needs to trust this issuer: `{ issuer, audience, keys: { keys } }`
+   * (its published keys, read when the gate is created).
+   * A gate in another process takes `{ issuer, audience, jwksUri: '<where this is mounted>/.well-known/jwks.json' }`.
+   */
+  readonly gateOptions: { issuer: string; audience: string; keys: { keys: Array<Record<string, unknown>> } };
+  /** @internal */
+  readonly internals: { signer: TokenSigner; keys: KeyRing; sessions: Sessions; jwksHits(): number };
+  close(): Promise<void>;
+}
+
+const KNOWN = new Set([
+  'issuer',
+  'audience',
+  'signingKeys',
+  'ephemeralKey',
+  'login',
+  'ownership',
+  'ownershipTimeoutMs',
+  'store',
+  'revocations',
+  'tokenLifetimeSeconds',
+  'cors',
+  'profile',
+  'chain',
+]);
+
+function positiveInteger(name: string, value: unknown, fallback: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
+    throw new OptionsError(name, `must be a whole number from 1 to ${max}`);
+  }
+  return value;
+}
+
+/** A resolver for an issuer without `ownership`: every requirement is refused, saying why. */
+const NO_OWNERSHIP: OwnershipResolver = {
+  name: 'none',
+  resolve() {
+    return Promise.reject(new Error('the issuer has no ownership resolver'));
+  },
+};
+
+/**
+ * Creates the issuer. Bad options throw an `OptionsError` naming the option.
+ *
+ * @example
+ * const issuer = createIssuer({ issuer: 'auth.example.com', audience: 'my-project', signingKeys: [pem],
+ *   login: { domains: ['app.example.com'] }, ownership: evmOwnershipResolver({ rpcUrl }) });
+ * app.use('/api/v1', issuer.router);
+ */
+export function createIssuer(options: IssuerOptions): Issuer {
+  if (typeof options !== 'object' || options === null) throw new OptionsError('options', 'must be an object');
+  for (const key of Object.keys(options)) if (!KNOWN.has(key)) throw new OptionsError(key, 'is not a known option');
+  const { issuer: iss, audience } = options;
+  if (typeof iss !== 'string' || iss === '') throw new OptionsError('issuer', 'is required: the iss of every token');
+  if (typeof audience !== 'string' || audience === '') {
+    throw new OptionsError('audience', 'is required: the project id tokens are issued for');
+  }
+  if (options.signingKeys !== undefined && options.ephemeralKey === true) {
+    throw new OptionsError('ephemeralKey', 'cannot be combined with signingKeys');
+  }
+  if (options.signingKeys === undefined && options.ephemeralKey !== true) {
+    throw new OptionsError(
+      'signingKeys',
+      'is required: ES256 private keys (PEM or JWK); ephemeralKey: true generates one for development only',
+    );
+  }
+  const profile = options.profile ?? 'kit';
+  if (!TOKEN_PROFILES.includes(profile)) throw new OptionsError('profile', "must be 'kit' or 'issuer'");
+  const store = options.store ?? memoryIssuerStore();
+  if (!isIssuerStore(store)) throw new OptionsError('store', 'must be an IssuerStore, e.g. redisIssuerStore({ url })');
+  const revocations = options.revocations;
+  if (
+    revocations !== undefined &&
+    (typeof revocations?.isRevoked !== 'function' || typeof revocations?.revoke !== 'function')
+  ) {
+    throw new OptionsError('revocations', 'must be a revocation list: createRevocationList()');
+  }
+  const ownership = options.ownership ?? NO_OWNERSHIP;
+  if (typeof ownership?.resolve !== 'function') {
+    throw new OptionsError('ownership', 'must be an OwnershipResolver, e.g. evmOwnershipResolver({ rpcUrl })');
+  }
+  const sessionSeconds = positiveInteger('tokenLifetimeSeconds', options.tokenLifetimeSeconds, 43_200, 30 * 86_400);
+  const ownershipTimeoutMs = positiveInteger('ownershipTimeoutMs', options.ownershipTimeoutMs, 10_000, 120_000);
+  const cors = new CorsPolicy(options.cors);
+  const login: LoginSettings = loginSettings(audience, options.login);
+  const chain = options.chain ?? 'ethereum';
+
+  const keys = KeyRing.from(loadSigningKeys(options.signingKeys ?? { ephemeral: true }));
+  const signer = new TokenSigner({ keys, iss, audience, chain, profile, lifetimeSeconds: sessionSeconds });
+  // The issuer checks the tokens it is handed with a gate's default rules, against its own keys,
+  // allowing as long a lifetime as it signs.
+  const verifier = new TokenVerifier(
+    resolveOptions({ audience, issuer: iss, cache: false, maxTokenLifetime: Math.max(86_400, sessionSeconds) }, {}),
+    {
+      async getKeys(_alg, kid) {
+        const found = await keys.publicKeysFor(kid);
+        if (found.length === 0) throw new InvalidTokenError('key_not_found', 'The token was not signed by this issuer');
+        return found;
+      },
+    },
+  );
+  let jwksHits = 0;
+  const sessions = new Sessions(store, revocations);
+  const handler = issuerHandler(
+    {
+      signer,
+      verifier,
+      ownership,
+      ownershipTimeoutMs,
+      sessions,
+      sessionSeconds,
+      login,
+      nonces: new NonceStore(),
+      jwks() {
+        jwksHits += 1;
+        return keys.jwks();
+      },
+    },
+    cors,
+  );
+  return {
+    handler,
+    router(req, res, next) {
+      if (servesPath(req.url ?? '/')) handler(req, res);
+      else next();
+    },
+    get gateOptions() {
+      return { issuer: iss, audience, keys: { keys: keys.jwks().keys.map((key) => ({ ...key })) } };
+    },
+    internals: { signer, keys, sessions, jwksHits: () => jwksHits },
+    close: () => (options.store === undefined ? store.close() : Promise.resolve()),
+  };
+}
+
+export type { LoginOptions } from './login-options';
+export type { CorsOptions } from './cors';
+export type { SigningKeyInput } from './keys';
+export type { IssuerStore } from './store/store';
+export { memoryIssuerStore } from './store/memory';
+export { loadSigningKeys } from './keys';
