@@ -50,4 +50,3 @@ export function loginSettings(audience: string, options: LoginOptions = {}): Log
     },
   };
 }
-

@@ -12,7 +12,12 @@ import { badRequest } from './errors';
 
 const FIELDS = ['contractAddress', 'tokenIds', 'minTokenBalance', 'collection', 'creatorAddress'] as const;
 
-export async function tokenOwnership(context: EmulatorContext, input: unknown, chain: string, walletAddress: string): Promise<Answer> {
+export async function tokenOwnership(
+  context: EmulatorContext,
+  input: unknown,
+  chain: string,
+  walletAddress: string,
+): Promise<Answer> {
   const problem = addressProblem(chain, walletAddress);
   if (problem) throw badRequest('request_invalid', `The wallet in the path ${problem}`);
   const body = bodyObject(input);
@@ -25,7 +30,9 @@ export async function tokenOwnership(context: EmulatorContext, input: unknown, c
     const { contractAddress, tokenIds, collection, creatorAddress } = requirement.description;
     const items: Item[] = tokenIds
       ? tokenIds.map((id) =>
-          contractAddress === undefined ? { kind: 'tokenIds', address: id } : { kind: 'contractAddress', address: contractAddress, id },
+          contractAddress === undefined
+            ? { kind: 'tokenIds', address: id }
+            : { kind: 'contractAddress', address: contractAddress, id },
         )
       : [
           ...(contractAddress === undefined ? [] : [{ kind: 'contractAddress', address: contractAddress } as const]),

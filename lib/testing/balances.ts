@@ -41,4 +41,3 @@ export class BalanceTable {
     return token ? `${addressKey(this.chain, token[1]!)}:${token[2]}` : addressKey(this.chain, item);
   }
 }
-

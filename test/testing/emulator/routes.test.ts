@@ -120,7 +120,9 @@ describe('errors carry { code, msg } and the RFC 6750-style fields', () => {
     expect((await post('/auth/validate', { accessToken: await issuer.sign() })).headers.get('cache-control')).toBe(
       'no-store',
     );
-    expect((await fetch(`${issuer.apiUrl}/.well-known/jwks.json`)).headers.get('cache-control')).toBe('public, max-age=300');
+    expect((await fetch(`${issuer.apiUrl}/.well-known/jwks.json`)).headers.get('cache-control')).toBe(
+      'public, max-age=300',
+    );
   });
 });
 
