@@ -267,9 +267,7 @@ export function describeIssuerStore(name: string, fixture: StoreFixture): void {
 
       test('a closed window starts again from 1', async () => {
         const key = fresh('ip');
-        await a.hit(key, 20);
-        const { count, resetAt } = await a.hit(key, 20);
-        expect(count).toBe(2);
+        const { resetAt } = await a.hit(key, 20);
         await clockPasses(resetAt + 20);
         expect((await b.hit(key, 20)).count).toBe(1);
       });
