@@ -116,6 +116,10 @@ function load(input: unknown, index: number): SigningKey {
   if (privateKey.asymmetricKeyType !== 'ec' || privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
     fail(index, describeType(privateKey));
   }
+  // RFC 7518 §6.2.2.1: d is the full 32 bytes; node:crypto would pad a short one.
+  if (isJwk && Buffer.from(String((input as { d: unknown }).d), 'base64url').length !== 32) {
+    fail(index, 'has a d that is not 32 bytes (RFC 7518 §6.2.2.1)');
+  }
   const { d, x, y } = privateKey.export({ format: 'jwk' });
   // Neither a JWK nor a PEM is checked for a public point that belongs to its d: derive the point
   // from d alone, so a key cannot publish one key and sign with another.
@@ -214,14 +218,15 @@ export interface JwksResponse {
 /**
  * The JWKS document for `/.well-known/jwks.json`, with `Cache-Control: public, max-age=300`.
  *
- * How that meets a gate's key-set cache: a gate keeps a fetched set fresh for its `max-age`
- * (clamped to 30 s – 1 h, so 300 s is taken as is) and refetches early, at most once per
- * `jwks.cooldownMs` (30 s by default), when a token names a `kid` it does not hold. Hence, to
- * rotate: (1) add the new key second, so it is published but does not sign; (2) wait at least
- * 300 s, so every gate holds it (tokens without `kid`, the legacy profile, never trigger the early
- * refetch); (3) move it first, so it signs; (4) keep the old key published until the last token it
- * signed has expired, then drop it. A dropped key may still verify at a gate for up to 300 s, and
- * longer while the gate cannot reach the issuer (it serves its last set then, `staleIfErrorMs`).
+ * How that meets a gate's key-set cache: a gate takes the `max-age` as its set's freshness
+ * (clamped to 30 s – 1 h, so 300 s stands) and refetches on use from 80 % of it; it also refetches
+ * at once, at most once per `jwks.cooldownMs` (30 s by default), when a token names a `kid` it does
+ * not hold. Hence, to rotate: (1) add the new key second, so it is published but does not sign;
+ * (2) wait at least 300 s, so every gate holds it (tokens without `kid`, the legacy profile, never
+ * trigger the early refetch); (3) move it first, so it signs; (4) keep the old key published until
+ * the last token it signed has expired, then drop it. A dropped key may still verify at a gate for
+ * up to 300 s, and longer while the gate cannot reach the issuer (it serves its last set then, up
+ * to `jwks.staleIfErrorMs`).
  */
 export function jwksDocument(keys: SigningKeys): JwksResponse {
   return {

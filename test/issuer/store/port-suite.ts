@@ -9,14 +9,16 @@
  */
 import { IssuerStoreUnavailableError } from '../../../lib/errors';
 import type { IssuerStore } from '../../../lib/issuer/store/store';
+import { OTHER_WALLET as OTHER_ADDRESS, WALLET as ADDRESS } from '../../helpers/fixtures';
 
 export interface StoreFixture {
   /** Two handles on one fresh, empty store. */
   pair(): Promise<[IssuerStore, IssuerStore]>;
 }
 
-const WALLET = 'ethereum:0xa548ac9c6f41b19175023b5f09c6e70f99cfeec8';
-const OTHER_WALLET = 'ethereum:0x2222222222222222222222222222222222222222';
+/** Wallet keys as the issuer forms them: the chain and the normalised address. */
+const WALLET = `ethereum:${ADDRESS.toLowerCase()}`;
+const OTHER_WALLET = `ethereum:${OTHER_ADDRESS.toLowerCase()}`;
 const HOUR = 3_600_000;
 const RECORD = { chain: 'ethereum', format: 'siwe', statement: 'Sign in', issuedAtMs: 1_700_000_000_000 };
 
@@ -265,9 +267,7 @@ export function describeIssuerStore(name: string, fixture: StoreFixture): void {
 
       test('a closed window starts again from 1', async () => {
         const key = fresh('ip');
-        await a.hit(key, 20);
-        const { count, resetAt } = await a.hit(key, 20);
-        expect(count).toBe(2);
+        const { resetAt } = await a.hit(key, 20);
         await clockPasses(resetAt + 20);
         expect((await b.hit(key, 20)).count).toBe(1);
       });

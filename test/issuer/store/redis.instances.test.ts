@@ -79,7 +79,7 @@ beforeAll(async () => {
     );
   }
   server = await startRedisServer();
-  local = redisIssuerStore({ url: server.url, keyPrefix: KEY_PREFIX });
+  local = redisIssuerStore({ url: server.url, keyPrefix: KEY_PREFIX, timeoutMs: 5000 });
   await local.ready;
   [b, c] = await Promise.all([startInstance(), startInstance()]);
 }, 30_000);

@@ -30,7 +30,8 @@ const HOUR = 3_600_000;
 const newPrefix = () => `issuer-test-${++prefixes}:`;
 
 async function store(options: Partial<RedisIssuerStoreOptions> = {}): Promise<RedisIssuerStore> {
-  const created = redisIssuerStore({ url: server.url, ...options } as RedisIssuerStoreOptions);
+  // A generous deadline unless a test sets one: a loaded machine may stall a reply.
+  const created = redisIssuerStore({ url: server.url, timeoutMs: 5000, ...options } as RedisIssuerStoreOptions);
   stores.push(created);
   await created.ready;
   return created;
