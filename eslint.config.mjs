@@ -14,7 +14,9 @@ const rooms = {
   'default-export': ['api'],
   redis: ['revocation'],
   // Beside the glue: the test kit and the revocation list use any layer; no layer uses them.
-  testing: ['http', 'ownership', 'token', 'jwks', 'revocation', 'errors', 'chain', 'diagnostics', 'net'],
+  testing: ['issuer', 'http', 'ownership', 'token', 'jwks', 'revocation', 'errors', 'chain', 'diagnostics', 'net'],
+  // The production issuer (wallet login, token signing): uses any layer; only the test kit uses it.
+  issuer: ['http', 'ownership', 'token', 'jwks', 'revocation', 'errors', 'chain', 'diagnostics', 'net'],
   revocation: ['http', 'ownership', 'token', 'jwks', 'errors', 'chain', 'diagnostics', 'net'],
   // The layers, top to bottom: HTTP glue, ownership rules, token verification, key sets.
   http: ['ownership', 'token', 'jwks', 'errors', 'chain', 'diagnostics', 'net'],
