@@ -3,6 +3,7 @@
  * wallet deployed with one owner key, and an EIP-6492 counterfactual wallet of a CREATE2 factory
  * that is not deployed yet. viem's `verifyMessage` asks the chain through the issuer's RPC URL.
  */
+import http from 'node:http';
 import {
   encodeAbiParameters,
   encodeFunctionData,
@@ -16,7 +17,7 @@ import {
 import { privateKeyToAccount } from 'viem/accounts';
 import { domainPolicy, evmSignatureVerifier, formatSiweMessage, verifyLogin } from '../../lib/issuer/siwe';
 import { compileContracts, startChain, type Compiled, type LocalChain } from '../helpers/chain';
-import { closedPort } from '../helpers/net';
+import { closedPort, closeServer, listen } from '../helpers/net';
 
 const owner = privateKeyToAccount('0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d');
 const stranger = privateKeyToAccount('0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a');
@@ -88,6 +89,32 @@ describe('EIP-1271: a deployed contract wallet', () => {
     const signature = await owner.signMessage({ message: textFor(wallet) });
     const port = await closedPort();
     await expect(loginAs(wallet, signature, { [CHAIN_ID]: `http://127.0.0.1:${port}` })).rejects.toMatchObject({
+      reason: 'signature_unverifiable',
+      kind: 'unavailable',
+    });
+  });
+});
+
+describe('an RPC that answers its chain id, then fails every call', () => {
+  let server: http.Server;
+  let url: string;
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        const { id, method } = JSON.parse(body) as { id: number; method: string };
+        if (method === 'eth_chainId') res.end(JSON.stringify({ jsonrpc: '2.0', id, result: toHex(CHAIN_ID) }));
+        else res.writeHead(500).end('down');
+      });
+    });
+    url = `http://127.0.0.1:${await listen(server)}`;
+  });
+  afterAll(() => closeServer(server));
+
+  it('answers signature_unverifiable, not signature_invalid', async () => {
+    const signature = await owner.signMessage({ message: textFor(wallet) });
+    await expect(loginAs(wallet, signature, { [CHAIN_ID]: url })).rejects.toMatchObject({
       reason: 'signature_unverifiable',
       kind: 'unavailable',
     });
