@@ -149,8 +149,8 @@ export function checkSiweFields(input: unknown, options: MessageOptions = {}): S
 }
 
 /**
- * The EIP-4361 text of a message, after `checkSiweFields`. With `account: 'solana'` it is the
- * text picket-js builds for Solana wallets (see `lib/issuer/solana.ts`).
+ * The EIP-4361 text of a message, after `checkSiweFields`. With `account: 'solana'` the header
+ * says "Solana account"; picket-js's whole-text rewrite is `formatSolanaMessage` (`../solana`).
  */
 export function formatSiweMessage(input: SiweMessage, options: MessageOptions = {}): string {
   const message = checkSiweFields(input, options);
