@@ -16,7 +16,8 @@ const rooms = {
   // Beside the glue: the test kit, the issuer and the revocation list use the layers; no layer uses
   // them. Only the test kit (and the redis entry, for the issuer's store) uses the issuer.
   testing: ['http', 'ownership', 'token', 'jwks', 'revocation', 'issuer', 'errors', 'chain', 'diagnostics', 'net'],
-  issuer: ['http', 'ownership', 'token', 'jwks', 'errors', 'chain', 'diagnostics', 'net'],
+  // The production issuer (wallet login, sessions, signing): it may revoke through a revocation list.
+  issuer: ['http', 'ownership', 'token', 'jwks', 'revocation', 'errors', 'chain', 'diagnostics', 'net'],
   revocation: ['http', 'ownership', 'token', 'jwks', 'errors', 'chain', 'diagnostics', 'net'],
   // The layers, top to bottom: HTTP glue, ownership rules, token verification, key sets.
   http: ['ownership', 'token', 'jwks', 'errors', 'chain', 'diagnostics', 'net'],
