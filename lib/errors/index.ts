@@ -23,4 +23,4 @@ export {
   ClaimCheckError,
 } from './rejections';
 export { KeySetUnavailableError, RevocationUnavailableError, OwnershipUnavailableError } from './unavailable';
-export { OptionsError } from './options-error';
+export { OptionsError, closestName, didYouMean, rejectUnknownKeys } from './options-error';

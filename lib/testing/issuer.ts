@@ -5,7 +5,7 @@
  * the test controls.
  */
 import { randomUUID } from 'node:crypto';
-import { InvalidTokenError, OptionsError } from '../errors';
+import { InvalidTokenError, OptionsError, rejectUnknownKeys } from '../errors';
 import type { TokenRequirements } from '../ownership/requirements';
 import { resolveOptions } from '../http/options';
 import { TokenVerifier } from '../token/verify';
@@ -82,10 +82,14 @@ export interface TestIssuer {
   close(): Promise<void>;
 }
 
+const OPTION_NAMES = ['audience', 'issuer', 'chain', 'port', 'profile', 'cors', 'login'] as const;
+const LOGIN_OPTION_NAMES = ['format', 'statement', 'domains', 'nonceTtlSeconds'] as const;
+
 const HOST = /^(?:[a-z0-9.-]+|\[[0-9a-f:]+\])(?::[0-9]{1,5})?$/i;
 
 function loginSettings(audience: string, options: LoginOptions = {}): LoginSettings {
   if (typeof options !== 'object' || options === null) throw new OptionsError('login', 'must be an object');
+  rejectUnknownKeys(options, LOGIN_OPTION_NAMES, 'login');
   const {
     format = 'siwe',
     statement = `Sign in with your wallet to ${audience}`,
@@ -129,6 +133,8 @@ export async function createTestIssuer(options: TestIssuerOptions): Promise<Test
   if (typeof options?.audience !== 'string' || options.audience === '') {
     throw new TypeError('createTestIssuer: "audience" (the project id) is required');
   }
+  rejectUnknownKeys(options, OPTION_NAMES);
+  if (typeof options.cors === 'object' && options.cors !== null) rejectUnknownKeys(options.cors, ['origins'], 'cors');
   const profile = options.profile ?? 'kit';
   if (!TOKEN_PROFILES.includes(profile)) throw new OptionsError('profile', "must be 'kit' or 'issuer'");
   const cors = new CorsPolicy(options.cors);
