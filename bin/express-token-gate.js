@@ -87,13 +87,20 @@ async function main() {
       cors: origins && { origins },
     });
     const balances = args.balances === undefined ? {} : readBalances(args.balances);
-    for (const [wallet, held] of Object.entries(balances)) issuer.setBalances(wallet, held);
+    for (const [wallet, held] of Object.entries(balances)) {
+      try {
+        issuer.setBalances(wallet, held);
+      } catch (error) {
+        throw new Error(`--balances ${args.balances}: ${error.message.replace(/^setBalances: /, '')}`);
+      }
+    }
   } catch (error) {
     if (issuer) await issuer.close();
     fail(error.message, 1);
   }
 
-  const { url, apiUrl, options } = issuer;
+  const { url, apiUrl } = issuer;
+  const gate = { audience, issuer: issuer.options.issuer, jwksUri: `${apiUrl}/.well-known/jwks.json` };
   process.stdout.write(
     [
       `Issuer emulator on ${url} (project ${audience})`,
@@ -101,7 +108,8 @@ async function main() {
       `  JWKS:         ${apiUrl}/.well-known/jwks.json`,
       `  picket-js:    new Picket('${audience}', { baseURL: '${apiUrl}' })`,
       `  picket-node:  picket.baseURL = '${apiUrl}'`,
-      `  your API:     createTokenGate({ audience: '${audience}', issuer: '${options.issuer}', jwksUri: '${apiUrl}/.well-known/jwks.json' })`,
+      `  your API:     createTokenGate({ audience: '${gate.audience}', issuer: '${gate.issuer}', jwksUri: '${gate.jwksUri}' })`,
+      `  as JSON:      ${JSON.stringify(gate)}`,
       'Ctrl-C stops it.',
       '',
     ].join('\n'),

@@ -28,10 +28,21 @@ async function startLocally() {
   };
 }
 
+const TARGET_VARIABLES = ['API', 'ISSUER', 'LOGIN'];
+
 function fromEnvironment() {
   const { API, ISSUER, LOGIN } = process.env;
   if (!API || !ISSUER || !LOGIN) return undefined;
   return { api: API, issuer: ISSUER, login: async () => LOGIN, stop: async () => undefined };
+}
+
+/** Says which of API, ISSUER and LOGIN are missing, so a half-pasted export is not mistaken for a walk of `npm start`. */
+function announceLocalStart() {
+  const missing = TARGET_VARIABLES.filter((name) => !process.env[name]);
+  const names = missing.length === 1 ? missing[0] : `${missing.slice(0, -1).join(', ')} and ${missing.at(-1)}`;
+  console.log(
+    `${names} ${missing.length === 1 ? 'is' : 'are'} not set: starting the example API and its test issuer on 127.0.0.1`,
+  );
 }
 
 async function call(method, url, { token, body } = {}) {
@@ -86,7 +97,11 @@ async function walkThrough(target) {
 }
 
 async function main() {
-  const target = fromEnvironment() ?? (await startLocally());
+  let target = fromEnvironment();
+  if (target === undefined) {
+    announceLocalStart();
+    target = await startLocally();
+  }
   try {
     await walkThrough(target);
   } finally {

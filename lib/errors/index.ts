@@ -28,4 +28,4 @@ export {
   OwnershipUnavailableError,
   IssuerStoreUnavailableError,
 } from './unavailable';
-export { OptionsError } from './options-error';
+export { OptionsError, closestName, didYouMean, rejectUnknownKeys } from './options-error';

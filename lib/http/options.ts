@@ -5,7 +5,7 @@
 import type { IsRevoked, VerifierOptions } from '../token/options';
 import type { KeySetOptions, ResolvedKeySetOptions } from '../jwks/options';
 import { parseKeySetOptions } from '../jwks/options';
-import { DEFAULT_REALM, OptionsError } from '../errors';
+import { DEFAULT_REALM, OptionsError, rejectUnknownKeys } from '../errors';
 import { mediaType } from '../token/media-type';
 import { consoleLogger, type Logger } from '../jwks/warn';
 import type { TrustedIssuer } from '../token/issuers';
@@ -247,10 +247,7 @@ function parseIssuers(value: unknown): TrustedIssuer[] {
     const at = `issuers[${i}]`;
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
       throw new OptionsError(at, 'must be { issuer, audience, jwksUri | keys }');
-    for (const key of Object.keys(entry)) {
-      if (!['issuer', 'audience', 'jwksUri', 'keys'].includes(key))
-        throw new OptionsError(`${at}.${key}`, 'is not a known option');
-    }
+    rejectUnknownKeys(entry, ['issuer', 'audience', 'jwksUri', 'keys'], at);
     const { issuer, audience, jwksUri, keys } = entry as Partial<Record<keyof IssuerOptions, unknown>>;
     if (typeof issuer !== 'string' || issuer.length === 0)
       throw new OptionsError(`${at}.issuer`, 'must be a non-empty string');
@@ -325,9 +322,7 @@ function parseCache(value: unknown): number {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new OptionsError('cache', 'must be false or { maxEntries }');
   }
-  for (const key of Object.keys(value)) {
-    if (key !== 'maxEntries') throw new OptionsError(`cache.${key}`, 'is not a known option');
-  }
+  rejectUnknownKeys(value, ['maxEntries'], 'cache');
   const { maxEntries } = value as { maxEntries?: unknown };
   if (maxEntries === undefined) return DEFAULTS.cache.maxEntries;
   if (typeof maxEntries !== 'number' || !Number.isSafeInteger(maxEntries) || maxEntries < 1) {
@@ -354,12 +349,10 @@ export function resolveOptions(options: TokenGateOptions = {}, env: NodeJS.Proce
     throw new OptionsError('options', 'must be an object');
   }
   for (const key of Object.keys(options)) {
-    if (!Object.hasOwn(OPTION_NAMES, key))
-      throw new OptionsError(
-        key,
-        (Object.hasOwn(FOREIGN_OPTIONS, key) && FOREIGN_OPTIONS[key]) || 'is not a known option',
-      );
+    if (Object.hasOwn(FOREIGN_OPTIONS, key) && !Object.hasOwn(OPTION_NAMES, key))
+      throw new OptionsError(key, FOREIGN_OPTIONS[key]!);
   }
+  rejectUnknownKeys(options, Object.keys(OPTION_NAMES));
   const trust = parseTrust(options, env);
   const requestProperty = property('requestProperty', options.requestProperty ?? DEFAULTS.requestProperty);
   const claimsProperty =

@@ -3,7 +3,7 @@
  * answer. By default any origin on a loopback host is allowed (`http://localhost:5173`,
  * `http://127.0.0.1:3000`, …), since that is where a frontend under development runs.
  */
-import { OptionsError } from '../errors';
+import { OptionsError, rejectUnknownKeys } from '../errors';
 import { ApiError } from './errors';
 
 export interface CorsOptions {
@@ -35,6 +35,8 @@ export class CorsPolicy {
 
   /** Throws an `OptionsError` naming `cors.origins` when the setting is not usable. */
   constructor(options: CorsOptions = {}) {
+    if (typeof options !== 'object' || options === null) throw new OptionsError('cors', 'must be an object');
+    rejectUnknownKeys(options, ['origins'], 'cors');
     const origins = options.origins ?? 'loopback';
     if (origins === '*') {
       this.allow = () => true;

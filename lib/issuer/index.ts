@@ -8,7 +8,7 @@
  * The test kit (`express-token-gate/testing`) is this server with test defaults.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { InvalidTokenError, OptionsError } from '../errors';
+import { InvalidTokenError, OptionsError, rejectUnknownKeys } from '../errors';
 import { resolveOptions } from '../http/options';
 import type { OwnershipResolver } from '../ownership/resolvers/types';
 import { TokenVerifier } from '../token/verify';
@@ -110,7 +110,7 @@ const NO_OWNERSHIP: OwnershipResolver = {
  */
 export function createIssuer(options: IssuerOptions): Issuer {
   if (typeof options !== 'object' || options === null) throw new OptionsError('options', 'must be an object');
-  for (const key of Object.keys(options)) if (!KNOWN.has(key)) throw new OptionsError(key, 'is not a known option');
+  rejectUnknownKeys(options, KNOWN);
   const { issuer: iss, audience } = options;
   if (typeof iss !== 'string' || iss === '') throw new OptionsError('issuer', 'is required: the iss of every token');
   if (typeof audience !== 'string' || audience === '') {

@@ -1,5 +1,5 @@
 /** The `login` option of `createIssuer`: message format, statement, domains, nonce lifetime. */
-import { OptionsError } from '../errors';
+import { OptionsError, rejectUnknownKeys } from '../errors';
 import { isLoopbackHost } from './cors';
 import type { LoginSettings, MessageFormat } from './login';
 
@@ -19,6 +19,7 @@ const HOST = /^(?:[a-z0-9.-]+|\[[0-9a-f:]+\])(?::[0-9]{1,5})?$/i;
 /** Validates `login`; throws an `OptionsError` naming the field. */
 export function loginSettings(audience: string, options: LoginOptions = {}): LoginSettings {
   if (typeof options !== 'object' || options === null) throw new OptionsError('login', 'must be an object');
+  rejectUnknownKeys(options, ['format', 'statement', 'domains', 'nonceTtlSeconds'], 'login');
   const {
     format = 'siwe',
     statement = `Sign in with your wallet to ${audience}`,

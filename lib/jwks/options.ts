@@ -1,5 +1,5 @@
 /** Options of the key-set cache (`jwks: { … }`), validated at startup. */
-import { OptionsError } from '../errors';
+import { OptionsError, rejectUnknownKeys } from '../errors';
 import type { KeySetEvent } from '../diagnostics';
 
 export type { KeySetEvent } from '../diagnostics';
@@ -60,6 +60,7 @@ export function parseKeySetOptions(value: unknown): ResolvedKeySetOptions {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new OptionsError('jwks', 'must be an object');
   }
+  rejectUnknownKeys(value, [...Object.keys(DEFAULTS), 'onKeySetEvent'], 'jwks');
   const out: ResolvedKeySetOptions = { ...DEFAULTS };
   for (const [key, v] of Object.entries(value)) {
     if (key === 'onKeySetEvent') {
@@ -67,7 +68,6 @@ export function parseKeySetOptions(value: unknown): ResolvedKeySetOptions {
       out.onKeySetEvent = v as KeySetOptions['onKeySetEvent'];
       continue;
     }
-    if (!Object.hasOwn(DEFAULTS, key)) fail(key, 'is not a known option');
     if (v === undefined) continue;
     const [min, max] = RANGES[key as NumericOption];
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {

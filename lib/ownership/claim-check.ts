@@ -3,7 +3,7 @@
  * tenant), validated when the middleware is created and run on every request, cached tokens
  * included. A failed check is a 403 `insufficient_scope` with reason `claim_check_failed`.
  */
-import { ClaimCheckError, OptionsError } from '../errors';
+import { ClaimCheckError, OptionsError, rejectUnknownKeys } from '../errors';
 import type { AccessTokenClaims } from '../token/claims';
 
 /** A predicate over the verified claims: `true` lets the request through, `false` refuses it. */
@@ -59,9 +59,7 @@ export function parseClaimsOption(value: unknown): CompiledClaimCheck | undefine
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new OptionsError('claims', 'must be a function of the claims or { check, description }');
   }
-  for (const key of Object.keys(value)) {
-    if (key !== 'check' && key !== 'description') throw new OptionsError(`claims.${key}`, 'is not a known option');
-  }
+  rejectUnknownKeys(value, ['check', 'description'], 'claims');
   const { check, description } = value as { check?: unknown; description?: unknown };
   return compileClaimCheck(check, description, 'claims.check');
 }

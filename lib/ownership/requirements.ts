@@ -2,7 +2,7 @@
  * Ownership requirements: validated and compiled once, when `requireTokens` is called, then
  * checked against verified claims on every request with Picket's semantics.
  */
-import { InsufficientScopeError, type RequirementsDescription } from '../errors';
+import { InsufficientScopeError, didYouMean, type RequirementsDescription } from '../errors';
 import type { AccessTokenClaims, TokenBalances } from '../token/claims';
 import { Decimal, isDecimalString, type Decimal as DecimalValue } from '../chain/decimal';
 import { addressKey, addressProblem, CHAIN_NAME, DEFAULT_NETWORK, isEvmChain } from '../chain/address';
@@ -110,7 +110,7 @@ export function compileRequirements(input: TokenRequirements): CompiledRequireme
     throw new RequirementsError('requirements', 'must be an object');
   }
   for (const key of Object.keys(input))
-    if (!KNOWN.has(key)) throw new RequirementsError(key, 'is not a known requirement');
+    if (!KNOWN.has(key)) throw new RequirementsError(key, `is not a known requirement${didYouMean(key, KNOWN)}`);
   const { contractAddress, creatorAddress, tokenIds, allowedWallets } = input;
   const collection = typeof input.collection === 'string' ? [input.collection] : input.collection;
   if ([contractAddress, creatorAddress, collection, allowedWallets, tokenIds].every((v) => v === undefined)) {

@@ -17,6 +17,7 @@ import {
   InsufficientScopeError,
   OptionsError,
   OwnershipUnavailableError,
+  rejectUnknownKeys,
   type RequirementsDescription,
 } from '../errors';
 import type { AccessTokenClaims } from '../token/claims';
@@ -96,9 +97,7 @@ export function parseRevalidateOptions(value: unknown, name = 'revalidate'): Res
       'must be false or { resolver, maxAgeMs?, onResolverError?, timeoutMs?, maxConcurrent?, maxQueued? }',
     );
   }
-  for (const key of Object.keys(value)) {
-    if (!KNOWN.has(key)) throw new OptionsError(`${name}.${key}`, 'is not a known option');
-  }
+  rejectUnknownKeys(value, KNOWN, name);
   const options = value as Record<string, unknown>;
   const resolver = options.resolver as OwnershipResolver | undefined;
   if (typeof resolver !== 'object' || resolver === null || typeof resolver.resolve !== 'function') {
@@ -127,9 +126,7 @@ export function parseRouteRevalidate(options: unknown): ResolvedRevalidateOption
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new OptionsError('requireTokens options', 'must be an object such as { revalidate: false }');
   }
-  for (const key of Object.keys(options)) {
-    if (key !== 'revalidate') throw new OptionsError(key, 'is not a known requireTokens option');
-  }
+  rejectUnknownKeys(options, ['revalidate'], undefined, 'is not a known requireTokens option');
   const { revalidate } = options as RequireTokensOptions;
   if (revalidate === undefined) return undefined;
   if (revalidate === false) return false;

@@ -4,7 +4,7 @@
  * identity (`tid`, or a digest of the signing input: see ../token/identity.ts), never by the token
  * string, and live until the token would expire anyway.
  */
-import { OptionsError, RevocationUnavailableError } from '../errors';
+import { OptionsError, RevocationUnavailableError, rejectUnknownKeys } from '../errors';
 import { DEFAULTS as GATE_DEFAULTS } from '../http/options';
 import type { AccessTokenClaims } from '../token/claims';
 import { readUnverifiedIdentity, tokenIdentity } from '../token/identity';
@@ -83,9 +83,7 @@ export function createRevocationList(options: RevocationListOptions = {}): Revoc
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new OptionsError('options', 'must be an object');
   }
-  for (const key of Object.keys(options)) {
-    if (!Object.hasOwn(OPTION_NAMES, key)) throw new OptionsError(key, 'is not a known option');
-  }
+  rejectUnknownKeys(options, Object.keys(OPTION_NAMES));
   const onStoreError = options.onStoreError ?? 'deny';
   if (onStoreError !== 'deny' && onStoreError !== 'allow') {
     throw new OptionsError('onStoreError', "must be 'deny' or 'allow'");

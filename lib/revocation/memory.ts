@@ -4,7 +4,7 @@
  * (`express-token-gate/redis`).
  */
 import { LRUCache } from 'lru-cache';
-import { OptionsError } from '../errors';
+import { OptionsError, rejectUnknownKeys } from '../errors';
 import type { RevocationStore } from './store';
 
 export interface MemoryRevocationStoreOptions {
@@ -29,9 +29,7 @@ export function memoryRevocationStore(options: MemoryRevocationStoreOptions = {}
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new OptionsError('options', 'must be an object');
   }
-  for (const key of Object.keys(options)) {
-    if (key !== 'maxEntries') throw new OptionsError(key, 'is not a known option');
-  }
+  rejectUnknownKeys(options, ['maxEntries']);
   const maxEntries = options.maxEntries ?? 100_000;
   if (typeof maxEntries !== 'number' || !Number.isSafeInteger(maxEntries) || maxEntries < 1) {
     throw new OptionsError('maxEntries', 'must be a whole number, 1 or more');

@@ -11,7 +11,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import { revocationStoreChannel, type RevocationStoreMessage } from '../diagnostics';
-import { OptionsError } from '../errors';
+import { OptionsError, rejectUnknownKeys } from '../errors';
 import { consoleLogger, type Logger } from '../jwks/warn';
 import type { RevocationStore } from './store';
 
@@ -152,9 +152,7 @@ export function redisRevocationStore(options: RedisRevocationStoreOptions): Redi
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new OptionsError('options', 'must be an object with url or client');
   }
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_KEYS.has(key)) throw new OptionsError(key, 'is not a known option');
-  }
+  rejectUnknownKeys(options, KNOWN_KEYS);
   if ((options.url === undefined) === (options.client === undefined)) {
     throw new OptionsError('url', 'or client is required (one of them, not both)');
   }

@@ -5,6 +5,7 @@
  * the test controls.
  */
 import { randomUUID } from 'node:crypto';
+import { rejectUnknownKeys } from '../errors';
 import type { TokenRequirements } from '../ownership/requirements';
 import { BalanceTable } from './balances';
 import { AuthzError, postJson } from './client';
@@ -74,10 +75,13 @@ export interface TestIssuer {
  * const issuer = await createTestIssuer({ audience: 'test-project' });
  * const gate = createTokenGate(issuer.options);
  */
+const OPTION_NAMES = ['audience', 'issuer', 'chain', 'port', 'profile', 'cors', 'login'] as const;
+
 export async function createTestIssuer(options: TestIssuerOptions): Promise<TestIssuer> {
   if (typeof options?.audience !== 'string' || options.audience === '') {
     throw new TypeError('createTestIssuer: "audience" (the project id) is required');
   }
+  rejectUnknownKeys(options, OPTION_NAMES);
   const chain = options.chain ?? 'ethereum';
   const balances = new BalanceTable(chain);
   // The production issuer with test defaults: an ephemeral key, the balance table as what wallets

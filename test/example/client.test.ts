@@ -48,9 +48,21 @@ function expectWalkthrough(out: ReturnType<typeof runClient>): void {
   }
 }
 
+const STARTS_ITS_OWN = 'starting the example API and its test issuer on 127.0.0.1';
+
 describe('npm run example:client', () => {
   test('on its own: logs in, meets the 403 challenge, upgrades at /authz, retries and gets in, then opens the vault live', () => {
     expectWalkthrough(runClient());
+  });
+
+  test.each([
+    [{}, `API, ISSUER and LOGIN are not set: ${STARTS_ITS_OWN}`],
+    [{ API: 'http://127.0.0.1:9', ISSUER: 'http://127.0.0.1:9' }, `LOGIN is not set: ${STARTS_ITS_OWN}`],
+    [{ LOGIN: 'x.y.z' }, `API and ISSUER are not set: ${STARTS_ITS_OWN}`],
+  ])('with %j set, its first line says which are missing and that it starts its own servers', (env, first) => {
+    const out = runClient(env);
+    expect(out.stdout.split('\n')[0]).toBe(first);
+    expectWalkthrough(out);
   });
 
   describe('against a running npm start (its printed API, ISSUER and LOGIN)', () => {
@@ -62,7 +74,10 @@ describe('npm run example:client', () => {
 
     test('walks the same flow', () => {
       const exported = (name: string) => new RegExp(`^export ${name}=(.+)$`, 'm').exec(example.output)![1]!;
-      expectWalkthrough(runClient({ API: exported('API'), ISSUER: exported('ISSUER'), LOGIN: exported('LOGIN') }));
+      const out = runClient({ API: exported('API'), ISSUER: exported('ISSUER'), LOGIN: exported('LOGIN') });
+      expectWalkthrough(out);
+      expect(out.stdout).not.toContain(STARTS_ITS_OWN);
+      expect(out.stdout.split('\n')[0]).toBe(`API ${exported('API')}, issuer ${exported('ISSUER')}`);
     });
   });
 

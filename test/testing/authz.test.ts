@@ -2,7 +2,7 @@ import express from 'express';
 import request from 'supertest';
 import { decodeJwt } from 'jose';
 import { authErrorHandler, createTokenGate } from '../../lib';
-import { AuthzError, TEST_WALLET, createTestIssuer, type TestIssuer } from '../../lib/testing';
+import { AuthzError, TEST_SOLANA_WALLET, TEST_WALLET, createTestIssuer, type TestIssuer } from '../../lib/testing';
 import {
   APES_CONTRACT,
   AUDIENCE,
@@ -247,6 +247,70 @@ describe('setBalances()', () => {
   test('refuses balances that are not decimal strings', () => {
     expect(() => issuer.setBalances(TEST_WALLET, { [APES_CONTRACT]: 3 as never })).toThrow('decimal string');
     expect(() => issuer.setBalances(TEST_WALLET, { [APES_CONTRACT]: '1e3' })).toThrow('decimal string');
+  });
+
+  const SHORT = APES_CONTRACT.slice(0, 41);
+  const HEX = 'is not a 0x-prefixed 40-digit hex address (chain ethereum)';
+  test.each<[string, string, Record<string, unknown>, string | undefined]>([
+    [
+      'a wallet in checksum case, contracts, a token id and a collection',
+      TEST_WALLET,
+      { [PUNKS_CONTRACT_CHECKSUMMED]: '1', [`${APES_CONTRACT}:42`]: '1', 'bored-ape-yacht-club': '2' },
+      undefined,
+    ],
+    ['no holdings', TEST_WALLET, {}, undefined],
+    ['a wallet one digit short', SHORT, {}, `setBalances: wallet "${SHORT}" ${HEX}`],
+    ['a wallet that is a name', 'alice.eth', {}, `setBalances: wallet "alice.eth" ${HEX}`],
+    ['an empty wallet', '', {}, 'setBalances: wallet "" must be a non-empty string'],
+    [
+      'a contract one digit short',
+      TEST_WALLET,
+      { [SHORT]: '1' },
+      `setBalances: item "${SHORT}" of wallet "${TEST_WALLET}" ${HEX}`,
+    ],
+    [
+      'a token id of a malformed contract',
+      TEST_WALLET,
+      { [`${SHORT}:7`]: '1' },
+      `setBalances: item "${SHORT}:7" of wallet "${TEST_WALLET}" names a contract that ${HEX}`,
+    ],
+    [
+      'an empty item',
+      TEST_WALLET,
+      { '': '1' },
+      `setBalances: item "" of wallet "${TEST_WALLET}" must be 1 to 256 characters`,
+    ],
+    [
+      'a balance that is a number',
+      TEST_WALLET,
+      { [APES_CONTRACT]: 3 },
+      `setBalances: the balance of ${APES_CONTRACT} held by wallet "${TEST_WALLET}" must be a decimal string such as "3"`,
+    ],
+    [
+      'holdings that are a list',
+      TEST_WALLET,
+      [APES_CONTRACT] as never,
+      `setBalances: what wallet "${TEST_WALLET}" holds must be an object such as { "0x…": "3" }`,
+    ],
+  ])('%s', (_name, wallet, held, refusal) => {
+    const set = () => issuer.setBalances(wallet, held as Record<string, string>);
+    if (refusal === undefined) expect(set).not.toThrow();
+    else expect(set).toThrow(new TypeError(refusal));
+  });
+
+  test('on Solana every item is a base58 address', async () => {
+    const solana = await createTestIssuer({ audience: AUDIENCE, chain: 'solana' });
+    try {
+      expect(() => solana.setBalances(TEST_SOLANA_WALLET, { [TEST_SOLANA_WALLET]: '1' })).not.toThrow();
+      expect(() => solana.setBalances(TEST_WALLET, {})).toThrow(
+        new TypeError(`setBalances: wallet "${TEST_WALLET}" is not a base58 Solana address`),
+      );
+      expect(() => solana.setBalances(TEST_SOLANA_WALLET, { 'mint-0': '1' })).toThrow(
+        new TypeError(`setBalances: item "mint-0" of wallet "${TEST_SOLANA_WALLET}" is not a base58 Solana address`),
+      );
+    } finally {
+      await solana.close();
+    }
   });
 });
 

@@ -74,6 +74,12 @@ describe('express-token-gate issuer', () => {
       expect(banner).toContain(
         `createTokenGate({ audience: 'demo', issuer: 'picketapi.com', jwksUri: '${apiUrl}/.well-known/jwks.json' })`,
       );
+      const gateOptions = JSON.parse(/^ {2}as JSON: +(\{.*\})$/m.exec(banner)![1]!) as Record<string, string>;
+      expect(gateOptions).toEqual({
+        audience: 'demo',
+        issuer: 'picketapi.com',
+        jwksUri: `${apiUrl}/.well-known/jwks.json`,
+      });
 
       const picket = new Picket('demo-secret');
       picket.baseURL = apiUrl;
@@ -99,10 +105,7 @@ describe('express-token-gate issuer', () => {
         signature: await account.signMessage({ message }),
         context,
       });
-      const claims = await verifyAccessToken(accessToken, {
-        audience: 'demo',
-        jwksUri: `${apiUrl}/.well-known/jwks.json`,
-      });
+      const claims = await verifyAccessToken(accessToken, gateOptions);
       expect(claims.walletAddress).toBe(account.address);
     } finally {
       expect(await interrupt(child)).toEqual({ code: 0, signal: null });
@@ -135,14 +138,49 @@ describe('express-token-gate issuer', () => {
       1,
       'cannot read --balances',
     ],
-    ['a balance that is not a decimal string', ['issuer', '--port', '0', '--balances', 'BAD'], 1, 'decimal string'],
     ['an unknown profile', ['issuer', '--port', '0', '--profile', 'picket'], 1, '"profile"'],
   ])('%s ends with a message and a non-zero exit', (_name, args, status, message) => {
-    const resolved = args.map((a) =>
-      a === 'BAD' ? writeBalances(JSON.stringify({ [WALLET]: { [APES_CONTRACT]: 3 } })) : a,
-    );
-    const run = spawnSync(process.execPath, [BIN, ...resolved], { cwd: ROOT, encoding: 'utf8', timeout: 15_000 });
+    const run = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 15_000 });
     expect(run.status).toBe(status);
     expect(run.stderr).toContain(message);
+  });
+
+  const SHORT = APES_CONTRACT.slice(0, 41);
+  const HEX = 'is not a 0x-prefixed 40-digit hex address (chain ethereum)';
+  test.each<[string, unknown, string]>([
+    ['not JSON', '{ "0x": ', 'cannot read --balances FILE: '],
+    ['a list', [WALLET], '--balances FILE must hold a JSON object of wallets'],
+    ['a malformed wallet', { [SHORT]: { [APES_CONTRACT]: '3' } }, `--balances FILE: wallet "${SHORT}" ${HEX}`],
+    [
+      'a wallet whose holdings are not an object',
+      { [WALLET]: '3' },
+      `--balances FILE: what wallet "${WALLET}" holds must be an object such as { "0x…": "3" }`,
+    ],
+    [
+      'a malformed contract',
+      { [WALLET]: { [SHORT]: '3' } },
+      `--balances FILE: item "${SHORT}" of wallet "${WALLET}" ${HEX}`,
+    ],
+    [
+      'a token id of a malformed contract',
+      { [WALLET]: { [`${SHORT}:1`]: '1' } },
+      `--balances FILE: item "${SHORT}:1" of wallet "${WALLET}" names a contract that ${HEX}`,
+    ],
+    [
+      'a balance that is not a decimal string',
+      { [WALLET]: { [APES_CONTRACT]: 3 } },
+      `--balances FILE: the balance of ${APES_CONTRACT} held by wallet "${WALLET}" must be a decimal string such as "3"`,
+    ],
+  ])('a balances file with %s ends with exit code 1 and names what is wrong', (_name, content, message) => {
+    const file = writeBalances(typeof content === 'string' ? content : JSON.stringify(content));
+    const run = spawnSync(process.execPath, [BIN, 'issuer', '--port', '0', '--balances', file], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
+    expect({ status: run.status, stdout: run.stdout }).toEqual({ status: 1, stdout: '' });
+    const expected = `express-token-gate: ${message.replace('FILE', file)}`;
+    if (message.endsWith(': ')) expect(run.stderr.startsWith(expected)).toBe(true);
+    else expect(run.stderr).toBe(`${expected}\n`);
   });
 });

@@ -53,14 +53,19 @@ describe('issuer.ownershipResolver()', () => {
   test('Solana token ids are mints: each is looked up under its own address, no contract', async () => {
     const mint = 'So11111111111111111111111111111111111111112';
     const other = '9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin';
-    issuer.setBalances(TEST_SOLANA_WALLET, { [mint]: '1' });
-    const answer = await issuer.ownershipResolver().resolve({
-      chain: 'solana',
-      walletAddress: TEST_SOLANA_WALLET,
-      requirements: { chain: 'solana', tokenIds: [mint, other], minTokenBalance: '0' },
-      signal: new AbortController().signal,
-    });
-    expect(answer).toEqual({ balance: '1' });
+    const solana = await createTestIssuer({ audience: AUDIENCE, chain: 'solana' });
+    try {
+      solana.setBalances(TEST_SOLANA_WALLET, { [mint]: '1' });
+      const answer = await solana.ownershipResolver().resolve({
+        chain: 'solana',
+        walletAddress: TEST_SOLANA_WALLET,
+        requirements: { chain: 'solana', tokenIds: [mint, other], minTokenBalance: '0' },
+        signal: new AbortController().signal,
+      });
+      expect(answer).toEqual({ balance: '1' });
+    } finally {
+      await solana.close();
+    }
   });
 });
 

@@ -11,7 +11,7 @@
  * default that could grant access, and a failure is never remembered.
  */
 import { createRequire } from 'node:module';
-import { OptionsError } from '../../errors';
+import { OptionsError, rejectUnknownKeys } from '../../errors';
 import { CHAIN_NAME, DEFAULT_NETWORK, isEvmAddress, isEvmChain } from '../../chain/address';
 import { evmChainId } from '../../chain/chain-ids';
 import { ResolverError, UnsupportedRequirementError, type OwnershipResolver } from './types';
@@ -114,9 +114,7 @@ function parseEndpoints(rpcUrl: unknown, rpcUrls: unknown): Map<string, Endpoint
 function parseEndpoint(name: string, entry: unknown, chain: string, network: string): Omit<Endpoint, 'source'> {
   if (typeof entry === 'string') entry = { url: parseRpcUrl(name, entry) };
   if (!isPlainObject(entry)) throw new OptionsError(name, 'must be a URL string or { url, chainId }');
-  for (const field of Object.keys(entry)) {
-    if (field !== 'url' && field !== 'chainId') throw new OptionsError(`${name}.${field}`, 'is not url or chainId');
-  }
+  rejectUnknownKeys(entry, ['url', 'chainId'], name, 'is not url or chainId');
   const url = parseRpcUrl(`${name}.url`, entry.url);
   const known = evmChainId(chain, network);
   if (entry.chainId === undefined) {
@@ -196,9 +194,7 @@ interface Node {
 export function evmOwnershipResolver(options: EvmOwnershipResolverOptions): OwnershipResolver {
   if (typeof options !== 'object' || options === null)
     throw new OptionsError('options', 'must be { rpcUrl?, rpcUrls?, timeoutMs?, contractMaxAgeMs? }');
-  for (const key of Object.keys(options)) {
-    if (!OPTIONS.has(key)) throw new OptionsError(key, 'is not a known evmOwnershipResolver option');
-  }
+  rejectUnknownKeys(options, OPTIONS, undefined, 'is not a known evmOwnershipResolver option');
   const endpoints = parseEndpoints(options.rpcUrl, options.rpcUrls);
   const { timeoutMs = 5000, contractMaxAgeMs = DEFAULT_CONTRACT_MAX_AGE_MS } = options;
   if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 1 || timeoutMs > 120_000) {

@@ -6,7 +6,7 @@
  * answered by `{ allowed, walletAddress, tokenBalance }`. The API takes a chain and no network: it
  * is asked about mainnet requirements only.
  */
-import { OptionsError } from '../../errors';
+import { OptionsError, rejectUnknownKeys } from '../../errors';
 import { addressKey, DEFAULT_NETWORK } from '../../chain/address';
 import { isDecimalString } from '../../chain/decimal';
 import { isLoopbackHost } from '../../net/loopback';
@@ -56,10 +56,12 @@ function parseBaseUrl(value: unknown): string {
 export function picketOwnershipResolver(options: PicketOwnershipResolverOptions): OwnershipResolver {
   if (typeof options !== 'object' || options === null)
     throw new OptionsError('options', 'must be { apiKey, baseUrl?, timeoutMs? }');
-  for (const key of Object.keys(options)) {
-    if (!['apiKey', 'baseUrl', 'timeoutMs'].includes(key))
-      throw new OptionsError(key, 'is not a known picketOwnershipResolver option');
-  }
+  rejectUnknownKeys(
+    options,
+    ['apiKey', 'baseUrl', 'timeoutMs'],
+    undefined,
+    'is not a known picketOwnershipResolver option',
+  );
   const { apiKey, timeoutMs = 5000 } = options;
   if (typeof apiKey !== 'string' || apiKey === '')
     throw new OptionsError('apiKey', "is required: your project's secret key");
