@@ -13,6 +13,7 @@ import { BalanceTable } from './authz';
 import { AuthzError, postJson } from './client';
 import { CorsPolicy, isLoopbackHost, type CorsOptions } from './emulator/cors';
 import { emulator } from './emulator';
+import { HostPolicy } from './emulator/guard';
 import { NonceStore, type LoginSettings, type MessageFormat } from './emulator/login';
 import { KeyRing } from './keys';
 import { listen } from './server';
@@ -44,6 +45,11 @@ export interface TestIssuerOptions {
   profile?: TokenProfile;
   /** Which browser origins may call the issuer. Default: origins on loopback hosts. */
   cors?: CorsOptions;
+  /**
+   * Host names (no port) the issuer answers besides localhost, 127.0.0.1 and [::1], e.g.
+   * `['host.docker.internal']`. Any other `Host` is answered 421 `host_not_allowed`.
+   */
+  hosts?: string[];
   /** Wallet login (`/auth/nonce`, `/auth`). */
   login?: LoginOptions;
 }
@@ -132,6 +138,7 @@ export async function createTestIssuer(options: TestIssuerOptions): Promise<Test
   const profile = options.profile ?? 'kit';
   if (!TOKEN_PROFILES.includes(profile)) throw new OptionsError('profile', "must be 'kit' or 'issuer'");
   const cors = new CorsPolicy(options.cors);
+  const hosts = new HostPolicy(options.hosts);
   const login = loginSettings(options.audience, options.login);
   const iss = options.issuer ?? 'picketapi.com';
   const chain = options.chain ?? 'ethereum';
@@ -161,7 +168,7 @@ export async function createTestIssuer(options: TestIssuerOptions): Promise<Test
         return keys.jwks();
       },
     },
-    cors,
+    { cors, hosts },
   );
   const server = await listen(handler, options.port);
   const { url } = server;

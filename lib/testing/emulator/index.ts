@@ -1,6 +1,8 @@
 /**
  * The issuer's API, emulated: every route picket-js and picket-node call, served under `/` and
  * under `/api/v1/` as the real API is, with CORS for browser apps and `{ code, msg }` errors.
+ * Before any route: the request guard (`./guard`): served host names, allowed origins for what
+ * changes state, JSON bodies.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readJson, sendJson } from '../server';
@@ -9,6 +11,7 @@ import { getChain, listChains } from './chains';
 import type { Answer, EmulatorContext } from './context';
 import type { CorsPolicy } from './cors';
 import { ApiError, badRequest } from './errors';
+import { changesState, checkJsonBody, checkOrigin, type HostPolicy } from './guard';
 import { auth, nonce } from './login';
 import { tokenOwnership } from './ownership';
 import { validate } from './validate';
@@ -66,6 +69,7 @@ async function answer(context: EmulatorContext, req: IncomingMessage, path: stri
   const params = decodeSegments(route.path.exec(path)!);
   let body: unknown;
   if (route.method === 'POST') {
+    checkJsonBody(req.headers['content-type']);
     try {
       body = await readJson(req);
     } catch {
@@ -76,7 +80,7 @@ async function answer(context: EmulatorContext, req: IncomingMessage, path: stri
 }
 
 /** The request handler of the emulated API. */
-export function emulator(context: EmulatorContext, cors: CorsPolicy) {
+export function emulator(context: EmulatorContext, { cors, hosts }: { cors: CorsPolicy; hosts: HostPolicy }) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     const origin = typeof req.headers.origin === 'string' ? req.headers.origin : undefined;
     let path = (req.url ?? '/').split('?')[0]!;
@@ -87,6 +91,13 @@ export function emulator(context: EmulatorContext, cors: CorsPolicy) {
       sendJson(res, refusal.status, refusal.body, { ...cors.headersFor(origin), ...refusal.headers });
     };
 
+    try {
+      // A page on a name that is not the issuer's gets no answer to read, nor a CORS grant.
+      hosts.check(req.headers.host);
+    } catch (error) {
+      sendJson(res, (error as ApiError).status, (error as ApiError).body, { Vary: 'Origin' });
+      return;
+    }
     if (req.method === 'OPTIONS') {
       try {
         const { status, headers } = cors.preflight(origin);
@@ -94,6 +105,13 @@ export function emulator(context: EmulatorContext, cors: CorsPolicy) {
       } catch (error) {
         fail(error);
       }
+      return;
+    }
+    try {
+      // Before the route is looked up: a refused page learns nothing, and nothing runs.
+      if (changesState(req.method)) checkOrigin(origin, (o) => cors.allows(o));
+    } catch (error) {
+      fail(error);
       return;
     }
     answer(context, req, path).then((result) => {
