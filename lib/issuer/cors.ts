@@ -4,7 +4,7 @@
  * `http://127.0.0.1:3000`, …), since that is where a frontend under development runs.
  */
 import { OptionsError, rejectUnknownKeys } from '../errors';
-import { ApiError } from './errors';
+import { checkOrigin } from './guard';
 
 export interface CorsOptions {
   /** `'loopback'` (default): origins on localhost, 127.0.0.1, [::1] or *.localhost; `'*'`: any; or a list of exact origins. */
@@ -56,6 +56,11 @@ export class CorsPolicy {
     }
   }
 
+  /** Whether a page on `origin` may call the issuer. */
+  allows(origin: string): boolean {
+    return this.allow(origin);
+  }
+
   /** Headers for an answer to a request from `origin` (none when it is not allowed or absent). */
   headersFor(origin: string | undefined): Record<string, string> {
     if (origin === undefined || !this.allow(origin)) return { Vary: 'Origin' };
@@ -64,12 +69,7 @@ export class CorsPolicy {
 
   /** The answer to `OPTIONS`: 204 with the CORS grant, or 403 for an origin that is not allowed. */
   preflight(origin: string | undefined): { status: number; headers: Record<string, string> } {
-    if (origin !== undefined && !this.allow(origin)) {
-      throw new ApiError(403, 'origin_not_allowed', 'This origin may not call the issuer (see the cors option)', {
-        error: 'access_denied',
-        headers: { Vary: 'Origin' },
-      });
-    }
+    checkOrigin(origin, this.allow);
     return {
       status: 204,
       headers: {

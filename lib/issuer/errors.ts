@@ -12,6 +12,8 @@ const ERROR_BY_STATUS: Record<number, string> = {
   403: 'insufficient_scope',
   404: 'not_found',
   405: 'method_not_allowed',
+  415: 'invalid_request',
+  421: 'invalid_request',
   500: 'server_error',
   501: 'not_implemented',
   503: 'temporarily_unavailable',

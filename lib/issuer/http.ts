@@ -2,6 +2,8 @@
  * The issuer's HTTP API: every route picket-js and picket-node call, served under `/` and under
  * `/api/v1/` as the issuer's own API is, plus `POST /auth/logout`, with CORS for browser apps and
  * `{ code, msg }` errors.
+ * Before any route: the request guard (`./guard`): served host names, allowed origins for what
+ * changes state, JSON bodies.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { JWKS_CACHE_CONTROL } from './keys';
@@ -12,6 +14,7 @@ import type { Answer, EmulatorContext } from './context';
 import type { CorsPolicy } from './cors';
 import { TokenGateError } from '../errors';
 import { ApiError, badRequest, fromGateError } from './errors';
+import { changesState, checkJsonBody, checkOrigin, type HostPolicy } from './guard';
 import { logout } from './logout';
 import { auth, nonce } from './login';
 import { tokenOwnership } from './ownership';
@@ -71,6 +74,7 @@ async function answer(context: EmulatorContext, req: IncomingMessage, path: stri
   const params = decodeSegments(route.path.exec(path)!);
   let body: unknown;
   if (route.method === 'POST') {
+    checkJsonBody(req.headers['content-type']);
     try {
       body = await readJson(req);
     } catch {
@@ -93,7 +97,7 @@ function routePath(url: string): string {
 }
 
 /** The request handler of the issuer's API. */
-export function issuerHandler(context: EmulatorContext, cors: CorsPolicy) {
+export function issuerHandler(context: EmulatorContext, { cors, hosts }: { cors: CorsPolicy; hosts: HostPolicy }) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     const origin = typeof req.headers.origin === 'string' ? req.headers.origin : undefined;
     const path = routePath(req.url ?? '/');
@@ -107,6 +111,13 @@ export function issuerHandler(context: EmulatorContext, cors: CorsPolicy) {
       sendJson(res, refusal.status, refusal.body, { ...cors.headersFor(origin), ...refusal.headers });
     };
 
+    try {
+      // A page on a name that is not the issuer's gets no answer to read, nor a CORS grant.
+      hosts.check(req.headers.host);
+    } catch (error) {
+      sendJson(res, (error as ApiError).status, (error as ApiError).body, { Vary: 'Origin' });
+      return;
+    }
     if (req.method === 'OPTIONS') {
       try {
         const { status, headers } = cors.preflight(origin);
@@ -114,6 +125,13 @@ export function issuerHandler(context: EmulatorContext, cors: CorsPolicy) {
       } catch (error) {
         fail(error);
       }
+      return;
+    }
+    try {
+      // Before the route is looked up: a refused page learns nothing, and nothing runs.
+      if (changesState(req.method)) checkOrigin(origin, (o) => cors.allows(o));
+    } catch (error) {
+      fail(error);
       return;
     }
     answer(context, req, path).then((result) => {

@@ -13,6 +13,7 @@ import { resolveOptions } from '../http/options';
 import type { OwnershipResolver } from '../ownership/resolvers/types';
 import { TokenVerifier } from '../token/verify';
 import { CorsPolicy, type CorsOptions } from './cors';
+import { HostPolicy } from './guard';
 import { issuerHandler, servesPath } from './http';
 import { KeyRing } from './key-ring';
 import { loadSigningKeys, type SigningKeyInput } from './keys';
@@ -46,6 +47,11 @@ export interface IssuerOptions {
   tokenLifetimeSeconds?: number;
   /** Which browser origins may call the issuer. Default: origins on loopback hosts. */
   cors?: CorsOptions;
+  /**
+   * Host names (`Host` header, any port) the issuer answers, besides localhost, 127.0.0.1 and
+   * [::1], which it always answers: e.g. `['auth.example.com']`. Others get 421 `host_not_allowed`.
+   */
+  hosts?: string[];
   /** @internal The kit's token shape, `'kit'` (default) or `'issuer'`. */
   profile?: TokenProfile;
   /** @internal The chain of tokens the kit signs without one. */
@@ -80,6 +86,7 @@ const KNOWN = new Set([
   'revocations',
   'tokenLifetimeSeconds',
   'cors',
+  'hosts',
   'profile',
   'chain',
 ]);
@@ -143,6 +150,7 @@ export function createIssuer(options: IssuerOptions): Issuer {
   const sessionSeconds = positiveInteger('tokenLifetimeSeconds', options.tokenLifetimeSeconds, 43_200, 30 * 86_400);
   const ownershipTimeoutMs = positiveInteger('ownershipTimeoutMs', options.ownershipTimeoutMs, 10_000, 120_000);
   const cors = new CorsPolicy(options.cors);
+  const hosts = new HostPolicy(options.hosts);
   const login: LoginSettings = loginSettings(audience, options.login);
   const chain = options.chain ?? 'ethereum';
 
@@ -177,7 +185,7 @@ export function createIssuer(options: IssuerOptions): Issuer {
         return keys.jwks();
       },
     },
-    cors,
+    { cors, hosts },
   );
   return {
     handler,

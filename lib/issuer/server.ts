@@ -46,9 +46,12 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Listens on 127.0.0.1 (`port` 0: a free one). */
+/**
+ * Listens on 127.0.0.1 (`port` 0: a free one). A request without `Host` reaches `handler` too, so
+ * that it can answer with its own error instead of Node's bare 400.
+ */
 export async function listen(handler: RequestListener, port = 0): Promise<RunningServer> {
-  const http = createServer(handler);
+  const http = createServer({ requireHostHeader: false }, handler);
   // Idle keep-alive sockets must not outlive a test.
   http.keepAliveTimeout = 1000;
   await new Promise<void>((resolve, reject) => {

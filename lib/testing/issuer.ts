@@ -30,6 +30,11 @@ export interface TestIssuerOptions {
   profile?: TokenProfile;
   /** Which browser origins may call the issuer. Default: origins on loopback hosts. */
   cors?: CorsOptions;
+  /**
+   * Host names (no port) the issuer answers besides localhost, 127.0.0.1 and [::1], e.g.
+   * `['host.docker.internal']`. Any other `Host` is answered 421 `host_not_allowed`.
+   */
+  hosts?: string[];
   /** Wallet login (`/auth/nonce`, `/auth`). */
   login?: LoginOptions;
 }
@@ -75,7 +80,7 @@ export interface TestIssuer {
  * const issuer = await createTestIssuer({ audience: 'test-project' });
  * const gate = createTokenGate(issuer.options);
  */
-const OPTION_NAMES = ['audience', 'issuer', 'chain', 'port', 'profile', 'cors', 'login'] as const;
+const OPTION_NAMES = ['audience', 'issuer', 'chain', 'port', 'profile', 'cors', 'hosts', 'login'] as const;
 
 export async function createTestIssuer(options: TestIssuerOptions): Promise<TestIssuer> {
   if (typeof options?.audience !== 'string' || options.audience === '') {
@@ -94,6 +99,7 @@ export async function createTestIssuer(options: TestIssuerOptions): Promise<Test
     chain,
     ...(options.profile !== undefined && { profile: options.profile }),
     ...(options.cors !== undefined && { cors: options.cors }),
+    ...(options.hosts !== undefined && { hosts: options.hosts }),
     ...(options.login !== undefined && { login: options.login }),
   });
   const { signer, keys, sessions } = issuer.internals;

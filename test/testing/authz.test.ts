@@ -211,7 +211,9 @@ describe('POST /authz refuses', () => {
       expect(response.status).toBe(400);
       expect((await response.json()).error).toBe('invalid_request');
     }
-    expect((await postAuthz('accessToken=x', 'application/x-www-form-urlencoded')).status).toBe(400);
+    expect((await postAuthz('accessToken=x')).status).toBe(400);
+    // A form is no JSON body: 415, whatever it holds.
+    expect((await postAuthz('accessToken=x', 'application/x-www-form-urlencoded')).status).toBe(415);
   });
 });
 

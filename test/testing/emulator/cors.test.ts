@@ -38,7 +38,7 @@ describe('by default any origin on a loopback host is allowed', () => {
     expect(ok.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
     const refused = await fetch(`${issuer.apiUrl}/auth/validate`, {
       method: 'POST',
-      headers: { Origin: 'http://localhost:5173' },
+      headers: { Origin: 'http://localhost:5173', 'Content-Type': 'application/json' },
       body: '{}',
     });
     expect(refused.status).toBe(401);

@@ -241,7 +241,11 @@ describe('garbage login requests end in a 4xx with { code, msg }, never a crash'
       const signed = await loginSigning(wallet, wallet);
       payload = { ...signed, context: { ...signed.context, uri: 'not a uri' } };
     }
-    const response = await fetch(`${issuer.apiUrl}${path}`, { method: 'POST', body: JSON.stringify(payload) });
+    const response = await fetch(`${issuer.apiUrl}${path}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(payload),
+    });
     expect(response.status).toBeGreaterThanOrEqual(400);
     expect(response.status).toBeLessThan(500);
     expect(await response.json()).toMatchObject({ code: expect.any(String), msg: expect.any(String) });

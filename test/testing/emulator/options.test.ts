@@ -30,7 +30,8 @@ describe('viem is loaded only for a login, and its absence is a 501 naming it', 
       const WALLET = '0x7777777777777777777777777777777777777777';
       (async () => {
         const issuer = await createTestIssuer({ audience: '${AUDIENCE}' });
-        const post = (path, body) => fetch(issuer.url + path, { method: 'POST', body: JSON.stringify(body) });
+        const post = (path, body) =>
+          fetch(issuer.url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
         const validate = await post('/auth/validate', { accessToken: await issuer.sign() });
         const nonce = await post('/auth/nonce', { walletAddress: WALLET });
         const auth = await post('/auth', { walletAddress: WALLET, signature: '0x00' });
