@@ -8,6 +8,7 @@ import type { TokenVerifier } from '../token/verify';
 import type { AccessTokenClaims } from '../token/claims';
 import type { OwnershipResolver } from '../ownership/resolvers/types';
 import type { Sessions } from './sessions';
+import type { RateLimits } from './rate-limits';
 import type { TokenSigner } from './signer';
 import type { LoginSettings, NonceStore } from './login';
 import { badRequest, fromGateError } from './errors';
@@ -20,6 +21,7 @@ export interface EmulatorContext {
   /** The longest one proof waits for the resolver. */
   ownershipTimeoutMs: number;
   sessions: Sessions;
+  rateLimits: RateLimits;
   /** Seconds a login's session (and every token of it) lasts. */
   sessionSeconds: number;
   login: LoginSettings;

@@ -31,13 +31,15 @@ interface Route {
   method: 'GET' | 'POST';
   path: RegExp;
   handle: Handler;
+  /** Counted by the rate limits: the routes a stranger reaches without a token. */
+  limited?: 'nonce' | 'login';
 }
 
 const SEGMENT = '([^/]+)';
 const ROUTES: readonly Route[] = [
   { method: 'GET', path: /^\/\.well-known\/jwks\.json$/, handle: (context) => ({ status: 200, body: context.jwks() }) },
-  { method: 'POST', path: /^\/auth\/nonce$/, handle: (context, body) => nonce(context, body) },
-  { method: 'POST', path: /^\/auth$/, handle: (context, body) => auth(context, body) },
+  { method: 'POST', path: /^\/auth\/nonce$/, handle: (context, body) => nonce(context, body), limited: 'nonce' },
+  { method: 'POST', path: /^\/auth$/, handle: (context, body) => auth(context, body), limited: 'login' },
   { method: 'POST', path: /^\/auth\/validate$/, handle: (context, body) => validate(context, body) },
   { method: 'POST', path: /^\/authz$/, handle: (context, body) => authz(context, body) },
   { method: 'POST', path: /^\/auth\/logout$/, handle: (context, body) => logout(context, body) },
@@ -81,6 +83,7 @@ async function answer(context: EmulatorContext, req: IncomingMessage, path: stri
       throw badRequest('request_invalid', 'The body must be JSON');
     }
   }
+  if (route.limited) await context.rateLimits.check(route.limited, req, body);
   return route.handle(context, body, params);
 }
 

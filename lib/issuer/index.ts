@@ -14,6 +14,7 @@ import type { OwnershipResolver } from '../ownership/resolvers/types';
 import { TokenVerifier } from '../token/verify';
 import { CorsPolicy, type CorsOptions } from './cors';
 import { HostPolicy } from './guard';
+import { rateLimits, socketAddress, type RateLimitOptions } from './rate-limits';
 import { issuerHandler, servesPath } from './http';
 import { KeyRing } from './key-ring';
 import { loadSigningKeys, type SigningKeyInput } from './keys';
@@ -52,6 +53,10 @@ export interface IssuerOptions {
    * [::1], which it always answers: e.g. `['auth.example.com']`. Others get 421 `host_not_allowed`.
    */
   hosts?: string[];
+  /** Limits on `/auth/nonce` and `/auth` per client address and per wallet, shared through `store`; `false` turns them off. */
+  rateLimits?: RateLimitOptions | false;
+  /** The client's address for `rateLimits`. Default: the socket's (behind a proxy, read the proxy's header). */
+  clientAddress?: (req: IncomingMessage) => string | undefined;
   /** @internal The kit's token shape, `'kit'` (default) or `'issuer'`. */
   profile?: TokenProfile;
   /** @internal The chain of tokens the kit signs without one. */
@@ -87,6 +92,8 @@ const KNOWN = new Set([
   'tokenLifetimeSeconds',
   'cors',
   'hosts',
+  'rateLimits',
+  'clientAddress',
   'profile',
   'chain',
 ]);
@@ -143,6 +150,9 @@ export function createIssuer(options: IssuerOptions): Issuer {
   ) {
     throw new OptionsError('revocations', 'must be a revocation list: createRevocationList()');
   }
+  if (options.clientAddress !== undefined && typeof options.clientAddress !== 'function') {
+    throw new OptionsError('clientAddress', 'must be a function (req) => the client address');
+  }
   const ownership = options.ownership ?? NO_OWNERSHIP;
   if (typeof ownership?.resolve !== 'function') {
     throw new OptionsError('ownership', 'must be an OwnershipResolver, e.g. evmOwnershipResolver({ rpcUrl })');
@@ -177,6 +187,7 @@ export function createIssuer(options: IssuerOptions): Issuer {
       ownership,
       ownershipTimeoutMs,
       sessions,
+      rateLimits: rateLimits(store, options.rateLimits, options.clientAddress ?? socketAddress),
       sessionSeconds,
       login,
       nonces: new NonceStore(),
@@ -202,6 +213,7 @@ export function createIssuer(options: IssuerOptions): Issuer {
 }
 
 export type { LoginOptions } from './login-options';
+export type { RateLimitOptions } from './rate-limits';
 export type { CorsOptions } from './cors';
 export type { SigningKeyInput } from './keys';
 export type { IssuerStore } from './store/store';

@@ -90,11 +90,13 @@ export async function createTestIssuer(options: TestIssuerOptions): Promise<Test
   const chain = options.chain ?? 'ethereum';
   const balances = new BalanceTable(chain);
   // The production issuer with test defaults: an ephemeral key, the balance table as what wallets
-  // hold, the memory store, loopback origins.
+  // hold, the memory store, loopback origins, no rate limits.
   const issuer = createIssuer({
     issuer: options.issuer ?? 'picketapi.com',
     audience: options.audience,
     ephemeralKey: true,
+    // Tests and a frontend under development ask as often as they like.
+    rateLimits: false,
     ownership: balanceTableResolver(balances),
     chain,
     ...(options.profile !== undefined && { profile: options.profile }),
