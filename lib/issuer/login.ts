@@ -232,10 +232,12 @@ function namedNonce(context: unknown): string | undefined {
 }
 
 /**
- * The candidate whose message the signature verifies. Offline first (EOA recovery, Ed25519) for
- * every candidate; the chain is asked (contract wallets) only when none matched and the issuer
- * has an RPC URL for the chain. A refusal of a message field is the same for every nonce and is
- * thrown at once; a signature that matches no candidate throws `signature_invalid`.
+ * The candidate whose message the signature verifies. Offline first, one candidate after the
+ * other (EOA recovery, Ed25519); a refusal of a message field is the same for every nonce and is
+ * thrown at once. Only when no candidate matched, and the issuer has an RPC URL for the chain, is
+ * the chain asked (contract wallets), for all candidates at once: a slow or failing RPC costs one
+ * deadline, and answers `signature_unverifiable`. A signature that matches no candidate throws
+ * `signature_invalid`.
  */
 async function findSigned(
   context: EmulatorContext,
@@ -245,31 +247,34 @@ async function findSigned(
   candidates: readonly Candidate[],
   now: number,
 ): Promise<Candidate> {
-  const passes: Array<EvmSignatureVerifier | undefined> =
-    chain.chainType === 'solana'
-      ? [undefined]
-      : context.contractWallets.chainIds.has(chain.chainId)
-        ? [OFFLINE, context.contractWallets.verifier]
-        : [OFFLINE];
-  let refusal: SiweError | undefined;
-  let unavailable: SiweError | undefined;
-  for (const verifier of passes) {
-    for (const candidate of candidates) {
-      try {
-        await verifyCandidate(context, chain, walletAddress, body, candidate, now, verifier);
-        return candidate;
-      } catch (error) {
-        if (!(error instanceof SiweError)) throw error;
-        if (error.reason === 'signature_invalid') refusal = error;
-        else if (error.kind === 'unavailable') unavailable = error;
-        else throw error;
-      }
+  const attempt = (candidate: Candidate, verifier: EvmSignatureVerifier | undefined) =>
+    verifyCandidate(context, chain, walletAddress, body, candidate, now, verifier).then(() => candidate);
+  const refusals: SiweError[] = [];
+  const kept = (error: unknown): void => {
+    if (!(error instanceof SiweError) || (error.reason !== 'signature_invalid' && error.kind !== 'unavailable'))
+      throw error;
+    refusals.push(error);
+  };
+  for (const candidate of candidates) {
+    try {
+      return await attempt(candidate, chain.chainType === 'solana' ? undefined : OFFLINE);
+    } catch (error) {
+      kept(error);
     }
   }
-  if (unavailable) throw unavailable;
+  if (chain.chainType === 'ethereum' && context.contractWallets.chainIds.has(chain.chainId)) {
+    const { verifier } = context.contractWallets;
+    const settled = await Promise.allSettled(candidates.map((candidate) => attempt(candidate, verifier)));
+    const signed = settled.find((s) => s.status === 'fulfilled');
+    if (signed) return signed.value;
+    for (const outcome of settled) kept((outcome as PromiseRejectedResult).reason);
+    const unavailable = refusals.find((e) => e.kind === 'unavailable');
+    if (unavailable) throw unavailable;
+  }
+  const last = refusals[refusals.length - 1];
   throw new SiweError(
     'signature_invalid',
-    `${refusal?.message ?? 'The signature is not valid'}; it matches none of the ${candidates.length} nonce(s) pending for this wallet (another key signed, or the nonce was already used)`,
+    `${last?.message ?? 'The signature is not valid'}; it matches none of the ${candidates.length} nonce(s) pending for this wallet (another key signed, or the nonce was already used)`,
     'signature',
     'refused',
   );

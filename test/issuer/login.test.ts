@@ -469,6 +469,20 @@ describe('contract wallets (ERC-1271) on ganache', () => {
     expect([reply.status, reply.body.code]).toEqual([401, 'signature_invalid']);
   }, 60_000);
 
+  test('with several nonces pending, the one the owner signed is found through the chain, and only it is taken', async () => {
+    const withRpc = await start({ chains: { ethereum: { rpcUrl: chain.rpcUrl } } });
+    try {
+      const older = await signedLogin(withRpc.url, { address: contract }, owner);
+      const newer = await signedLogin(withRpc.url, { address: contract }, owner);
+      await askNonce(withRpc.url, contract);
+      expect((await post(withRpc.url, '/auth', older)).status).toBe(200);
+      expect((await post(withRpc.url, '/auth', older)).body.code).toBe('signature_invalid');
+      expect((await post(withRpc.url, '/auth', newer)).status).toBe(200);
+    } finally {
+      await withRpc.close();
+    }
+  }, 60_000);
+
   test('an RPC that cannot be reached → 503 signature_unverifiable with Retry-After', async () => {
     const unreachable = await start({ chains: { ethereum: { rpcUrl: `http://127.0.0.1:${await closedPort()}` } } });
     try {
