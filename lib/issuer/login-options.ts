@@ -5,7 +5,15 @@
 import { OptionsError } from '../errors';
 import { chainInfo, CHAINS } from './chains';
 import type { ContractWallets, LoginSettings, MessageFormat } from './login';
-import { assertStatement, defaultStatement, domainPolicy, evmSignatureVerifier } from './siwe';
+import {
+  assertStatement,
+  defaultStatement,
+  domainPolicy,
+  evmSignatureVerifier,
+  parseAuthority,
+  type DomainPolicy,
+} from './siwe';
+import { asciiLowerCase } from './siwe/grammar';
 
 export interface LoginOptions {
   /** The message format `/auth/nonce` announces: `'siwe'` (EIP-4361, default) or `'simple'`. */
@@ -17,7 +25,7 @@ export interface LoginOptions {
   statement?: string;
   /**
    * Domains (`host[:port]`) SIWE messages may name, e.g. `app.example.com`, `localhost:5173`,
-   * `[::1]:5173`. Default: any loopback host (localhost, 127.x.x.x, [::1]) on any port.
+   * `[::1]:5173`. Default: any loopback host (localhost, 127.x.x.x, [::1], *.localhost) on any port.
    */
   domains?: string[];
   /** Seconds a nonce stays good (and how old a SIWE message's issuedAt may be), up to a day. Default 600. */
@@ -50,9 +58,26 @@ export function loginSettings(audience: string, options: LoginOptions = {}): Log
     format,
     statement,
     nonceTtlMs: Math.round(nonceTtlSeconds * 1000),
-    domains: domainPolicy(domains, 'login.domains'),
+    domains: domains === undefined ? LOOPBACK : domainPolicy(domains, 'login.domains'),
   };
 }
+
+const loopbackAddress = domainPolicy();
+
+/**
+ * The default domains: loopback addresses and `localhost` (`domainPolicy()`), and the names below
+ * `localhost` that RFC 6761 keeps for loopback (`app.localhost:5173`), as the default CORS origins.
+ */
+const LOOPBACK: DomainPolicy = (domain) => {
+  if (loopbackAddress(domain)) return true;
+  const authority = parseAuthority(domain);
+  return (
+    authority !== undefined &&
+    authority.userinfo === undefined &&
+    authority.host.kind === 'reg-name' &&
+    /^[a-z0-9-]+(?:\.[a-z0-9-]+)*\.localhost$/.test(asciiLowerCase(authority.host.text))
+  );
+};
 
 /**
  * Validates `chains` and builds the contract-wallet verifier once: each entry names an EVM chain of
