@@ -10,7 +10,8 @@ import type { OwnershipResolver } from '../ownership/resolvers/types';
 import type { Sessions } from './sessions';
 import type { RateLimits } from './rate-limits';
 import type { TokenSigner } from './signer';
-import type { LoginSettings, NonceStore } from './login';
+import type { ContractWallets, LoginSettings } from './login';
+import type { IssuerStore } from './store/store';
 import { badRequest, fromGateError } from './errors';
 
 export interface EmulatorContext {
@@ -25,7 +26,10 @@ export interface EmulatorContext {
   /** Seconds a login's session (and every token of it) lasts. */
   sessionSeconds: number;
   login: LoginSettings;
-  nonces: NonceStore;
+  /** Pending nonces (and sessions, through `sessions`), shared by the issuer's instances. */
+  store: IssuerStore;
+  /** Contract-wallet signatures, through the RPC URLs of `chains`. */
+  contractWallets: ContractWallets;
   /** The JWKS document; called once per fetch (the issuer counts them). */
   jwks(): unknown;
 }

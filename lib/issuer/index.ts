@@ -18,8 +18,8 @@ import { rateLimits, socketAddress, type RateLimitOptions } from './rate-limits'
 import { issuerHandler, servesPath } from './http';
 import { KeyRing } from './key-ring';
 import { loadSigningKeys, type SigningKeyInput } from './keys';
-import { NonceStore, type LoginSettings } from './login';
-import { loginSettings, type LoginOptions } from './login-options';
+import type { LoginSettings } from './login';
+import { contractWallets, loginSettings, type ChainsOptions, type LoginOptions } from './login-options';
 import { Sessions, type SessionRevocations } from './sessions';
 import { TokenSigner, TOKEN_PROFILES, type TokenProfile } from './signer';
 import { memoryIssuerStore } from './store/memory';
@@ -36,6 +36,11 @@ export interface IssuerOptions {
   ephemeralKey?: boolean;
   /** Wallet login (EIP-4361 by default). */
   login?: LoginOptions;
+  /**
+   * JSON-RPC endpoints of the EVM chains, `{ ethereum: { rpcUrl }, polygon: { rpcUrl } }`: contract
+   * wallets (EIP-1271, EIP-6492) log in through them. Without one, a chain's wallets must be EOAs.
+   */
+  chains?: ChainsOptions;
   /** What logins and `/authz` prove: `evmOwnershipResolver({ rpcUrl })` or your own. Without it, requirements are refused. */
   ownership?: OwnershipResolver;
   /** The longest a login or `/authz` waits for `ownership`. Default 10000 ms. */
@@ -85,6 +90,7 @@ const KNOWN = new Set([
   'signingKeys',
   'ephemeralKey',
   'login',
+  'chains',
   'ownership',
   'ownershipTimeoutMs',
   'store',
@@ -162,6 +168,7 @@ export function createIssuer(options: IssuerOptions): Issuer {
   const cors = new CorsPolicy(options.cors);
   const hosts = new HostPolicy(options.hosts);
   const login: LoginSettings = loginSettings(audience, options.login);
+  const wallets = contractWallets(options.chains);
   const chain = options.chain ?? 'ethereum';
 
   const keys = KeyRing.from(loadSigningKeys(options.signingKeys ?? { ephemeral: true }));
@@ -190,7 +197,8 @@ export function createIssuer(options: IssuerOptions): Issuer {
       rateLimits: rateLimits(store, options.rateLimits, options.clientAddress ?? socketAddress),
       sessionSeconds,
       login,
-      nonces: new NonceStore(),
+      store,
+      contractWallets: wallets,
       jwks() {
         jwksHits += 1;
         return keys.jwks();
@@ -212,7 +220,7 @@ export function createIssuer(options: IssuerOptions): Issuer {
   };
 }
 
-export type { LoginOptions } from './login-options';
+export type { ChainsOptions, LoginOptions } from './login-options';
 export type { RateLimitOptions } from './rate-limits';
 export type { CorsOptions } from './cors';
 export type { SigningKeyInput } from './keys';

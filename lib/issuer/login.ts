@@ -3,13 +3,18 @@
  * 1. `POST /auth/nonce { chain, walletAddress, locale? }` → `{ nonce, statement, format }`;
  * 2. the wallet signs the message the client builds from it: `simple`
  *    (`<statement>\n\nAddress: <wallet>\nNonce: <nonce>`) or `siwe` (EIP-4361, from the client's
- *    `context`: domain, uri, chainId, issuedAt);
+ *    `context`: domain, uri, issuedAt and the optional scheme, expirationTime, notBefore,
+ *    requestId, resources; picket-js's Solana variant on chain `solana`);
  * 3. `POST /auth { chain, walletAddress, signature, context?, requirements? }` → `{ accessToken, user }`.
- * The issuer rebuilds the message, recovers the signer with viem and checks nonce, domain, chain
- * id and age. A nonce serves one login attempt, successful or not. EVM chains only.
+ *
+ * Nonces live in the issuer store: a wallet holds several pending at once (one per open tab, the
+ * store bounds them), each for one login, on every instance sharing the store. The client does
+ * not say which nonce it signed (picket-js sends none; `context.nonce` may name it), so `/auth`
+ * rebuilds the message for each nonce pending for the wallet, checks it with `./siwe`, and takes
+ * with `consumeNonce` only the one whose message the signature verifies. A failed attempt takes
+ * nothing: whoever knows a wallet's address can neither burn nor replace its pending nonces.
  */
 import { randomBytes } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
 import { addressKey, isEvmAddress } from '../chain/address';
 import type { AccessTokenClaims } from '../token/claims';
 import { upgradeClaims } from './proofs';
@@ -17,6 +22,17 @@ import { withHoldings } from './holdings';
 import { chainInfo, type ChainInfo } from './chains';
 import { authState, bodyObject, optionalRequirementsFor, type Answer, type EmulatorContext } from './context';
 import { ApiError, badRequest, fromGateError, loginRefused } from './errors';
+import {
+  evmSignatureVerifier,
+  formatSimpleMessage,
+  MAX_SIGNATURE_BYTES,
+  SiweError,
+  verifyLogin,
+  type DomainPolicy,
+  type EvmSignatureVerifier,
+} from './siwe';
+import { isSolanaAddress, verifySolanaSignature } from './solana';
+import { MAX_NONCES_PER_WALLET, MAX_TTL_MS, type StoreRecord } from './store/store';
 import { walletCrypto } from './viem';
 
 export type MessageFormat = 'siwe' | 'simple';
@@ -24,110 +40,172 @@ export type MessageFormat = 'siwe' | 'simple';
 export interface LoginSettings {
   /** The message format `/auth/nonce` announces. */
   format: MessageFormat;
-  /** The statement the wallet signs. */
+  /** The statement the wallet signs (EIP-4361-valid, checked at startup). */
   statement: string;
-  /** Whether a SIWE message's `domain` (host[:port]) may log in. */
-  allowsDomain(domain: string): boolean;
-  /** How long a nonce and a SIWE message's `issuedAt` stay good. */
+  /** Which SIWE `domain`s may log in (`domainPolicy(login.domains)`). */
+  domains: DomainPolicy;
+  /** How long a nonce stays good, and how old a SIWE message's `issuedAt` may be. */
   nonceTtlMs: number;
 }
 
-/** Tolerated clock difference between the browser and the issuer. */
-const CLOCK_SKEW_MS = 60_000;
-/** Pending nonces kept at most (one per wallet and chain). */
-const MAX_PENDING_NONCES = 10_000;
+/** Contract-wallet signatures: a verifier with the RPC URLs of `chains`, and the chain ids it can ask. */
+export interface ContractWallets {
+  verifier: EvmSignatureVerifier;
+  chainIds: ReadonlySet<number>;
+}
 
-interface PendingNonce {
-  nonce: string;
+/**
+ * How long the store keeps a nonce past its lifetime: a login signed for it in that time is
+ * refused as `nonce_expired` rather than as a signature that matches no nonce.
+ */
+const EXPIRED_KEPT_MS = 600_000;
+/** EOA recovery and Ed25519 only: the first pass over the candidates, offline. */
+const OFFLINE = evmSignatureVerifier();
+const BASE58_SIGNATURE = /^[1-9A-HJ-NP-Za-km-z]{64,88}$/;
+
+/** What the store keeps with a nonce: what the login must be checked against. */
+interface NonceRecord {
+  chain: string;
   format: MessageFormat;
   statement: string;
   issuedAtMs: number;
+  expiresAtMs: number;
 }
 
-/** The nonce each wallet may sign next, one per wallet and chain; taking one removes it. */
-export class NonceStore {
-  private readonly pending = new LRUCache<string, PendingNonce>({ max: MAX_PENDING_NONCES });
-
-  issue(chain: string, wallet: string, settings: LoginSettings): PendingNonce {
-    const entry = {
-      nonce: randomBytes(16).toString('hex'),
-      format: settings.format,
-      statement: settings.statement,
-      issuedAtMs: Date.now(),
-    };
-    this.pending.set(`${chain}:${addressKey(chain, wallet)}`, entry);
-    return entry;
-  }
-
-  take(chain: string, wallet: string): PendingNonce | undefined {
-    const key = `${chain}:${addressKey(chain, wallet)}`;
-    const entry = this.pending.get(key);
-    this.pending.delete(key);
-    return entry;
-  }
+interface Candidate {
+  nonce: string;
+  record: NonceRecord;
 }
 
-/** The chain of a login request: an EVM chain the issuer knows (default `ethereum`). */
+function nonceRecord(record: StoreRecord): NonceRecord | undefined {
+  const { chain, format, statement, issuedAtMs, expiresAtMs } = record;
+  if (
+    typeof chain !== 'string' ||
+    (format !== 'siwe' && format !== 'simple') ||
+    typeof statement !== 'string' ||
+    typeof issuedAtMs !== 'number' ||
+    typeof expiresAtMs !== 'number'
+  )
+    return undefined;
+  return { chain, format, statement, issuedAtMs, expiresAtMs };
+}
+
+/** The chain of a login request: one the issuer knows (default `ethereum`). */
 function loginChain(value: unknown): ChainInfo {
   const slug = value ?? 'ethereum';
   const info = typeof slug === 'string' ? chainInfo(slug) : undefined;
-  if (!info || info.chainType !== 'ethereum') {
+  if (!info) {
     throw badRequest(
       'chain_not_supported',
-      'The emulator signs in EVM wallets only (ethereum, polygon, optimism, arbitrum)',
+      'Wallets log in on ethereum, polygon, optimism, arbitrum or solana (GET /chains)',
     );
   }
   return info;
 }
 
-function loginWallet(value: unknown): string {
+function loginWallet(chain: ChainInfo, value: unknown): string {
+  if (chain.chainType === 'solana') {
+    if (typeof value !== 'string' || !isSolanaAddress(value))
+      throw badRequest('request_invalid', 'walletAddress must be a base58 Solana public key');
+    return value;
+  }
   if (typeof value !== 'string' || !isEvmAddress(value))
     throw badRequest('request_invalid', 'walletAddress must be a 0x address');
   return value;
 }
 
-export function nonce(context: EmulatorContext, input: unknown): Answer {
+/** The store's key of a wallet's nonces: its chain and normalised address. */
+function walletKey(chain: ChainInfo, walletAddress: string): string {
+  return `${chain.chainSlug}:${addressKey(chain.chainSlug, walletAddress)}`;
+}
+
+/** A signature's shape, checked before the store is asked: hex on EVM chains, base58 on Solana. */
+function checkSignature(chain: ChainInfo, signature: unknown): void {
+  const ok =
+    chain.chainType === 'solana'
+      ? typeof signature === 'string' && BASE58_SIGNATURE.test(signature)
+      : typeof signature === 'string' &&
+        /^0x(?:[0-9a-fA-F]{2})+$/.test(signature) &&
+        signature.length <= 2 + 2 * MAX_SIGNATURE_BYTES;
+  if (!ok) {
+    throw badRequest(
+      'signature_malformed',
+      chain.chainType === 'solana'
+        ? 'signature must be a base58 Ed25519 signature (64 bytes)'
+        : `signature must be 0x followed by an even number of hex digits, at most ${MAX_SIGNATURE_BYTES} bytes`,
+    );
+  }
+}
+
+/** A `SiweError` as the issuer answers it: 400, 401 or 503, its reason as `code`. */
+function answerFor(error: SiweError): ApiError {
+  if (error.kind === 'refused') return loginRefused(error.reason, error.message);
+  if (error.kind === 'unavailable')
+    return new ApiError(503, error.reason, error.message, { headers: { 'Retry-After': '1' } });
+  return badRequest(error.reason, error.message);
+}
+
+export async function nonce(context: EmulatorContext, input: unknown): Promise<Answer> {
   const body = bodyObject(input);
   const chain = loginChain(body.chain);
-  const walletAddress = loginWallet(body.walletAddress);
-  const { nonce: value, statement, format } = context.nonces.issue(chain.chainSlug, walletAddress, context.login);
+  const walletAddress = loginWallet(chain, body.walletAddress);
+  const { format, statement, nonceTtlMs } = context.login;
+  const value = randomBytes(16).toString('hex');
+  const issuedAtMs = Date.now();
+  const record: NonceRecord = {
+    chain: chain.chainSlug,
+    format,
+    statement,
+    issuedAtMs,
+    expiresAtMs: issuedAtMs + nonceTtlMs,
+  };
+  const kept = Math.min(MAX_TTL_MS, Math.max(1, nonceTtlMs + EXPIRED_KEPT_MS));
+  await context.store.issueNonce(walletKey(chain, walletAddress), value, { ...record }, kept);
   return { status: 200, body: { nonce: value, statement, format } };
 }
 
 export async function auth(context: EmulatorContext, input: unknown): Promise<Answer> {
   const body = bodyObject(input);
   const chain = loginChain(body.chain);
-  const walletAddress = loginWallet(body.walletAddress);
-  const { signature } = body;
-  if (typeof signature !== 'string' || !/^0x[0-9a-fA-F]{1,1024}$/.test(signature)) {
-    throw badRequest('request_invalid', 'signature must be a 0x hex string');
-  }
-  // Requirements are read before the nonce is spent: a typo in them costs no signature.
+  const walletAddress = loginWallet(chain, body.walletAddress);
+  checkSignature(chain, body.signature);
+  // Requirements are read before any nonce is looked at: a typo in them costs no signature.
   const requirement = optionalRequirementsFor(body.requirements, chain.chainSlug);
-  const crypto = await walletCrypto();
+  if (chain.chainType === 'ethereum') await walletCrypto();
 
-  const pending = context.nonces.take(chain.chainSlug, walletAddress);
-  if (!pending)
+  const key = walletKey(chain, walletAddress);
+  const named = namedNonce(body.context);
+  const now = Date.now();
+  const pending: Candidate[] = [];
+  for (const entry of (await context.store.pendingNonces(key)).slice(0, MAX_NONCES_PER_WALLET)) {
+    const record = nonceRecord(entry.record);
+    if (record && record.chain === chain.chainSlug && (named === undefined || entry.nonce === named))
+      pending.push({ nonce: entry.nonce, record });
+  }
+  if (pending.length === 0) {
     throw loginRefused(
       'nonce_invalid',
-      'No nonce is pending for this wallet: ask /auth/nonce (a nonce serves one login)',
+      named === undefined
+        ? 'No nonce is pending for this wallet (never asked for, or already used): ask /auth/nonce'
+        : 'context.nonce is not pending for this wallet (never issued, or already used): ask /auth/nonce',
     );
-  if (Date.now() - pending.issuedAtMs >= context.login.nonceTtlMs)
-    throw loginRefused('nonce_expired', 'The nonce has expired: ask /auth/nonce again');
-
-  const message =
-    pending.format === 'simple'
-      ? simpleMessage(pending, walletAddress)
-      : siweMessage(context, crypto, pending, walletAddress, chain, body.context);
-  let signer: string;
+  }
+  // Live nonces first (newest first, as the store lists them), then those past their lifetime.
+  const candidates = [
+    ...pending.filter((c) => c.record.expiresAtMs > now),
+    ...pending.filter((c) => c.record.expiresAtMs <= now),
+  ];
+  let signed: Candidate;
   try {
-    signer = await crypto.recoverMessageAddress({ message, signature: signature as `0x${string}` });
-  } catch {
-    throw loginRefused('signature_invalid', 'The signature is not a valid wallet signature');
+    signed = await findSigned(context, chain, walletAddress, body, candidates, now);
+  } catch (error) {
+    throw error instanceof SiweError ? answerFor(error) : error;
   }
-  if (signer.toLowerCase() !== walletAddress.toLowerCase()) {
-    throw loginRefused('signature_invalid', 'The message was not signed by this wallet');
-  }
+  const taken = await context.store.consumeNonce(key, signed.nonce);
+  if (signed.record.expiresAtMs <= now)
+    throw loginRefused('nonce_expired', 'The nonce this message holds has expired: ask /auth/nonce again');
+  if (taken === undefined)
+    throw loginRefused('nonce_invalid', 'The nonce this message holds has just been used by another login');
 
   let claims: Record<string, unknown> = { walletAddress, displayAddress: walletAddress, chain: chain.chainSlug };
   if (requirement) {
@@ -146,64 +224,86 @@ export async function auth(context: EmulatorContext, input: unknown): Promise<An
   return { status: 200, body: authState(token) };
 }
 
-/** picket-js's `simple` format. */
-function simpleMessage(pending: PendingNonce, walletAddress: string): string {
-  return `${pending.statement}\n\nAddress: ${walletAddress}\nNonce: ${pending.nonce}`;
+/** `context.nonce`, when the client names the nonce it signed. */
+function namedNonce(context: unknown): string | undefined {
+  if (typeof context !== 'object' || context === null) return undefined;
+  const value = (context as Record<string, unknown>).nonce;
+  return typeof value === 'string' ? value : undefined;
 }
 
-/** The EIP-4361 message the client signed, rebuilt from its `context` after checking it. */
-function siweMessage(
+/**
+ * The candidate whose message the signature verifies. Offline first, one candidate after the
+ * other (EOA recovery, Ed25519); a refusal of a message field is the same for every nonce and is
+ * thrown at once. Only when no candidate matched, and the issuer has an RPC URL for the chain, is
+ * the chain asked (contract wallets), for all candidates at once: a slow or failing RPC costs one
+ * deadline, and answers `signature_unverifiable`. A signature that matches no candidate throws
+ * `signature_invalid`.
+ */
+async function findSigned(
   context: EmulatorContext,
-  crypto: Awaited<ReturnType<typeof walletCrypto>>,
-  pending: PendingNonce,
-  walletAddress: string,
   chain: ChainInfo,
-  input: unknown,
-): string {
-  const { domain, uri, chainId, issuedAt } = (typeof input === 'object' && input !== null ? input : {}) as Record<
-    string,
-    unknown
-  >;
-  if (
-    typeof domain !== 'string' ||
-    typeof uri !== 'string' ||
-    typeof chainId !== 'number' ||
-    typeof issuedAt !== 'string'
-  ) {
-    throw badRequest('context_invalid', 'A SIWE login needs context { domain, uri, chainId, issuedAt }');
+  walletAddress: string,
+  body: Record<string, unknown>,
+  candidates: readonly Candidate[],
+  now: number,
+): Promise<Candidate> {
+  const attempt = (candidate: Candidate, verifier: EvmSignatureVerifier | undefined) =>
+    verifyCandidate(context, chain, walletAddress, body, candidate, now, verifier).then(() => candidate);
+  const refusals: SiweError[] = [];
+  const kept = (error: unknown): void => {
+    if (!(error instanceof SiweError) || (error.reason !== 'signature_invalid' && error.kind !== 'unavailable'))
+      throw error;
+    refusals.push(error);
+  };
+  for (const candidate of candidates) {
+    try {
+      return await attempt(candidate, chain.chainType === 'solana' ? undefined : OFFLINE);
+    } catch (error) {
+      kept(error);
+    }
   }
-  if (!context.login.allowsDomain(domain))
-    throw loginRefused('domain_not_allowed', 'The message was signed for a domain this issuer does not serve');
-  if (chainId !== chain.chainId)
-    throw badRequest('context_invalid', `context.chainId must be ${chain.chainId} for ${chain.chainSlug}`);
-  const issued = new Date(issuedAt);
-  // The message holds issuedAt as written; only the form Date#toISOString writes is rebuilt exactly.
-  if (Number.isNaN(issued.getTime()) || issued.toISOString() !== issuedAt) {
-    throw badRequest(
-      'context_invalid',
-      'context.issuedAt must be an ISO 8601 UTC time such as new Date().toISOString() writes',
-    );
+  if (chain.chainType === 'ethereum' && context.contractWallets.chainIds.has(chain.chainId)) {
+    const { verifier } = context.contractWallets;
+    const settled = await Promise.allSettled(candidates.map((candidate) => attempt(candidate, verifier)));
+    const signed = settled.find((s) => s.status === 'fulfilled');
+    if (signed) return signed.value;
+    for (const outcome of settled) kept((outcome as PromiseRejectedResult).reason);
+    const unavailable = refusals.find((e) => e.kind === 'unavailable');
+    if (unavailable) throw unavailable;
   }
-  const age = Date.now() - issued.getTime();
-  if (age > context.login.nonceTtlMs + CLOCK_SKEW_MS)
-    throw loginRefused('message_expired', 'The signed message is too old: sign in again');
-  if (age < -CLOCK_SKEW_MS) throw badRequest('context_invalid', 'context.issuedAt is in the future');
-  try {
-    return crypto.createSiweMessage({
-      address: walletAddress as `0x${string}`,
-      chainId,
-      domain,
-      nonce: pending.nonce,
-      uri,
-      version: '1',
-      issuedAt: issued,
-      statement: pending.statement,
-    });
-  } catch (error) {
-    throw new ApiError(
-      400,
-      'context_invalid',
-      `The SIWE context is not usable: ${(error as { shortMessage?: string }).shortMessage ?? 'invalid field'}`,
-    );
+  const last = refusals[refusals.length - 1];
+  throw new SiweError(
+    'signature_invalid',
+    `${last?.message ?? 'The signature is not valid'}; it matches none of the ${candidates.length} nonce(s) pending for this wallet (another key signed, or the nonce was already used)`,
+    'signature',
+    'refused',
+  );
+}
+
+async function verifyCandidate(
+  context: EmulatorContext,
+  chain: ChainInfo,
+  walletAddress: string,
+  body: Record<string, unknown>,
+  { nonce, record }: Candidate,
+  now: number,
+  verifier: EvmSignatureVerifier | undefined,
+): Promise<void> {
+  const solana = chain.chainType === 'solana';
+  if (record.format === 'simple') {
+    const message = formatSimpleMessage({ statement: record.statement, address: walletAddress, nonce });
+    if (solana) verifySolanaSignature({ message, address: walletAddress, signature: body.signature });
+    else await verifier!.verify({ message, address: walletAddress, signature: body.signature, chainId: chain.chainId });
+    return;
   }
+  await verifyLogin(
+    {
+      account: solana ? 'solana' : 'ethereum',
+      context: body.context,
+      signature: body.signature,
+      issued: { address: walletAddress, nonce, statement: record.statement, chainId: chain.chainId },
+    },
+    { domains: context.login.domains, now, maxAgeMs: context.login.nonceTtlMs },
+    verifier,
+  );
 }

@@ -220,6 +220,17 @@ describe("the client's context: the fields the wallet chose, each refused with i
     await expect(login(CONTEXT, { compact: true })).resolves.toMatchObject({ signer: 'eoa' });
   });
 
+  it.each([
+    ['64 zero bytes', `0x${'00'.repeat(64)}`],
+    ['64 bytes whose r is past the curve order', `0x${'ff'.repeat(64)}`],
+    ['65 zero bytes', `0x${'00'.repeat(65)}`],
+  ])('refuses %s as signature_invalid, never a crash', async (_name, signature) => {
+    const issued = { address: account.address, nonce: NONCE, statement: STATEMENT, chainId: 1 };
+    await expect(
+      verifyLogin({ context: CONTEXT, signature, issued }, { domains: domainPolicy(), now: NOW }),
+    ).rejects.toMatchObject({ reason: 'signature_invalid', kind: 'refused' });
+  });
+
   it('takes and enforces Expiration Time, Not Before, Request ID, Resources and scheme', async () => {
     const full = {
       ...CONTEXT,

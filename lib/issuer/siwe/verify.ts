@@ -56,12 +56,13 @@ function signatureHex(signature: unknown): Hex {
 async function recoverEoa(message: string, signature: Hex): Promise<string | undefined> {
   const viem = loadViem();
   const bytes = (signature.length - 2) / 2;
-  let full: Hex;
-  if (bytes === 65) full = signature;
-  else if (bytes === 64)
-    full = viem.serializeSignature(viem.compactSignatureToSignature(viem.parseCompactSignature(signature)));
-  else return undefined;
+  if (bytes !== 64 && bytes !== 65) return undefined;
   try {
+    // A 64-byte value that is no compact signature (r or s out of range) recovers nobody.
+    const full =
+      bytes === 65
+        ? signature
+        : viem.serializeSignature(viem.compactSignatureToSignature(viem.parseCompactSignature(signature)));
     return await viem.recoverMessageAddress({ message, signature: full });
   } catch {
     return undefined;

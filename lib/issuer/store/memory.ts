@@ -16,6 +16,7 @@ import {
   checkTime,
   DEFAULT_NONCES_PER_WALLET,
   isStoreKey,
+  MAX_NONCES_PER_WALLET,
   parseRecord,
   recordJson,
   type IssuerStore,
@@ -145,7 +146,12 @@ export function memoryIssuerStore(
     if (!KNOWN_KEYS.has(key)) throw new OptionsError(key, 'is not a known option');
   }
   const maxNonces = count('maxNonces', options.maxNonces, 100_000, 10_000_000);
-  const perWallet = count('maxNoncesPerWallet', options.maxNoncesPerWallet, DEFAULT_NONCES_PER_WALLET, 100);
+  const perWallet = count(
+    'maxNoncesPerWallet',
+    options.maxNoncesPerWallet,
+    DEFAULT_NONCES_PER_WALLET,
+    MAX_NONCES_PER_WALLET,
+  );
   const maxSessions = count('maxSessions', options.maxSessions, 100_000, 10_000_000);
   const maxCounters = count('maxCounters', options.maxCounters, 100_000, 10_000_000);
 
@@ -213,6 +219,18 @@ export function memoryIssuerStore(
       if (entry === undefined) return undefined;
       nonces.delete(id);
       return parseRecord(entry.json);
+    },
+
+    async pendingNonces(walletKey) {
+      open();
+      if (!isStoreKey(walletKey)) return [];
+      const at = now();
+      const listed = [];
+      for (const nonce of [...(wallets.get(walletKey) ?? [])].reverse()) {
+        const entry = nonces.get(nonceId(walletKey, nonce), at);
+        if (entry !== undefined) listed.push({ nonce, record: parseRecord(entry.json) });
+      }
+      return listed;
     },
 
     async createSession(sid, record, expiresAt) {

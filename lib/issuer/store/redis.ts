@@ -21,9 +21,11 @@ import {
   checkTime,
   DEFAULT_NONCES_PER_WALLET,
   isStoreKey,
+  MAX_NONCES_PER_WALLET,
   parseRecord,
   recordJson,
   type IssuerStore,
+  type PendingNonce,
   type SessionState,
   type StoreRecord,
 } from './store';
@@ -118,6 +120,30 @@ ${CLOCK}
 local expires, record = string.match(value, '^%d+ (%d+) (.*)$')
 if not expires or tonumber(expires) <= now then return false end
 return record
+`);
+
+/**
+ * KEYS[1]: the wallet's nonces. ARGV: most per wallet. Reads, never writes: the live nonces as
+ * a flat list of nonce, issued µs and record, at most `most` of them (the newest).
+ */
+const PENDING_NONCES = new Script(`${CLOCK}
+local most = tonumber(ARGV[1])
+local live = {}
+local fields = redis.call('HGETALL', KEYS[1])
+for i = 1, #fields, 2 do
+  local issued, expires, record = string.match(fields[i + 1], '^(%d+) (%d+) (.*)$')
+  if issued and tonumber(expires) > now then
+    table.insert(live, { fields[i], tonumber(issued), record })
+  end
+end
+table.sort(live, function(a, b) return a[2] > b[2] end)
+local reply = {}
+for i = 1, math.min(#live, most) do
+  table.insert(reply, live[i][1])
+  table.insert(reply, string.format('%d', live[i][2]))
+  table.insert(reply, live[i][3])
+end
+return reply
 `);
 
 /**
@@ -247,7 +273,14 @@ export function redisIssuerStore(options: RedisIssuerStoreOptions): RedisIssuerS
     throw new OptionsError('keyPrefix', 'must be a string of at most 100 characters');
   }
   const timeoutMs = bounded('timeoutMs', options.timeoutMs, 500, 1, 60_000, ' of milliseconds');
-  const perWallet = bounded('maxNoncesPerWallet', options.maxNoncesPerWallet, DEFAULT_NONCES_PER_WALLET, 1, 100, '');
+  const perWallet = bounded(
+    'maxNoncesPerWallet',
+    options.maxNoncesPerWallet,
+    DEFAULT_NONCES_PER_WALLET,
+    1,
+    MAX_NONCES_PER_WALLET,
+    '',
+  );
   const url = options.url === undefined ? undefined : parseUrl(options.url);
 
   const ownClient = url !== undefined;
@@ -333,6 +366,20 @@ export function redisIssuerStore(options: RedisIssuerStoreOptions): RedisIssuerS
       const reply = await run(() => evaluate(CONSUME_NONCE, `nonces:${walletKey}`, [nonce]));
       if (reply === null || reply === undefined) return undefined;
       return record(reply, 'nonce');
+    },
+
+    async pendingNonces(walletKey) {
+      open();
+      if (!isStoreKey(walletKey)) return [];
+      const reply = await run(() => evaluate(PENDING_NONCES, `nonces:${walletKey}`, [String(perWallet)]));
+      if (!Array.isArray(reply) || reply.length % 3 !== 0) throw malformed('nonce list');
+      const listed: PendingNonce[] = [];
+      for (let i = 0; i < reply.length; i += 3) {
+        const nonce: unknown = reply[i];
+        if (typeof nonce !== 'string') throw malformed('nonce list');
+        listed.push({ nonce, record: record(reply[i + 2], 'nonce') });
+      }
+      return listed;
     },
 
     async createSession(sid, value, expiresAt) {

@@ -10,6 +10,12 @@
 /** A record the store keeps: a plain object that survives a JSON round trip. */
 export type StoreRecord = Record<string, unknown>;
 
+/** A pending nonce, as `pendingNonces` lists it. */
+export interface PendingNonce {
+  nonce: string;
+  record: StoreRecord;
+}
+
 /** A session as the store knows it. */
 export interface SessionState {
   /**
@@ -55,6 +61,13 @@ export interface IssuerStore {
    */
   consumeNonce(walletKey: string, nonce: string): Promise<StoreRecord | undefined>;
   /**
+   * The nonces pending for `walletKey` that have not expired, with their records, newest first,
+   * without taking any: at most the wallet's cap. A login whose client does not name the nonce it
+   * signed tries each, then takes the one that verifies with `consumeNonce`. Empty for a wallet
+   * without any (or a key the store could never have issued for).
+   */
+  pendingNonces(walletKey: string): Promise<PendingNonce[]>;
+  /**
    * Stores a live session until `expiresAt` (epoch ms). `false` when nothing was stored: the
    * session `sid` has been ended (an end is final: no later create brings it back) or `expiresAt`
    * has passed. Creating a live session again replaces its record and never extends its expiry:
@@ -85,6 +98,8 @@ export const MAX_RECORD_LENGTH = 8192;
 export const MAX_TTL_MS = 86_400_000;
 /** Pending nonces a wallet holds at once, by default. */
 export const DEFAULT_NONCES_PER_WALLET = 8;
+/** The most pending nonces an adapter lets one wallet hold (`maxNoncesPerWallet`'s bound). */
+export const MAX_NONCES_PER_WALLET = 100;
 
 /** True for a key the port accepts. */
 export function isStoreKey(value: unknown): value is string {
@@ -137,7 +152,14 @@ export function parseRecord(json: string): StoreRecord {
 export function isIssuerStore(value: unknown): value is IssuerStore {
   if (typeof value !== 'object' || value === null) return false;
   const store = value as Record<string, unknown>;
-  return ['issueNonce', 'consumeNonce', 'createSession', 'getSession', 'endSession', 'hit', 'close'].every(
-    (method) => typeof store[method] === 'function',
-  );
+  return [
+    'issueNonce',
+    'consumeNonce',
+    'pendingNonces',
+    'createSession',
+    'getSession',
+    'endSession',
+    'hit',
+    'close',
+  ].every((method) => typeof store[method] === 'function');
 }

@@ -126,6 +126,42 @@ export function describeIssuerStore(name: string, fixture: StoreFixture): void {
         for (const nonce of long) expect(await b.consumeNonce(wallet, nonce)).toEqual(RECORD);
       });
 
+      test("pendingNonces lists the wallet's live nonces with their records, newest first, taking none", async () => {
+        const wallet = `ethereum:${fresh('w')}`;
+        const nonces = [fresh('n'), fresh('n'), fresh('n')];
+        for (const [i, nonce] of nonces.entries()) await a.issueNonce(wallet, nonce, { i }, HOUR);
+        await a.issueNonce(OTHER_WALLET, fresh('other'), RECORD, HOUR);
+        const expected = [
+          { nonce: nonces[2], record: { i: 2 } },
+          { nonce: nonces[1], record: { i: 1 } },
+          { nonce: nonces[0], record: { i: 0 } },
+        ];
+        expect(await b.pendingNonces(wallet)).toEqual(expected);
+        expect(await a.pendingNonces(wallet)).toEqual(expected);
+        expect(await b.consumeNonce(wallet, nonces[1]!)).toEqual({ i: 1 });
+        expect(await a.pendingNonces(wallet)).toEqual([expected[0], expected[2]]);
+      });
+
+      test('pendingNonces of a wallet without any is empty, and never lists more than its cap', async () => {
+        expect(await a.pendingNonces(`ethereum:${fresh('w')}`)).toEqual([]);
+        expect(await a.pendingNonces('')).toEqual([]);
+        const wallet = `ethereum:${fresh('w')}`;
+        const nonces = Array.from({ length: 12 }, () => fresh('n'));
+        for (const [i, nonce] of nonces.entries()) await b.issueNonce(wallet, nonce, { i }, HOUR);
+        const listed = await a.pendingNonces(wallet);
+        expect(listed.map((p) => p.nonce)).toEqual(nonces.slice(4).reverse());
+      });
+
+      test('pendingNonces leaves expired nonces out', async () => {
+        const wallet = `ethereum:${fresh('w')}`;
+        const issued = Date.now();
+        await a.issueNonce(wallet, fresh('short'), RECORD, 20);
+        const long = fresh('long');
+        await a.issueNonce(wallet, long, RECORD, HOUR);
+        await clockPasses(issued + 40);
+        expect(await b.pendingNonces(wallet)).toEqual([{ nonce: long, record: RECORD }]);
+      });
+
       test('many consumers racing on both instances: exactly one takes each nonce', async () => {
         // Two wallets of five nonces each, within a wallet's cap of 8.
         const nonces = Array.from({ length: 10 }, () => fresh('race'));
@@ -326,6 +362,7 @@ export function describeIssuerStore(name: string, fixture: StoreFixture): void {
           ['getSession', () => a.getSession('sid')],
           ['endSession', () => a.endSession('sid', Date.now() + HOUR)],
           ['hit', () => a.hit('k', HOUR)],
+          ['pendingNonces', () => a.pendingNonces(WALLET)],
         ];
         for (const [method, call] of calls) {
           const error = await call().then(
