@@ -64,7 +64,7 @@ export interface GateCore {
   /** The route checks for requests read by `reader`. */
   guards<R>(reader: RequestReader<R>): Guards<R>;
   /** Verifies a token without HTTP (the `claims` option applies too). */
-  verify(token: string): Promise<AccessTokenClaims>;
+  readonly verify: (token: string) => Promise<AccessTokenClaims>;
   readonly keySet: KeySetControl;
   readonly keySets: ReadonlyMap<string, KeySetControl>;
   readonly options: Readonly<ResolvedOptions>;

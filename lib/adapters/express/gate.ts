@@ -60,7 +60,7 @@ export function createTokenGate(options?: TokenGateOptions): TokenGate {
   const { requestProperty, claimsProperty } = core.options;
   const reader: RequestReader<IncomingMessage> = {
     method: (req) => req.method,
-    preflightMethod: (req) => req.headers['access-control-request-method'] as string | undefined,
+    preflightMethod: (req) => req.headers['access-control-request-method'],
     authorization: authorizationHeaders,
     request: (req) => req,
     recall: (req) => (req as unknown as Record<string, unknown>)[requestProperty],
