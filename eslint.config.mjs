@@ -19,10 +19,10 @@ const rooms = {
   // Framework adapters, one room each: translators over the HTTP core, none importing another. Each
   // non-Express adapter is a subpath of its own, so the main entry never loads its framework.
   'adapters/express': ['http', 'ownership', 'token', 'jwks', 'errors', 'diagnostics'],
-  'adapters/fastify': ['http', 'token', 'errors'],
-  'adapters/koa': ['http', 'token', 'errors'],
-  'adapters/hono': ['http', 'token', 'errors'],
-  'adapters/fetch': ['http', 'token', 'errors'],
+  'adapters/fastify': ['http', 'ownership', 'token', 'jwks', 'errors'],
+  'adapters/koa': ['http', 'ownership', 'token', 'jwks', 'errors'],
+  'adapters/hono': ['http', 'ownership', 'token', 'jwks', 'errors'],
+  'adapters/fetch': ['http', 'ownership', 'token', 'jwks', 'errors'],
   // The layers, top to bottom: the framework-free HTTP core, ownership rules, token verification, key sets.
   http: ['ownership', 'token', 'jwks', 'errors', 'chain', 'diagnostics', 'net'],
   ownership: ['token', 'jwks', 'errors', 'chain', 'diagnostics', 'net'],
