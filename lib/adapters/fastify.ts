@@ -81,7 +81,14 @@ function coreFor(options: Record<string, unknown>): GateCore {
 }
 
 const plugin: FastifyPluginCallback<FastifyTokenGateOptions> = (app: FastifyInstance, options, done) => {
-  const core = coreFor(options as Record<string, unknown>);
+  let core: GateCore;
+  try {
+    core = coreFor(options as Record<string, unknown>);
+  } catch (err) {
+    // Bad options fail app.ready() (and register) with the OptionsError, at startup.
+    done(err as Error);
+    return;
+  }
   const { requestProperty, claimsProperty } = core.options;
   // Declared up front, so every request object has the same shape.
   app.decorateRequest(requestProperty, null);
