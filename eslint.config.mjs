@@ -10,7 +10,7 @@ import tseslint from 'typescript-eslint';
 const rooms = {
   // Entry points of the package: they may import anything, and nothing imports them.
   index: ['api', 'default-export'],
-  api: ['http', 'ownership', 'token', 'jwks', 'revocation', 'errors', 'chain', 'diagnostics'],
+  api: ['adapters/express', 'http', 'ownership', 'token', 'jwks', 'revocation', 'errors', 'chain', 'diagnostics'],
   'default-export': ['api'],
   redis: ['revocation', 'issuer'],
   // Beside the glue: the test kit, the issuer and the revocation list use the layers; no layer uses
@@ -19,7 +19,14 @@ const rooms = {
   // The production issuer (wallet login, sessions, signing): it may revoke through a revocation list.
   issuer: ['http', 'ownership', 'token', 'jwks', 'revocation', 'errors', 'chain', 'diagnostics', 'net'],
   revocation: ['http', 'ownership', 'token', 'jwks', 'errors', 'chain', 'diagnostics', 'net'],
-  // The layers, top to bottom: HTTP glue, ownership rules, token verification, key sets.
+  // Framework adapters, one room each: translators over the HTTP core, none importing another. Each
+  // non-Express adapter is a subpath of its own, so the main entry never loads its framework.
+  'adapters/express': ['http', 'ownership', 'token', 'jwks', 'errors', 'diagnostics'],
+  'adapters/fastify': ['http', 'ownership', 'token', 'jwks', 'errors'],
+  'adapters/koa': ['http', 'ownership', 'token', 'jwks', 'errors'],
+  'adapters/hono': ['http', 'ownership', 'token', 'jwks', 'errors'],
+  'adapters/fetch': ['http', 'ownership', 'token', 'jwks', 'errors'],
+  // The layers, top to bottom: the framework-free HTTP core, ownership rules, token verification, key sets.
   http: ['ownership', 'token', 'jwks', 'errors', 'chain', 'diagnostics', 'net'],
   ownership: ['token', 'jwks', 'errors', 'chain', 'diagnostics', 'net'],
   token: ['jwks', 'errors', 'chain', 'diagnostics'],
@@ -32,13 +39,28 @@ const rooms = {
   net: [],
 };
 
-/** Top-level files; every other room is a folder. */
-const fileRooms = new Set(['index', 'api', 'default-export', 'redis', 'diagnostics']);
+/** Files that are a room of their own; every other room is a folder. */
+const fileRooms = new Set([
+  'index',
+  'api',
+  'default-export',
+  'redis',
+  'diagnostics',
+  'adapters/fastify',
+  'adapters/koa',
+  'adapters/hono',
+  'adapters/fetch',
+]);
 /** How deep below a room's folder modules sit (lib/testing/emulator/x.ts is one level down). */
 const MAX_DEPTH = 3;
 
 /** The relative import of lib/<name> from a module `depth` folders below lib/, as a regex. */
-function importOf(name, depth) {
+function importOf(name, depth, from = '') {
+  // Rooms under lib/adapters/ see one another one folder up less.
+  if (name.startsWith('adapters/') && from.startsWith('adapters/')) {
+    const rest = name.slice('adapters/'.length);
+    return `^${depth === 1 ? '\\./' : '(\\.\\./)'.repeat(depth - 1)}${rest}(\\.js)?(/|$)`;
+  }
   const up = depth === 0 ? '\\./' : '(\\.\\./)'.repeat(depth);
   // The package root (lib/index.ts) is also reachable as '..' or '../' alone.
   const root = name === 'index' ? `|^${depth === 0 ? '\\.' : Array(depth).fill('\\.\\.').join('/')}/?$` : '';
@@ -52,7 +74,7 @@ function layerRule(room, depth) {
       'error',
       {
         patterns: forbidden.map((other) => ({
-          regex: importOf(other, depth),
+          regex: importOf(other, depth, room),
           message: `lib/${room} may import only from ${rooms[room].map((r) => `lib/${r}`).join(', ') || 'itself'} (see eslint.config.mjs): not from lib/${other}.`,
         })),
       },
@@ -62,10 +84,10 @@ function layerRule(room, depth) {
 
 const layerRules = Object.keys(rooms).flatMap((room) =>
   fileRooms.has(room)
-    ? [{ files: [`lib/${room}.ts`], rules: layerRule(room, 0) }]
+    ? [{ files: [`lib/${room}.ts`], rules: layerRule(room, room.split('/').length - 1) }]
     : Array.from({ length: MAX_DEPTH }, (_, i) => ({
         files: [`lib/${room}/${'*/'.repeat(i)}*.ts`],
-        rules: layerRule(room, i + 1),
+        rules: layerRule(room, room.split('/').length + i),
       })),
 );
 

@@ -1,5 +1,6 @@
 // jose 6 ships only ES modules. Jest runs tests as CommonJS, so ts-jest compiles our
-// TypeScript *and* jose's JavaScript to CommonJS: `transformIgnorePatterns` lets jose through.
+// TypeScript *and* jose's JavaScript to CommonJS: `transformIgnorePatterns` lets jose through, and
+// cookie (ES modules only too), which Fastify's inject loads.
 // Type-checking happens once in `npm run typecheck`; here ts-jest only transpiles (isolatedModules).
 /** @type {import('jest').Config} */
 module.exports = {
@@ -13,6 +14,6 @@ module.exports = {
   transform: {
     '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }],
   },
-  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
+  transformIgnorePatterns: ['^(?!.*/node_modules/(jose|cookie)/).*/node_modules/'],
   testTimeout: 20000,
 };

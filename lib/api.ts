@@ -2,10 +2,10 @@
  * Every named export of express-token-gate. `index.ts` re-exports this module, and the default
  * export is built from it, so the two cannot drift apart.
  */
-export { requireAuth, optionalAuth, requireTokens, verifyAccessToken } from './http/factories';
-export { createTokenGate } from './http/gate';
-export type { Middleware, TokenGate } from './http/gate';
-export { authErrorHandler } from './http/error-handler';
+export { requireAuth, optionalAuth, requireTokens, verifyAccessToken } from './adapters/express/factories';
+export { createTokenGate } from './adapters/express/gate';
+export type { Middleware, TokenGate } from './adapters/express/gate';
+export { authErrorHandler } from './adapters/express/error-handler';
 export { walletOf } from './http/wallet';
 export type { Wallet, WalletRequest } from './http/wallet';
 export type { TokenGateOptions, IssuerOptions, GetToken, IsRevoked } from './http/options';

@@ -1,6 +1,6 @@
 /**
- * RFC 6750 §2.1: reading the bearer token from a request. Only the Authorization header (and a
- * user-supplied `getToken`) is read; query-string and form tokens never are.
+ * RFC 6750 §2.1: reading the bearer token from a request of any framework. Only the Authorization
+ * header (and a user-supplied `getToken`) is read; query-string and form tokens never are.
  */
 import type { IncomingMessage } from 'node:http';
 import { InvalidRequestError } from '../errors';
@@ -10,8 +10,8 @@ import type { GetToken } from './options';
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 const SCHEME = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+)(?: |$)/;
 
-/** Counts `Authorization` lines: Node keeps only the first of duplicates in `req.headers`. */
-function authorizationHeaders(req: IncomingMessage): string[] {
+/** Every `Authorization` line of a Node request: Node keeps only the first of duplicates in `req.headers`. */
+export function authorizationHeaders(req: IncomingMessage): string[] {
   const raw = req.rawHeaders;
   if (!Array.isArray(raw)) {
     const single = req.headers?.authorization;
@@ -25,9 +25,21 @@ function authorizationHeaders(req: IncomingMessage): string[] {
   return found;
 }
 
+/** A comma followed by what can only start another credential: `<scheme> <something>`. */
+const NEXT_CREDENTIAL = /, *(?=[!#$%&'*+\-.^_`|~0-9A-Za-z]+ +[^ ,])/;
+
+/**
+ * The `Authorization` lines behind one Fetch `Headers` value: `Headers` joins repeated lines with
+ * ", ", so "Bearer a, Bearer b" is two lines, as Node's `rawHeaders` would show them. A comma inside
+ * one credential (Digest's `a="x", b="y"`) is not followed by `<scheme> <value>` and splits nothing.
+ */
+export function authorizationValues(joined: string | null | undefined): string[] {
+  if (joined === null || joined === undefined) return [];
+  return joined.includes(',') ? joined.split(NEXT_CREDENTIAL) : [joined];
+}
+
 /** The bearer token in the Authorization header; undefined when there is none (or another scheme). */
-function fromHeader(req: IncomingMessage): string | undefined {
-  const values = authorizationHeaders(req);
+function fromHeader(values: readonly string[]): string | undefined {
   if (values.length === 0) return undefined;
   if (values.length > 1)
     throw new InvalidRequestError('header_duplicated', 'The request has more than one Authorization header');
@@ -46,11 +58,23 @@ function fromHeader(req: IncomingMessage): string | undefined {
  * credentials; returns undefined when the request carries none.
  */
 export function extractToken(req: IncomingMessage, getToken: GetToken | undefined): string | undefined {
-  const header = fromHeader(req);
+  return tokenOf(authorizationHeaders(req), getToken, req);
+}
+
+/**
+ * The token of a request of any framework: `authorization` holds its Authorization lines,
+ * `request` is what `getToken` receives (the framework's own request object).
+ */
+export function tokenOf(
+  authorization: readonly string[],
+  getToken: GetToken | undefined,
+  request: unknown,
+): string | undefined {
+  const header = fromHeader(authorization);
   if (!getToken) return header;
   let custom: unknown;
   try {
-    custom = getToken(req);
+    custom = getToken(request);
   } catch {
     throw new InvalidRequestError('header_malformed', 'The token could not be read from the request');
   }

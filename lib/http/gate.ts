@@ -1,8 +1,9 @@
 /**
- * Express/Connect glue: one gate per configuration, whose factories build middleware that
- * extracts the token, verifies it, attaches the wallet and calls `next(err)` on rejection.
+ * The framework-free core of a gate: one per configuration. Given a request of any framework, seen
+ * through a reader that the framework's adapter supplies, it extracts the token, verifies it,
+ * applies the route's rule and answers with the wallet, no wallet (`null`: anonymous or a CORS
+ * preflight), or a `TokenGateError`. Every rule lives here and below; an adapter only translates.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MissingTokenError, TokenGateError } from '../errors';
 import { resolveOptions, type ResolvedOptions, type TokenGateOptions } from './options';
 import { warnerFor } from '../jwks/warn';
@@ -15,40 +16,72 @@ import { compileRequirements, type TokenRequirements } from '../ownership/requir
 import { parseRouteRevalidate, Revalidator, type LiveCheck, type RequireTokensOptions } from '../ownership/revalidate';
 import { compileClaimCheck, type ClaimCheck } from '../ownership/claim-check';
 import { decisionChannel, type DecisionSource } from '../diagnostics';
-import { extractToken } from './bearer';
-import { toWallet, walletOf, type Wallet } from './wallet';
+import { tokenOf } from './bearer';
+import { toWallet, type Wallet } from './wallet';
 
-type Next = (err?: unknown) => void;
-/** Middleware usable by Express 4 and 5, Connect and plain `http` servers. */
-export type Middleware = (req: IncomingMessage, res: ServerResponse, next: Next) => void;
+/**
+ * How an adapter shows the core its framework's request `R`. Built once per adapter, so the hot
+ * path allocates nothing per request.
+ */
+export interface RequestReader<R> {
+  /** The HTTP method, upper-case. */
+  method(req: R): string | undefined;
+  /** `Access-Control-Request-Method`, which marks a CORS preflight. */
+  preflightMethod(req: R): string | undefined;
+  /** Every Authorization line of the request (two lines are a 400, as in Express). */
+  authorization(req: R): readonly string[];
+  /** What `getToken` and `isRevoked` receive: the framework's own request object. */
+  request(req: R): object;
+  /** What the adapter's wallet slot holds now, for reuse; without it the core remembers wallets itself. */
+  recall?(req: R): unknown;
+  /** Puts the verified wallet (and claims) where the framework's handlers read them. */
+  attach(req: R, wallet: Wallet, claims: AccessTokenClaims): void;
+}
 
-export interface TokenGate {
-  /** Requires a valid access token; attaches `req.wallet`. */
-  requireAuth(): Middleware;
-  /**
-   * Requires a valid token proving a balance of `contractAddress` (minBalance unset or 0: above 0).
-   * `options.revalidate` overrides the gate's: `false` (the token's balances decide) or its own.
-   */
-  requireTokens(contractAddress: string, minBalance?: string | number, options?: RequireTokensOptions): Middleware;
-  /** Requires a valid token meeting `requirements` (Picket's requirement object). */
-  requireTokens(requirements: TokenRequirements, options?: RequireTokensOptions): Middleware;
-  /**
-   * Requires a valid token whose claims pass `check` (`true`); otherwise 403 `insufficient_scope`,
-   * reason `claim_check_failed`, with `description` (or a generic one).
-   */
-  requireClaims(check: ClaimCheck, description?: string): Middleware;
-  /** Passes requests without credentials; verifies (and rejects bad) tokens when present. */
-  optionalAuth(): Middleware;
+/**
+ * A route's check: the wallet, `null` (no credentials under optionalAuth, or a CORS preflight), or
+ * a throw (a rejected Promise when it had to wait) of a `TokenGateError` whose realm is set.
+ * Synchronous whenever nothing needed waiting.
+ */
+export type Guard<R> = (req: R) => Wallet | null | Promise<Wallet | null>;
+
+/** The four route checks of a gate, for one framework's requests. */
+export interface Guards<R> {
+  requireAuth(): Guard<R>;
+  optionalAuth(): Guard<R>;
+  requireTokens(contractAddress: string, minBalance?: string | number, options?: RequireTokensOptions): Guard<R>;
+  requireTokens(requirements: TokenRequirements, options?: RequireTokensOptions): Guard<R>;
+  requireTokens(
+    first: string | TokenRequirements,
+    second?: string | number | RequireTokensOptions,
+    third?: RequireTokensOptions,
+  ): Guard<R>;
+  requireClaims(check: ClaimCheck, description?: string): Guard<R>;
+}
+
+/** A gate without any framework: what every adapter builds on. */
+export interface GateCore {
+  /** The route checks for requests read by `reader`. */
+  guards<R>(reader: RequestReader<R>): Guards<R>;
   /** Verifies a token without HTTP (the `claims` option applies too). */
-  verify(token: string): Promise<AccessTokenClaims>;
-  /** The wallet this gate's middleware attached to `req` (at its `requestProperty`); throws when absent. */
-  walletOf(req: object): Wallet;
-  /** The key set of the (first) trusted issuer: `status()` for probes, `reload()` to refetch now. */
+  readonly verify: (token: string) => Promise<AccessTokenClaims>;
   readonly keySet: KeySetControl;
-  /** The key set of every trusted `iss`. */
   readonly keySets: ReadonlyMap<string, KeySetControl>;
-  /** The resolved options. */
   readonly options: Readonly<ResolvedOptions>;
+}
+
+/** Where a gate made by `createTokenGate` keeps its core, for the other frameworks' adapters. */
+export const GATE_CORE = Symbol('express-token-gate.core');
+
+/**
+ * The core of `gate` (from `createTokenGate`); a TypeError naming `caller` for anything else, at
+ * startup.
+ */
+export function coreOf(gate: unknown, caller: string): GateCore {
+  const core = typeof gate === 'object' && gate !== null ? (gate as { [GATE_CORE]?: GateCore })[GATE_CORE] : undefined;
+  if (core === undefined)
+    throw new TypeError(`express-token-gate: ${caller} needs a gate made by createTokenGate(options)`);
+  return core;
 }
 
 /** A rule run against the verified claims after authentication; throws a `TokenGateError` to refuse. */
@@ -56,140 +89,131 @@ interface ClaimsRule {
   check(claims: AccessTokenClaims): void;
 }
 
-/**
- * Creates a gate: options are validated now (bad ones throw), key sets are shared per jwksUri.
- *
- * @example
- * const gate = createTokenGate({ audience: process.env.PICKET_PROJECT_ID });
- * app.get('/me', gate.requireAuth(), (req, res) => res.json(req.wallet));
- */
-export function createTokenGate(options?: TokenGateOptions): TokenGate {
+/** Creates the core of a gate: options are validated now (bad ones throw), key sets are shared per jwksUri. */
+export function createGateCore(options?: TokenGateOptions): GateCore {
   const resolved = resolveOptions(options);
   const { directory, keySets } = trustIssuers(resolved.trust, resolved.jwks);
   const verifier = new TokenVerifier(resolved, directory);
-  const { requestProperty, claimsProperty, getToken, realm, allowPreflight, claims: gateRule } = resolved;
+  const { getToken, realm, allowPreflight, claims: gateRule } = resolved;
   if (resolved.logger) {
     for (const keySet of new Set(keySets.values())) {
       const shared = keySet instanceof KeySetView ? keySet.shared : keySet;
       if (shared instanceof RemoteKeySet) shared.addListener(warnerFor(shared, resolved.logger));
     }
   }
-  // Wallets this gate attached carry this gate's private mark, so later middleware of the gate on
-  // the same request reuses them, and a wallet from another gate (another audience) is never
-  // taken for one of ours. Marking the wallet costs less per request than a WeakMap entry or a
-  // second new property on the request.
+  // Wallets this gate verified carry this gate's private mark, so later checks of the gate on the
+  // same request reuse them, and a wallet from another gate (another audience) is never taken for
+  // one of ours. Marking the wallet costs less per request than a WeakMap entry, where the
+  // framework has a slot for it; where it has none, the core remembers the wallet per request.
   const ours = Symbol('express-token-gate.wallet');
+  const remembered = new WeakMap<object, Wallet>();
   // Live ownership answers are shared by every requireTokens of the gate.
   const revalidator = resolved.revalidate && new Revalidator(resolved.revalidate);
 
-  function attach(req: IncomingMessage, token: string, claims: AccessTokenClaims): Wallet {
-    const wallet = toWallet(claims, token);
-    (wallet as Wallet & { [ours]?: true })[ours] = true;
-    (req as unknown as Record<string, unknown>)[requestProperty] = wallet;
-    if (claimsProperty !== undefined) (req as unknown as Record<string, unknown>)[claimsProperty] = claims;
-    return wallet;
-  }
-
-  function fail(err: unknown, next: Next, source: DecisionSource): void {
+  function fail(err: unknown, source: DecisionSource): never {
     if (err instanceof TokenGateError) err.realm = realm;
     if (decisionChannel.hasSubscribers) publishRejection(err, source);
-    next(err);
+    throw err;
   }
 
-  /**
-   * The request's wallet: synchronously when the answer needs no waiting (no token, a token seen
-   * earlier on this request, a cache hit), so the hot path allocates no Promise; a Promise otherwise.
-   * Throws (or rejects) with a `TokenGateError`.
-   */
-  function authenticate(req: IncomingMessage, optional: boolean): Wallet | undefined | Promise<Wallet> {
-    const token = extractToken(req, getToken);
-    if (token === undefined) {
-      if (optional) return undefined;
-      throw new MissingTokenError();
+  function guards<R>(reader: RequestReader<R>): Guards<R> {
+    const recall = reader.recall?.bind(reader) ?? ((req: R): Wallet | undefined => remembered.get(reader.request(req)));
+
+    function attach(req: R, token: string, claims: AccessTokenClaims): Wallet {
+      const wallet = toWallet(claims, token);
+      (wallet as Wallet & { [ours]?: true })[ours] = true;
+      if (reader.recall === undefined) remembered.set(reader.request(req), wallet);
+      reader.attach(req, wallet, claims);
+      return wallet;
     }
-    const earlier = (req as unknown as Record<string, (Wallet & { [ours]?: true }) | undefined>)[requestProperty];
-    if (earlier !== undefined && earlier !== null && earlier[ours] === true && earlier.token === token) return earlier;
-    const hit = verifier.verifyCached(token, req);
-    if (hit === undefined) return verifier.verifyUncached(token, req).then((claims) => attach(req, token, claims));
-    if (hit instanceof Promise) return hit.then((claims) => attach(req, token, claims));
-    return attach(req, token, hit);
-  }
 
-  function middleware(name: DecisionSource, optional: boolean, rule?: ClaimsRule, live?: LiveCheck): Middleware {
-    // Built once per middleware, not per request.
-    const accept = (wallet: Wallet | undefined, next: Next): void => {
-      if (decisionChannel.hasSubscribers) {
-        decisionChannel.publish(
-          wallet === undefined
-            ? { outcome: 'anonymous', source: name }
-            : { outcome: 'accepted', source: name, issuer: wallet.claims.iss },
-        );
+    /**
+     * The request's wallet: synchronously when the answer needs no waiting (no token, a token seen
+     * earlier on this request, a cache hit), so the hot path allocates no Promise; a Promise otherwise.
+     * Throws (or rejects) with a `TokenGateError`.
+     */
+    function authenticate(req: R, optional: boolean): Wallet | undefined | Promise<Wallet> {
+      const request = reader.request(req);
+      const token = tokenOf(reader.authorization(req), getToken, request);
+      if (token === undefined) {
+        if (optional) return undefined;
+        throw new MissingTokenError();
       }
-      next();
-    };
-    const finish = (wallet: Wallet | undefined, next: Next): void => {
-      if (wallet !== undefined) {
-        // Ownership decided on live balances (revalidate) may need to wait; synchronous when cached.
-        let pending: void | Promise<void> = undefined;
-        try {
-          gateRule?.check(wallet.claims);
-          if (live !== undefined) pending = live(wallet.claims, wallet.address);
-          else rule?.check(wallet.claims);
-        } catch (err) {
-          fail(err, next, name);
-          return;
-        }
-        if (pending instanceof Promise) {
-          pending.then(
-            () => accept(wallet, next),
-            (err: unknown) => fail(err, next, name),
+      const earlier = recall(req) as (Wallet & { [ours]?: true }) | undefined | null;
+      if (earlier !== undefined && earlier !== null && earlier[ours] === true && earlier.token === token)
+        return earlier;
+      const hit = verifier.verifyCached(token, request);
+      if (hit === undefined)
+        return verifier.verifyUncached(token, request).then((claims) => attach(req, token, claims));
+      if (hit instanceof Promise) return hit.then((claims) => attach(req, token, claims));
+      return attach(req, token, hit);
+    }
+
+    function guard(name: DecisionSource, optional: boolean, rule?: ClaimsRule, live?: LiveCheck): Guard<R> {
+      // Built once per route, not per request.
+      const accept = (wallet: Wallet | undefined): Wallet | null => {
+        if (decisionChannel.hasSubscribers) {
+          decisionChannel.publish(
+            wallet === undefined
+              ? { outcome: 'anonymous', source: name }
+              : { outcome: 'accepted', source: name, issuer: wallet.claims.iss },
           );
-          return;
         }
-      }
-      accept(wallet, next);
-    };
-    const handler: Middleware = (req, _res, next) => {
-      // A CORS preflight carries no credentials by design (Fetch standard): refusing it would keep
-      // the browser from ever sending the real request. It gets no wallet either.
-      if (allowPreflight && req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) {
-        next();
-        return;
-      }
-      let outcome: Wallet | undefined | Promise<Wallet>;
-      try {
-        outcome = authenticate(req, optional);
-      } catch (err) {
-        fail(err, next, name);
-        return;
-      }
-      // next() stays outside the try: an error thrown further down the chain is not ours to report.
-      if (outcome instanceof Promise) {
-        outcome.then(
-          (wallet) => finish(wallet, next),
-          (err: unknown) => fail(err, next, name),
-        );
-      } else {
-        finish(outcome, next);
-      }
-    };
-    Object.defineProperty(handler, 'name', { value: name });
-    return handler;
-  }
+        return wallet ?? null;
+      };
+      const reject = (err: unknown): never => fail(err, name);
+      const finish = (wallet: Wallet | undefined): Wallet | null | Promise<Wallet | null> => {
+        if (wallet !== undefined) {
+          // Ownership decided on live balances (revalidate) may need to wait; synchronous when cached.
+          let pending: void | Promise<void> = undefined;
+          try {
+            gateRule?.check(wallet.claims);
+            if (live !== undefined) pending = live(wallet.claims, wallet.address);
+            else rule?.check(wallet.claims);
+          } catch (err) {
+            return fail(err, name);
+          }
+          if (pending instanceof Promise) return pending.then(() => accept(wallet), reject);
+        }
+        return accept(wallet);
+      };
+      return (req) => {
+        // A CORS preflight carries no credentials by design (Fetch standard): refusing it would keep
+        // the browser from ever sending the real request. It gets no wallet either.
+        if (allowPreflight && reader.method(req) === 'OPTIONS' && reader.preflightMethod(req) !== undefined)
+          return null;
+        let outcome: Wallet | undefined | Promise<Wallet>;
+        try {
+          outcome = authenticate(req, optional);
+        } catch (err) {
+          return fail(err, name);
+        }
+        return outcome instanceof Promise ? outcome.then(finish, reject) : finish(outcome);
+      };
+    }
 
-  function requireTokens(
-    first: string | TokenRequirements,
-    second?: string | number | RequireTokensOptions,
-    third?: RequireTokensOptions,
-  ): Middleware {
-    const requirements = compileRequirements(
-      typeof first === 'string'
-        ? { contractAddress: first, minTokenBalance: second as string | number | undefined }
-        : first,
-    );
-    const route = parseRouteRevalidate(typeof first === 'string' ? third : second);
-    const live = route === undefined ? revalidator : route && new Revalidator(route);
-    return middleware('requireTokens', false, requirements, live ? live.checkFor(requirements) : undefined);
+    function requireTokens(
+      first: string | TokenRequirements,
+      second?: string | number | RequireTokensOptions,
+      third?: RequireTokensOptions,
+    ): Guard<R> {
+      const requirements = compileRequirements(
+        typeof first === 'string'
+          ? { contractAddress: first, minTokenBalance: second as string | number | undefined }
+          : first,
+      );
+      const route = parseRouteRevalidate(typeof first === 'string' ? third : second);
+      const live = route === undefined ? revalidator : route && new Revalidator(route);
+      return guard('requireTokens', false, requirements, live ? live.checkFor(requirements) : undefined);
+    }
+
+    return {
+      requireAuth: () => guard('requireAuth', false),
+      optionalAuth: () => guard('optionalAuth', true),
+      requireTokens,
+      requireClaims: (check, description) =>
+        guard('requireClaims', false, compileClaimCheck(check, description, 'requireClaims(check)')),
+    };
   }
 
   async function verify(token: string): Promise<AccessTokenClaims> {
@@ -206,13 +230,8 @@ export function createTokenGate(options?: TokenGateOptions): TokenGate {
   }
 
   return {
-    requireAuth: () => middleware('requireAuth', false),
-    optionalAuth: () => middleware('optionalAuth', true),
-    requireTokens,
-    requireClaims: (check, description) =>
-      middleware('requireClaims', false, compileClaimCheck(check, description, 'requireClaims(check)')),
+    guards,
     verify,
-    walletOf: (req) => walletOf(req, requestProperty),
     keySet: keySets.values().next().value!,
     keySets,
     options: resolved,

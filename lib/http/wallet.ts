@@ -54,13 +54,3 @@ export function toWallet(claims: AccessTokenClaims, token: string): Wallet {
     token,
   };
 }
-
-declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
-  namespace Express {
-    interface Request {
-      /** Set by express-token-gate's middleware once the access token is verified. */
-      wallet?: Wallet;
-    }
-  }
-}

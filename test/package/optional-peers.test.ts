@@ -97,3 +97,27 @@ describe('without viem installed', () => {
     );
   });
 });
+
+describe('the frameworks load only through their subpaths', () => {
+  const FRAMEWORKS = ['fastify', 'fastify-plugin', 'koa', '@koa/router', 'hono', '@hono/node-server', 'express'];
+  const loaded = `JSON.stringify(${JSON.stringify(FRAMEWORKS)}.filter((name) => Object.keys(require.cache).some((file) => file.includes(require('node:path').sep + 'node_modules' + require('node:path').sep + name + require('node:path').sep))))`;
+
+  test("require('express-token-gate') loads none of them, and a gate with its middleware neither", () => {
+    const script = `
+      const m = require('express-token-gate');
+      m.createTokenGate({ audience: 'p' }).requireAuth();
+      console.log(${loaded});
+    `;
+    expect(JSON.parse(run(['-e', script]).trim())).toEqual([]);
+  });
+
+  test.each([
+    ['express-token-gate/fastify', ['fastify-plugin']],
+    ['express-token-gate/koa', []],
+    ['express-token-gate/fetch', []],
+    ['express-token-gate/hono', ['hono']],
+  ])('%s loads %j and no other framework', (subpath, expected) => {
+    const script = `require(${JSON.stringify(subpath)}); console.log(${loaded});`;
+    expect(JSON.parse(run(['-e', script]).trim())).toEqual(expected);
+  });
+});

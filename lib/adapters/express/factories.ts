@@ -3,10 +3,10 @@
  * `requireAuth(opts)` followed by `requireTokens(…, opts)` shares one gate, one verified-token
  * cache and the verified claims of the request.
  */
-import type { AccessTokenClaims } from '../token/claims';
-import type { TokenRequirements } from '../ownership/requirements';
+import type { AccessTokenClaims } from '../../token/claims';
+import type { TokenRequirements } from '../../ownership/requirements';
 import { createTokenGate, type Middleware, type TokenGate } from './gate';
-import type { TokenGateOptions } from './options';
+import type { TokenGateOptions } from '../../http/options';
 
 const gates = new WeakMap<object, TokenGate>();
 let environmentGate: TokenGate | undefined;

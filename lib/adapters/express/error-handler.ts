@@ -1,6 +1,7 @@
 /** Optional JSON rendering of `TokenGateError`s; every other error goes on to the next handler. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { InsufficientScopeError, TokenGateError } from '../errors';
+import { TokenGateError } from '../../errors';
+import { answerOf } from '../../http/answer';
 
 type Next = (err?: unknown) => void;
 
@@ -13,12 +14,9 @@ type Next = (err?: unknown) => void;
 export function authErrorHandler() {
   return function tokenGateErrorHandler(err: unknown, _req: IncomingMessage, res: ServerResponse, next: Next): void {
     if (!(err instanceof TokenGateError) || res.headersSent) return next(err);
-    const body: Record<string, unknown> = { error: err.code, error_description: err.message, reason: err.reason };
-    if (err instanceof InsufficientScopeError) body.requirements = err.requirements;
-    res.statusCode = err.status;
-    for (const [name, value] of Object.entries(err.headers)) res.setHeader(name, value);
-    res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    res.setHeader('Cache-Control', 'no-store');
-    res.end(JSON.stringify(body));
+    const answer = answerOf(err);
+    res.statusCode = answer.status;
+    for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
+    res.end(JSON.stringify(answer.body));
   };
 }
