@@ -11,6 +11,7 @@ import { KeySetView, RemoteKeySet } from '../jwks/key-set';
 import { TokenVerifier } from '../token/verify';
 import type { AccessTokenClaims } from '../token/claims';
 import { trustIssuers } from '../token/issuers';
+import { linkRevocation } from '../token/revocation-link';
 import type { KeySetControl } from '../jwks/status';
 import { compileRequirements, type TokenRequirements } from '../ownership/requirements';
 import { parseRouteRevalidate, Revalidator, type LiveCheck, type RequireTokensOptions } from '../ownership/revalidate';
@@ -94,6 +95,13 @@ export function createGateCore(options?: TokenGateOptions): GateCore {
   const resolved = resolveOptions(options);
   const { directory, keySets } = trustIssuers(resolved.trust, resolved.jwks);
   const verifier = new TokenVerifier(resolved, directory);
+  // A revocation list's isRevoked learns this gate's rules and limits (and may refuse limits it
+  // cannot honour: an OptionsError at startup).
+  linkRevocation(resolved.isRevoked, {
+    check: (token) => verifier.check(token),
+    clockTolerance: resolved.clockTolerance,
+    maxTokenLifetime: resolved.maxTokenLifetime,
+  });
   const { getToken, realm, allowPreflight, claims: gateRule } = resolved;
   if (resolved.logger) {
     for (const keySet of new Set(keySets.values())) {

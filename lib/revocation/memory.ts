@@ -20,8 +20,9 @@ export interface MemoryRevocationStore extends RevocationStore {
 
 /**
  * A revocation store in this process's memory: bounded (`maxEntries`), each entry dropped by a timer
- * once its token has expired. When full of live entries, the least recently checked revocation
- * gives way: size `maxEntries` above the number of logouts within one token lifetime.
+ * once its token has expired. A live revocation is never dropped to make room: when full, `add`
+ * rejects (the list's `revoke` then rejects with `RevocationUnavailableError`) until entries
+ * expire. Size `maxEntries` above the number of logouts within one token lifetime.
  *
  * @example createRevocationList({ store: memoryRevocationStore({ maxEntries: 50_000 }) })
  */
@@ -35,13 +36,22 @@ export function memoryRevocationStore(options: MemoryRevocationStoreOptions = {}
     throw new OptionsError('maxEntries', 'must be a whole number, 1 or more');
   }
   // ttlAutopurge: an (unref'd) timer drops each entry at its expiry. ttlResolution 0: a lookup
-  // reads the clock itself instead of arming a timer to cache it.
+  // reads the clock itself instead of arming a timer to cache it. `max` is never reached by a set:
+  // add refuses a new entry first, so the LRU never evicts a live revocation.
   const entries = new LRUCache<string, true>({ max: maxEntries, ttlAutopurge: true, ttlResolution: 0 });
 
   return {
     async add(id, expiresAt) {
       const ttl = Math.ceil(expiresAt - Date.now());
       if (!(ttl > 0)) return;
+      if (!entries.has(id) && entries.size >= maxEntries) {
+        entries.purgeStale();
+        if (entries.size >= maxEntries) {
+          throw new Error(
+            `memory revocation store is full (maxEntries ${maxEntries}): a revocation is never dropped to make room`,
+          );
+        }
+      }
       if (ttl > entries.getRemainingTTL(id)) entries.set(id, true, { ttl });
     },
     has(id) {

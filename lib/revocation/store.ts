@@ -7,11 +7,14 @@
 /**
  * A store of revoked token identities.
  *
- * - `id` is an opaque string of at most about 270 characters (`tid:…` or `sha256:…`).
- * - `expiresAt` is epoch milliseconds: the token's `exp` plus the clock tolerance. After it the
- *   token is refused as expired anyway, so the store should forget the entry then.
- * - A failure (unreachable, too slow, closed) is a thrown error or a rejection; the list turns
- *   it into its `onStoreError` policy. A method must settle within a bounded time.
+ * - `id` is an opaque string of at most about 310 characters (`iss:<digest>|tid:…`,
+ *   `iss:<digest>|sha256:…`, `iss:<digest>|sid:…`).
+ * - `expiresAt` is epoch milliseconds: the token's `exp` plus the clock tolerance (for a session,
+ *   the latest time a token of it could still be accepted). After it the token is refused as
+ *   expired anyway, so the store should forget the entry then.
+ * - A failure (unreachable, too slow, full, closed) is a thrown error or a rejection; the list turns
+ *   it into its `onStoreError` policy. The list bounds every call by its `timeoutMs` too: a call
+ *   that has not settled by then counts as a failure.
  */
 export interface RevocationStore {
   /** Records `id` as revoked until `expiresAt`. Resolves once the revocation is durable for every reader. */

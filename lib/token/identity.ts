@@ -1,24 +1,30 @@
 /**
- * Token identity: one key per token, the same for every spelling the verifier accepts.
+ * Token identity: one key per token, the same for every spelling the verifier accepts, scoped by
+ * the issuer that signed it.
  *
  * A token string is not an identity. An ECDSA signature (r, s) has a twin (r, n − s) that
  * verifies over the same bytes, so one token has two valid strings, and an RSA-PSS or ECDSA signer
  * could sign the same claims many times. What every accepted spelling shares is its signing input
  * (`header.payload`, canonical base64url only, so it has one spelling) and therefore its `tid`.
- * The identity is `tid:<tid>` when the token carries a `tid`, else `sha256:<digest of the signing
- * input>`.
+ * The identity is `<scope>|tid:<tid>` when the token carries a `tid`, else `<scope>|sha256:<digest
+ * of the signing input>`; `<scope>` is `iss:<digest of iss>`, so two issuers of one gate never
+ * share an identity, and an identity has a bounded length whatever the issuer's name.
  */
 import { createHash } from 'node:crypto';
-import { InvalidTokenError } from '../errors';
-import { MAX_TOKEN_LENGTH, isCanonicalBase64url } from './precheck';
-import { parseStrictJson } from './json';
 import type { AccessTokenClaims } from './claims';
 
 /** Where the verifier keeps, out of sight, the token a claims object was read from. */
 const SOURCE = Symbol('express-token-gate.token');
 
-/** Longest `tid` the claims accept (the claims' short-string bound). */
-const MAX_TID_LENGTH = 256;
+/**
+ * Every claims object the verifier produced, after all its checks passed. Private to this module:
+ * membership cannot be copied onto another object (unlike a property), so nothing a caller builds,
+ * spreads or parses from JSON passes for verified claims.
+ */
+const verified = new WeakSet<object>();
+
+/** Longest session id kept as it is in an identity; a longer one is digested. */
+const MAX_SID_LENGTH = 256;
 
 /**
  * Records on `claims` (before they are frozen) the token they were verified from, as a
@@ -29,63 +35,56 @@ export function bindSource(claims: AccessTokenClaims, token: string): AccessToke
   return claims;
 }
 
-function signingInputDigest(token: string): string {
-  const signingInput = token.slice(0, token.lastIndexOf('.'));
-  return `sha256:${createHash('sha256').update(signingInput).digest('base64url')}`;
+/** Marks `claims` as having passed every check of a verifier (signature, issuer, audience, time). */
+export function markVerified(claims: AccessTokenClaims): AccessTokenClaims {
+  verified.add(claims);
+  return claims;
+}
+
+/** Whether `value` is a claims object a verifier produced (not a copy, not a lookalike). */
+export function isVerifiedClaims(value: unknown): value is AccessTokenClaims {
+  return typeof value === 'object' && value !== null && verified.has(value);
+}
+
+function digest(text: string): string {
+  return createHash('sha256').update(text).digest('base64url');
+}
+
+/** Issuer scopes, by `iss`: a gate trusts at most a few issuers, so this stays small. */
+const scopes = new Map<string, string>();
+const MAX_SCOPES = 1000;
+
+function issuerScope(iss: string): string {
+  let scope = scopes.get(iss);
+  if (scope === undefined) {
+    if (scopes.size >= MAX_SCOPES) scopes.clear();
+    scope = `iss:${digest(iss)}`;
+    scopes.set(iss, scope);
+  }
+  return scope;
 }
 
 /**
- * The identity of verified claims: from `tid`, or from the signing input of the token they were
- * verified from. Undefined for claims without `tid` that did not come from the verifier (a copy).
+ * The identity of verified claims: their issuer's scope, then `tid`, or the digest of the signing
+ * input of the token they were verified from. Undefined for claims without `tid` that did not come
+ * from the verifier (a copy).
  */
 export function tokenIdentity(claims: AccessTokenClaims): string | undefined {
-  if (typeof claims.tid === 'string' && claims.tid.length > 0) return `tid:${claims.tid}`;
+  const scope = issuerScope(String(claims.iss));
+  if (typeof claims.tid === 'string' && claims.tid.length > 0) return `${scope}|tid:${claims.tid}`;
   const source = (claims as { [SOURCE]?: unknown })[SOURCE];
-  return typeof source === 'string' ? signingInputDigest(source) : undefined;
-}
-
-/** What an unverified token says about itself: enough to name it and to know when it ends. */
-export interface UnverifiedIdentity {
-  id: string;
-  /** The token's `exp` (or Picket's `ext` when `exp` is absent), seconds since the epoch. */
-  exp: number;
-}
-
-function malformed(description: string): InvalidTokenError {
-  return new InvalidTokenError('token_malformed', description);
-}
-
-function decodeObject(segment: string, what: string): Record<string, unknown> {
-  if (!isCanonicalBase64url(segment)) throw malformed(`The token ${what} is not canonical base64url`);
-  const parsed = parseStrictJson(Buffer.from(segment, 'base64url'));
-  if (!parsed.ok || typeof parsed.value !== 'object' || parsed.value === null || Array.isArray(parsed.value)) {
-    throw malformed(`The token ${what} is not a JSON object`);
-  }
-  return parsed.value as Record<string, unknown>;
+  if (typeof source !== 'string') return undefined;
+  return `${scope}|sha256:${digest(source.slice(0, source.lastIndexOf('.')))}`;
 }
 
 /**
- * Reads the identity and expiry of a compact JWS without verifying it: nothing but its identity is
- * trusted. Throws `InvalidTokenError` (`token_malformed`, `claim_invalid`) for anything the
- * verifier could never accept as a token: a wrong shape, non-canonical segments, JSON that is
- * not an object, a missing or non-numeric `exp`, a `tid` that is not a short string.
+ * The identity of the session the claims belong to (`<scope>|sid:<sid>`), when they carry a
+ * non-empty string `sid`; undefined otherwise. A `sid` over 256 characters is digested
+ * (`<scope>|sid-sha256:<digest>`), so identities stay bounded.
  */
-export function readUnverifiedIdentity(token: string): UnverifiedIdentity {
-  if (typeof token !== 'string') throw malformed('The token is not a string');
-  if (token.length > MAX_TOKEN_LENGTH) throw new InvalidTokenError('token_too_large', 'The token is too large');
-  const parts = token.split('.');
-  if (parts.length !== 3) throw malformed('The token does not have three segments');
-  decodeObject(parts[0]!, 'header');
-  const payload = decodeObject(parts[1]!, 'payload');
-  if (!isCanonicalBase64url(parts[2]!)) throw malformed('The token signature is not canonical base64url');
-  const exp = payload.exp ?? payload.ext;
-  if (typeof exp !== 'number' || !Number.isFinite(exp)) {
-    throw new InvalidTokenError('claim_invalid', 'The token has no numeric exp');
-  }
-  const { tid } = payload;
-  if (tid === undefined) return { id: signingInputDigest(token), exp };
-  if (typeof tid !== 'string' || tid.length === 0 || tid.length > MAX_TID_LENGTH) {
-    throw new InvalidTokenError('claim_invalid', 'The tid claim is not a string');
-  }
-  return { id: `tid:${tid}`, exp };
+export function sessionIdentity(claims: AccessTokenClaims): string | undefined {
+  const { sid } = claims;
+  if (typeof sid !== 'string' || sid.length === 0) return undefined;
+  const scope = issuerScope(String(claims.iss));
+  return sid.length > MAX_SID_LENGTH ? `${scope}|sid-sha256:${digest(sid)}` : `${scope}|sid:${sid}`;
 }

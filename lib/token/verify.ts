@@ -10,7 +10,7 @@ import { checkTokenSize, decodePayload, precheckJws, type PrecheckedToken } from
 import { verifySignature, type JwsSegments } from './signature';
 import { normaliseClaims, type AccessTokenClaims } from './claims';
 import { VerifiedTokenCache } from './cache';
-import { bindSource } from './identity';
+import { bindSource, markVerified } from './identity';
 import { IssuerDirectory, singleIssuer, type IssuerTrust } from './issuers';
 import { cacheChannel } from '../diagnostics';
 
@@ -93,6 +93,19 @@ export class TokenVerifier {
     return this.admit(token, checked, context);
   }
 
+  /**
+   * Every check but revocation, and nothing cached: how a revocation list verifies a token it is
+   * asked to revoke (a revoked token must still be revocable, and a token revoked on sight must
+   * not be cached as good).
+   */
+  async check(token: string): Promise<AccessTokenClaims> {
+    if (typeof token !== 'string') throw new InvalidTokenError('token_malformed', 'The token is not a string');
+    const jws = precheckJws(token, this.options);
+    const payload = decodePayload(jws);
+    const trust = this.issuers.trustFor(payload.iss);
+    return (await this.checkSigned({ ...jws, payload }, trust, token)).claims;
+  }
+
   /** Revocation for this request's `context`, then the cache: only after every check passed. */
   private async admit(token: string, checked: Promise<Signed>, context: unknown): Promise<AccessTokenClaims> {
     const { claims, key } = await checked;
@@ -114,7 +127,8 @@ export class TokenVerifier {
     const nowSeconds = this.now() / 1000;
     this.checkIdentity(claims, trust);
     this.checkTime(claims, nowSeconds);
-    return { claims, key };
+    // Only now, every check passed: a revocation list takes these claims as verified.
+    return { claims: markVerified(claims), key };
   }
 
   private checkIdentity(claims: AccessTokenClaims, trust: IssuerTrust): void {

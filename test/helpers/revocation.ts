@@ -3,11 +3,12 @@
  * list, with the routes an application writes (`POST /logout` revokes the caller's token,
  * `POST /revoke` revokes a token given in the body), and the ECDSA twin of a token.
  */
+import { createHash } from 'node:crypto';
 import express from 'express';
 import request from 'supertest';
 import { authErrorHandler, createTokenGate, type RevocationList, type TokenGateOptions } from '../../lib';
 import type { TestIssuer } from '../../lib/testing';
-import { P256_N } from './fixtures';
+import { P256_N, payloadOf } from './fixtures';
 
 /** The other valid spelling of an ES256 token: signature (r, s) becomes (r, n − s). */
 export function twinOf(token: string): string {
@@ -57,4 +58,13 @@ export function logout(app: express.Express, token: string) {
 
 export function revokeRaw(app: express.Express, token: unknown) {
   return request(app).post('/revoke').send({ token });
+}
+
+/**
+ * The id a revocation list gives the store for `token` (which has a `tid`), written out here from
+ * the README's rule: the issuer's scope (`iss:` and the SHA-256 of `iss`, base64url), then `tid`.
+ */
+export function revocationIdOf(token: string): string {
+  const { iss, tid } = payloadOf(token) as { iss: string; tid: string };
+  return `iss:${createHash('sha256').update(iss).digest('base64url')}|tid:${tid}`;
 }

@@ -225,19 +225,142 @@ describe('options are checked at startup', () => {
   });
 });
 
-describe('the memory store is bounded', () => {
-  test('it holds at most maxEntries revocations, giving up the least recently checked first', async () => {
+describe('the memory store is bounded, and never drops a live revocation', () => {
+  test('full of live revocations, add rejects saying so; every entry stays, and one already held is taken again', async () => {
     const store = memoryRevocationStore({ maxEntries: 2 });
     const later = Date.now() + 60_000;
-    await store.add('tid:a', later);
-    await store.add('tid:b', later);
-    expect(store.has('tid:a', later)).toBe(true);
-    await store.add('tid:c', later);
+    await store.add('a', later);
+    await store.add('b', later);
+    await expect(store.add('c', later)).rejects.toThrow(
+      'memory revocation store is full (maxEntries 2): a revocation is never dropped to make room',
+    );
     expect(store.size).toBe(2);
-    expect([store.has('tid:a', later), store.has('tid:b', later), store.has('tid:c', later)]).toEqual([
-      true,
-      false,
-      true,
+    expect([store.has('a', later), store.has('b', later), store.has('c', later)]).toEqual([true, true, false]);
+    await store.add('a', later + 1000);
+    expect(store.size).toBe(2);
+  });
+
+  test('an entry whose token has expired makes room', async () => {
+    const store = memoryRevocationStore({ maxEntries: 1 });
+    await store.add('short', Date.now() + 20);
+    // Waits for the expiry itself, not for a fixed time.
+    while (store.has('short', 0)) await new Promise((resolve) => setTimeout(resolve, 10));
+    await store.add('next', Date.now() + 60_000);
+    expect(store.has('next', 0)).toBe(true);
+  });
+});
+
+/** A memory store that records every entry written, with its expiry. */
+function recordingStore() {
+  const inner = memoryRevocationStore();
+  const added: { id: string; expiresAt: number }[] = [];
+  const store: RevocationStore = {
+    add: (id, expiresAt) => (added.push({ id, expiresAt }), inner.add(id, expiresAt)),
+    has: (id, expiresAt) => inner.has(id, expiresAt),
+    close: () => inner.close(),
+  };
+  return { store, added };
+}
+
+describe('an entry lives as long as any gate using the list could accept its token', () => {
+  test.each<[string, Record<string, number>, Record<string, number>, number]>([
+    // [case, gate options, token: expiresIn seconds, tolerance that must be added to exp]
+    ['a gate with a longer clockTolerance than the default', { clockTolerance: 60 }, { expiresIn: 120 }, 60],
+    ['a gate with a shorter clockTolerance than the default', { clockTolerance: 0 }, { expiresIn: 120 }, 5],
+    ['a gate accepting tokens of a week', { maxTokenLifetime: 7 * 86_400 }, { expiresIn: 3 * 86_400 }, 5],
+  ])('%s: the entry lasts until exp plus the longest tolerance', async (_what, gateOptions, sign, tolerance) => {
+    const { store, added } = recordingStore();
+    const list = createRevocationList({ store });
+    const gate = createTokenGate({ ...issuer.options, ...gateOptions, isRevoked: list.isRevoked });
+    const token = await issuer.sign({}, sign);
+    await list.revoke(await gate.verify(token));
+    const exp = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).exp as number;
+    expect(added.map((entry) => entry.expiresAt)).toEqual([(exp + tolerance) * 1000]);
+    expect(await gate.verify(token).catch((e: { reason?: string }) => e.reason)).toBe('token_revoked');
+  });
+
+  test('two gates on one list: the entry outlives the token in the more tolerant gate', async () => {
+    const { store, added } = recordingStore();
+    const list = createRevocationList({ store });
+    const strict = createTokenGate({ ...issuer.options, clockTolerance: 0, isRevoked: list.isRevoked });
+    createTokenGate({ ...issuer.options, clockTolerance: 120, isRevoked: list.isRevoked });
+    const token = await issuer.sign({}, { expiresIn: 60 });
+    await list.revoke(await strict.verify(token));
+    const exp = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).exp as number;
+    expect(added[0]!.expiresAt).toBe((exp + 120) * 1000);
+  });
+
+  test.each<[string, Record<string, number>, Record<string, number>, boolean]>([
+    ['clockTolerance', { clockTolerance: 5 }, { clockTolerance: 30 }, true],
+    ['clockTolerance', { clockTolerance: 30 }, { clockTolerance: 30 }, false],
+    ['clockTolerance', { clockTolerance: 60 }, { clockTolerance: 30 }, false],
+    ['maxTokenLifetime', { maxTokenLifetime: 3600 }, { maxTokenLifetime: 86_400 }, true],
+    ['maxTokenLifetime', { maxTokenLifetime: 86_400 }, { maxTokenLifetime: 3600 }, false],
+    ['maxTokenLifetime', {}, { maxTokenLifetime: 7 * 86_400 }, false],
+  ])('list %s %p, gate %p: gate creation throws: %p', (name, listOptions, gateOptions, throws) => {
+    const list = createRevocationList(listOptions);
+    const create = () => createTokenGate({ ...issuer.options, ...gateOptions, isRevoked: list.isRevoked });
+    if (!throws) {
+      expect(create).not.toThrow();
+      return;
+    }
+    expect(create).toThrow(OptionsError);
+    // Both values are named, so the fix is obvious.
+    expect(create).toThrow(`"isRevoked"`);
+    expect(create).toThrow(new RegExp(`${name} ${listOptions[name]}.*${name} ${gateOptions[name]}`));
+  });
+});
+
+describe('every store call has a deadline (timeoutMs)', () => {
+  /** A custom store, written as an application would, whose database never answers. */
+  function silentStore(): RevocationStore {
+    return {
+      add: () => new Promise<void>(() => {}),
+      has: () => new Promise<boolean>(() => {}),
+      close: async () => {},
+    };
+  }
+
+  test("a check that never settles answers 503 revocation_unavailable under 'deny'", async () => {
+    const events: RevocationEvent[] = [];
+    const list = createRevocationList({
+      store: silentStore(),
+      timeoutMs: 100,
+      onRevocationEvent: (e) => events.push(e),
+    });
+    const res = await me(revocationApp(issuer, list), await issuer.sign());
+    expect(res.status).toBe(503);
+    expect(res.body.reason).toBe('revocation_unavailable');
+    expect(events).toEqual([
+      { type: 'check-failed', outcome: 'denied', error: 'revocation store did not answer within 100 ms' },
     ]);
+  });
+
+  test("a check that never settles lets the request on under 'allow'", async () => {
+    const list = createRevocationList({
+      store: silentStore(),
+      timeoutMs: 100,
+      onStoreError: 'allow',
+      onRevocationEvent: () => {},
+    });
+    expect((await me(revocationApp(issuer, list), await issuer.sign())).status).toBe(200);
+  });
+
+  test('a revocation that never settles rejects with RevocationUnavailableError', async () => {
+    const events: RevocationEvent[] = [];
+    const list = createRevocationList({
+      store: silentStore(),
+      timeoutMs: 100,
+      onRevocationEvent: (e) => events.push(e),
+    });
+    const gate = createTokenGate({ ...issuer.options, isRevoked: () => false });
+    const claims = await gate.verify(await issuer.sign());
+    const error: unknown = await list.revoke(claims).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RevocationUnavailableError);
+    expect(events).toEqual([{ type: 'revoke-failed', error: 'revocation store did not answer within 100 ms' }]);
+  });
+
+  test.each([[0], [-1], [1.5], [60_001], ['100']])('timeoutMs %p throws an OptionsError naming it', (timeoutMs) => {
+    expect(() => createRevocationList({ timeoutMs } as never)).toThrow(`"timeoutMs"`);
   });
 });

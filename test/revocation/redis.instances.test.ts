@@ -10,7 +10,7 @@ import path from 'node:path';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server';
 import { AUDIENCE, payloadOf } from '../helpers/fixtures';
-import { twinOf } from '../helpers/revocation';
+import { revocationIdOf, twinOf } from '../helpers/revocation';
 
 const ROOT = path.resolve(__dirname, '../..');
 const SCRIPT = path.join(__dirname, 'fixtures/instance.js');
@@ -158,7 +158,7 @@ describe('Redis entries', () => {
   test('are gone from Redis once the token has expired (exp plus the clock tolerance)', async () => {
     const token = await issuer.sign({}, { expiresIn: 1 });
     expect(await logout(a, token)).toBe(204);
-    const key = `token-gate:revoked:tid:${payloadOf(token).tid}`;
+    const key = `token-gate:revoked:${revocationIdOf(token)}`;
     expect(await server.cli('EXISTS', key)).toBe('1');
     const end = ((payloadOf(token).exp as number) + 1) * 1000;
     while (Date.now() < end) await sleep(100);
