@@ -14,6 +14,8 @@ import { createRequire } from 'node:module';
 import { OptionsError } from '../../errors';
 import { CHAIN_NAME, DEFAULT_NETWORK, isEvmAddress, isEvmChain } from '../../chain/address';
 import { evmChainId } from '../../chain/chain-ids';
+import { readCapped } from '../../net/capped-body';
+import { FETCH_OPTION_SHAPE, isFetchOption, isResponseLike, untilAborted, type FetchFunction } from '../../net/fetch';
 import { ResolverError, UnsupportedRequirementError, type OwnershipResolver } from './types';
 
 type Viem = typeof import('viem');
@@ -39,6 +41,12 @@ export interface EvmOwnershipResolverOptions {
   timeoutMs?: number;
   /** How long a contract's decimals and kind (ERC-1155 or not) are remembered. Default 3600000 (1 hour). */
   contractMaxAgeMs?: number;
+  /**
+   * Called instead of the global `fetch` for every JSON-RPC exchange: `(url, init) => Promise<Response>`
+   * (a proxy, mTLS, an API key header), handed to viem's http transport as `fetchFn`. The timeout
+   * and the answer's size cap still apply.
+   */
+  fetch?: FetchFunction;
 }
 
 /** Largest JSON-RPC answer read; a batch of balance calls is a few hundred bytes per call. */
@@ -51,7 +59,7 @@ const ERC1155_INTERFACE = '0xd9b67a26';
 
 const MISSING_VIEM =
   'express-token-gate: evmOwnershipResolver needs the "viem" package (an optional peer dependency). Install it: npm install viem';
-const OPTIONS = new Set(['rpcUrl', 'rpcUrls', 'timeoutMs', 'contractMaxAgeMs']);
+const OPTIONS = new Set(['rpcUrl', 'rpcUrls', 'timeoutMs', 'contractMaxAgeMs', 'fetch']);
 
 /** A configured node: where it is, what it must answer to eth_chainId, and which option named it. */
 interface Endpoint {
@@ -154,7 +162,36 @@ function isEmpty(error: unknown): boolean {
   return false;
 }
 
-const shortMessage = (error: unknown) => (error as { shortMessage?: string }).shortMessage ?? 'the call failed';
+/** What went wrong, in viem's words, or ours when the size cap of a custom fetch's answer was passed. */
+function shortMessage(error: unknown): string {
+  for (const e of causes(error)) if (e.name === 'BodyTooLargeError') return (e as Error).message;
+  return (error as { shortMessage?: string }).shortMessage ?? 'the call failed';
+}
+
+/** Statuses whose `Response` cannot carry a body. */
+const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
+
+/**
+ * The application's fetch as viem's `fetchFn`, held to the bounds of the default one whether or
+ * not it honours the signal: viem's timeout only aborts that signal, so the exchange is raced
+ * against it here, and the body is read here under the size cap before viem sees it.
+ */
+function boundedFetch(custom: FetchFunction): typeof fetch {
+  return (async (url: string, init: Parameters<FetchFunction>[1]) => {
+    const signal = init.signal ?? undefined;
+    const exchange = async () => {
+      const res: unknown = await custom(url, init);
+      if (!isResponseLike(res)) throw new TypeError('the fetch option did not return a Response');
+      const body = await readCapped(res, MAX_RESPONSE_BYTES, signal);
+      return new Response(NULL_BODY_STATUSES.has(res.status) ? null : new Uint8Array(body), {
+        status: res.status,
+        statusText: res.statusText,
+        headers: res.headers,
+      });
+    };
+    return signal ? untilAborted(exchange(), signal) : exchange();
+  }) as typeof fetch;
+}
 
 /** A small bounded memo whose entries expire: oldest entry out first. */
 class Memo<V> {
@@ -195,7 +232,7 @@ interface Node {
  */
 export function evmOwnershipResolver(options: EvmOwnershipResolverOptions): OwnershipResolver {
   if (typeof options !== 'object' || options === null)
-    throw new OptionsError('options', 'must be { rpcUrl?, rpcUrls?, timeoutMs?, contractMaxAgeMs? }');
+    throw new OptionsError('options', 'must be { rpcUrl?, rpcUrls?, timeoutMs?, contractMaxAgeMs?, fetch? }');
   for (const key of Object.keys(options)) {
     if (!OPTIONS.has(key)) throw new OptionsError(key, 'is not a known evmOwnershipResolver option');
   }
@@ -212,6 +249,8 @@ export function evmOwnershipResolver(options: EvmOwnershipResolverOptions): Owne
   ) {
     throw new OptionsError('contractMaxAgeMs', 'must be a number of milliseconds from 0 to 86400000 (a day)');
   }
+  const customFetch: unknown = options.fetch;
+  if (!isFetchOption(customFetch)) throw new OptionsError('fetch', FETCH_OPTION_SHAPE);
   // Fail at startup, not on the first request, when the peer dependency is missing.
   try {
     createRequire(__filename).resolve('viem');
@@ -249,6 +288,8 @@ export function evmOwnershipResolver(options: EvmOwnershipResolverOptions): Owne
         retryCount: 0,
         timeout: timeoutMs,
         maxResponseBodySize: MAX_RESPONSE_BYTES,
+        // viem calls fetchFn as (url, init) with init.headers a plain object: the FetchFunction shape.
+        fetchFn: customFetch && boundedFetch(customFetch),
       });
       node = { client: viem.createPublicClient({ transport }), verified: false };
       nodes.set(pair, node);
