@@ -1,7 +1,7 @@
 /**
  * `evmOwnershipResolver`: reads current balances from the chain with `eth_call`, through viem.
  * How a contract's kind is told apart, and which node answers which chain and network: README,
- * "`evmOwnershipResolver({ rpcUrl, rpcUrls, timeoutMs, contractMaxAgeMs })`".
+ * "`evmOwnershipResolver({ rpcUrl, rpcUrls, timeoutMs, contractMaxAgeMs, fetch })`".
  *
  * Invariants: viem (an optional peer dependency) is loaded with `require` on the first question,
  * never by an application that does not revalidate on-chain (`import()` fails under Jest without
