@@ -437,16 +437,28 @@ export function registeredKeySets(): number {
   return registry.size;
 }
 
+/** A number per `fetch` function, so sets fetching through different functions are never shared. */
+const fetchIds = new WeakMap<object, number>();
+let nextFetchId = 1;
+
+function fetchId(fn: ResolvedKeySetOptions['fetch']): number {
+  if (fn === undefined) return 0;
+  let id = fetchIds.get(fn);
+  if (id === undefined) fetchIds.set(fn, (id = nextFetchId++));
+  return id;
+}
+
 function registryKey(uri: string, options: ResolvedKeySetOptions): string {
   const { timeoutMs, cooldownMs, maxAgeMs, staleIfErrorMs, maxBytes, maxKeys } = options;
-  return `${uri} ${[timeoutMs, cooldownMs, maxAgeMs, staleIfErrorMs, maxBytes, maxKeys].join(',')}`;
+  const limits = [timeoutMs, cooldownMs, maxAgeMs, staleIfErrorMs, maxBytes, maxKeys, fetchId(options.fetch)];
+  return `${uri} ${limits.join(',')}`;
 }
 
 /**
  * The process-wide key set for `uri`: every middleware and verify call for one URI shares it, for
  * as long as one of them (or one of the last few callers) holds it.
- * Gates configured with different limits get separate sets, so none silently runs with another's
- * limits. With `onKeySetEvent`, the caller gets a view that observes the shared set for as long as
+ * Gates configured with different limits (or `fetch` functions) get separate sets, so none
+ * silently runs with another's limits or fetches through another's proxy. With `onKeySetEvent`, the caller gets a view that observes the shared set for as long as
  * the caller keeps it. The first caller for a key decides `now`/`schedule` (tests pass a manual
  * clock here before creating gates).
  */

@@ -1,6 +1,7 @@
 /** Options of the key-set cache (`jwks: { … }`), validated at startup. */
 import { OptionsError, rejectUnknownKeys } from '../errors';
 import type { KeySetEvent } from '../diagnostics';
+import { FETCH_OPTION_SHAPE, isFetchOption, type FetchFunction } from '../net/fetch';
 
 export type { KeySetEvent } from '../diagnostics';
 
@@ -22,12 +23,19 @@ export interface KeySetOptions {
   maxKeys?: number;
   /** Observer of fetches, failures and stale answers; what it throws is ignored. */
   onKeySetEvent?: (event: KeySetEvent) => void;
+  /**
+   * Called instead of the global `fetch` for every fetch of the set: `(url, init) => Promise<Response>`
+   * (a proxy, mTLS, extra headers). The timeout, size cap, redirect refusal and JSON checks still
+   * apply to what it answers. Gates with different functions get separate sets.
+   */
+  fetch?: FetchFunction;
 }
 
-export type ResolvedKeySetOptions = Required<Omit<KeySetOptions, 'onKeySetEvent'>> &
-  Pick<KeySetOptions, 'onKeySetEvent'>;
+type FunctionOption = 'onKeySetEvent' | 'fetch';
 
-type NumericOption = keyof Omit<KeySetOptions, 'onKeySetEvent'>;
+export type ResolvedKeySetOptions = Required<Omit<KeySetOptions, FunctionOption>> & Pick<KeySetOptions, FunctionOption>;
+
+type NumericOption = keyof Omit<KeySetOptions, FunctionOption>;
 
 const DEFAULTS: Record<NumericOption, number> = {
   timeoutMs: 5_000,
@@ -60,12 +68,17 @@ export function parseKeySetOptions(value: unknown): ResolvedKeySetOptions {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new OptionsError('jwks', 'must be an object');
   }
-  rejectUnknownKeys(value, [...Object.keys(DEFAULTS), 'onKeySetEvent'], 'jwks');
+  rejectUnknownKeys(value, [...Object.keys(DEFAULTS), 'onKeySetEvent', 'fetch'], 'jwks');
   const out: ResolvedKeySetOptions = { ...DEFAULTS };
   for (const [key, v] of Object.entries(value)) {
     if (key === 'onKeySetEvent') {
       if (v !== undefined && typeof v !== 'function') fail(key, 'must be a function');
       out.onKeySetEvent = v as KeySetOptions['onKeySetEvent'];
+      continue;
+    }
+    if (key === 'fetch') {
+      if (!isFetchOption(v)) fail(key, FETCH_OPTION_SHAPE);
+      out.fetch = v;
       continue;
     }
     if (v === undefined) continue;

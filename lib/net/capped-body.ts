@@ -26,26 +26,46 @@ export async function discardBody(response: Response): Promise<void> {
   await response.body?.cancel().catch(() => undefined);
 }
 
-/** The bytes of `response`'s body, at most `maxBytes` of them; throws `BodyTooLargeError` past that. */
-export async function readCapped(response: Response, maxBytes: number): Promise<Buffer> {
+/**
+ * The bytes of `response`'s body, at most `maxBytes` of them; throws `BodyTooLargeError` past that.
+ * When `signal` aborts, the stream is cancelled (a body that never ends is let go) and the read
+ * throws the signal's reason.
+ */
+export async function readCapped(response: Response, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
   const declared = response.headers.get('content-length')?.trim();
   if (declared !== undefined && /^\d+$/.test(declared) && Number(declared) > maxBytes) {
     await discardBody(response);
     throw new BodyTooLargeError(maxBytes, Number(declared));
   }
+  if (signal?.aborted) {
+    await discardBody(response);
+    throw signal.reason as Error;
+  }
   const chunks: Uint8Array[] = [];
   let total = 0;
   if (response.body) {
     const reader = response.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > maxBytes) {
-        await reader.cancel().catch(() => undefined);
-        throw new BodyTooLargeError(maxBytes);
+    const cancel = () => void reader.cancel().catch(() => undefined);
+    signal?.addEventListener('abort', cancel, { once: true });
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (signal?.aborted) throw signal.reason as Error;
+        if (done) break;
+        // A stream from a custom fetch may yield anything: only bytes can be counted against the cap.
+        if (!(value instanceof Uint8Array)) {
+          await reader.cancel().catch(() => undefined);
+          throw new TypeError('body stream yielded something other than bytes');
+        }
+        total += value.byteLength;
+        if (total > maxBytes) {
+          await reader.cancel().catch(() => undefined);
+          throw new BodyTooLargeError(maxBytes);
+        }
+        chunks.push(value);
       }
-      chunks.push(value);
+    } finally {
+      signal?.removeEventListener('abort', cancel);
     }
   }
   return Buffer.concat(chunks, total);

@@ -1,7 +1,7 @@
 /**
  * `evmOwnershipResolver`: reads current balances from the chain with `eth_call`, through viem.
  * How a contract's kind is told apart, and which node answers which chain and network: README,
- * "`evmOwnershipResolver({ rpcUrl, rpcUrls, timeoutMs, contractMaxAgeMs })`".
+ * "`evmOwnershipResolver({ rpcUrl, rpcUrls, timeoutMs, contractMaxAgeMs, fetch })`".
  *
  * Invariants: viem (an optional peer dependency) is loaded with `require` on the first question,
  * never by an application that does not revalidate on-chain (`import()` fails under Jest without
@@ -14,6 +14,8 @@ import { createRequire } from 'node:module';
 import { OptionsError, rejectUnknownKeys } from '../../errors';
 import { CHAIN_NAME, DEFAULT_NETWORK, isEvmAddress, isEvmChain } from '../../chain/address';
 import { evmChainId } from '../../chain/chain-ids';
+import { readCapped } from '../../net/capped-body';
+import { FETCH_OPTION_SHAPE, isFetchOption, isResponseLike, untilAborted, type FetchFunction } from '../../net/fetch';
 import { ResolverError, UnsupportedRequirementError, type OwnershipResolver } from './types';
 
 type Viem = typeof import('viem');
@@ -39,6 +41,12 @@ export interface EvmOwnershipResolverOptions {
   timeoutMs?: number;
   /** How long a contract's decimals and kind (ERC-1155 or not) are remembered. Default 3600000 (1 hour). */
   contractMaxAgeMs?: number;
+  /**
+   * Called instead of the global `fetch` for every JSON-RPC exchange: `(url, init) => Promise<Response>`
+   * (a proxy, mTLS, an API key header), handed to viem's http transport as `fetchFn`. The timeout
+   * and the answer's size cap still apply.
+   */
+  fetch?: FetchFunction;
 }
 
 /** Largest JSON-RPC answer read; a batch of balance calls is a few hundred bytes per call. */
@@ -51,7 +59,7 @@ const ERC1155_INTERFACE = '0xd9b67a26';
 
 const MISSING_VIEM =
   'express-token-gate: evmOwnershipResolver needs the "viem" package (an optional peer dependency). Install it: npm install viem';
-const OPTIONS = new Set(['rpcUrl', 'rpcUrls', 'timeoutMs', 'contractMaxAgeMs']);
+const OPTIONS = new Set(['rpcUrl', 'rpcUrls', 'timeoutMs', 'contractMaxAgeMs', 'fetch']);
 
 /** A configured node: where it is, what it must answer to eth_chainId, and which option named it. */
 interface Endpoint {
@@ -152,7 +160,36 @@ function isEmpty(error: unknown): boolean {
   return false;
 }
 
-const shortMessage = (error: unknown) => (error as { shortMessage?: string }).shortMessage ?? 'the call failed';
+/** What went wrong, in viem's words, or ours when the size cap of a custom fetch's answer was passed. */
+function shortMessage(error: unknown): string {
+  for (const e of causes(error)) if (e.name === 'BodyTooLargeError') return (e as Error).message;
+  return (error as { shortMessage?: string }).shortMessage ?? 'the call failed';
+}
+
+/** Statuses whose `Response` cannot carry a body. */
+const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
+
+/**
+ * The application's fetch as viem's `fetchFn`, held to the bounds of the default one whether or
+ * not it honours the signal: viem's timeout only aborts that signal, so the exchange is raced
+ * against it here, and the body is read here under the size cap before viem sees it.
+ */
+function boundedFetch(custom: FetchFunction): typeof fetch {
+  return (async (url: string, init: Parameters<FetchFunction>[1]) => {
+    const signal = init.signal ?? undefined;
+    const exchange = async () => {
+      const res: unknown = await custom(url, init);
+      if (!isResponseLike(res)) throw new TypeError('the fetch option did not return a Response');
+      const body = await readCapped(res, MAX_RESPONSE_BYTES, signal);
+      return new Response(NULL_BODY_STATUSES.has(res.status) ? null : new Uint8Array(body), {
+        status: res.status,
+        statusText: res.statusText,
+        headers: res.headers,
+      });
+    };
+    return signal ? untilAborted(exchange(), signal) : exchange();
+  }) as typeof fetch;
+}
 
 /** A small bounded memo whose entries expire: oldest entry out first. */
 class Memo<V> {
@@ -193,7 +230,7 @@ interface Node {
  */
 export function evmOwnershipResolver(options: EvmOwnershipResolverOptions): OwnershipResolver {
   if (typeof options !== 'object' || options === null)
-    throw new OptionsError('options', 'must be { rpcUrl?, rpcUrls?, timeoutMs?, contractMaxAgeMs? }');
+    throw new OptionsError('options', 'must be { rpcUrl?, rpcUrls?, timeoutMs?, contractMaxAgeMs?, fetch? }');
   rejectUnknownKeys(options, OPTIONS, undefined, 'is not a known evmOwnershipResolver option');
   const endpoints = parseEndpoints(options.rpcUrl, options.rpcUrls);
   const { timeoutMs = 5000, contractMaxAgeMs = DEFAULT_CONTRACT_MAX_AGE_MS } = options;
@@ -208,6 +245,8 @@ export function evmOwnershipResolver(options: EvmOwnershipResolverOptions): Owne
   ) {
     throw new OptionsError('contractMaxAgeMs', 'must be a number of milliseconds from 0 to 86400000 (a day)');
   }
+  const customFetch: unknown = options.fetch;
+  if (!isFetchOption(customFetch)) throw new OptionsError('fetch', FETCH_OPTION_SHAPE);
   // Fail at startup, not on the first request, when the peer dependency is missing.
   try {
     createRequire(__filename).resolve('viem');
@@ -245,6 +284,8 @@ export function evmOwnershipResolver(options: EvmOwnershipResolverOptions): Owne
         retryCount: 0,
         timeout: timeoutMs,
         maxResponseBodySize: MAX_RESPONSE_BYTES,
+        // viem calls fetchFn as (url, init) with init.headers a plain object: the FetchFunction shape.
+        fetchFn: customFetch && boundedFetch(customFetch),
       });
       node = { client: viem.createPublicClient({ transport }), verified: false };
       nodes.set(pair, node);

@@ -9,6 +9,7 @@
 import { OptionsError, rejectUnknownKeys } from '../../errors';
 import { addressKey, DEFAULT_NETWORK } from '../../chain/address';
 import { isDecimalString } from '../../chain/decimal';
+import { FETCH_OPTION_SHAPE, isFetchOption, type FetchFunction } from '../../net/fetch';
 import { isLoopbackHost } from '../../net/loopback';
 import { requestJson } from './http';
 import { ResolverError, UnsupportedRequirementError, type OwnershipResolver } from './types';
@@ -20,6 +21,11 @@ export interface PicketOwnershipResolverOptions {
   baseUrl?: string;
   /** Give up on one call (body included) after this long. Default 5000. */
   timeoutMs?: number;
+  /**
+   * Called instead of the global `fetch`: `(url, init) => Promise<Response>` (a proxy, mTLS,
+   * extra headers). The timeout, the answer's size cap and the redirect refusal still apply.
+   */
+  fetch?: FetchFunction;
 }
 
 const DEFAULT_BASE_URL = 'https://picketapi.com/api/v1';
@@ -55,10 +61,10 @@ function parseBaseUrl(value: unknown): string {
  */
 export function picketOwnershipResolver(options: PicketOwnershipResolverOptions): OwnershipResolver {
   if (typeof options !== 'object' || options === null)
-    throw new OptionsError('options', 'must be { apiKey, baseUrl?, timeoutMs? }');
+    throw new OptionsError('options', 'must be { apiKey, baseUrl?, timeoutMs?, fetch? }');
   rejectUnknownKeys(
     options,
-    ['apiKey', 'baseUrl', 'timeoutMs'],
+    ['apiKey', 'baseUrl', 'timeoutMs', 'fetch'],
     undefined,
     'is not a known picketOwnershipResolver option',
   );
@@ -69,6 +75,8 @@ export function picketOwnershipResolver(options: PicketOwnershipResolverOptions)
     throw new OptionsError('timeoutMs', 'must be a number of milliseconds from 1 to 120000');
   }
   const baseUrl = parseBaseUrl(options.baseUrl ?? DEFAULT_BASE_URL);
+  const customFetch: unknown = options.fetch;
+  if (!isFetchOption(customFetch)) throw new OptionsError('fetch', FETCH_OPTION_SHAPE);
   const headers = {
     'Content-Type': 'application/json',
     Accept: 'application/json',
@@ -102,6 +110,7 @@ export function picketOwnershipResolver(options: PicketOwnershipResolverOptions)
         timeoutMs,
         maxBytes: MAX_ANSWER_BYTES,
         signal,
+        fetch: customFetch,
       });
       if (status < 200 || status > 299) throw new ResolverError(`The issuer's tokenOwnership API answered ${status}`);
       const answer = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;

@@ -7,6 +7,7 @@
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Address } from 'viem';
+import { ProxyAgent } from 'undici';
 import {
   createTokenGate,
   evmOwnershipResolver,
@@ -21,6 +22,8 @@ import { appWith } from '../../helpers/harness';
 import { get, sleep } from '../../helpers/live';
 import { compileContracts, startChain, type Compiled, type LocalChain } from '../../helpers/chain';
 import { describeOwnershipResolver } from './port-suite';
+import { startForwardProxy } from '../../helpers/forward-proxy';
+import type { FetchFunction } from '../../../lib/net/fetch';
 import { AUDIENCE, STRANGER_WALLET } from '../../helpers/fixtures';
 
 let chain: LocalChain;
@@ -466,6 +469,82 @@ describe('access follows the chain', () => {
   });
 });
 
+describe('evmOwnershipResolver fetch option', () => {
+  // The deployer's ERC-20s do not move in this file (8.5 tokens).
+  const ask = (options: Omit<EvmOwnershipResolverOptions, 'rpcUrl'>) =>
+    evmOwnershipResolver({ rpcUrl: chain.rpcUrl, ...options }).resolve(
+      query(deployer, { contractAddress: deployed.token20 }),
+    );
+
+  test('through an HTTP proxy (undici ProxyAgent as the dispatcher): every JSON-RPC exchange goes through it', async () => {
+    const proxy = await startForwardProxy();
+    const dispatcher = new ProxyAgent(proxy.url);
+    try {
+      const viaProxy: FetchFunction = (url, init) => fetch(url, { ...init, dispatcher } as RequestInit);
+      await expect(ask({ fetch: viaProxy })).resolves.toEqual({ balance: '8.5' });
+      expect(proxy.targets().length).toBeGreaterThan(0);
+      expect(new Set(proxy.targets())).toEqual(new Set([new URL(chain.rpcUrl).host]));
+    } finally {
+      await dispatcher.close();
+      await proxy.close();
+    }
+  });
+
+  test('a header the function adds reaches the node, on every exchange', async () => {
+    const seen: Array<string | undefined> = [];
+    const node = createServer((req, res) => {
+      seen.push(req.headers['x-api-key'] as string | undefined);
+      const upstream = httpRequest(
+        chain.rpcUrl,
+        { method: 'POST', headers: { 'content-type': 'application/json' } },
+        (a) => {
+          res.writeHead(a.statusCode ?? 502, { 'content-type': 'application/json' });
+          a.pipe(res);
+        },
+      );
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => node.listen(0, '127.0.0.1', resolve));
+    try {
+      const resolver = evmOwnershipResolver({
+        rpcUrl: `http://127.0.0.1:${(node.address() as AddressInfo).port}`,
+        fetch: (url, init) => fetch(url, { ...init, headers: { ...init.headers, 'x-api-key': 'rpc-key' } }),
+      });
+      await expect(resolver.resolve(query(deployer, { contractAddress: deployed.token20 }))).resolves.toEqual({
+        balance: '8.5',
+      });
+      expect(seen.length).toBeGreaterThan(0);
+      expect(seen.every((key) => key === 'rpc-key')).toBe(true);
+    } finally {
+      await new Promise<void>((resolve) => node.close(() => resolve()));
+    }
+  });
+
+  test('an answer that never ends is cut at the size cap: a failure, not a balance', async () => {
+    let pulled = 0;
+    const endless = () =>
+      new ReadableStream<Uint8Array>({
+        pull(controller) {
+          pulled += 65_536;
+          controller.enqueue(new Uint8Array(65_536).fill(0x20));
+        },
+      });
+    const huge: FetchFunction = () =>
+      Promise.resolve(new Response(endless(), { headers: { 'content-type': 'application/json' } }));
+    await expect(ask({ fetch: huge })).rejects.toThrow(
+      'eth_chainId for ethereum/mainnet failed: body is larger than 1048576 bytes',
+    );
+    expect(pulled).toBeLessThan(4 * 1_048_576);
+  });
+
+  test('a function that never answers and ignores the signal still fails after timeoutMs', async () => {
+    const hangs: FetchFunction = () => new Promise<Response>(() => undefined);
+    await expect(ask({ fetch: hangs, timeoutMs: 50 })).rejects.toThrow(
+      /eth_chainId for ethereum\/mainnet failed: .*took too long/,
+    );
+  });
+});
+
 describe('evmOwnershipResolver options', () => {
   const U = 'https://rpc.example';
   test.each<[string, unknown, string | RegExp]>([
@@ -487,6 +566,8 @@ describe('evmOwnershipResolver options', () => {
     ['a negative timeout', { rpcUrl: U, timeoutMs: -1 }, /"timeoutMs"/],
     ['a negative contractMaxAgeMs', { rpcUrl: U, contractMaxAgeMs: -1 }, /"contractMaxAgeMs" must be/],
     ['contractMaxAgeMs over a day', { rpcUrl: U, contractMaxAgeMs: 86_400_001 }, /"contractMaxAgeMs" must be/],
+    ['a fetch that is no function', { rpcUrl: U, fetch: 'fetch' }, /"fetch" must be a function \(url, init\)/],
+    ['a dispatcher given as fetch', { rpcUrl: U, fetch: { dispatch: () => true } }, /"fetch" must be a function/],
   ])('refuses %s at startup', (_what, options, message) => {
     expect(() => evmOwnershipResolver(options as EvmOwnershipResolverOptions)).toThrow(OptionsError);
     expect(() => evmOwnershipResolver(options as EvmOwnershipResolverOptions)).toThrow(message);
@@ -498,6 +579,7 @@ describe('evmOwnershipResolver options', () => {
     ['a network of its own with its chain id', { rpcUrls: { 'base/devnet': { url: U, chainId: 31337 } } }],
     ['rpcUrl with rpcUrls for other networks', { rpcUrl: U, rpcUrls: { 'ethereum/sepolia': U } }],
     ['contractMaxAgeMs 0 and a day', { rpcUrl: U, contractMaxAgeMs: 0, timeoutMs: 120_000 }],
+    ['a fetch function', { rpcUrl: U, fetch: (url, init) => fetch(url, init) }],
   ])('accepts %s', (_what, options) => {
     expect(() => evmOwnershipResolver(options)).not.toThrow();
   });

@@ -2,7 +2,9 @@
  * picketOwnershipResolver speaks the issuer's tokenOwnership API exactly as its Node SDK does. The
  * loopback server it is tested against is itself checked against the real SDK first.
  */
+import { createServer } from 'node:http';
 import Picket from '@picketapi/picket-node';
+import { ProxyAgent } from 'undici';
 import {
   OptionsError,
   picketOwnershipResolver,
@@ -11,6 +13,9 @@ import {
   type OwnershipQuery,
 } from '../../../lib';
 import { startOwnershipServer, type OwnershipServer } from '../../helpers/ownership-server';
+import { startForwardProxy } from '../../helpers/forward-proxy';
+import { closeServer, listen } from '../../helpers/net';
+import type { FetchFunction } from '../../../lib/net/fetch';
 import { describeOwnershipResolver } from './port-suite';
 import { APES_CONTRACT, STRANGER_WALLET, WALLET } from '../../helpers/fixtures';
 
@@ -198,6 +203,102 @@ describe('picketOwnershipResolver options', () => {
     expect(() => picketOwnershipResolver({ apiKey: KEY, baseURL: 'x' } as never)).toThrow(/"baseURL" is not a known/);
     expect(() => picketOwnershipResolver({ apiKey: KEY, timeoutMs: 0 })).toThrow(/"timeoutMs"/);
     expect(() => picketOwnershipResolver({ apiKey: KEY, timeoutMs: Infinity })).toThrow(/"timeoutMs"/);
+  });
+});
+
+describe('picketOwnershipResolver fetch option', () => {
+  const ask = (fetchOption: FetchFunction, timeoutMs = 5000) =>
+    picketOwnershipResolver({ apiKey: KEY, baseUrl: server.baseUrl, fetch: fetchOption, timeoutMs }).resolve(
+      query({ contractAddress: APES_CONTRACT }),
+    );
+  const json = (body: BodyInit, headers: Record<string, string> = {}) =>
+    Promise.resolve(new Response(body, { headers: { 'content-type': 'application/json', ...headers } }));
+
+  test('through an HTTP proxy (undici ProxyAgent as the dispatcher): the call goes through it and is answered', async () => {
+    const proxy = await startForwardProxy();
+    const dispatcher = new ProxyAgent(proxy.url);
+    try {
+      const viaProxy: FetchFunction = (url, init) => fetch(url, { ...init, dispatcher } as RequestInit);
+      await expect(ask(viaProxy)).resolves.toEqual({ balance: '2', allowed: true });
+      expect(proxy.targets()).toEqual([new URL(server.baseUrl).host]);
+    } finally {
+      await dispatcher.close();
+      await proxy.close();
+    }
+  });
+
+  test('is called with the POST, its headers as a plain object, no redirects and a signal; a header it adds is seen', async () => {
+    const inits: RequestInit[] = [];
+    await ask((url, init) => {
+      inits.push(init);
+      return fetch(url, { ...init, headers: { ...init.headers, 'x-trace': 't-1' } });
+    });
+    expect(inits[0]).toMatchObject({
+      method: 'POST',
+      redirect: 'manual',
+      headers: { Authorization: `Basic ${Buffer.from(KEY).toString('base64')}`, Accept: 'application/json' },
+    });
+    expect(inits[0]!.signal).toBeInstanceOf(AbortSignal);
+    expect(server.requests.at(-1)!.headers['x-trace']).toBe('t-1');
+  });
+
+  test('an answer that never ends is cut at the size cap', async () => {
+    let pulled = 0;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled += 65_536;
+        controller.enqueue(new Uint8Array(65_536).fill(0x20));
+      },
+    });
+    await expect(ask(() => json(endless))).rejects.toThrow(
+      new ResolverError(`${new URL(server.baseUrl).host} answered more than 65536 bytes`),
+    );
+    expect(pulled).toBeLessThan(1_048_576);
+  });
+
+  test('a function that never answers and ignores the signal still fails after timeoutMs', async () => {
+    await expect(ask(() => new Promise<Response>(() => undefined), 50)).rejects.toThrow(
+      `${new URL(server.baseUrl).host} did not answer within 50 ms`,
+    );
+  });
+
+  test('a redirect the function follows is refused, though the target answers well', async () => {
+    const redirector = createServer((req, res) => {
+      res.writeHead(307, { location: `${new URL(server.baseUrl).origin}${req.url}` }).end();
+    });
+    const port = await listen(redirector);
+    try {
+      const calls = server.calls;
+      const resolver = picketOwnershipResolver({
+        apiKey: KEY,
+        baseUrl: `http://127.0.0.1:${port}/api/v1`,
+        fetch: (url, init) => fetch(url, { ...init, redirect: 'follow' }),
+      });
+      await expect(resolver.resolve(query({ contractAddress: APES_CONTRACT }))).rejects.toThrow(
+        new ResolverError(`127.0.0.1:${port} redirected, and the fetch option followed: redirects are refused`),
+      );
+      expect(server.calls).toBe(calls + 1); // the function did follow, and was answered
+    } finally {
+      await closeServer(redirector);
+    }
+  });
+
+  test('an answer that is not a Response is a failure', async () => {
+    await expect(ask(() => Promise.resolve('ok' as unknown as Response))).rejects.toThrow(
+      /The fetch option did not return a Response/,
+    );
+  });
+
+  test('is checked at startup, and the https rule for the key still holds with it', () => {
+    expect(() => picketOwnershipResolver({ apiKey: KEY, fetch: 'fetch' as never })).toThrow(
+      new OptionsError(
+        'fetch',
+        'must be a function (url, init) => Promise<Response>, like fetch; for a proxy: (url, init) => fetch(url, { ...init, dispatcher })',
+      ),
+    );
+    expect(() =>
+      picketOwnershipResolver({ apiKey: KEY, baseUrl: 'http://picketapi.com/api/v1', fetch: (u, i) => fetch(u, i) }),
+    ).toThrow(/"baseUrl" must use https/);
   });
 });
 
