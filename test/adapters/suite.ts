@@ -108,7 +108,15 @@ export function adapterSuite(name: string, mount: Mount): void {
     // [case, path, headers (token names resolve from `tokens`), status, error, reason, WWW-Authenticate]
     const table: Array<[string, string, () => Record<string, string | string[]>, number, string, string, RegExp]> = [
       ['no token', '/me', () => ({}), 401, 'unauthorized', 'token_missing', /^Bearer realm="api"$/],
-      ['a malformed header', '/me', () => ({ Authorization: 'Bearer' }), 400, 'invalid_request', 'header_malformed', challenge('invalid_request')],
+      [
+        'a malformed header',
+        '/me',
+        () => ({ Authorization: 'Bearer' }),
+        400,
+        'invalid_request',
+        'header_malformed',
+        challenge('invalid_request'),
+      ],
       [
         'two Authorization headers',
         '/me',
@@ -118,37 +126,92 @@ export function adapterSuite(name: string, mount: Mount): void {
         'header_duplicated',
         challenge('invalid_request'),
       ],
-      ['a bad signature', '/me', () => bearer(tokens.unpublished!), 401, 'invalid_token', 'signature_invalid', challenge('invalid_token')],
-      ['an expired token', '/me', () => bearer(tokens.expired!), 401, 'invalid_token', 'token_expired', challenge('invalid_token')],
-      ['a wrong audience', '/me', () => bearer(tokens.otherAudience!), 401, 'invalid_token', 'audience_mismatch', challenge('invalid_token')],
-      ['a garbage token under optionalAuth', '/optional', () => bearer('a.b.c'), 401, 'invalid_token', 'token_malformed', challenge('invalid_token')],
-      ['no balance', '/apes', () => bearer(tokens.valid!), 403, 'insufficient_scope', 'insufficient_balance', challenge('insufficient_scope')],
-      ['a failed claim check', '/claims', () => bearer(tokens.solana!), 403, 'insufficient_scope', 'claim_check_failed', challenge('insufficient_scope')],
+      [
+        'a bad signature',
+        '/me',
+        () => bearer(tokens.unpublished!),
+        401,
+        'invalid_token',
+        'signature_invalid',
+        challenge('invalid_token'),
+      ],
+      [
+        'an expired token',
+        '/me',
+        () => bearer(tokens.expired!),
+        401,
+        'invalid_token',
+        'token_expired',
+        challenge('invalid_token'),
+      ],
+      [
+        'a wrong audience',
+        '/me',
+        () => bearer(tokens.otherAudience!),
+        401,
+        'invalid_token',
+        'audience_mismatch',
+        challenge('invalid_token'),
+      ],
+      [
+        'a garbage token under optionalAuth',
+        '/optional',
+        () => bearer('a.b.c'),
+        401,
+        'invalid_token',
+        'token_malformed',
+        challenge('invalid_token'),
+      ],
+      [
+        'no balance',
+        '/apes',
+        () => bearer(tokens.valid!),
+        403,
+        'insufficient_scope',
+        'insufficient_balance',
+        challenge('insufficient_scope'),
+      ],
+      [
+        'a failed claim check',
+        '/claims',
+        () => bearer(tokens.solana!),
+        403,
+        'insufficient_scope',
+        'claim_check_failed',
+        challenge('insufficient_scope'),
+      ],
     ];
-    test.each(table)('%s on %s is refused as in Express', async (_case, path, headers, status, error, reason, wwwAuthenticate) => {
-      const answer = await plain.send(path, headers());
-      expect({
-        status: answer.status,
-        error: answer.body.error,
-        reason: answer.body.reason,
-        description: typeof answer.body.error_description,
-        wwwAuthenticate: answer.headers['www-authenticate'],
-        contentType: answer.headers['content-type'],
-        cacheControl: answer.headers['cache-control'],
-      }).toEqual({
-        status,
-        error,
-        reason,
-        description: 'string',
-        wwwAuthenticate: expect.stringMatching(wwwAuthenticate),
-        contentType: 'application/json; charset=utf-8',
-        cacheControl: 'no-store',
-      });
-    });
+    test.each(table)(
+      '%s on %s is refused as in Express',
+      async (_case, path, headers, status, error, reason, wwwAuthenticate) => {
+        const answer = await plain.send(path, headers());
+        expect({
+          status: answer.status,
+          error: answer.body.error,
+          reason: answer.body.reason,
+          description: typeof answer.body.error_description,
+          wwwAuthenticate: answer.headers['www-authenticate'],
+          contentType: answer.headers['content-type'],
+          cacheControl: answer.headers['cache-control'],
+        }).toEqual({
+          status,
+          error,
+          reason,
+          description: 'string',
+          wwwAuthenticate: expect.stringMatching(wwwAuthenticate),
+          contentType: 'application/json; charset=utf-8',
+          cacheControl: 'no-store',
+        });
+      },
+    );
 
     test('a 403 names the requirements, in the issuer /authz shape', async () => {
       const answer = await plain.send('/apes', bearer(tokens.valid!));
-      expect(answer.body.requirements).toEqual({ chain: 'ethereum', contractAddress: APES_CONTRACT, minTokenBalance: '1' });
+      expect(answer.body.requirements).toEqual({
+        chain: 'ethereum',
+        contractAddress: APES_CONTRACT,
+        minTokenBalance: '1',
+      });
     });
 
     test.each([
@@ -274,6 +337,9 @@ function requestKind(value: unknown): string {
   if (v && 'req' in v && 'res' in v && 'state' in v && 'app' in v) return 'koa context';
   if (v && 'req' in v && typeof v.json === 'function' && typeof v.set === 'function') return 'hono context';
   if (v && 'raw' in v && v.raw instanceof http.IncomingMessage && 'routeOptions' in v) return 'fastify request';
-  if (v instanceof http.IncomingMessage) return 'app' in v && 'res' in v && typeof (v as { get?: unknown }).get === 'function' ? 'express request' : 'node IncomingMessage';
+  if (v instanceof http.IncomingMessage)
+    return 'app' in v && 'res' in v && typeof (v as { get?: unknown }).get === 'function'
+      ? 'express request'
+      : 'node IncomingMessage';
   return 'unknown';
 }
