@@ -60,7 +60,10 @@ function fromHeader(values: readonly string[]): string | undefined {
  * with one).
  */
 export function extractToken(req: IncomingMessage, getToken?: undefined): string | undefined;
-export function extractToken(req: IncomingMessage, getToken: GetToken): string | undefined | Promise<string | undefined>;
+export function extractToken(
+  req: IncomingMessage,
+  getToken: GetToken,
+): string | undefined | Promise<string | undefined>;
 export function extractToken(
   req: IncomingMessage,
   getToken: GetToken | undefined,

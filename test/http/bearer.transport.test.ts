@@ -43,7 +43,13 @@ describe('getToken may answer with a Promise', () => {
     ['resolves to a token while the header has one too', () => later(token), true, 400, 'token_location_conflict'],
     ['resolves to a number', () => later(42), false, 400, 'header_malformed'],
     ['resolves to an object', () => later({ token }), false, 400, 'header_malformed'],
-    ['rejects', () => later(undefined).then(() => Promise.reject(new Error('session store down'))), false, 400, 'header_malformed'],
+    [
+      'rejects',
+      () => later(undefined).then(() => Promise.reject(new Error('session store down'))),
+      false,
+      400,
+      'header_malformed',
+    ],
     ['resolves to a garbage token', () => later('not-a-jwt'), false, 401, 'token_malformed'],
   ];
   test.each(table)('getToken that %s', async (_case, getToken, withHeader, status, reason) => {
@@ -95,8 +101,20 @@ describe('allowQueryToken: the access_token query parameter (RFC 6750 §2.3)', (
     ['no parameter at all', '/r', {}, 401, 'token_missing'],
     ['another parameter whose name contains access_token', '/r?my_access_token=TOKEN', {}, 401, 'token_missing'],
     ['a token in the header only', '/r?stream=prices', { Authorization: 'Bearer TOKEN' }, 200, undefined],
-    ['the same token in the header and the query', '/r?access_token=TOKEN', { Authorization: 'Bearer TOKEN' }, 400, 'token_location_conflict'],
-    ['two different tokens in the header and the query', '/r?access_token=OTHER', { Authorization: 'Bearer TOKEN' }, 400, 'token_location_conflict'],
+    [
+      'the same token in the header and the query',
+      '/r?access_token=TOKEN',
+      { Authorization: 'Bearer TOKEN' },
+      400,
+      'token_location_conflict',
+    ],
+    [
+      'two different tokens in the header and the query',
+      '/r?access_token=OTHER',
+      { Authorization: 'Bearer TOKEN' },
+      400,
+      'token_location_conflict',
+    ],
     ['the parameter twice', '/r?access_token=TOKEN&access_token=TOKEN', {}, 400, 'query_malformed'],
     ['an empty parameter', '/r?access_token=', {}, 400, 'query_malformed'],
     ['a value outside b64token', '/r?access_token=abc%24def', {}, 400, 'query_malformed'],

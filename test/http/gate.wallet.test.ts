@@ -10,7 +10,13 @@ import { randomUUID } from 'node:crypto';
 import express from 'express';
 import request from 'supertest';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
-import { authErrorHandler, createTokenGate, OptionsError, type OwnershipResolver, type TokenGateOptions } from '../../lib';
+import {
+  authErrorHandler,
+  createTokenGate,
+  OptionsError,
+  type OwnershipResolver,
+  type TokenGateOptions,
+} from '../../lib';
 import { APES_CONTRACT, OTHER_WALLET, WALLET } from '../helpers/fixtures';
 
 const readme = fs.readFileSync(path.resolve(__dirname, '../../README.md'), 'utf8');
@@ -43,14 +49,18 @@ const now = () => Math.floor(Date.now() / 1000);
 /** A resolver answering from a table of balances: the wallets that hold one ape. */
 function holders(...wallets: string[]): OwnershipResolver {
   const held = new Set(wallets.map((w) => w.toLowerCase()));
-  return { name: 'table', resolve: async ({ walletAddress }) => ({ balance: held.has(walletAddress.toLowerCase()) ? '1' : '0' }) };
+  return {
+    name: 'table',
+    resolve: async ({ walletAddress }) => ({ balance: held.has(walletAddress.toLowerCase()) ? '1' : '0' }),
+  };
 }
 
 /** An Express app with /me (requireAuth), /apes (requireTokens(APES_CONTRACT)) where the gate allows it. */
 function appFor(options: TokenGateOptions, apes = true) {
   const gate = createTokenGate({ logger: false, ...options });
   const app = express();
-  const answer = (req: express.Request, res: express.Response) => res.json(req.wallet ? { ...req.wallet, token: undefined } : null);
+  const answer = (req: express.Request, res: express.Response) =>
+    res.json(req.wallet ? { ...req.wallet, token: undefined } : null);
   app.get('/me', gate.requireAuth(), answer);
   if (apes) app.get('/apes', gate.requireTokens(APES_CONTRACT), answer);
   app.use(authErrorHandler());
@@ -100,7 +110,12 @@ describe('Dynamic: the blockchain entry of verified_credentials', () => {
     wallet_provider: 'browserExtension',
     format: 'blockchain',
   });
-  const email = { email: 'holder@example.com', id: 'cred-email', public_identifier: 'holder@example.com', format: 'email' };
+  const email = {
+    email: 'holder@example.com',
+    id: 'cred-email',
+    public_identifier: 'holder@example.com',
+    format: 'email',
+  };
   const options = (): TokenGateOptions => ({
     issuer: ISS,
     audience: AUD,
@@ -113,20 +128,46 @@ describe('Dynamic: the blockchain entry of verified_credentials', () => {
   // [case, credentials, status, address or reason]
   const table: Array<[string, () => unknown[], number, string]> = [
     ['one EVM wallet and an email', () => [evmCredential('cred-wallet-1', WALLET), email], 200, WALLET.toLowerCase()],
-    ['the last verified of two wallets', () => [evmCredential('cred-wallet-0', OTHER_WALLET), evmCredential('cred-wallet-1', WALLET)], 200, WALLET.toLowerCase()],
-    ['one wallet that is not the last verified credential', () => [email, evmCredential('cred-wallet-9', WALLET)], 200, WALLET.toLowerCase()],
+    [
+      'the last verified of two wallets',
+      () => [evmCredential('cred-wallet-0', OTHER_WALLET), evmCredential('cred-wallet-1', WALLET)],
+      200,
+      WALLET.toLowerCase(),
+    ],
+    [
+      'one wallet that is not the last verified credential',
+      () => [email, evmCredential('cred-wallet-9', WALLET)],
+      200,
+      WALLET.toLowerCase(),
+    ],
     ['a Solana wallet', () => [{ ...evmCredential('cred-wallet-1', SOLANA), chain: 'solana' }], 200, SOLANA],
     ['an email only', () => [email], 401, 'The token names no wallet the wallet option could read'],
     ['no credentials', () => [], 401, 'The token names no wallet the wallet option could read'],
-    ['two wallets, neither the last verified', () => [evmCredential('a', WALLET), evmCredential('b', OTHER_WALLET)], 401, 'The token names no wallet the wallet option could read'],
-    ['a chain the recipe does not map', () => [{ ...evmCredential('cred-wallet-1', WALLET), chain: 'flow' }], 401, 'The token names no wallet the wallet option could read'],
-    ['a malformed address', () => [evmCredential('cred-wallet-1', '0x12345')], 401, "The wallet's address is not a 0x-prefixed 40-digit hex address (chain ethereum)"],
+    [
+      'two wallets, neither the last verified',
+      () => [evmCredential('a', WALLET), evmCredential('b', OTHER_WALLET)],
+      401,
+      'The token names no wallet the wallet option could read',
+    ],
+    [
+      'a chain the recipe does not map',
+      () => [{ ...evmCredential('cred-wallet-1', WALLET), chain: 'flow' }],
+      401,
+      'The token names no wallet the wallet option could read',
+    ],
+    [
+      'a malformed address',
+      () => [evmCredential('cred-wallet-1', '0x12345')],
+      401,
+      "The wallet's address is not a 0x-prefixed 40-digit hex address (chain ethereum)",
+    ],
   ];
   test.each(table)('%s', async (_case, credentials, status, expected) => {
     const { app } = appFor(options());
     const res = await get(app, '/me', await dynamicToken(credentials()));
     expect(res.status).toBe(status);
-    if (status === 200) expect(res.body).toMatchObject({ address: expected, displayAddress: expect.any(String), network: 'mainnet' });
+    if (status === 200)
+      expect(res.body).toMatchObject({ address: expected, displayAddress: expect.any(String), network: 'mainnet' });
     else expect(res.body).toEqual({ error: 'invalid_token', reason: 'claim_invalid', error_description: expected });
   });
 
@@ -134,7 +175,12 @@ describe('Dynamic: the blockchain entry of verified_credentials', () => {
     const { app } = appFor(options());
     const holder = await get(app, '/apes', await dynamicToken([evmCredential('cred-wallet-1', WALLET)]));
     const other = await get(app, '/apes', await dynamicToken([evmCredential('cred-wallet-1', OTHER_WALLET)]));
-    expect([holder.status, holder.body.chain, other.status, other.body.reason]).toEqual([200, 'ethereum', 403, 'insufficient_balance']);
+    expect([holder.status, holder.body.chain, other.status, other.body.reason]).toEqual([
+      200,
+      'ethereum',
+      403,
+      'insufficient_balance',
+    ]);
   });
 
   test("balances a token claims prove nothing: the resolver's answer decides, and they are not in the claims", async () => {
@@ -160,7 +206,12 @@ describe('Dynamic: the blockchain entry of verified_credentials', () => {
 
   test('a token signed by another key is still refused first (401 signature_invalid)', async () => {
     const { app } = appFor(options());
-    const forged = await new SignJWT({ aud: AUD, iss: ISS, verified_credentials: [evmCredential('cred-wallet-1', WALLET)], exp: now() + 60 })
+    const forged = await new SignJWT({
+      aud: AUD,
+      iss: ISS,
+      verified_credentials: [evmCredential('cred-wallet-1', WALLET)],
+      exp: now() + 60,
+    })
       .setProtectedHeader({ alg: 'RS256', kid: keys.jwks.keys[0]!.kid! })
       .sign((await generateKeyPair('RS256')).privateKey);
     const res = await get(app, '/me', forged);
@@ -181,7 +232,16 @@ describe('thirdweb: sub is the address', () => {
     keys = await signer('ES256');
   });
   const thirdwebToken = (sub: unknown) =>
-    keys.sign({ iss: ADMIN, sub, aud: 'app.example.com', exp: now() + 3600, nbf: now(), iat: now(), jti: randomUUID(), ctx: {} });
+    keys.sign({
+      iss: ADMIN,
+      sub,
+      aud: 'app.example.com',
+      exp: now() + 3600,
+      nbf: now(),
+      iat: now(),
+      jti: randomUUID(),
+      ctx: {},
+    });
   const options = (): TokenGateOptions => ({
     issuer: ADMIN,
     audience: 'app.example.com',
@@ -192,7 +252,12 @@ describe('thirdweb: sub is the address', () => {
   test.each([
     ['a checksummed address', WALLET, 200, WALLET.toLowerCase()],
     ['a lower-case address', WALLET.toLowerCase(), 200, WALLET.toLowerCase()],
-    ['a sub that is no address', 'user-42', 401, "The wallet's address is not a 0x-prefixed 40-digit hex address (chain ethereum)"],
+    [
+      'a sub that is no address',
+      'user-42',
+      401,
+      "The wallet's address is not a 0x-prefixed 40-digit hex address (chain ethereum)",
+    ],
     ['no sub', undefined, 401, 'The token names no wallet the wallet option could read'],
   ])('%s', async (_case, sub, status, expected) => {
     const { app } = appFor(options(), false);
@@ -223,15 +288,28 @@ describe('Sign-In with Ethereum: a CAIP-10 sub, or an address and a chainId', ()
     ['sub eip155:11155111:<address>', { sub: `eip155:11155111:${WALLET}` }, 200, ['ethereum', 'sepolia']],
     ['an address and chainId 8453', { address: WALLET, chainId: 8453 }, 200, ['base', 'mainnet']],
     ['an address without chainId', { address: WALLET }, 200, ['ethereum', 'mainnet']],
-    ['sub on a chain id the gate does not know', { sub: `eip155:999999:${WALLET}` }, 401, "The wallet's chain eip155:999999 is not a chain the gate knows"],
-    ['sub with a malformed address', { sub: 'eip155:1:0xabc' }, 401, "The wallet's address is not a 0x-prefixed 40-digit hex address (chain ethereum)"],
+    [
+      'sub on a chain id the gate does not know',
+      { sub: `eip155:999999:${WALLET}` },
+      401,
+      "The wallet's chain eip155:999999 is not a chain the gate knows",
+    ],
+    [
+      'sub with a malformed address',
+      { sub: 'eip155:1:0xabc' },
+      401,
+      "The wallet's address is not a 0x-prefixed 40-digit hex address (chain ethereum)",
+    ],
     ['neither sub nor address', { sub: 'someone' }, 401, 'The token names no wallet the wallet option could read'],
   ])('%s', async (_case, claims, status, expected) => {
     const { app } = appFor(options(), false);
     const res = await get(app, '/me', await siweToken(claims));
     expect(res.status).toBe(status);
     if (status === 200)
-      expect([res.body.address, res.body.chain, res.body.network]).toEqual([WALLET.toLowerCase(), ...(expected as string[])]);
+      expect([res.body.address, res.body.chain, res.body.network]).toEqual([
+        WALLET.toLowerCase(),
+        ...(expected as string[]),
+      ]);
     else expect([res.body.reason, res.body.error_description]).toEqual(['claim_invalid', expected]);
   });
 });
@@ -246,16 +324,33 @@ describe('requireTokens on a gate with wallet needs live ownership', () => {
     audience: 'api.example.com',
     keys: keys.jwks,
     logger: false,
-    wallet: (claims) => (typeof claims.address === 'string' ? { address: claims.address, chain: 'ethereum' } : undefined),
+    wallet: (claims) =>
+      typeof claims.address === 'string' ? { address: claims.address, chain: 'ethereum' } : undefined,
   });
-  const NO_PROOF = /option "revalidate" is required for requireTokens on a gate with the wallet option: tokens of other wallet services prove no ownership/;
+  const NO_PROOF =
+    /option "revalidate" is required for requireTokens on a gate with the wallet option: tokens of other wallet services prove no ownership/;
 
   // [case, gate options, requireTokens arguments, throws]
   const table: Array<[string, () => TokenGateOptions, unknown[], RegExp | undefined]> = [
     ['a balance, no revalidate', base, [APES_CONTRACT], NO_PROOF],
-    ['a balance as a requirement object, no revalidate', base, [{ contractAddress: APES_CONTRACT, minTokenBalance: '2' }], NO_PROOF],
-    ['a balance, revalidate on the gate', () => ({ ...base(), revalidate: { resolver: holders() } }), [APES_CONTRACT], undefined],
-    ['a balance, revalidate on the route only', base, [APES_CONTRACT, '1', { revalidate: { resolver: holders() } }], undefined],
+    [
+      'a balance as a requirement object, no revalidate',
+      base,
+      [{ contractAddress: APES_CONTRACT, minTokenBalance: '2' }],
+      NO_PROOF,
+    ],
+    [
+      'a balance, revalidate on the gate',
+      () => ({ ...base(), revalidate: { resolver: holders() } }),
+      [APES_CONTRACT],
+      undefined,
+    ],
+    [
+      'a balance, revalidate on the route only',
+      base,
+      [APES_CONTRACT, '1', { revalidate: { resolver: holders() } }],
+      undefined,
+    ],
     [
       'a balance, revalidate on the gate but false on the route',
       () => ({ ...base(), revalidate: { resolver: holders() } }),
@@ -282,10 +377,25 @@ describe('requireTokens on a gate with wallet needs live ownership', () => {
   test('allowedWallets alone admits the listed wallet and refuses another', async () => {
     const gate = createTokenGate(base());
     const app = express();
-    app.get('/club', gate.requireTokens({ chain: 'ethereum', allowedWallets: [WALLET] }), (req, res) => res.json({ address: req.wallet?.address }));
+    app.get('/club', gate.requireTokens({ chain: 'ethereum', allowedWallets: [WALLET] }), (req, res) =>
+      res.json({ address: req.wallet?.address }),
+    );
     app.use(authErrorHandler());
-    const listed = await get(app, '/club', await keys.sign({ iss: 'https://login.example.com', aud: 'api.example.com', exp: now() + 60, address: WALLET }));
-    const other = await get(app, '/club', await keys.sign({ iss: 'https://login.example.com', aud: 'api.example.com', exp: now() + 60, address: OTHER_WALLET }));
+    const listed = await get(
+      app,
+      '/club',
+      await keys.sign({ iss: 'https://login.example.com', aud: 'api.example.com', exp: now() + 60, address: WALLET }),
+    );
+    const other = await get(
+      app,
+      '/club',
+      await keys.sign({
+        iss: 'https://login.example.com',
+        aud: 'api.example.com',
+        exp: now() + 60,
+        address: OTHER_WALLET,
+      }),
+    );
     expect([listed.status, other.status, other.body.reason]).toEqual([200, 403, 'wallet_not_allowed']);
   });
 
