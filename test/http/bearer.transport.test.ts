@@ -4,12 +4,14 @@
  * cookies included). Real Express apps on 127.0.0.1.
  */
 import { createHmac } from 'node:crypto';
+import http from 'node:http';
 import cookieParser from 'cookie-parser';
 import express, { type Request } from 'express';
 import request from 'supertest';
 import { authErrorHandler, createTokenGate, OptionsError, type TokenGate } from '../../lib';
 import { useTestIssuer } from '../helpers/harness';
 import { WALLET } from '../helpers/fixtures';
+import { closeServer, listen } from '../helpers/net';
 
 const env = useTestIssuer();
 let token: string;
@@ -157,6 +159,64 @@ describe('allowQueryToken: the access_token query parameter (RFC 6750 §2.3)', (
     app.use(authErrorHandler());
     const res = await request(app).get(`/stream/events?access_token=${token}`);
     expect([res.status, res.body.address]).toEqual([200, walletKey]);
+  });
+});
+
+describe("the README's WebSocket upgrade recipe", () => {
+  /** A server that runs the gate on its upgrade requests as the README shows, and answers 101 itself. */
+  async function upgradeServer(gate: TokenGate) {
+    const requireAuth = gate.requireAuth();
+    const server = http.createServer();
+    server.on('upgrade', (req: http.IncomingMessage & { wallet?: { address: string } }, socket) => {
+      requireAuth(req, undefined as never, (err?: unknown) => {
+        if (err) {
+          const { status, reason } = err as { status?: number; reason?: string };
+          socket.end(`HTTP/1.1 ${status ?? 500} Refused\r\nX-Reason: ${reason}\r\nConnection: close\r\n\r\n`);
+          return;
+        }
+        socket.end(
+          `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Wallet: ${req.wallet!.address}\r\n\r\n`,
+        );
+      });
+    });
+    const port = await listen(server);
+    return { port, close: () => closeServer(server) };
+  }
+
+  /** An upgrade request: the status and the header the server answered with. */
+  function upgrade(port: number, path: string): Promise<{ status: number; header: string | undefined }> {
+    return new Promise((resolve, reject) => {
+      const req = http.request({
+        host: '127.0.0.1',
+        port,
+        path,
+        agent: false,
+        headers: { Connection: 'Upgrade', Upgrade: 'websocket' },
+      });
+      req.on('upgrade', (res, socket) => {
+        socket.destroy();
+        resolve({ status: res.statusCode ?? 0, header: res.headers['x-wallet'] as string | undefined });
+      });
+      req.on('response', (res) => {
+        res.resume();
+        resolve({ status: res.statusCode ?? 0, header: res.headers['x-reason'] as string | undefined });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  test('a token in the query opens the socket with the wallet; none, or one in a gate without allowQueryToken, does not', async () => {
+    const open = await upgradeServer(createTokenGate({ ...env.issuer.options, allowQueryToken: true }));
+    const closed = await upgradeServer(env.gate);
+    try {
+      expect(await upgrade(open.port, `/ws?access_token=${token}`)).toEqual({ status: 101, header: walletKey });
+      expect(await upgrade(open.port, '/ws')).toEqual({ status: 401, header: 'token_missing' });
+      expect(await upgrade(open.port, '/ws?access_token=garbage')).toEqual({ status: 401, header: 'token_malformed' });
+      expect(await upgrade(closed.port, `/ws?access_token=${token}`)).toEqual({ status: 401, header: 'token_missing' });
+    } finally {
+      await Promise.all([open.close(), closed.close()]);
+    }
   });
 });
 
