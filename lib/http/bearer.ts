@@ -71,29 +71,24 @@ export function extractToken(
   return tokenOf(authorizationHeaders(req), getToken, req);
 }
 
-/** Where the request's URL has its query, or undefined when it has no `access_token` at all. */
-function queryOf(url: string | undefined): string | undefined {
-  if (url === undefined) return undefined;
+/** The query of a request target (path and query, or an absolute URL), without a fragment. */
+function queryOf(url: string): string | undefined {
   const mark = url.indexOf('?');
   if (mark === -1) return undefined;
   const end = url.indexOf('#', mark);
-  const query = end === -1 ? url.slice(mark + 1) : url.slice(mark + 1, end);
-  return query.includes('access_token') ? query : undefined;
+  return end === -1 ? url.slice(mark + 1) : url.slice(mark + 1, end);
 }
 
 /**
- * RFC 6750 §2.3: the `access_token` query parameter, read only where the gate allows it. Given
- * twice, empty or not a b64token, it is a 400: a value we cannot read is refused, never skipped.
+ * RFC 6750 §2.3: the `access_token` query parameter, read only where the gate allows it. Names and
+ * values are URL-decoded (`%61ccess_token` is `access_token`, as the application's query parser
+ * reads it). Given twice, empty or not a b64token, it is a 400: a value we cannot read is refused,
+ * never skipped.
  */
-export function fromQuery(url: string | undefined): string | undefined {
+export function fromQuery(url: string): string | undefined {
   const query = queryOf(url);
-  if (query === undefined) return undefined;
-  let values: string[];
-  try {
-    values = new URLSearchParams(query).getAll('access_token');
-  } catch {
-    throw new InvalidRequestError('query_malformed', 'The access_token query parameter is malformed');
-  }
+  if (query === undefined || query.length === 0) return undefined;
+  const values = new URLSearchParams(query).getAll('access_token');
   if (values.length === 0) return undefined;
   if (values.length > 1)
     throw new InvalidRequestError('query_malformed', 'The access_token query parameter is given more than once');
