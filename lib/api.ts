@@ -9,6 +9,7 @@ export { authErrorHandler } from './adapters/express/error-handler';
 export { walletOf } from './http/wallet';
 export type { Wallet, WalletRequest } from './http/wallet';
 export type { TokenGateOptions, IssuerOptions, GetToken, IsRevoked } from './http/options';
+export type { WalletOf, ForeignWallet } from './token/claims';
 export type { KeySetOptions, KeySetEvent } from './jwks/options';
 export type { Logger } from './jwks/warn';
 export type { KeySetControl, KeySetStatus } from './jwks/status';

@@ -35,6 +35,7 @@ function guardsFor(gate: object, caller: string): Guards<Context> {
       // Fetch Headers join repeated lines with ", ": the core splits them back into lines.
       authorization: (c) => authorizationValues(c.req.raw.headers.get('authorization')),
       request: (c) => c,
+      url: (c) => c.req.url,
       recall: (c) => c.get(requestProperty as 'wallet') as unknown,
       attach(c, wallet, claims) {
         c.set(requestProperty as 'wallet', wallet);

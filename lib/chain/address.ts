@@ -99,6 +99,11 @@ const CAIP2_CHAINS: Readonly<Record<string, readonly [string, string]>> = {
   'solana:4uhcVJyU9pJkvQyS88uRDiswHXSCkY3z': ['solana', 'testnet'],
 };
 
+/** A CAIP-2 chain id (`eip155:1`): the chain and network it names, or undefined when unknown. */
+export function caip2Chain(id: string): readonly [chain: string, network: string] | undefined {
+  return Object.hasOwn(CAIP2_CHAINS, id) ? CAIP2_CHAINS[id] : undefined;
+}
+
 /**
  * Reads a `sub` claim; undefined when it is in no form we know. Chain and network names are
  * lower-cased (ASCII only); a CAIP-10 id must name a chain listed above.

@@ -4,7 +4,8 @@
  */
 
 /** 400 `invalid_request`: credentials in a form RFC 6750 does not allow. */
-export type InvalidRequestReason = 'header_malformed' | 'header_duplicated' | 'token_location_conflict';
+export type InvalidRequestReason =
+  'header_malformed' | 'header_duplicated' | 'query_malformed' | 'token_location_conflict';
 
 /** 401 without an error code: no credentials at all. */
 export type MissingTokenReason = 'token_missing';

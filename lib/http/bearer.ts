@@ -1,6 +1,7 @@
 /**
- * RFC 6750 §2.1: reading the bearer token from a request of any framework. Only the Authorization
- * header (and a user-supplied `getToken`) is read; query-string and form tokens never are.
+ * RFC 6750 §2.1: reading the bearer token from a request of any framework: the Authorization
+ * header, a user-supplied `getToken`, and the `access_token` query parameter (§2.3) only where the
+ * gate allows it. Form-encoded body tokens never are.
  */
 import type { IncomingMessage } from 'node:http';
 import { InvalidRequestError } from '../errors';
@@ -55,33 +56,104 @@ function fromHeader(values: readonly string[]): string | undefined {
 
 /**
  * Extracts the request's token. Throws `InvalidRequestError` for malformed or duplicated
- * credentials; returns undefined when the request carries none.
+ * credentials; returns undefined when the request carries none (a Promise when `getToken` answers
+ * with one).
  */
-export function extractToken(req: IncomingMessage, getToken: GetToken | undefined): string | undefined {
+export function extractToken(req: IncomingMessage, getToken?: undefined): string | undefined;
+export function extractToken(
+  req: IncomingMessage,
+  getToken: GetToken,
+): string | undefined | Promise<string | undefined>;
+export function extractToken(
+  req: IncomingMessage,
+  getToken: GetToken | undefined,
+): string | undefined | Promise<string | undefined> {
   return tokenOf(authorizationHeaders(req), getToken, req);
+}
+
+/** The query of a request target (path and query, or an absolute URL), without a fragment. */
+function queryOf(url: string): string | undefined {
+  const mark = url.indexOf('?');
+  if (mark === -1) return undefined;
+  const end = url.indexOf('#', mark);
+  return end === -1 ? url.slice(mark + 1) : url.slice(mark + 1, end);
+}
+
+/**
+ * RFC 6750 §2.3: the `access_token` query parameter, read only where the gate allows it. Names and
+ * values are URL-decoded (`%61ccess_token` is `access_token`, as the application's query parser
+ * reads it). Given twice, empty or not a b64token, it is a 400: a value we cannot read is refused,
+ * never skipped.
+ */
+export function fromQuery(url: string): string | undefined {
+  const query = queryOf(url);
+  if (query === undefined || query.length === 0) return undefined;
+  const values = new URLSearchParams(query).getAll('access_token');
+  if (values.length === 0) return undefined;
+  if (values.length > 1)
+    throw new InvalidRequestError('query_malformed', 'The access_token query parameter is given more than once');
+  const value = values[0]!;
+  if (!B64TOKEN.test(value))
+    throw new InvalidRequestError('query_malformed', 'The access_token query parameter is not a token');
+  return value;
+}
+
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+function conflict(): InvalidRequestError {
+  return new InvalidRequestError('token_location_conflict', 'The request carries a token in more than one place');
+}
+
+function unreadable(): InvalidRequestError {
+  return new InvalidRequestError('header_malformed', 'The token could not be read from the request');
+}
+
+/** What `getToken` answered, checked against the token found in the request itself. */
+function settle(custom: unknown, found: string | undefined): string | undefined {
+  if (custom === undefined || custom === null || custom === '') return found;
+  if (typeof custom !== 'string') throw new InvalidRequestError('header_malformed', 'The token is not a string');
+  if (found !== undefined) throw conflict();
+  return custom;
 }
 
 /**
  * The token of a request of any framework: `authorization` holds its Authorization lines,
- * `request` is what `getToken` receives (the framework's own request object).
+ * `request` is what `getToken` receives (the framework's own request object), `url` the request
+ * target whose `access_token` is read when `allowQueryToken`. Synchronous unless `getToken`
+ * answers with a Promise; a token in two places is a 400 `token_location_conflict`.
  */
 export function tokenOf(
   authorization: readonly string[],
   getToken: GetToken | undefined,
   request: unknown,
-): string | undefined {
+  url?: string,
+): string | undefined | Promise<string | undefined> {
   const header = fromHeader(authorization);
-  if (!getToken) return header;
+  let found = header;
+  if (url !== undefined) {
+    const query = fromQuery(url);
+    if (query !== undefined) {
+      if (header !== undefined) throw conflict();
+      found = query;
+    }
+  }
+  if (!getToken) return found;
   let custom: unknown;
   try {
     custom = getToken(request);
   } catch {
-    throw new InvalidRequestError('header_malformed', 'The token could not be read from the request');
+    throw unreadable();
   }
-  if (custom === undefined || custom === null || custom === '') return header;
-  if (typeof custom !== 'string') throw new InvalidRequestError('header_malformed', 'The token is not a string');
-  if (header !== undefined) {
-    throw new InvalidRequestError('token_location_conflict', 'The request carries a token in more than one place');
-  }
-  return custom;
+  if (isThenable(custom))
+    return Promise.resolve(custom).then(
+      (answer) => settle(answer, found),
+      () => {
+        throw unreadable();
+      },
+    );
+  return settle(custom, found);
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }

@@ -4,7 +4,7 @@
  * applies the route's rule and answers with the wallet, no wallet (`null`: anonymous or a CORS
  * preflight), or a `TokenGateError`. Every rule lives here and below; an adapter only translates.
  */
-import { MissingTokenError, TokenGateError } from '../errors';
+import { MissingTokenError, OptionsError, TokenGateError } from '../errors';
 import { resolveOptions, type ResolvedOptions, type TokenGateOptions } from './options';
 import { warnerFor } from '../jwks/warn';
 import { KeySetView, RemoteKeySet } from '../jwks/key-set';
@@ -33,6 +33,11 @@ export interface RequestReader<R> {
   authorization(req: R): readonly string[];
   /** What `getToken` and `isRevoked` receive: the framework's own request object. */
   request(req: R): object;
+  /**
+   * The request target (path and query, or the absolute URL), read for `allowQueryToken`; without
+   * it the core reads `request(req).url`.
+   */
+  url?(req: R): string | undefined;
   /** What the adapter's wallet slot holds now, for reuse; without it the core remembers wallets itself. */
   recall?(req: R): unknown;
   /** Puts the verified wallet (and claims) where the framework's handlers read them. */
@@ -102,7 +107,7 @@ export function createGateCore(options?: TokenGateOptions): GateCore {
     clockTolerance: resolved.clockTolerance,
     maxTokenLifetime: resolved.maxTokenLifetime,
   });
-  const { getToken, realm, allowPreflight, claims: gateRule } = resolved;
+  const { getToken, realm, allowPreflight, allowQueryToken, claims: gateRule } = resolved;
   if (resolved.logger) {
     for (const keySet of new Set(keySets.values())) {
       const shared = keySet instanceof KeySetView ? keySet.shared : keySet;
@@ -126,6 +131,12 @@ export function createGateCore(options?: TokenGateOptions): GateCore {
 
   function guards<R>(reader: RequestReader<R>): Guards<R> {
     const recall = reader.recall?.bind(reader) ?? ((req: R): Wallet | undefined => remembered.get(reader.request(req)));
+    const urlOf =
+      reader.url?.bind(reader) ??
+      ((req: R): string | undefined => {
+        const url = (reader.request(req) as { url?: unknown }).url;
+        return typeof url === 'string' ? url : undefined;
+      });
 
     function attach(req: R, token: string, claims: AccessTokenClaims): Wallet {
       const wallet = toWallet(claims, token);
@@ -140,9 +151,20 @@ export function createGateCore(options?: TokenGateOptions): GateCore {
      * earlier on this request, a cache hit), so the hot path allocates no Promise; a Promise otherwise.
      * Throws (or rejects) with a `TokenGateError`.
      */
-    function authenticate(req: R, optional: boolean): Wallet | undefined | Promise<Wallet> {
+    function authenticate(req: R, optional: boolean): Wallet | undefined | Promise<Wallet | undefined> {
       const request = reader.request(req);
-      const token = tokenOf(reader.authorization(req), getToken, request);
+      const token = tokenOf(reader.authorization(req), getToken, request, allowQueryToken ? urlOf(req) : undefined);
+      // An asynchronous getToken: the same steps once it has answered.
+      if (token instanceof Promise) return token.then((found) => authenticateWith(req, request, found, optional));
+      return authenticateWith(req, request, token, optional);
+    }
+
+    function authenticateWith(
+      req: R,
+      request: object,
+      token: string | undefined,
+      optional: boolean,
+    ): Wallet | undefined | Promise<Wallet> {
       if (token === undefined) {
         if (optional) return undefined;
         throw new MissingTokenError();
@@ -190,7 +212,7 @@ export function createGateCore(options?: TokenGateOptions): GateCore {
         // the browser from ever sending the real request. It gets no wallet either.
         if (allowPreflight && reader.method(req) === 'OPTIONS' && reader.preflightMethod(req) !== undefined)
           return null;
-        let outcome: Wallet | undefined | Promise<Wallet>;
+        let outcome: Wallet | undefined | Promise<Wallet | undefined>;
         try {
           outcome = authenticate(req, optional);
         } catch (err) {
@@ -212,6 +234,15 @@ export function createGateCore(options?: TokenGateOptions): GateCore {
       );
       const route = parseRouteRevalidate(typeof first === 'string' ? third : second);
       const live = route === undefined ? revalidator : route && new Revalidator(route);
+      // Tokens read through `wallet` prove no balance: without live ownership such a route could
+      // never admit anyone, which is a mistake to name now rather than a 403 on every request.
+      if (resolved.wallet !== undefined && requirements.needsBalance && !live)
+        throw new OptionsError(
+          'revalidate',
+          route === false
+            ? 'cannot be false on requireTokens of a gate with the wallet option: tokens of other wallet services prove no ownership, only live ownership (revalidate) can'
+            : 'is required for requireTokens on a gate with the wallet option: tokens of other wallet services prove no ownership, only live ownership (revalidate) can',
+        );
       return guard('requireTokens', false, requirements, live ? live.checkFor(requirements) : undefined);
     }
 

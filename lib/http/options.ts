@@ -3,6 +3,7 @@
  * with a message naming it, never on the first request.
  */
 import type { IsRevoked, VerifierOptions } from '../token/options';
+import type { WalletOf } from '../token/claims';
 import type { KeySetOptions, ResolvedKeySetOptions } from '../jwks/options';
 import { parseKeySetOptions } from '../jwks/options';
 import { DEFAULT_REALM, OptionsError, rejectUnknownKeys } from '../errors';
@@ -18,8 +19,11 @@ import {
 } from '../ownership/revalidate';
 import { isLoopbackHost } from '../net/loopback';
 
-/** Where `getToken` looks for a token; `req` is the incoming request of whatever framework. */
-export type GetToken = (req: any) => string | undefined | null;
+/**
+ * Where `getToken` looks for a token; `req` is the incoming request of whatever framework. It may
+ * answer with a Promise (a session store, say): the gate waits for it.
+ */
+export type GetToken = (req: any) => string | undefined | null | Promise<string | undefined | null>;
 
 export type { IsRevoked } from '../token/options';
 
@@ -55,8 +59,20 @@ export interface TokenGateOptions {
   requestProperty?: string;
   /** The realm named in `WWW-Authenticate`. Default `api`. */
   realm?: string;
-  /** Reads the token from another place; a token there *and* in `Authorization` is a 400. */
+  /** Reads the token from another place (may be async); a token there *and* in `Authorization` is a 400. */
   getToken?: GetToken;
+  /**
+   * Also read the `access_token` query parameter (RFC 6750 §2.3), for WebSocket upgrades and
+   * server-sent events, which cannot send headers from a browser. Default `false`: URLs end up in
+   * logs, browser history and `Referer`.
+   */
+  allowQueryToken?: boolean;
+  /**
+   * Reads the wallet from the verified claims of tokens of other wallet services, instead of
+   * Picket's `walletAddress`/`chain`/`sub`: `{ address, chain, network? }`; nothing is a 401
+   * `claim_invalid`. Such tokens prove no ownership: `requireTokens` needs `revalidate`.
+   */
+  wallet?: WalletOf;
   /** Revocation check, run only after signature and claims pass. */
   isRevoked?: IsRevoked;
   /**
@@ -126,6 +142,8 @@ const OPTION_NAMES = {
   requestProperty: true,
   realm: true,
   getToken: true,
+  allowQueryToken: true,
+  wallet: true,
   isRevoked: true,
   allowPreflight: true,
   cache: true,
@@ -190,6 +208,7 @@ export interface ResolvedOptions extends VerifierOptions {
   requestProperty: string;
   realm: string;
   getToken: GetToken | undefined;
+  allowQueryToken: boolean;
   allowPreflight: boolean;
   jwks: ResolvedKeySetOptions;
   /** Undefined when silenced. */
@@ -360,6 +379,8 @@ export function resolveOptions(options: TokenGateOptions = {}, env: NodeJS.Proce
   if (claimsProperty === requestProperty) throw new OptionsError('claimsProperty', 'must differ from requestProperty');
   const allowPreflight = options.allowPreflight ?? DEFAULTS.allowPreflight;
   if (typeof allowPreflight !== 'boolean') throw new OptionsError('allowPreflight', 'must be true or false');
+  const allowQueryToken = options.allowQueryToken ?? false;
+  if (typeof allowQueryToken !== 'boolean') throw new OptionsError('allowQueryToken', 'must be true or false');
   const realm = options.realm ?? DEFAULTS.realm;
   if (typeof realm !== 'string' || !/^[\x20\x21\x23-\x5b\x5d-\x7e]{1,100}$/.test(realm)) {
     throw new OptionsError('realm', 'must be 1 to 100 printable characters without quotes or backslashes');
@@ -380,6 +401,8 @@ export function resolveOptions(options: TokenGateOptions = {}, env: NodeJS.Proce
     requestProperty,
     realm,
     getToken: optionalFunction<GetToken>('getToken', options.getToken),
+    allowQueryToken,
+    wallet: optionalFunction<WalletOf>('wallet', options.wallet),
     isRevoked: optionalFunction<IsRevoked>('isRevoked', options.isRevoked),
     allowPreflight,
     cacheMaxEntries: parseCache(options.cache),

@@ -10,7 +10,7 @@ export interface Wallet {
   /** ENS name or the address, as the issuer displays it. */
   displayAddress: string;
   chain: string;
-  /** The chain's network from `sub` (`ethereum/goerli:0x…` → `goerli`); `mainnet` by default. */
+  /** The chain's network from `sub` (`ethereum/goerli:0x…` → `goerli`) or the `wallet` option; `mainnet` by default. */
   network: string;
   /** The verified, normalised claims (frozen). */
   claims: AccessTokenClaims;

@@ -6,7 +6,9 @@ import { InvalidTokenError } from '../errors';
 import { isDecimalString } from '../chain/decimal';
 import {
   addressKey,
+  addressProblem,
   asciiLowerCase,
+  caip2Chain,
   CHAIN_NAME,
   DEFAULT_NETWORK,
   isEvmAddress,
@@ -162,10 +164,71 @@ function audienceOf(value: unknown): string | string[] {
 }
 
 /**
- * Checks claim types and returns the normalised claims; throws `InvalidTokenError`, mostly
- * `claim_invalid` (see `missingClaim` for absent claims).
+ * The wallet of a token of another wallet service, read by the `wallet` option from its verified
+ * claims. `chain` is a chain name (`ethereum`, `solana`) or a CAIP-2 id (`eip155:1`), whose network
+ * it names too; `network` defaults to `mainnet`.
  */
-export function normaliseClaims(payload: Record<string, unknown>): AccessTokenClaims {
+export interface ForeignWallet {
+  address: string;
+  chain: string;
+  network?: string;
+}
+
+/** The `wallet` option: the wallet the verified claims name, or nothing (then the token is refused). */
+export type WalletOf = (claims: Readonly<Record<string, unknown>>) => ForeignWallet | undefined | null;
+
+/** Claims of Picket's format that prove ownership: never read from, nor kept in, other services' tokens. */
+const PROOF_CLAIMS = ['contractAddress', 'tokenBalance', 'numTokens', 'tokenIds', 'tokenBalances'] as const;
+
+const CAIP2_ID = /^[-a-z0-9]{3,8}:[-_a-zA-Z0-9]{1,32}$/;
+
+/** The wallet `wallet(claims)` names, checked; a 401 `claim_invalid` saying what is wrong otherwise. */
+function foreignWallet(claims: Record<string, unknown>, wallet: WalletOf): Required<ForeignWallet> {
+  let answer: unknown;
+  try {
+    answer = wallet(claims);
+  } catch {
+    throw invalid('The wallet option could not read a wallet from the token');
+  }
+  if (answer === undefined || answer === null) throw invalid('The token names no wallet the wallet option could read');
+  if (typeof (answer as { then?: unknown }).then === 'function')
+    throw invalid('The wallet option answered with a Promise; it must answer { address, chain } synchronously');
+  if (typeof answer !== 'object' || Array.isArray(answer))
+    throw invalid('The wallet option answered with something other than { address, chain }');
+  const { address, chain: chainText, network: networkText } = answer as Partial<Record<keyof ForeignWallet, unknown>>;
+  if (typeof chainText !== 'string' || chainText.length === 0 || chainText.length > 64)
+    throw invalid("The wallet's chain is not a string");
+  let chain: string;
+  let network: string | undefined;
+  if (CAIP2_ID.test(chainText)) {
+    const known = caip2Chain(chainText);
+    if (known === undefined) throw invalid(`The wallet's chain ${chainText} is not a chain the gate knows`);
+    [chain, network] = known;
+  } else {
+    chain = asciiLowerCase(chainText);
+    if (chain === 'eip155')
+      throw invalid("The wallet's chain eip155 names no single chain: give a chain such as ethereum or eip155:1");
+    if (!CHAIN_NAME.test(chain)) throw invalid("The wallet's chain is not a chain name");
+  }
+  if (networkText !== undefined) {
+    const named = typeof networkText === 'string' ? asciiLowerCase(networkText) : undefined;
+    if (named === undefined || !CHAIN_NAME.test(named)) throw invalid("The wallet's network is not a network name");
+    if (network !== undefined && named !== network)
+      throw invalid(`The wallet's network ${named} and its chain ${chainText} disagree`);
+    network = named;
+  }
+  const problem = addressProblem(chain, address);
+  if (problem !== undefined) throw invalid(`The wallet's address ${problem}`);
+  return { address: address as string, chain, network: network ?? DEFAULT_NETWORK };
+}
+
+/**
+ * Checks claim types and returns the normalised claims; throws `InvalidTokenError`, mostly
+ * `claim_invalid` (see `missingClaim` for absent claims). With `wallet`, the wallet comes from it
+ * instead of Picket's `walletAddress`, `chain`, `sub` and `network`, and Picket's ownership claims
+ * are dropped: another service's token proves no balance.
+ */
+export function normaliseClaims(payload: Record<string, unknown>, wallet?: WalletOf): AccessTokenClaims {
   const iss = payload.iss;
   if (iss === undefined) throw missingClaim('iss');
   if (typeof iss !== 'string') throw new InvalidTokenError('issuer_mismatch', 'The iss claim is not a string');
@@ -174,6 +237,7 @@ export function normaliseClaims(payload: Record<string, unknown>): AccessTokenCl
   if (exp === undefined) throw missingClaim('exp');
   const iat = optionalNumber(payload, 'iat');
   const nbf = optionalNumber(payload, 'nbf');
+  if (wallet !== undefined) return foreignClaims(payload, wallet, { iss, aud, exp, iat, nbf });
   const walletAddress = optionalString(payload, 'walletAddress');
   if (walletAddress === undefined) throw missingClaim('walletAddress');
   const displayAddress = optionalString(payload, 'displayAddress') ?? walletAddress;
@@ -214,15 +278,7 @@ export function normaliseClaims(payload: Record<string, unknown>): AccessTokenCl
       contractAddress: { ...tokenBalances?.contractAddress, [contractAddress]: tokenBalance },
     };
   }
-  const tid = optionalString(payload, 'tid');
-  const ver = optionalNumber(payload, 'ver');
-  const email = optionalString(payload, 'email');
-
-  // Own-property copy without `__proto__`: a later Object.assign by the application must not be
-  // able to swap a prototype because a token said so.
-  const claims = {} as AccessTokenClaims;
-  for (const [name, value] of Object.entries(payload)) if (name !== '__proto__') claims[name] = value;
-  const checked = {
+  return withChecked(payload, {
     iss,
     aud,
     exp,
@@ -237,10 +293,54 @@ export function normaliseClaims(payload: Record<string, unknown>): AccessTokenCl
     tokenBalance,
     tokenIds,
     tokenBalances,
-    tid,
-    ver,
-    email,
+    ...commonClaims(payload),
+  });
+}
+
+/** The claims every token may carry, type-checked. */
+function commonClaims(payload: Record<string, unknown>) {
+  return {
+    tid: optionalString(payload, 'tid'),
+    ver: optionalNumber(payload, 'ver'),
+    email: optionalString(payload, 'email'),
   };
+}
+
+/** A token of another wallet service: the wallet from `wallet(claims)`, no ownership claims. */
+function foreignClaims(
+  payload: Record<string, unknown>,
+  wallet: WalletOf,
+  times: Pick<AccessTokenClaims, 'iss' | 'aud' | 'exp' | 'iat' | 'nbf'>,
+): AccessTokenClaims {
+  const sub = optionalString(payload, 'sub', 512);
+  const common = commonClaims(payload);
+  const found = foreignWallet(ownCopy(payload), wallet);
+  const claims = withChecked(payload, {
+    ...times,
+    sub,
+    walletAddress: found.address,
+    displayAddress: found.address,
+    chain: found.chain,
+    network: found.network,
+    ...common,
+  });
+  for (const name of PROOF_CLAIMS) delete claims[name];
+  return claims;
+}
+
+/**
+ * Own-property copy without `__proto__`: a later Object.assign by the application must not be
+ * able to swap a prototype because a token said so.
+ */
+function ownCopy(payload: Record<string, unknown>): AccessTokenClaims {
+  const claims = {} as AccessTokenClaims;
+  for (const [name, value] of Object.entries(payload)) if (name !== '__proto__') claims[name] = value;
+  return claims;
+}
+
+/** The payload's claims with the checked ones in their normalised form (absent ones removed). */
+function withChecked(payload: Record<string, unknown>, checked: Record<string, unknown>): AccessTokenClaims {
+  const claims = ownCopy(payload);
   for (const [name, value] of Object.entries(checked)) {
     if (value === undefined) delete claims[name];
     else claims[name] = value;

@@ -2,7 +2,7 @@
  * What the token layer needs to know, already validated: the gate's option parsing
  * (lib/http/options.ts) produces a superset of it.
  */
-import type { AccessTokenClaims } from './claims';
+import type { AccessTokenClaims, WalletOf } from './claims';
 import type { PrecheckOptions } from './precheck';
 
 /** Called after the signature and every claim passed; `true` rejects the token as revoked. */
@@ -23,6 +23,8 @@ export interface VerifierOptions extends PrecheckOptions {
   /** Longest accepted time since `iat`, in seconds; undefined for no limit. */
   maxTokenAge: number | undefined;
   isRevoked: IsRevoked | undefined;
+  /** Reads the wallet of other wallet services' tokens; undefined for Picket's wallet claims. */
+  wallet: WalletOf | undefined;
   /** Entries of the verified-token cache; 0 turns it off. */
   cacheMaxEntries: number;
 }

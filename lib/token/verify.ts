@@ -123,7 +123,7 @@ export class TokenVerifier {
     const key = await this.checkSignature(segments, await trust.keys.getKeys(header.alg, header.kid), header.alg);
     // Frozen: the same claims object may serve many requests through the cache. The token they
     // came from stays attached (hidden) so a revocation list can name a token without a `tid`.
-    const claims = deepFreeze(bindSource(normaliseClaims(payload), token));
+    const claims = deepFreeze(bindSource(normaliseClaims(payload, this.options.wallet), token));
     const nowSeconds = this.now() / 1000;
     this.checkIdentity(claims, trust);
     this.checkTime(claims, nowSeconds);

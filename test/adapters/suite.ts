@@ -304,6 +304,33 @@ export function adapterSuite(name: string, mount: Mount): void {
       expect([before.status, after.status, after.body.reason]).toEqual([200, 401, 'token_revoked']);
     });
 
+    test('a getToken answering with a Promise is waited for; a rejection is a 400', async () => {
+      const later = await up({ getToken: () => new Promise((resolve) => setImmediate(() => resolve(tokens.valid))) });
+      const failing = await up({ getToken: () => Promise.reject(new Error('session store down')) });
+      const [read, refused] = [await later.send('/me'), await failing.send('/me')];
+      expect([read.status, read.body.address, refused.status, refused.body.reason]).toEqual([
+        200,
+        TEST_WALLET.toLowerCase(),
+        400,
+        'header_malformed',
+      ]);
+    });
+
+    test("allowQueryToken reads access_token from the request's URL; with a header too it is a 400", async () => {
+      const app = await up({ allowQueryToken: true });
+      const query = await app.send(`/me?stream=1&access_token=${tokens.valid}`);
+      const both = await app.send(`/me?access_token=${tokens.valid}`, bearer(tokens.valid!));
+      const twice = await app.send(`/me?access_token=${tokens.valid}&access_token=${tokens.valid}`);
+      const off = await plain.send(`/me?access_token=${tokens.valid}`);
+      expect([query.status, query.body.address, both.body.reason, twice.body.reason, off.body.reason]).toEqual([
+        200,
+        TEST_WALLET.toLowerCase(),
+        'token_location_conflict',
+        'query_malformed',
+        'token_missing',
+      ]);
+    });
+
     test("getToken receives the framework's own request object", async () => {
       const seen: unknown[] = [];
       const app = await up({
@@ -336,7 +363,7 @@ function requestKind(value: unknown): string {
   const v = value as Record<string, unknown>;
   if (v && 'req' in v && 'res' in v && 'state' in v && 'app' in v) return 'koa context';
   if (v && 'req' in v && typeof v.json === 'function' && typeof v.set === 'function') return 'hono context';
-  if (v && 'raw' in v && 'routeOptions' in v) return 'fastify request';
+  if (v && 'raw' in v && v.raw instanceof http.IncomingMessage && 'routeOptions' in v) return 'fastify request';
   if (v instanceof http.IncomingMessage)
     return 'app' in v && 'res' in v && typeof (v as { get?: unknown }).get === 'function'
       ? 'express request'

@@ -66,7 +66,7 @@ describe('reading the bearer token (RFC 6750 §2.1)', () => {
     expect(JSON.parse(res.body).reason).toBe('header_duplicated');
   });
 
-  test('never reads a token from the query string', async () => {
+  test('does not read a token from the query string unless allowQueryToken is set', async () => {
     const res = await request(appWith(env.gate.requireAuth())).get(`/r?access_token=${token}`);
     expect(res.status).toBe(401);
     expect(res.body.reason).toBe('token_missing');
