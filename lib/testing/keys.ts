@@ -3,19 +3,25 @@
  * never publishes, for forged-signature tests.
  */
 import { randomUUID } from 'node:crypto';
-import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import { exportJWK, generateKeyPair } from 'jose';
+import type { PublicJwk } from '../jwks/parse';
 
 export interface SigningKey {
   kid: string;
   privateKey: CryptoKey;
   publicKey: CryptoKey;
-  publicJwk: JWK;
+  publicJwk: PublicJwk;
 }
 
 async function newKey(): Promise<SigningKey> {
   const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
   const kid = randomUUID();
-  return { kid, privateKey, publicKey, publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' } };
+  return {
+    kid,
+    privateKey,
+    publicKey,
+    publicJwk: { ...(await exportJWK(publicKey)), kty: 'EC', kid, alg: 'ES256', use: 'sig' },
+  };
 }
 
 /** The current signing key, the keys the JWKS publishes, and a lazily made unpublished one. */
@@ -46,7 +52,7 @@ export class KeyRing {
   }
 
   /** The JWKS document: public parts only. */
-  jwks(): { keys: JWK[] } {
+  jwks(): { keys: PublicJwk[] } {
     return { keys: this.publishedKeys.map((k) => k.publicJwk) };
   }
 
