@@ -132,6 +132,43 @@ describe('the packed tarball', () => {
   });
 });
 
+describe('dependency ranges and the lockfile', () => {
+  const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as Record<string, unknown>;
+  test('each runtime dependency is a caret range, so users get its patch and minor releases', () => {
+    const dependencies = manifest.dependencies as Record<string, string>;
+    expect(Object.keys(dependencies).length).toBeGreaterThan(0);
+    for (const [name, range] of Object.entries(dependencies)) {
+      expect({ name, range }).toEqual({ name, range: expect.stringMatching(/^\^\d+\.\d+\.\d+$/) });
+    }
+  });
+
+  test("the lockfile's root entry is the one npm writes from package.json (npm install leaves it as it is)", () => {
+    const lock = JSON.parse(fs.readFileSync(path.join(root, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, Record<string, unknown>>;
+    };
+    const entry = lock.packages['']!;
+    const fields = [
+      'name',
+      'version',
+      'license',
+      'dependencies',
+      'devDependencies',
+      'peerDependencies',
+      'bin',
+      'engines',
+    ];
+    const expected: Record<string, unknown> = {};
+    for (const field of fields) if (manifest[field] !== undefined) expected[field] = manifest[field];
+    // npm writes bin targets without the leading ./
+    expected.bin = Object.fromEntries(
+      Object.entries(manifest.bin as Record<string, string>).map(([name, file]) => [name, file.replace(/^\.\//, '')]),
+    );
+    const actual: Record<string, unknown> = {};
+    for (const field of fields) if (entry[field] !== undefined) actual[field] = entry[field];
+    expect(actual).toEqual(expected);
+  });
+});
+
 describe('subpaths are declared once for every resolver', () => {
   test('each subpath of exports has an import and a require target, and typesVersions maps it for node10', () => {
     const subpaths = Object.keys(pkg.exports).filter((s) => s !== '.' && s !== './package.json');
