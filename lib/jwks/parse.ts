@@ -15,7 +15,25 @@
  *   Keeping either would let the order of the document decide. A key listed twice verbatim is
  *   kept once.
  */
-import { importJWK, type JWK } from 'jose';
+import { importJwkWithJose } from './jose';
+
+/**
+ * The public members of a JSON Web Key this library reads and publishes (RFC 7517 §4, RFC 7518
+ * §6). The library's own type, so that its declarations never name jose's.
+ */
+export interface PublicJwk {
+  kty: string;
+  crv?: string;
+  x?: string;
+  y?: string;
+  n?: string;
+  e?: string;
+  kid?: string;
+  alg?: string;
+  use?: string;
+  key_ops?: string[];
+  [member: string]: unknown;
+}
 
 /** A key ready for verification, with the algorithms it may verify. */
 export interface VerificationKey {
@@ -85,11 +103,22 @@ function shapeOf(jwk: Record<string, unknown>): Shape | undefined {
 }
 
 /** The public members only: nothing else reaches the importer. */
-export function publicPart(jwk: Record<string, unknown>): JWK {
+export function publicPart(jwk: Record<string, unknown>): PublicJwk {
   const members = jwk.kty === 'RSA' ? ['kty', 'n', 'e'] : ['kty', 'crv', 'x', 'y'];
   const out: Record<string, unknown> = {};
   for (const name of members) if (jwk[name] !== undefined) out[name] = jwk[name];
-  return out;
+  return out as PublicJwk;
+}
+
+/**
+ * An ES256 key through WebCrypto as jose imports it (ECDSA on P-256, `verify`), without loading
+ * jose; every other algorithm through jose's importJWK.
+ */
+async function importKey(jwk: PublicJwk, alg: string): Promise<CryptoKey | Uint8Array> {
+  if (alg === 'ES256') {
+    return crypto.subtle.importKey('jwk', jwk as JsonWebKey, { name: 'ECDSA', namedCurve: 'P-256' }, true, ['verify']);
+  }
+  return importJwkWithJose(jwk, alg);
 }
 
 interface Candidate extends Omit<VerificationKey, 'id'> {
@@ -126,7 +155,7 @@ async function importEntry(entry: unknown): Promise<Candidate | undefined> {
   const shape = shapeOf(usable)!;
   const jwk = publicPart(usable);
   try {
-    const key = await importJWK(jwk, shape.algs[0]);
+    const key = await importKey(jwk, shape.algs[0]!);
     if (key instanceof Uint8Array || key.type !== 'public') return undefined;
     return {
       kid: usable.kid as string | undefined,

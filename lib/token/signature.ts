@@ -1,11 +1,12 @@
 /**
  * The signature step. `checkSignatureEncoding` is the structural part, run before any key lookup;
  * `verifySignature` is the cryptographic part: ES256 through node:crypto's OpenSSL binding
- * (ecdsa.ts), every other algorithm through jose's flattenedVerify, over the exact segments.
+ * (ecdsa.ts), every other algorithm through jose's flattenedVerify (jose loads on its first such
+ * token), over the exact segments.
  * The verifier and the conformance vectors go through these same two functions.
  */
-import { flattenedVerify } from 'jose';
 import { InvalidTokenError } from '../errors';
+import { flattenedVerifyWithJose } from '../jwks/jose';
 import { es256KeyObject, verifyEs256 } from './ecdsa';
 import { parseStrictJson } from './json';
 
@@ -89,9 +90,8 @@ export function verifySignature(
       ? es256KeyObject(key)
       : undefined;
   if (keyObject === undefined) {
-    return flattenedVerify(jws, key, { algorithms: [...algorithms] }).then(
-      () => undefined,
-      () => Promise.reject(invalid('The token signature is invalid')),
+    return flattenedVerifyWithJose(jws, key, algorithms).catch(() =>
+      Promise.reject(invalid('The token signature is invalid')),
     );
   }
   return verifyEs256(

@@ -64,11 +64,11 @@ describe('README "What the example shows"', () => {
 });
 
 describe('README "Testing your app"', () => {
-  test('embeds examples/app.test.js and examples/jest.config.js verbatim', () => {
-    expect(blocks(section('Testing your app'), 'js')).toEqual([
-      read('examples/app.test.js'),
-      read('examples/jest.config.js'),
-    ]);
+  test('embeds examples/app.test.js verbatim, and examples/jest.config.js as the CommonJS TypeScript recipe', () => {
+    const testing = section('Testing your app');
+    expect(blocks(testing, 'js')[0]).toBe(read('examples/app.test.js'));
+    const recipe = testing.slice(testing.indexOf('\n#### CommonJS TypeScript\n'));
+    expect(blocks(recipe.slice(0, recipe.indexOf('\n#### ', 1)), 'js')).toEqual([read('examples/jest.config.js')]);
   });
 
   test('those files pass as a user project would run them, with no open handles', () => {

@@ -1,9 +1,11 @@
 /**
  * The published package, as a user installs it: `npm pack` once, unpacked into the node_modules of
  * a consumer project in an empty temporary folder (its other dependencies linked from this
- * repository's). There, `require` and `import` give the same working instances, the declarations
- * type-check under every module resolution TypeScript offers, and the README's TypeScript Jest
- * recipe runs a test.
+ * repository's). There, `require` and `import` give the same working instances, and the
+ * declarations type-check with `skipLibCheck: false` under every module setting TypeScript 5.9
+ * offers. A second consumer installs the same tarball and the test runners from the registry
+ * (once): the README's Jest and Vitest recipes each run a test there, and TypeScript 7 compiles
+ * the declarations.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -36,7 +38,10 @@ function readmeQuickStart(): string {
 }
 
 const tscRuns = new Map<string, Promise<unknown>>();
-const SETTINGS = ['node10', 'node16', 'nodenext', 'bundler'] as const;
+const SETTINGS = ['node10', 'node16', 'nodenext', 'bundler', 'commonjs'] as const;
+/** TypeScript 7 removed moduleResolution node10 (TS5108); it checks the others. */
+const TS7_SETTINGS = SETTINGS.filter((setting) => setting !== 'node10');
+let tarball: string;
 
 beforeAll(() => {
   if (!fs.existsSync(path.join(root, 'dist/cjs/index.js'))) {
@@ -53,6 +58,7 @@ beforeAll(() => {
   ) as Array<{ filename: string }>;
   const modules = path.join(consumer, 'node_modules');
   installed = path.join(modules, 'express-token-gate');
+  tarball = path.join(consumer, packed!.filename);
   fs.mkdirSync(installed, { recursive: true });
   execFileSync('tar', ['-xzf', path.join(consumer, packed!.filename), '-C', installed, '--strip-components=1']);
   for (const name of fs.readdirSync(path.join(root, 'node_modules'))) {
@@ -61,16 +67,16 @@ beforeAll(() => {
   }
   fs.writeFileSync(path.join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
   for (const file of fs.readdirSync(fixtures))
-    if (file !== 'app-test.ts' && fs.statSync(path.join(fixtures, file)).isFile())
+    if (fs.statSync(path.join(fixtures, file)).isFile())
       fs.copyFileSync(path.join(fixtures, file), path.join(consumer, file));
   fs.writeFileSync(path.join(consumer, 'quick-start.ts'), readmeQuickStart());
-  // The four compilations run side by side; each test awaits its own. Only nodenext also checks the
-  // declaration files themselves (skipLibCheck false): that costs several times the others' time.
+  // The compilations run side by side; each test awaits its own. Every one checks the declaration
+  // files themselves (skipLibCheck false): a published .d.ts that fails a setting fails its test.
   const tsc = require.resolve('typescript/bin/tsc');
   for (const setting of SETTINGS) {
     const running = execFileAsync(process.execPath, [tsc, '-p', `tsconfig.${setting}.json`], {
       cwd: consumer,
-      timeout: 60_000,
+      timeout: 120_000,
     });
     running.catch(() => undefined);
     tscRuns.set(setting, running);
@@ -129,6 +135,43 @@ describe('the packed tarball', () => {
     }
     expect(stderr).toMatch(/OptionsError: express-token-gate: option "secret"/);
     expect(stderr).toMatch(/node_modules\/express-token-gate\/lib\/http\/options\.ts:\d+:\d+/);
+  });
+});
+
+describe('dependency ranges and the lockfile', () => {
+  const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as Record<string, unknown>;
+  test('each runtime dependency is a caret range, so users get its patch and minor releases', () => {
+    const dependencies = manifest.dependencies as Record<string, string>;
+    expect(Object.keys(dependencies).length).toBeGreaterThan(0);
+    for (const [name, range] of Object.entries(dependencies)) {
+      expect({ name, range }).toEqual({ name, range: expect.stringMatching(/^\^\d+\.\d+\.\d+$/) });
+    }
+  });
+
+  test("the lockfile's root entry is the one npm writes from package.json (npm install leaves it as it is)", () => {
+    const lock = JSON.parse(fs.readFileSync(path.join(root, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, Record<string, unknown>>;
+    };
+    const entry = lock.packages['']!;
+    const fields = [
+      'name',
+      'version',
+      'license',
+      'dependencies',
+      'devDependencies',
+      'peerDependencies',
+      'bin',
+      'engines',
+    ];
+    const expected: Record<string, unknown> = {};
+    for (const field of fields) if (manifest[field] !== undefined) expected[field] = manifest[field];
+    // npm writes bin targets without the leading ./
+    expected.bin = Object.fromEntries(
+      Object.entries(manifest.bin as Record<string, string>).map(([name, file]) => [name, file.replace(/^\.\//, '')]),
+    );
+    const actual: Record<string, unknown> = {};
+    for (const field of fields) if (entry[field] !== undefined) actual[field] = entry[field];
+    expect(actual).toEqual(expected);
   });
 });
 
@@ -207,9 +250,9 @@ describe('package entry points', () => {
   });
 });
 
-describe('TypeScript consumers type-check under strict with every module resolution', () => {
+describe('TypeScript 5.9 consumers type-check under strict with every module setting, skipLibCheck false', () => {
   test.each(SETTINGS)(
-    'moduleResolution %s: the main entry, express-token-gate/testing and the README quick start',
+    '%s: the main entry, express-token-gate/testing, /redis and the README quick start',
     async (setting) => {
       const outcome = await tscRuns.get(setting)!.then(
         () => 'compiled',
@@ -217,22 +260,156 @@ describe('TypeScript consumers type-check under strict with every module resolut
       );
       expect(outcome).toBe('compiled');
     },
-    60_000,
+    120_000,
   );
+
+  test('no published declaration imports jose (its ES-module-only types break CommonJS consumers)', () => {
+    const declarations = execFileSync('find', [path.join(installed, 'dist'), '-name', '*.d.*ts'], { encoding: 'utf8' })
+      .trim()
+      .split('\n');
+    expect(declarations.length).toBeGreaterThan(10);
+    const naming = declarations
+      .filter((file) => /(?:from|import\()\s*['"]jose['"]/.test(fs.readFileSync(file, 'utf8')))
+      .map((file) => path.relative(installed, file));
+    expect(naming).toEqual([]);
+  });
 });
 
-describe("the README's TypeScript Jest recipe", () => {
-  test('examples/jest.config.js runs an app.test.ts against the installed package', async () => {
-    fs.copyFileSync(path.join(root, 'examples/jest.config.js'), path.join(consumer, 'jest.config.js'));
-    fs.copyFileSync(path.join(fixtures, 'app-test.ts'), path.join(consumer, 'app.test.ts'));
-    const jest = require.resolve('jest/bin/jest');
-    const result = await execFileAsync(process.execPath, [jest, '--ci', '--colors=false', '--rootDir', consumer], {
-      cwd: consumer,
-      timeout: 40_000,
-    }).then(
-      ({ stderr }) => ({ ok: true, stderr }),
-      (error: { stderr?: string }) => ({ ok: false, stderr: error.stderr ?? String(error) }),
+/**
+ * The README's recipes under "### Jest and Vitest": per "#### " heading, the packages its
+ * `npm install --save-dev` lines name and the files its code blocks hold (each block's first line
+ * `// <file name>`).
+ */
+function readmeRecipes(): Map<string, { packages: string[]; files: Record<string, string> }> {
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+  const start = readme.indexOf('\n### Jest and Vitest\n');
+  if (start < 0) throw new Error('README has no "### Jest and Vitest"');
+  const end = readme.slice(start + 1).search(/\n##{1,2} /);
+  const section = readme.slice(start, end < 0 ? undefined : start + 1 + end);
+  const recipes = new Map<string, { packages: string[]; files: Record<string, string> }>();
+  for (const part of section.split('\n#### ').slice(1)) {
+    const name = part.slice(0, part.indexOf('\n'));
+    const packages: string[] = [];
+    const files: Record<string, string> = {};
+    for (const [, lang, body] of part.matchAll(/```(\w+)\n([\s\S]*?)```/g)) {
+      if (lang === 'sh') {
+        for (const line of body!.split('\n').filter((l) => l.startsWith('npm install --save-dev ')))
+          packages.push(...line.slice('npm install --save-dev '.length).trim().split(/\s+/));
+        continue;
+      }
+      const file = /^\/\/ ([\w.-]+)(?::|\n)/.exec(body!)?.[1];
+      if (file) files[file] = body!;
+    }
+    recipes.set(name, { packages, files });
+  }
+  return recipes;
+}
+
+/** README recipe heading → fixture project (test/package/fixtures/recipes) and the command that runs it. */
+const RECIPES: Array<[string, string, string[], string]> = [
+  ['CommonJS JavaScript', 'cjs-js', ['jest/bin/jest.js', '--ci', '--colors=false'], 'Tests: +1 passed, 1 total'],
+  ['CommonJS TypeScript', 'cjs-ts', ['jest/bin/jest.js', '--ci', '--colors=false'], 'Tests: +1 passed, 1 total'],
+  [
+    'ES-module TypeScript (`"type": "module"`, `nodenext`)',
+    'esm-ts',
+    ['jest/bin/jest.js', '--ci', '--colors=false'],
+    'Tests: +1 passed, 1 total',
+  ],
+  ['Vitest', 'vitest', ['vitest/vitest.mjs', 'run'], 'Tests +1 passed \\(1\\)'],
+];
+
+describe('a consumer that installs the tarball and its test runners from the registry', () => {
+  let project: string;
+  const recipes = readmeRecipes();
+  const outcome = (running: Promise<{ stdout: string; stderr: string }>) =>
+    running.then(
+      ({ stdout, stderr }) => ({ ok: true, output: stdout + stderr }),
+      (error: { stdout?: string; stderr?: string }) => ({
+        ok: false,
+        output: (error.stdout ?? '') + (error.stderr ?? String(error)),
+      }),
     );
-    expect(result).toEqual({ ok: true, stderr: expect.stringMatching(/Tests: +1 passed, 1 total/) });
-  }, 45_000);
+
+  beforeAll(async () => {
+    // One install for every recipe: the packages of all their install lines (conflicting specs of
+    // one package fail here), TypeScript 7 under an alias beside ts-jest's TypeScript 5.9.
+    const specs = new Map<string, string>();
+    for (const [name, { packages }] of recipes) {
+      for (const spec of packages) {
+        const bare = spec.replace(/(?<=.)@.*$/, '');
+        if (specs.has(bare) && specs.get(bare) !== spec) throw new Error(`${name}: ${spec} against ${specs.get(bare)}`);
+        specs.set(bare, spec);
+      }
+    }
+    project = path.join(consumer, 'registry');
+    fs.mkdirSync(project);
+    fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'registry-consumer', private: true }));
+    const npm = (args: string[]) =>
+      execFileAsync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...args], {
+        cwd: project,
+        timeout: 300_000,
+      });
+    await npm([tarball, 'express']);
+    await npm(['--save-dev', ...specs.values(), 'typescript7@npm:typescript@7']);
+  }, 320_000);
+
+  test("the README's install lines pin TypeScript 5.9 for ts-jest 29 and Vitest 4 for Node 20", () => {
+    const all = [...recipes.values()].flatMap((recipe) => recipe.packages);
+    expect(all.filter((spec) => /^(ts-jest|typescript|vitest)(@|$)/.test(spec)).sort()).toEqual([
+      'ts-jest',
+      'typescript@5.9',
+      'vitest@4',
+    ]);
+  });
+
+  test.each(RECIPES)(
+    'README recipe "%s" runs a test of an app against the installed package',
+    async (name, fixture, args, passed) => {
+      const recipe = recipes.get(name);
+      expect({ name, found: recipe !== undefined }).toEqual({ name, found: true });
+      const dir = path.join(project, fixture);
+      fs.cpSync(path.join(fixtures, 'recipes', fixture), dir, { recursive: true });
+      for (const [file, text] of Object.entries(recipe!.files)) fs.writeFileSync(path.join(dir, file), text);
+      const [runner, ...rest] = args;
+      const result = await outcome(
+        execFileAsync(process.execPath, [path.join(project, 'node_modules', runner!), ...rest], {
+          cwd: dir,
+          timeout: 90_000,
+          env: { ...process.env, CI: '1', NO_COLOR: '1', FORCE_COLOR: '0' },
+        }),
+      );
+      expect(result).toEqual({ ok: true, output: expect.stringMatching(new RegExp(passed)) });
+      expect(result.output).not.toMatch(/TS151002|ts-jest\[.*\] \(WARN\)/);
+    },
+    100_000,
+  );
+
+  test('the ES-module recipe app and its test type-check with tsc under nodenext, skipLibCheck false', async () => {
+    const dir = path.join(project, 'esm-ts');
+    if (!fs.existsSync(dir)) fs.cpSync(path.join(fixtures, 'recipes', 'esm-ts'), dir, { recursive: true });
+    const result = await outcome(
+      execFileAsync(
+        process.execPath,
+        [path.join(project, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--noEmit'],
+        {
+          cwd: dir,
+          timeout: 90_000,
+        },
+      ),
+    );
+    expect(result).toEqual({ ok: true, output: '' });
+  }, 100_000);
+
+  test.each(TS7_SETTINGS)(
+    'TypeScript 7: %s type-checks with skipLibCheck false',
+    async (setting) => {
+      const tsc = path.join(project, 'node_modules/typescript7/bin/tsc');
+      expect(execFileSync(process.execPath, [tsc, '--version'], { encoding: 'utf8' })).toMatch(/^Version 7\./);
+      const result = await outcome(
+        execFileAsync(process.execPath, [tsc, '-p', `tsconfig.${setting}.json`], { cwd: consumer, timeout: 90_000 }),
+      );
+      expect(result).toEqual({ ok: true, output: '' });
+    },
+    100_000,
+  );
 });
