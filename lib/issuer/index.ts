@@ -66,6 +66,8 @@ export interface IssuerOptions {
   profile?: TokenProfile;
   /** @internal The chain of tokens the kit signs without one. */
   chain?: string;
+  /** @internal The kit's: a token without `sid` (its `sign()`'s) is checked for revocation only. */
+  sessionlessTokens?: boolean;
 }
 
 export interface Issuer {
@@ -102,6 +104,7 @@ const KNOWN = new Set([
   'clientAddress',
   'profile',
   'chain',
+  'sessionlessTokens',
 ]);
 
 function positiveInteger(name: string, value: unknown, fallback: number, max: number): number {
@@ -186,7 +189,7 @@ export function createIssuer(options: IssuerOptions): Issuer {
     },
   );
   let jwksHits = 0;
-  const sessions = new Sessions(store, revocations);
+  const sessions = new Sessions(store, revocations, options.sessionlessTokens === true);
   const handler = issuerHandler(
     {
       signer,

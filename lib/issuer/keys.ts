@@ -6,19 +6,23 @@
  * `jwksDocument` for its timing). Each key's `kid` is its JWK's own `kid` or, without one, its RFC
  * 7638 thumbprint: a key keeps its id across restarts and instances without anyone choosing one.
  */
-import {
-  createECDH,
-  createHash,
-  createPrivateKey,
-  generateKeyPairSync,
-  sign,
-  type JsonWebKey,
-  type KeyObject,
-} from 'node:crypto';
+import { createECDH, createHash, createPrivateKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import type { JsonWebKey as NodeJwk } from 'node:crypto';
 import { OptionsError } from '../errors';
 
 /** A private key as configured: PEM (PKCS#8 `PRIVATE KEY` or SEC1 `EC PRIVATE KEY`) or a JWK with `d`. */
-export type SigningKeyInput = string | JsonWebKey;
+export type SigningKeyInput = string | PrivateJwk;
+
+/** A private JWK as configured (the published declarations own this type: no @types/node version decides it). */
+export interface PrivateJwk {
+  kty?: string;
+  crv?: string;
+  x?: string;
+  y?: string;
+  d?: string;
+  kid?: string;
+  [member: string]: unknown;
+}
 
 /** The public JWK the JWKS publishes for a signing key: never `d`. */
 export interface PublishedJwk {
@@ -99,7 +103,7 @@ function fromJwk(jwk: Record<string, unknown>, index: number): KeyObject {
     fail(index, 'has key_ops without "sign"');
   }
   try {
-    return createPrivateKey({ key: jwk as JsonWebKey, format: 'jwk' });
+    return createPrivateKey({ key: jwk as NodeJwk, format: 'jwk' });
   } catch {
     if (jwk.kty === 'EC' && jwk.crv !== 'P-256' && typeof jwk.crv === 'string') {
       fail(index, `is an EC key on ${jwk.crv}: ES256 needs P-256`);

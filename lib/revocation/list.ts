@@ -219,11 +219,25 @@ export function createRevocationList(options: RevocationListOptions = {}): Revoc
     });
   }
 
-  function storeFailed(error: unknown): boolean {
-    report({ type: 'check-failed', outcome: onStoreError === 'deny' ? 'denied' : 'allowed', error: describe(error) });
-    failing = true;
-    if (onStoreError === 'allow') return false;
-    throw new RevocationUnavailableError('Token revocation cannot be checked right now', RETRY_AFTER_SECONDS, error);
+  /**
+   * What a failed check answers under the policy. One per check: a token and its session asked
+   * together are one check, reported once.
+   */
+  function failure(): (error: unknown) => boolean {
+    let reported = false;
+    return (error) => {
+      if (!reported) {
+        reported = true;
+        report({
+          type: 'check-failed',
+          outcome: onStoreError === 'deny' ? 'denied' : 'allowed',
+          error: describe(error),
+        });
+      }
+      failing = true;
+      if (onStoreError === 'allow') return false;
+      throw new RevocationUnavailableError('Token revocation cannot be checked right now', RETRY_AFTER_SECONDS, error);
+    };
   }
 
   function answered(revoked: boolean): boolean {
@@ -232,27 +246,28 @@ export function createRevocationList(options: RevocationListOptions = {}): Revoc
   }
 
   /** Whether the store holds `id`: synchronous when the store answers so, bounded by the deadline otherwise. */
-  function ask(id: string, expiresAt: number): boolean | Promise<boolean> {
+  function ask(id: string, expiresAt: number, failed: (error: unknown) => boolean): boolean | Promise<boolean> {
     let answer: boolean | Promise<boolean>;
     try {
       answer = store.has(id, expiresAt);
     } catch (error) {
-      return storeFailed(error);
+      return failed(error);
     }
     if (typeof answer === 'boolean') return failing ? answered(answer) : answer;
     if (!isThenable(answer)) return answered(answer === true);
-    return deadline(answer).then(answered, storeFailed);
+    return deadline(answer).then(answered, failed);
   }
 
   const isRevoked = (claims: AccessTokenClaims): boolean | Promise<boolean> => {
     const { token, session } = identitiesOf(claims);
     // How long a "revoked" answer is needed: as long as this token could be accepted.
     const end = entryEnd(claims.exp);
-    const own = ask(token, end);
+    const failed = failure();
+    const own = ask(token, end, failed);
     if (session === undefined || own === true) return own;
     let ofSession: boolean | Promise<boolean>;
     try {
-      ofSession = ask(session, end);
+      ofSession = ask(session, end, failed);
     } catch (error) {
       // The token's own answer is not needed any more; its failure was reported already.
       if (own instanceof Promise) own.catch(() => {});

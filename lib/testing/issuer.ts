@@ -13,7 +13,7 @@ import type { CorsOptions } from '../issuer/cors';
 import { createIssuer } from '../issuer';
 import type { LoginOptions } from '../issuer/login-options';
 import { listen } from '../issuer/server';
-import { LIFETIME_SECONDS, type SignOptions, type TestClaims, type TokenProfile } from '../issuer/signer';
+import { type SignOptions, type TestClaims, type TokenProfile } from '../issuer/signer';
 import { balanceTableResolver } from './resolver';
 import type { OwnershipResolver } from '../ownership/resolvers/types';
 
@@ -97,6 +97,7 @@ export async function createTestIssuer(options: TestIssuerOptions): Promise<Test
     ephemeralKey: true,
     // Tests and a frontend under development ask as often as they like.
     rateLimits: false,
+    sessionlessTokens: true,
     ownership: balanceTableResolver(balances),
     chain,
     ...(options.profile !== undefined && { profile: options.profile }),
@@ -104,7 +105,7 @@ export async function createTestIssuer(options: TestIssuerOptions): Promise<Test
     ...(options.hosts !== undefined && { hosts: options.hosts }),
     ...(options.login !== undefined && { login: options.login }),
   });
-  const { signer, keys, sessions } = issuer.internals;
+  const { signer, keys } = issuer.internals;
   const server = await listen(issuer.handler, options.port);
   const { url } = server;
   // Gates share one key set per jwksUri in a process. A later issuer may get the port of a closed
@@ -125,15 +126,9 @@ export async function createTestIssuer(options: TestIssuerOptions): Promise<Test
     get jwksHits() {
       return issuer.internals.jwksHits();
     },
-    async sign(claims = {}, signOptions = {}) {
-      // Each token signed here is a login of its own: /authz and /auth/validate know its session.
-      if (Object.hasOwn(claims, 'sid')) return signer.sign(claims, signOptions);
-      const now = Math.floor(Date.now() / 1000);
-      const exp = typeof claims.exp === 'number' ? claims.exp : now + (signOptions.expiresIn ?? LIFETIME_SECONDS);
-      if (!(exp > now)) return signer.sign(claims, signOptions);
-      const sid = await sessions.start(exp + 5, {});
-      return signer.sign({ ...claims, sid }, signOptions);
-    },
+    // Tokens signed here belong to no session (a login through /auth starts one); /authz and
+    // /auth/validate take them as long as no revocation refuses them.
+    sign: (claims, signOptions) => signer.sign(claims, signOptions),
     async authorize(accessToken, requirements) {
       const answer = await postJson(authzUrl, { accessToken, requirements });
       if (answer.status !== 200) throw new AuthzError(answer.status, answer.body);

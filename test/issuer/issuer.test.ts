@@ -17,7 +17,7 @@ import { createIssuer, type Issuer, type IssuerOptions } from '../../lib/issuer'
 import { balanceTableResolver } from '../../lib/testing/resolver';
 import { BalanceTable } from '../../lib/testing/balances';
 import { PicketJs } from '../testing/emulator/picket-js';
-import { APES_CONTRACT, AUDIENCE } from '../helpers/fixtures';
+import { APES_CONTRACT, AUDIENCE, WALLET } from '../helpers/fixtures';
 import { closeServer, listen } from '../helpers/net';
 
 const PAGE = 'http://localhost:5173';
@@ -206,6 +206,15 @@ describe('a production issuer behind Express', () => {
       const second = await env.picket.login(wallet);
       expect((await post(env.api, '/auth/logout', { accessToken: first.accessToken })).status).toBe(204);
       expect((await post(env.api, '/auth/validate', { accessToken: second.accessToken })).status).toBe(200);
+    });
+
+    test('a token of no session (no sid) is refused by /authz and /auth/validate: 401 session_invalid', async () => {
+      const accessToken = await env.issuer.internals.signer.sign({ walletAddress: WALLET });
+      for (const path of ['/authz', '/auth/validate']) {
+        const res = await post(env.api, path, { accessToken, requirements: {} });
+        expect(res.status).toBe(401);
+        expect(await res.json()).toMatchObject({ code: 'session_invalid' });
+      }
     });
 
     test('a token that does not verify cannot log anyone out: 401', async () => {

@@ -12,6 +12,7 @@ import { createTestIssuer, type TestIssuer } from '../../lib/testing';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server';
 import { AUDIENCE, payloadOf } from '../helpers/fixtures';
 import { logout, me, revocationApp } from '../helpers/revocation';
+import { revocationIdOf } from '../helpers/revocation';
 
 let server: RedisServer;
 let issuer: TestIssuer;
@@ -86,7 +87,7 @@ function instance(options: { keyPrefix: string; url?: string; cacheMs?: number }
 }
 
 function keyOf(keyPrefix: string, token: string): string {
-  return `${keyPrefix}tid:${payloadOf(token).tid}`;
+  return `${keyPrefix}${revocationIdOf(token)}`;
 }
 
 describe('a store whose Redis user may not subscribe to the events channel', () => {

@@ -16,6 +16,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { verifyAccessToken } from '../../lib';
 import { compileContracts, startChain, type LocalChain } from '../helpers/chain';
 import { startRedisServer } from '../helpers/redis-server';
+import { revocationIdOf } from '../helpers/revocation';
 import { loginToken, postJson, walletLogin } from '../helpers/wallet-login';
 import { ROOT, assertBuilt } from '../example/start-example';
 import { createSigningMessage } from './emulator/picket-js';
@@ -398,11 +399,12 @@ describe('express-token-gate issuer (the production issuer)', () => {
       expect(banner).toContain('store:        Redis');
       const api = apiOf(banner);
       const token = await loginToken(api, privateKeyToAccount(generatePrivateKey()));
-      const { sid, tid } = decodeJwt(token) as { sid: string; tid: string };
+      const { sid } = decodeJwt(token) as { sid: string };
       expect(await redis.cli('KEYS', `*${sid}*`)).not.toBe('');
-      expect(await redis.cli('EXISTS', `token-gate:revoked:tid:${tid}`)).toBe('0');
+      const revoked = `token-gate:revoked:${revocationIdOf(token)}`;
+      expect(await redis.cli('EXISTS', revoked)).toBe('0');
       expect((await postJson(api, '/auth/logout', { accessToken: token })).status).toBe(204);
-      expect(await redis.cli('EXISTS', `token-gate:revoked:tid:${tid}`)).toBe('1');
+      expect(await redis.cli('EXISTS', revoked)).toBe('1');
     } finally {
       expect(await interrupt(child)).toEqual({ code: 0, signal: null });
       await redis.close();

@@ -128,7 +128,6 @@ describe('sign() defaults: a Picket-shaped token', () => {
       iss: ISSUER,
       aud: AUDIENCE,
       tid: expect.stringMatching(UUID),
-      sid: expect.stringMatching(UUID),
       ver: 1,
     });
   });

@@ -38,7 +38,6 @@ describe("profile: 'issuer'", () => {
       iss: ISSUER,
       aud: AUDIENCE,
       tid: expect.any(String),
-      sid: expect.any(String),
       ver: 1,
     });
   });
