@@ -9,7 +9,9 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   // test/browser is its own npm project (picket-js in Chromium, run by `npm run test:browser`):
   // Jest neither runs nor indexes anything there, its node_modules included.
-  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/browser/'],
+  // test/package/fixtures holds consumer projects (the README's recipes) that test/package runs in
+  // a temporary folder against the packed package; this run never picks their tests up.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/browser/', '<rootDir>/test/package/fixtures/'],
   modulePathIgnorePatterns: ['<rootDir>/test/browser/'],
   transform: {
     '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }],
