@@ -363,7 +363,7 @@ function requestKind(value: unknown): string {
   const v = value as Record<string, unknown>;
   if (v && 'req' in v && 'res' in v && 'state' in v && 'app' in v) return 'koa context';
   if (v && 'req' in v && typeof v.json === 'function' && typeof v.set === 'function') return 'hono context';
-  if (v && 'raw' in v && v.raw instanceof http.IncomingMessage && 'routeOptions' in v) return 'fastify request';
+  if (v && 'raw' in v && 'routeOptions' in v) return 'fastify request';
   if (v instanceof http.IncomingMessage)
     return 'app' in v && 'res' in v && typeof (v as { get?: unknown }).get === 'function'
       ? 'express request'
