@@ -35,8 +35,8 @@ const rooms = {
   diagnostics: ['errors'],
   chain: [],
   errors: [],
-  // Outbound requests: URL rules and size-capped reads.
-  net: [],
+  // Outbound requests: URL rules, size-capped reads, the Redis client the stores share.
+  net: ['errors'],
 };
 
 /** Files that are a room of their own; every other room is a folder. */

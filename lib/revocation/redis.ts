@@ -14,6 +14,7 @@ import { revocationStoreChannel, type RevocationStoreMessage } from '../diagnost
 import { OptionsError, rejectUnknownKeys } from '../errors';
 import { consoleLogger, type Logger } from '../jwks/warn';
 import type { RevocationStore } from './store';
+import { loadRedis, parseRedisUrl } from '../net/redis';
 
 /**
  * The part of a node-redis (5 or 6) client this store uses. Pass your own connected client as
@@ -68,38 +69,10 @@ const SUBSCRIBE_RETRY_MAX_MS = 10_000;
 const QUEUE_LIMIT = 10_000;
 const EVENT = /^([0-9]{1,16}) (\S{1,300})$/;
 
-function loadRedis(): { createClient(options: Record<string, unknown>): RedisClientLike } {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require('redis') as { createClient(options: Record<string, unknown>): RedisClientLike };
-  } catch (error) {
-    if ((error as { code?: string }).code === 'MODULE_NOT_FOUND') {
-      throw new Error(
-        'express-token-gate/redis needs the `redis` package (node-redis), an optional peer dependency: npm install redis',
-      );
-    }
-    throw error;
-  }
-}
-
 function bounded(name: string, value: unknown, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
     throw new OptionsError(name, `must be a whole number of milliseconds from ${min} to ${max}`);
-  }
-  return value;
-}
-
-function parseUrl(value: unknown): string {
-  if (typeof value !== 'string') throw new OptionsError('url', 'must be a redis:// or rediss:// URL string');
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new OptionsError('url', 'is not a valid URL');
-  }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    throw new OptionsError('url', 'must use redis:// or rediss://');
   }
   return value;
 }
@@ -165,7 +138,7 @@ export function redisRevocationStore(options: RedisRevocationStoreOptions): Redi
   }
   const timeoutMs = bounded('timeoutMs', options.timeoutMs, 500, 1, 60_000);
   const cacheMs = bounded('cacheMs', options.cacheMs, 1000, 0, 60_000);
-  const url = options.url === undefined ? undefined : parseUrl(options.url);
+  const url = options.url === undefined ? undefined : parseRedisUrl(options.url);
   const logger = parseLogger(options.logger);
   const channel = `${keyPrefix}events`;
 
@@ -173,7 +146,7 @@ export function redisRevocationStore(options: RedisRevocationStoreOptions): Redi
   const reconnect = (retries: number) => Math.min(50 * 2 ** retries, 2000);
   const connectTimeoutMs = Math.max(timeoutMs, 1000);
   const client: RedisClientLike = ownClient
-    ? loadRedis().createClient({
+    ? loadRedis<RedisClientLike>().createClient({
         url,
         disableOfflineQueue: true,
         commandsQueueMaxLength: QUEUE_LIMIT,

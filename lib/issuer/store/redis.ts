@@ -15,6 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { IssuerStoreUnavailableError, OptionsError } from '../../errors';
+import { loadRedis, parseRedisUrl } from '../../net/redis';
 import {
   checkDuration,
   checkKey,
@@ -182,38 +183,10 @@ end
 return { count, ttl }
 `);
 
-function loadRedis(): { createClient(options: Record<string, unknown>): RedisCommandClient } {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require('redis') as { createClient(options: Record<string, unknown>): RedisCommandClient };
-  } catch (error) {
-    if ((error as { code?: string }).code === 'MODULE_NOT_FOUND') {
-      throw new Error(
-        'express-token-gate/redis needs the `redis` package (node-redis), an optional peer dependency: npm install redis',
-      );
-    }
-    throw error;
-  }
-}
-
 function bounded(name: string, value: unknown, fallback: number, min: number, max: number, unit: string): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
     throw new OptionsError(name, `must be a whole number${unit} from ${min} to ${max}`);
-  }
-  return value;
-}
-
-function parseUrl(value: unknown): string {
-  if (typeof value !== 'string') throw new OptionsError('url', 'must be a redis:// or rediss:// URL string');
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new OptionsError('url', 'is not a valid URL');
-  }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    throw new OptionsError('url', 'must use redis:// or rediss://');
   }
   return value;
 }
@@ -281,11 +254,11 @@ export function redisIssuerStore(options: RedisIssuerStoreOptions): RedisIssuerS
     MAX_NONCES_PER_WALLET,
     '',
   );
-  const url = options.url === undefined ? undefined : parseUrl(options.url);
+  const url = options.url === undefined ? undefined : parseRedisUrl(options.url);
 
   const ownClient = url !== undefined;
   const client: RedisCommandClient = ownClient
-    ? loadRedis().createClient({
+    ? loadRedis<RedisCommandClient>().createClient({
         url,
         // Without a connection a call fails at once instead of waiting in node-redis's queue.
         disableOfflineQueue: true,
