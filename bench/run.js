@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 'use strict';
-// Side-by-side benchmark: an Express baseline without authentication, this library and its peers,
-// each in its own process behind one real JWKS server on 127.0.0.1, driven by autocannon in
-// interleaved rounds so that a change in machine load hits every target alike.
+// Side-by-side benchmark: a framework's baseline without authentication, this library and its
+// peers on that framework, each in its own process behind one real JWKS server on 127.0.0.1,
+// driven by autocannon in interleaved rounds so that a change in machine load hits every target alike.
 //
-//   npm run bench                         full run (about 9 minutes on 2 cores)
+//   npm run bench                         full run of the Express group (about 9 minutes on 2 cores)
 //   BENCH_QUICK=1 npm run bench           a quick look (about 1 minute)
+//   npm run bench:fastify                 the Fastify group: hot and cold (about 3 minutes)
 //
-// Environment: BENCH_DURATION (seconds per measurement, default 7), BENCH_ROUNDS (default 3),
+// Environment: BENCH_GROUP (express, the default, or fastify: which framework's targets run),
+// BENCH_DURATION (seconds per measurement, default 7), BENCH_ROUNDS (default 3),
 // BENCH_CONNECTIONS (default 32), BENCH_TARGETS / BENCH_SCENARIOS (comma lists to run a subset),
 // BENCH_MEMORY=0 (skip the memory scenario), BENCH_MEMORY_SCALE (fraction of its token counts),
 // BENCH_REPORT (write the markdown report to this file), BENCH_JSON (write raw numbers here),
@@ -26,32 +28,72 @@ const DURATION = Number(process.env.BENCH_DURATION ?? (quick ? 2 : 7));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3));
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const WARMUP = quick ? 1 : 2;
-const MEMORY = process.env.BENCH_MEMORY !== '0';
+const GROUP = process.env.BENCH_GROUP ?? 'express';
 const MEMORY_SCALE = Number(process.env.BENCH_MEMORY_SCALE ?? (quick ? 0.1 : 1));
+/**
+ * One group per framework: its baseline (`baseline: true`) is the yardstick of every ratio, its
+ * scenarios run by default, its goals are checked in the report. The Express group also runs the
+ * memory scenario (in process, no framework).
+ */
+const GROUPS = {
+  express: {
+    framework: 'Express',
+    targets: [
+      { name: 'baseline', label: 'Express, no auth (baseline)', file: 'baseline.js', baseline: true },
+      { name: 'token-gate', label: 'express-token-gate', file: 'token-gate.js', ours: true },
+      { name: 'jose', label: 'jose (direct)', file: 'jose.js' },
+      { name: 'oauth2-jwt-bearer', label: 'express-oauth2-jwt-bearer', file: 'oauth2-jwt-bearer.js' },
+      { name: 'express-jwt', label: 'express-jwt + jwks-rsa', file: 'express-jwt.js' },
+      { name: 'passport-jwt', label: 'passport-jwt + jwks-rsa', file: 'passport-jwt.js' },
+    ],
+    scenarios: ['hot', 'cold', 'hostile'],
+    memory: true,
+    coldRate: 10000,
+  },
+  fastify: {
+    framework: 'Fastify',
+    targets: [
+      { name: 'fastify-baseline', label: 'Fastify, no auth (baseline)', file: 'fastify-baseline.js', baseline: true },
+      {
+        name: 'fastify-token-gate',
+        label: 'express-token-gate/fastify',
+        file: 'fastify-token-gate.js',
+        ours: true,
+      },
+      { name: 'fastify-jwt', label: '@fastify/jwt + get-jwks', file: 'fastify-jwt.js', reference: true },
+      {
+        name: 'fastify-jwt-tuned',
+        label: '@fastify/jwt + get-jwks, tuned',
+        file: 'fastify-jwt-tuned.js',
+        tuned: true,
+      },
+    ],
+    scenarios: ['hot', 'cold'],
+    memory: false,
+    coldRate: 14000,
+  },
+};
+if (!Object.hasOwn(GROUPS, GROUP))
+  throw new Error(`BENCH_GROUP must be one of ${Object.keys(GROUPS).join(', ')}, not ${GROUP}`);
+const ALL_TARGETS = GROUPS[GROUP].targets;
+const ALL_SCENARIOS = GROUPS[GROUP].scenarios;
+const MEMORY = GROUPS[GROUP].memory && process.env.BENCH_MEMORY !== '0';
 /** Upper estimates of the request rates a verifying target reaches, to size the token pools. */
-const COLD_RATE = Number(process.env.BENCH_COLD_RATE ?? 10000);
+const COLD_RATE = Number(process.env.BENCH_COLD_RATE ?? GROUPS[GROUP].coldRate);
 const HOSTILE_RATE = Number(process.env.BENCH_HOSTILE_RATE ?? 16000);
 /** This library's default key-set cooldown: at most one refetch for unknown kids per period. */
 const COOLDOWN_S = 30;
 
-const ALL_TARGETS = [
-  { name: 'baseline', label: 'Express, no auth (baseline)', file: 'baseline.js' },
-  { name: 'token-gate', label: 'express-token-gate', file: 'token-gate.js', ours: true },
-  { name: 'jose', label: 'jose (direct)', file: 'jose.js' },
-  { name: 'oauth2-jwt-bearer', label: 'express-oauth2-jwt-bearer', file: 'oauth2-jwt-bearer.js' },
-  { name: 'express-jwt', label: 'express-jwt + jwks-rsa', file: 'express-jwt.js' },
-  { name: 'passport-jwt', label: 'passport-jwt + jwks-rsa', file: 'passport-jwt.js' },
-];
-const ALL_SCENARIOS = ['hot', 'cold', 'hostile'];
-
 function pick(all, env, key) {
   if (!env) return all;
   const wanted = env.split(',').map((s) => s.trim());
-  return all.filter((item) => wanted.includes(key(item)) || key(item) === 'baseline');
+  return all.filter((item) => wanted.includes(key(item)) || item.baseline);
 }
 const TARGETS = pick(ALL_TARGETS, process.env.BENCH_TARGETS, (t) => t.name);
-const SCENARIOS = pick(ALL_SCENARIOS, process.env.BENCH_SCENARIOS, (s) => s).filter((s) => s !== 'baseline');
-const FULL = !quick && TARGETS.length === ALL_TARGETS.length && SCENARIOS.length === ALL_SCENARIOS.length;
+const SCENARIOS = pick(['hot', 'cold', 'hostile'], process.env.BENCH_SCENARIOS ?? ALL_SCENARIOS.join(','), (s) => s);
+const BASELINE = ALL_TARGETS.find((t) => t.baseline);
+const FULL =
+  GROUP === 'express' && !quick && TARGETS.length === ALL_TARGETS.length && SCENARIOS.length === ALL_SCENARIOS.length;
 const SVG =
   process.env.BENCH_SVG === '0'
     ? undefined
@@ -188,7 +230,7 @@ async function measure(target, scenario, pools, slice, duration, jwks) {
   const codes = result.statusCodeStats ?? {};
   const ok = Object.entries(codes).reduce((n, [code, { count }]) => n + (code.startsWith('2') ? count : 0), 0);
   const total = Object.values(codes).reduce((n, { count }) => n + count, 0);
-  const expectOk = scenario !== 'hostile' || target.name === 'baseline';
+  const expectOk = scenario !== 'hostile' || target.baseline;
   return {
     rps: result.requests.total / result.duration,
     p50: percentile(sorted, 50),
@@ -198,7 +240,7 @@ async function measure(target, scenario, pools, slice, duration, jwks) {
     unexpected: (expectOk ? total - ok : ok) + result.errors + result.timeouts,
     statuses: Object.fromEntries(Object.entries(codes).map(([code, { count }]) => [code, count])),
     jwksFetches: after - before,
-    wrapped: Boolean(state?.wrapped) && target.name !== 'baseline',
+    wrapped: Boolean(state?.wrapped) && !target.baseline,
     used: state?.used,
   };
 }
@@ -212,7 +254,7 @@ async function sanity(target, valid, wallet, invalid) {
   };
   const good = await call(valid);
   const problems = [];
-  if (target.name !== 'baseline') {
+  if (!target.baseline) {
     const seen = good.status === 200 ? JSON.parse(good.body).wallet : null;
     if (good.status !== 200 || String(seen).toLowerCase() !== wallet.toLowerCase())
       problems.push(`valid token: ${good.status} ${good.body}`);
@@ -223,7 +265,7 @@ async function sanity(target, valid, wallet, invalid) {
     const none = await call(undefined);
     if (none.status !== 401) problems.push(`no token: ${none.status}`);
   } else if (good.status !== 200) {
-    problems.push(`baseline: ${good.status}`);
+    problems.push(`${target.name}: ${good.status}`);
   }
   return problems;
 }
@@ -286,7 +328,11 @@ const escapeXml = (text) =>
 function chart(info, results) {
   const colours = {
     baseline: '#9e9e9e',
+    'fastify-baseline': '#9e9e9e',
     'token-gate': '#1565c0',
+    'fastify-token-gate': '#1565c0',
+    'fastify-jwt': '#00838f',
+    'fastify-jwt-tuned': '#6a1b9a',
     jose: '#ef6c00',
     'oauth2-jwt-bearer': '#6a1b9a',
     'express-jwt': '#2e7d32',
@@ -318,7 +364,7 @@ function chart(info, results) {
     `<text x="${left}" y="22" font-size="15" font-weight="bold">Requests per second by scenario (median of ${ROUNDS} round${ROUNDS === 1 ? '' : 's'} × ${DURATION} s, ${CONNECTIONS} connections)</text>`,
   );
   out.push(
-    `<text x="${left}" y="40" fill="#555">${escapeXml(`${info.nproc} cores, node ${info.node}, ${info.date.slice(0, 10)}; dashed line: Express without authentication (baseline); higher is better`)}</text>`,
+    `<text x="${left}" y="40" fill="#555">${escapeXml(`${info.nproc} cores, node ${info.node}, ${info.date.slice(0, 10)}; dashed line: ${GROUPS[GROUP].framework} without authentication (baseline); higher is better`)}</text>`,
   );
   for (let v = 0; v <= yMax; v += step) {
     out.push(
@@ -341,7 +387,7 @@ function chart(info, results) {
         `<text x="${x + bar / 2}" y="${(y(value) - 4).toFixed(1)}" text-anchor="middle" font-size="10" fill="#333">${(value / 1000).toFixed(1)}k</text>`,
       );
     });
-    const base = TARGETS.find((t) => t.name === 'baseline');
+    const base = TARGETS.find((t) => t.baseline);
     if (base && Number.isFinite(rps(scenario, base))) {
       const by = y(rps(scenario, base)).toFixed(1);
       out.push(
@@ -367,8 +413,11 @@ function chart(info, results) {
 
 function report(info, results, sanityProblems, memory, jwksCounts, elapsedS) {
   const lines = [];
-  const ratio = (scenario, name) =>
-    median(results[scenario][name].map((r, i) => r.rps / results[scenario].baseline[i].rps));
+  /** Median of the per-round ratios of `name`'s requests per second to `other`'s, in the same round. */
+  const versus = (scenario, name, other) =>
+    median(results[scenario][name].map((r, i) => r.rps / results[scenario][other][i].rps));
+  const ratio = (scenario, name) => versus(scenario, name, BASELINE.name);
+  const reference = TARGETS.find((t) => t.reference);
   lines.push(`Run: ${info.date} | ${info.nproc} cores, ${info.cpu}, ${info.memoryGb} GiB | node ${info.node}`);
   lines.push(
     `Load average (1/5/15 min) at start: ${info.load}; at end: ${info.loadEnd} | ${ROUNDS} interleaved rounds × ${DURATION} s per measurement, ${CONNECTIONS} connections | took ${Math.round(elapsedS)} s`,
@@ -379,14 +428,15 @@ function report(info, results, sanityProblems, memory, jwksCounts, elapsedS) {
     lines.push('');
     const hostile = scenario === 'hostile';
     lines.push(
-      `| target | req/s | × baseline | p50 ms | p99 ms | CPU µs/req | peak RSS MB | unexpected statuses |${hostile ? ' JWKS fetches |' : ''}`,
+      `| target | req/s | × baseline |${reference ? ` × ${reference.label} |` : ''} p50 ms | p99 ms | CPU µs/req | peak RSS MB | unexpected statuses |${hostile ? ' JWKS fetches |' : ''}`,
     );
-    lines.push(`|---|---:|---:|---:|---:|---:|---:|---:|${hostile ? '---:|' : ''}`);
+    lines.push(`|---|---:|---:|${reference ? '---:|' : ''}---:|---:|---:|---:|---:|${hostile ? '---:|' : ''}`);
     for (const target of TARGETS) {
       const runs = results[scenario][target.name];
       const wrapped = runs.some((r) => r.wrapped) ? ' (pool wrapped!)' : '';
       lines.push(
         `| ${target.label}${wrapped} | ${fmt(median(runs.map((r) => r.rps)))} | ${fmt(ratio(scenario, target.name), 2)} | ` +
+          (reference ? `${fmt(versus(scenario, target.name, reference.name), 2)} | ` : '') +
           `${fmt(median(runs.map((r) => r.p50)), 2)} | ${fmt(median(runs.map((r) => r.p99)), 2)} | ` +
           `${fmt(median(runs.map((r) => r.cpuUs)))} | ` +
           `${fmt(Math.max(...runs.map((r) => r.peakMb)))} | ${runs.reduce((n, r) => n + r.unexpected, 0)} |` +
@@ -396,8 +446,24 @@ function report(info, results, sanityProblems, memory, jwksCounts, elapsedS) {
     lines.push('');
   }
   const ours = TARGETS.find((t) => t.ours);
-  const peers = TARGETS.filter((t) => !t.ours && t.name !== 'baseline');
-  if (ours && peers.length > 0) {
+  const peers = TARGETS.filter((t) => !t.ours && !t.baseline);
+  const yes = (ok) => (ok ? 'yes' : '**no**');
+  if (GROUP === 'fastify' && ours && reference && SCENARIOS.includes('hot')) {
+    lines.push(`### Goals (${ours.label})`);
+    lines.push('');
+    lines.push('| goal | measured | met |');
+    lines.push('|---|---|---|');
+    const hot = ratio('hot', ours.name);
+    const ahead = versus('hot', ours.name, reference.name);
+    lines.push(`| hot ≥ 0.85 × Fastify baseline | ${fmt(hot, 2)} × | ${yes(hot >= 0.85)} |`);
+    lines.push(`| hot ahead of ${reference.label} | ${fmt(ahead, 2)} × | ${yes(ahead > 1)} |`);
+    const tuned = TARGETS.find((t) => t.tuned);
+    if (tuned) {
+      const aheadTuned = versus('hot', ours.name, tuned.name);
+      lines.push(`| (also) hot ahead of ${tuned.label} | ${fmt(aheadTuned, 2)} × | ${yes(aheadTuned > 1)} |`);
+    }
+    lines.push('');
+  } else if (GROUP === 'express' && ours && peers.length > 0) {
     lines.push('### Goals (express-token-gate)');
     lines.push('');
     lines.push('| goal | measured | met |');
@@ -406,7 +472,6 @@ function report(info, results, sanityProblems, memory, jwksCounts, elapsedS) {
     const ourRatio = (scenario) => ratio(scenario, ours.name);
     const vsPeer = (scenario, peer) =>
       median(results[scenario][ours.name].map((r, i) => r.rps / results[scenario][peer.name][i].rps));
-    const yes = (ok) => (ok ? 'yes' : '**no**');
     if (SCENARIOS.includes('hot')) {
       const b = best('hot');
       lines.push(`| hot ≥ 0.85 × baseline | ${fmt(ourRatio('hot'), 2)} × | ${yes(ourRatio('hot') >= 0.85)} |`);

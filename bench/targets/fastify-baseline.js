@@ -1,0 +1,8 @@
+'use strict';
+// Fastify hello-world without authentication: the yardstick of the Fastify group.
+const { serve } = require('./fastify-common');
+
+serve(
+  async () => [],
+  () => undefined,
+);
