@@ -29,6 +29,7 @@ Options:
   --redis-url <url>     Redis for nonces, sessions and logouts, shared by every instance (redis:// or rediss://)
   --domain <host>       A host SIWE messages may name (e.g. app.example.com); repeatable (default: loopback hosts)
   --origin <origin>     A browser origin allowed to call it (e.g. https://app.example.com); repeatable (default: loopback origins)
+  --serve <name>        A host name it answers (the Host header, e.g. auth.example.com) besides loopback names; repeatable
   --host <address>      Address to listen on (default 127.0.0.1)
   --port <n>            Port (default 8787; 0 picks a free one)
   --help                Show this text`;
@@ -60,6 +61,7 @@ const COMMANDS = {
       'redis-url': 'value',
       domain: 'list',
       origin: 'list',
+      serve: 'list',
       host: 'value',
       port: 'value',
     },
@@ -256,6 +258,7 @@ async function issuerCommand(args) {
     if (args['rpc-url'] !== undefined) options.ownership = evmOwnershipResolver({ rpcUrl: args['rpc-url'] });
     if (args.domain) options.login = { domains: args.domain };
     if (args.origin) options.cors = { origins: args.origin };
+    if (args.serve) options.hosts = args.serve;
     if (args['redis-url'] !== undefined) {
       const { redisIssuerStore, redisRevocationStore } = load('redis');
       const store = redisIssuerStore({ url: args['redis-url'] });

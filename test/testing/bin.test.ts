@@ -5,6 +5,7 @@
  * start without a key, and a wallet login served by the process.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -379,6 +380,43 @@ describe('express-token-gate issuer (the production issuer)', () => {
       ]);
       for (const origin of ['http://localhost:5173', 'https://admin.example.com'])
         expect([origin, (await preflight(origin)).status]).toEqual([origin, 403]);
+    } finally {
+      expect(await interrupt(child)).toEqual({ code: 0, signal: null });
+    }
+  });
+
+  test('--serve: the host names it answers besides loopback ones; any other Host gets 421', async () => {
+    const { child, banner } = await start([
+      'issuer',
+      ...IDENTITY,
+      '--port',
+      '0',
+      '--ephemeral',
+      '--serve',
+      'auth.example.com',
+    ]);
+    try {
+      const { port } = new URL(apiOf(banner));
+      const statusWithHost = (host: string) =>
+        new Promise<number>((resolve, reject) => {
+          const req = httpRequest(
+            { host: '127.0.0.1', port: Number(port), path: '/api/v1/.well-known/jwks.json', headers: { Host: host } },
+            (res) => {
+              res.resume();
+              resolve(res.statusCode!);
+            },
+          );
+          req.on('error', reject);
+          req.end();
+        });
+      const table: Array<[string, number]> = [
+        [`auth.example.com:${port}`, 200],
+        ['auth.example.com', 200],
+        [`127.0.0.1:${port}`, 200],
+        ['evil.example.com', 421],
+        ['auth.example.com.evil.example', 421],
+      ];
+      for (const [host, status] of table) expect([host, await statusWithHost(host)]).toEqual([host, status]);
     } finally {
       expect(await interrupt(child)).toEqual({ code: 0, signal: null });
     }
