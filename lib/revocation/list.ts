@@ -13,6 +13,7 @@ import { isVerifiedClaims, sessionIdentity, tokenIdentity } from '../token/ident
 import { LINK, type GateLink } from '../token/revocation-link';
 import { memoryRevocationStore } from './memory';
 import { isRevocationStore, type RevocationStore } from './store';
+import { withDeadline } from '../net/deadline';
 
 /** What the list reports to `onRevocationEvent`, for logs and metrics. */
 export type RevocationEvent =
@@ -200,23 +201,7 @@ export function createRevocationList(options: RevocationListOptions = {}): Revoc
 
   /** A store call that has not settled by the deadline fails. */
   function deadline<T>(pending: PromiseLike<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`revocation store did not answer within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      timer.unref?.();
-      Promise.resolve(pending).then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(error instanceof Error ? error : new Error(String(error)));
-        },
-      );
-    });
+    return withDeadline(pending, timeoutMs, 'revocation store');
   }
 
   /**

@@ -14,6 +14,7 @@ import { revocationStoreChannel, type RevocationStoreMessage } from '../diagnost
 import { OptionsError, rejectUnknownKeys } from '../errors';
 import { consoleLogger, type Logger } from '../jwks/warn';
 import type { RevocationStore } from './store';
+import { withDeadline } from '../net/deadline';
 import { loadRedis, parseRedisUrl } from '../net/redis';
 
 /**
@@ -95,23 +96,6 @@ function isClient(value: unknown): value is RedisClientLike {
   if (typeof value !== 'object' || value === null) return false;
   const client = value as Record<string, unknown>;
   return typeof client.sendCommand === 'function' && typeof client.duplicate === 'function';
-}
-
-/** Settles like `promise`, or rejects after `ms`. */
-function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
 }
 
 /**
@@ -262,13 +246,13 @@ export function redisRevocationStore(options: RedisRevocationStoreOptions): Redi
     connection.on('end', () => onLoss(new Error('the subscriber connection closed')));
     let refusal: unknown;
     void (async () => {
-      await Promise.race([withDeadline(connection.connect(), connectTimeoutMs), lost]);
+      await Promise.race([withDeadline(connection.connect(), connectTimeoutMs, 'Redis'), lost]);
       const reply = connection.subscribe(channel, onEvent).catch((error: unknown) => {
         // Redis's own answer, not a connection that went away (node-redis emits 'error' first).
         if (!gone) refusal = error;
         throw error;
       });
-      await Promise.race([withDeadline(reply, timeoutMs), lost]);
+      await Promise.race([withDeadline(reply, timeoutMs, 'Redis'), lost]);
     })().then(
       () => {
         if (subscriber !== connection || closed) return;
@@ -316,7 +300,7 @@ export function redisRevocationStore(options: RedisRevocationStoreOptions): Redi
   /** One command under the deadline. */
   function command(args: string[]): Promise<unknown> {
     try {
-      return withDeadline(client.sendCommand(args), timeoutMs);
+      return withDeadline(client.sendCommand(args), timeoutMs, 'Redis');
     } catch (error) {
       return Promise.reject(error);
     }

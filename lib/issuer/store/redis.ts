@@ -15,6 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { IssuerStoreUnavailableError, OptionsError } from '../../errors';
+import { DeadlineError, withDeadline } from '../../net/deadline';
 import { loadRedis, parseRedisUrl } from '../../net/redis';
 import {
   checkDuration,
@@ -196,25 +197,6 @@ function isClient(value: unknown): value is RedisCommandClient {
   return typeof (value as Record<string, unknown>).sendCommand === 'function';
 }
 
-class Deadline extends Error {}
-
-/** Settles like `work`, or rejects with a `Deadline` after `ms`. */
-function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Deadline(`no answer within ${ms} ms`)), ms);
-    work.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
-}
-
 function malformed(what: string): IssuerStoreUnavailableError {
   return new IssuerStoreUnavailableError(`The issuer store (Redis) holds a malformed ${what}`, 1);
 }
@@ -298,10 +280,11 @@ export function redisIssuerStore(options: RedisIssuerStoreOptions): RedisIssuerS
       return await withDeadline(
         connected.then(() => command()),
         timeoutMs,
+        'The issuer store (Redis)',
       );
     } catch (error) {
       const description =
-        error instanceof Deadline
+        error instanceof DeadlineError
           ? `The issuer store (Redis) did not answer within ${timeoutMs} ms`
           : closed
             ? 'The issuer store is closed'
