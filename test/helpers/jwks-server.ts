@@ -199,7 +199,9 @@ export async function startJwksServer(options: { keys?: unknown[]; cacheControl?
   const { port } = http.address() as AddressInfo;
 
   return {
-    uri: `http://127.0.0.1:${port}${JWKS_PATH}`,
+    // Gates share one key set per URI in a process, and a later server may get the port of a closed
+    // one (with another key under the same kid): the URI names this server too.
+    uri: `http://127.0.0.1:${port}${JWKS_PATH}?server=${randomUUID().slice(0, 8)}`,
     get hits() {
       return hits;
     },
