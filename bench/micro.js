@@ -1,17 +1,24 @@
 #!/usr/bin/env node
 'use strict';
 // In-process micro-benchmark of this library's middleware (from dist/, so run `npm run build`
-// first): CPU per request for hot, cold and hostile tokens, without HTTP, plus the cost of each
-// step of a cold verification. Seconds, not minutes: for iterating on the verification path.
-// Whole-process CPU (all threads, so thread-pool work counts) over wall time per request.
+// first): CPU per request for hot, cold and hostile tokens, without HTTP, against the floor (the
+// bare ES256 check), plus where each µs of a cold token goes. Seconds, not minutes: for iterating
+// on the verification path. Whole-process CPU (all threads, so work off the event loop counts).
 //
-//   node bench/micro.js [hot|cold|hostile|kinds|issuers|jose|cache-cost|steps|ecdsa ...]      default: all
-//   MICRO_N (requests per measurement, default 20000), MICRO_ROUNDS (default 3), MICRO_CACHE=0
+//   node bench/micro.js [floor|hot|cold|hostile|kinds|issuers|jose|budget|cache-cost|steps|ecdsa ...]
+//   default: floor, hot, cold, hostile, kinds, issuers, jose, steps, ecdsa
+//   MICRO_N (requests per measurement, default 20000), MICRO_ROUNDS (default 3), MICRO_CACHE=0,
+//   MICRO_PACKAGE (the package directory to measure, default this one: e.g. an older build's copy)
 const crypto = require('node:crypto');
 const http = require('node:http');
 const tokens = require('./lib/tokens');
 const { CONCURRENCY, call, drive } = require('./lib/drive');
-const { createTokenGate } = require('..');
+const path = require('node:path');
+
+const PACKAGE = path.resolve(__dirname, process.env.MICRO_PACKAGE ?? '..');
+const { createTokenGate } = require(PACKAGE);
+/** A module of the measured build's dist/cjs (internals, for the steps and the budget). */
+const internal = (name) => require(path.join(PACKAGE, 'dist/cjs', name));
 
 const N = Number(process.env.MICRO_N ?? 20000);
 const ROUNDS = Number(process.env.MICRO_ROUNDS ?? 3);
@@ -60,8 +67,8 @@ function deepFreeze(value) {
 }
 
 function steps() {
-  const { precheckJws, decodePayload } = require('../dist/cjs/token/precheck');
-  const { normaliseClaims } = require('../dist/cjs/token/claims');
+  const { precheckJws, decodePayload } = internal('token/precheck');
+  const { normaliseClaims } = internal('token/claims');
   const list = tokens.validTokens(key, N);
   const time = (name, fn) => {
     // The least of several runs: on a shared machine, noise only ever adds time.
@@ -79,12 +86,159 @@ function steps() {
   time('… + normaliseClaims', (t) => normaliseClaims(decodePayload(precheckJws(t, opts))));
   time('… + freezing (as the verifier does)', (t) => deepFreeze(normaliseClaims(decodePayload(precheckJws(t, opts)))));
   time('JSON.parse(payload) alone', (t) => JSON.parse(Buffer.from(t.split('.')[1], 'base64url').toString()));
-  const { VerifiedTokenCache } = require('../dist/cjs/token/cache');
+  const { VerifiedTokenCache } = internal('token/cache');
   const claims = list.map((t) => normaliseClaims(decodePayload(precheckJws(t, opts))));
   const cache = new VerifiedTokenCache(10000, Date.now);
   const until = Date.now() + 3600e3;
+  const cacheKey = {};
   let i = 0;
-  time('cache.set (full cache, evicting)', (t) => cache.set(t, claims[i++ % claims.length], until));
+  time('cache.set (full cache, evicting)', (t) => cache.set(t, claims[i++ % claims.length], cacheKey, until));
+}
+
+/** CPU time of the event-loop thread alone, in µs (from /proc: 10 ms resolution). */
+function mainThreadCpu() {
+  const fields = require('node:fs')
+    .readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8')
+    .split(') ')[1]
+    .split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 1e4;
+}
+
+/** Runs `fn` over `list`, CONCURRENCY calls in flight, as `drive` does for middleware. */
+async function inFlight(fn, list) {
+  let next = 0;
+  const worker = async () => {
+    while (next < list.length) await fn(list[next++]);
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+}
+
+/** The floor: `crypto.verify` with a callback (the libuv pool) on prepared signing input and signature. */
+function floorForm(keyObject) {
+  const check = ({ data, sig }) =>
+    new Promise((resolve) =>
+      crypto.verify('sha256', data, { key: keyObject, dsaEncoding: 'ieee-p1363' }, sig, (e, ok) => resolve(ok)),
+    );
+  return {
+    make: () =>
+      tokens.validTokens(key, N).map((t) => {
+        const dot = t.lastIndexOf('.');
+        return { data: Buffer.from(t.slice(0, dot)), sig: Buffer.from(t.slice(dot + 1), 'base64url') };
+      }),
+    run: (list) => inFlight(check, list),
+  };
+}
+
+/**
+ * Forms measured side by side: in every round each form once, on a fresh list, in turn, so that
+ * load on a shared machine hits all alike. The first round warms up and is not counted. Returns
+ * per form the CPU (whole process) and event-loop CPU per item of each counted round.
+ */
+async function sideBySide(forms, rounds = ROUNDS) {
+  const out = Object.fromEntries(Object.keys(forms).map((name) => [name, []]));
+  for (let round = 0; round <= rounds; round++) {
+    for (const [name, form] of Object.entries(forms)) {
+      const list = form.make();
+      const c0 = cpu();
+      const m0 = mainThreadCpu();
+      await form.run(list);
+      if (round > 0) out[name].push({ cpu: (cpu() - c0) / list.length, main: (mainThreadCpu() - m0) / list.length });
+    }
+  }
+  return out;
+}
+
+const sorted = (values) => values.slice().sort((a, b) => a - b);
+const median = (values) => sorted(values)[values.length >> 1];
+const fixed = (value, width = 6) => value.toFixed(1).padStart(width);
+
+/**
+ * The goals of the cold and hostile paths, side by side with the floor: a new valid token and a
+ * bad signature on a published kid against the bare check (ratios are medians of the per-round
+ * ratios), an unknown kid and junk in µs.
+ */
+async function floor(gate, keyObject) {
+  const middleware = (make) => ({ make, run: (list) => drive(gate, list) });
+  const results = await sideBySide({
+    floor: floorForm(keyObject),
+    cold: middleware(() => tokens.validTokens(key, N)),
+    'bad sig': middleware(() => Array.from({ length: N }, () => tokens.badSignature(key.kid))),
+    'unknown kid': middleware(() => Array.from({ length: N }, () => tokens.unknownKid())),
+    junk: middleware(() => Array.from({ length: N }, () => tokens.garbage())),
+  });
+  const goals = { cold: 1.15, 'bad sig': 1.1, 'unknown kid': 5, junk: 5 };
+  for (const [name, rounds] of Object.entries(results)) {
+    const cpus = rounds.map((r) => r.cpu);
+    let line = `${name.padEnd(11)} cpu ${fixed(sorted(cpus)[0])} µs/token (median ${fixed(median(cpus))}), event loop ${fixed(median(rounds.map((r) => r.main)))}`;
+    if (name === 'floor') line += '   the bare crypto.verify callback, same key and tokens, 32 in flight';
+    else if (name === 'cold' || name === 'bad sig') {
+      const ratios = rounds.map((r, i) => r.cpu / results.floor[i].cpu);
+      line += `   × floor ${median(ratios).toFixed(2)} (rounds ${ratios.map((r) => r.toFixed(2)).join(', ')}; goal ≤ ${goals[name]})`;
+    } else line += `   (goal ≤ ${goals[name]} µs)`;
+    console.log(line);
+  }
+}
+
+/**
+ * Where each µs of a cold token goes, measured where it is spent: a ladder of forms, each adding
+ * one step of the verification to the one before, all side by side at 32 in flight on fresh
+ * valid tokens. A step's cost is its form's median CPU less the previous form's; "event loop" is
+ * the part on the event-loop thread. The steps use the measured build's own modules.
+ */
+async function budget(options, keyObject) {
+  const { precheckJws, decodePayload } = internal('token/precheck');
+  const { verifySignature } = internal('token/signature');
+  const { normaliseClaims } = internal('token/claims');
+  const { bindSource, markVerified } = internal('token/identity');
+  const { importJWK } = await import('jose');
+  const cryptoKey = await importJWK(key.jwk, 'ES256');
+  const pre = { algorithms: ['ES256'], typ: undefined };
+  const fresh = () => tokens.validTokens(key, N);
+  const form = (fn) => ({ make: fresh, run: (list) => inFlight(fn, list) });
+  const segmentsOf = (t) => {
+    const [protectedHeader, payload, signature] = t.split('.');
+    return { protected: protectedHeader, payload, signature };
+  };
+  const uncached = createTokenGate({ ...options, cache: false });
+  const cached = createTokenGate(options);
+  const middleware = cached.requireAuth();
+  await uncached.verify(tokens.sign(key));
+  await cached.verify(tokens.sign(key));
+  const ladder = {
+    'the bare check (floor)': floorForm(keyObject),
+    "the library's ES256 check (verifySignature)": form((t) =>
+      verifySignature(segmentsOf(t), cryptoKey, ['ES256'], 'ES256'),
+    ),
+    '+ pre-checks (size, segments, header)': form((t) =>
+      verifySignature(precheckJws(t, pre).segments, cryptoKey, ['ES256'], 'ES256'),
+    ),
+    '+ payload (base64url, strict JSON)': form((t) => {
+      const jws = precheckJws(t, pre);
+      decodePayload(jws);
+      return verifySignature(jws.segments, cryptoKey, ['ES256'], 'ES256');
+    }),
+    '+ claims, freezing, verified mark': form((t) => {
+      const jws = precheckJws(t, pre);
+      const payload = decodePayload(jws);
+      return verifySignature(jws.segments, cryptoKey, ['ES256'], 'ES256').then(() =>
+        markVerified(deepFreeze(bindSource(normaliseClaims(payload), t))),
+      );
+    }),
+    'gate.verify, cache off (+ key lookup, iss/aud/time, Promises)': form((t) => uncached.verify(t)),
+    'gate.verify (+ cache insert)': form((t) => cached.verify(t)),
+    'requireAuth (+ header, wallet, next)': { make: fresh, run: (list) => drive(middleware, list) },
+  };
+  const results = await sideBySide(ladder);
+  let previous;
+  console.log(`${'step (cumulative)'.padEnd(64)} cpu µs/token   step   event loop   step`);
+  for (const [name, rounds] of Object.entries(results)) {
+    const c = median(rounds.map((r) => r.cpu));
+    const m = median(rounds.map((r) => r.main));
+    const step = previous === undefined ? '' : fixed(c - previous.c);
+    const mainStep = previous === undefined ? '' : fixed(m - previous.m);
+    console.log(`${name.padEnd(64)} ${fixed(c, 8)}   ${step.padStart(6)}   ${fixed(m, 8)}   ${mainStep.padStart(6)}`);
+    previous = { c, m };
+  }
 }
 
 /**
@@ -222,6 +376,8 @@ async function main() {
   // Warm-up: JIT and key set.
   await drive(gate, tokens.validTokens(key, 2000));
   await drive(gate, tokens.hostileTokens(key.kid, 3000));
+  const keyObject = crypto.createPublicKey({ key: key.jwk, format: 'jwk' });
+  if (want('floor')) await floor(gate, keyObject);
   const hot = tokens.validTokens(key, 64);
   if (want('hot')) await measure('hot', gate, () => Array.from({ length: N }, (_, i) => hot[i % hot.length]));
   if (want('cold')) await measure('cold', gate, () => tokens.validTokens(key, N));
@@ -281,6 +437,7 @@ async function main() {
       );
     }
   }
+  if (which.includes('budget')) await budget(options, keyObject);
   if (want('steps')) steps();
   if (want('ecdsa')) await ecdsa();
   server.close();

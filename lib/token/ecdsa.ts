@@ -4,7 +4,8 @@
  * normalisation, job object and promise. No arithmetic or signature parsing of our own: OpenSSL
  * reads the raw r‖s (`dsaEncoding: 'ieee-p1363'`), hashes the signing input and verifies.
  */
-import { KeyObject, verify } from 'node:crypto';
+import { KeyObject } from 'node:crypto';
+import { verifyOffLoop } from './es256-thread';
 
 /**
  * The key set hands out the same CryptoKey objects for every token: each is judged and converted
@@ -33,15 +34,13 @@ export function es256KeyObject(key: CryptoKey): KeyObject | undefined {
 }
 
 /**
- * Whether `signature` (raw r‖s) signs `data` under the P-256 `key`. The check runs on the libuv
- * thread pool, like WebCrypto's: the event loop only hands it over (a few µs), so on a machine
- * with a spare core the ECDSA work runs beside the HTTP work instead of after it. On this thread
- * (`crypto.verify` without a callback) it costs less CPU in all but blocks the loop for the whole
- * check; end to end the pool wins (bench/RESULTS.md). False, never a rejection, for a signature
- * OpenSSL cannot read.
+ * Whether `signature` (raw r‖s) signs `data` under the P-256 `key`. The check runs off the event
+ * loop, on the library's ES256 thread or on the libuv pool (es256-thread.ts): the loop only hands
+ * it over, so on a machine with a spare core the ECDSA work runs beside the HTTP work instead of
+ * after it. On this thread (`crypto.verify` without a callback) it costs less CPU in all but
+ * blocks the loop for the whole check; end to end off the loop wins (bench/RESULTS.md). False,
+ * never a rejection, for a signature OpenSSL cannot read.
  */
 export function verifyEs256(key: KeyObject, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
-  return new Promise((resolve) => {
-    verify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, signature, (error, valid) => resolve(!error && valid));
-  });
+  return verifyOffLoop(key, data, signature);
 }

@@ -7,7 +7,8 @@
  */
 import { InvalidTokenError } from '../errors';
 import { flattenedVerifyWithJose } from '../jwks/jose';
-import { es256KeyObject, verifyEs256 } from './ecdsa';
+import { es256KeyObject } from './ecdsa';
+import { verifyJwsOffLoop } from './es256-thread';
 import { parseStrictJson } from './json';
 
 /** The three segments of a compact JWS, as received. */
@@ -94,9 +95,7 @@ export function verifySignature(
       Promise.reject(invalid('The token signature is invalid')),
     );
   }
-  return verifyEs256(
-    keyObject,
-    Buffer.from(`${jws.protected}.${jws.payload}`, 'utf8'),
-    Buffer.from(jws.signature, 'base64url'),
-  ).then((valid) => (valid ? undefined : Promise.reject(invalid('The token signature is invalid'))));
+  return verifyJwsOffLoop(keyObject, jws.protected, jws.payload, jws.signature).then((valid) =>
+    valid ? undefined : Promise.reject(invalid('The token signature is invalid')),
+  );
 }
