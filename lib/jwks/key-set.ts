@@ -29,6 +29,12 @@ export interface KeyResolver {
    * `KeySetUnavailableError`.
    */
   getKeys(alg: string, kid: string | undefined): Promise<readonly CryptoKey[]>;
+  /**
+   * The keys `getKeys` would resolve to, synchronously, when the cached set is usable and holds
+   * some for `alg`/`kid`; undefined when only `getKeys` can answer (nothing usable cached, no
+   * such key). Spares a new token a Promise and its turn of the microtask queue.
+   */
+  keysNow?(alg: string, kid: string | undefined): readonly CryptoKey[] | undefined;
   /** Synchronous check used to reject unknown kids before signature work; undefined when unknown yet. */
   hasKid?(kid: string | undefined): boolean | undefined;
   /**
@@ -156,6 +162,13 @@ export class RemoteKeySet implements KeyResolver, KeySetControl {
     let count = 0;
     for (const ref of this.views) if (ref.deref() !== undefined) count += 1;
     return count;
+  }
+
+  keysNow(alg: string, kid: string | undefined): readonly CryptoKey[] | undefined {
+    const set = this.setForRequest(this.now());
+    if (set === undefined) return undefined;
+    const found = select(set, alg, kid);
+    return found.length > 0 ? found : undefined;
   }
 
   async getKeys(alg: string, kid: string | undefined): Promise<readonly CryptoKey[]> {
@@ -377,6 +390,10 @@ export class KeySetView implements KeyResolver, KeySetControl {
 
   getKeys(alg: string, kid: string | undefined): Promise<readonly CryptoKey[]> {
     return this.shared.getKeys(alg, kid);
+  }
+
+  keysNow(alg: string, kid: string | undefined): readonly CryptoKey[] | undefined {
+    return this.shared.keysNow(alg, kid);
   }
 
   hasKid(kid: string | undefined): boolean | undefined {

@@ -54,11 +54,13 @@ export class StaticKeySet implements KeyResolver, KeySetControl {
   private readonly currentStatus: KeySetStatus;
   /** The imported keys, once imported: a static key never leaves. */
   private live: ReadonlySet<CryptoKey> | undefined;
+  private imported: { keys: VerificationKey[]; byKid: Map<string, VerificationKey[]> } | undefined;
 
   constructor(document: JsonWebKeySet) {
     this.loaded = parseKeySet(document, MAX_STATIC_KEYS).then(({ keys }) => {
       this.live = new Set(keys.map((k) => k.key));
-      return { keys, byKid: indexByKid(keys) };
+      this.imported = { keys, byKid: indexByKid(keys) };
+      return this.imported;
     });
     // Checked at startup, so this cannot fail; a rejection is still never left unhandled.
     this.loaded.catch(() => undefined);
@@ -81,6 +83,14 @@ export class StaticKeySet implements KeyResolver, KeySetControl {
     if (keys.length === 0)
       throw new InvalidTokenError('key_not_found', 'No key in the issuer key set matches the token');
     return keys;
+  }
+
+  /** Once imported, the keys `getKeys` would resolve to (undefined before, or when none fits). */
+  keysNow(alg: string, kid: string | undefined): readonly CryptoKey[] | undefined {
+    const set = this.imported;
+    if (set === undefined) return undefined;
+    const keys = select(set, alg, kid);
+    return keys.length > 0 ? keys : undefined;
   }
 
   /** A static set never changes: a kid it lacks is absent for good. */

@@ -69,9 +69,25 @@ const JSON_PROBLEMS = {
   depth: 'is nested too deeply',
 } as const;
 
+/**
+ * Protected headers of tokens that verified, by segment, as decoded: an issuer signs every token
+ * under the same few headers, so a new token's header is usually decoded once per process. The
+ * checks on the header still run for every token; only the decoding is skipped. Bounded (emptied
+ * when full); only a verified token adds to it, so junk never displaces an issuer's header.
+ */
+const verifiedHeaders = new Map<string, Readonly<Record<string, unknown>>>();
+const MAX_VERIFIED_HEADERS = 64;
+
+/** Records the decoded header of a token whose signature verified (see `verifiedHeaders`). */
+export function rememberHeader(segment: string, header: Readonly<Record<string, unknown>>): void {
+  if (verifiedHeaders.get(segment) === header) return;
+  if (verifiedHeaders.size >= MAX_VERIFIED_HEADERS) verifiedHeaders.clear();
+  verifiedHeaders.set(segment, Object.freeze(header));
+}
+
 /** Decodes a canonical base64url segment as strict JSON that must be an object. */
-function decodeJsonObject(segment: string, what: string): Record<string, unknown> {
-  if (!isCanonicalBase64url(segment)) throw malformed(`The token ${what} is not canonical base64url`);
+function decodeJsonObject(segment: string, what: string, canonical = false): Record<string, unknown> {
+  if (!canonical && !isCanonicalBase64url(segment)) throw malformed(`The token ${what} is not canonical base64url`);
   const parsed = parseStrictJson(Buffer.from(segment, 'base64url'));
   if (!parsed.ok) {
     throw malformed(`The token ${what} ${JSON_PROBLEMS[parsed.problem]}`);
@@ -102,7 +118,7 @@ export function precheckJws(token: string, options: PrecheckOptions): Prechecked
   const [h, p, s] = parts as [string, string, string];
   // The header is read first so that an unsecured or foreign-algorithm token is reported as such
   // (RFC 8725 §3.1), whatever its other segments look like.
-  const header = decodeJsonObject(h, 'header');
+  const header = verifiedHeaders.get(h) ?? decodeJsonObject(h, 'header');
   const { alg, kid, typ, crit } = header;
   if (typeof alg !== 'string' || !options.algorithms.includes(alg)) {
     throw new InvalidTokenError('algorithm_not_allowed', 'The token algorithm is not allowed');
@@ -129,5 +145,6 @@ export function precheckJws(token: string, options: PrecheckOptions): Prechecked
 
 /** The payload of a prechecked JWS, decoded as a strict JSON object (a claim set, not yet verified). */
 export function decodePayload(jws: PrecheckedJws): Record<string, unknown> {
-  return decodeJsonObject(jws.segments.payload, 'payload');
+  // precheckJws checked the segment's encoding already.
+  return decodeJsonObject(jws.segments.payload, 'payload', true);
 }

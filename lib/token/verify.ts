@@ -6,7 +6,7 @@
 import { InvalidTokenError } from '../errors';
 import type { VerifierOptions } from './options';
 import type { KeyResolver } from '../jwks/key-set';
-import { checkTokenSize, decodePayload, precheckJws, type PrecheckedToken } from './precheck';
+import { checkTokenSize, decodePayload, precheckJws, rememberHeader, type PrecheckedToken } from './precheck';
 import { verifySignature, type JwsSegments } from './signature';
 import { normaliseClaims, type AccessTokenClaims } from './claims';
 import { VerifiedTokenCache } from './cache';
@@ -20,10 +20,13 @@ interface Signed {
   key: CryptoKey;
 }
 
+/** Characters at the end of a token that key the checks under way (see `verifyUncached`). */
+const INFLIGHT_KEY_CHARS = 32;
+
 export class TokenVerifier {
   private readonly cache: VerifiedTokenCache | undefined;
-  /** Checks under way, by token; entries live only while their check runs. */
-  private readonly inflight = new Map<string, Promise<Signed>>();
+  /** Checks under way, by the token's last characters; entries live only while their check runs. */
+  private readonly inflight = new Map<string, { token: string; checked: Promise<Signed> }>();
   private readonly issuers: IssuerDirectory;
 
   /**
@@ -39,10 +42,14 @@ export class TokenVerifier {
     this.cache = options.cacheMaxEntries > 0 ? new VerifiedTokenCache(options.cacheMaxEntries, now) : undefined;
   }
 
-  /** Verifies `token` and returns its normalised claims; throws a `TokenGateError` otherwise. */
-  async verify(token: string, context?: unknown): Promise<AccessTokenClaims> {
-    if (typeof token !== 'string') throw new InvalidTokenError('token_malformed', 'The token is not a string');
-    return this.verifyCached(token, context) ?? this.verifyUncached(token, context);
+  /** Verifies `token` and returns its normalised claims; rejects with a `TokenGateError` otherwise. */
+  verify(token: string, context?: unknown): Promise<AccessTokenClaims> {
+    try {
+      if (typeof token !== 'string') throw new InvalidTokenError('token_malformed', 'The token is not a string');
+      return Promise.resolve(this.verifyCached(token, context) ?? this.verifyUncached(token, context));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**
@@ -75,21 +82,29 @@ export class TokenVerifier {
    * Promise, a map entry or a key lookup. Whatever needs waiting rejects the returned Promise.
    */
   verifyUncached(token: string, context?: unknown): Promise<AccessTokenClaims> {
-    // Requests that arrive together with the same new token share one signature check.
-    let checked = this.inflight.get(token);
-    if (checked === undefined) {
-      const jws = precheckJws(token, this.options);
-      // A kid every key set already knows to be absent is rejected before the payload is even
-      // read: parsing it could only pick a set that refuses the kid anyway.
-      if (this.issuers.refusesKid(jws.header.kid)) throw keyNotFound();
-      const payload = decodePayload(jws);
-      // The issuer the payload names picks the key set, before any key work: an unknown iss is
-      // refused without a fetch, and a token is never checked against another issuer's keys.
-      const trust = this.issuers.trustFor(payload.iss);
-      if (this.issuers.several && trust.keys.hasKid?.(jws.header.kid) === false) throw keyNotFound();
-      checked = this.checkSigned({ ...jws, payload }, trust, token).finally(() => this.inflight.delete(token));
-      this.inflight.set(token, checked);
-    }
+    const jws = precheckJws(token, this.options);
+    // Requests that arrive together with the same new token share one signature check. Looked up
+    // by the token's last characters (its signature), like the cache, and confirmed on the whole
+    // token: hashing a short key costs less than hashing the token.
+    const inflightKey = token.slice(-INFLIGHT_KEY_CHARS);
+    const running = this.inflight.get(inflightKey);
+    if (running !== undefined && running.token === token) return this.admit(token, running.checked, context);
+    // A kid every key set already knows to be absent is rejected before the payload is even
+    // read: parsing it could only pick a set that refuses the kid anyway.
+    if (this.issuers.refusesKid(jws.header.kid)) throw keyNotFound();
+    const payload = decodePayload(jws);
+    // The issuer the payload names picks the key set, before any key work: an unknown iss is
+    // refused without a fetch, and a token is never checked against another issuer's keys.
+    const trust = this.issuers.trustFor(payload.iss);
+    if (this.issuers.several && trust.keys.hasKid?.(jws.header.kid) === false) throw keyNotFound();
+    const checked = this.checkSigned(
+      { ...jws, payload },
+      trust,
+      token,
+      running === undefined ? inflightKey : undefined,
+    );
+    // A different token under the same key (a forged twin) runs its own check, unshared.
+    if (running === undefined) this.inflight.set(inflightKey, { token, checked });
     return this.admit(token, checked, context);
   }
 
@@ -119,8 +134,27 @@ export class TokenVerifier {
     { header, segments, payload }: PrecheckedToken,
     trust: IssuerTrust,
     token: string,
+    inflightKey?: string,
   ): Promise<Signed> {
-    const key = await this.checkSignature(segments, await trust.keys.getKeys(header.alg, header.kid), header.alg);
+    try {
+      return await this.checkSignedNow(header, segments, payload, trust, token);
+    } finally {
+      // The check is shared only while it runs.
+      if (inflightKey !== undefined) this.inflight.delete(inflightKey);
+    }
+  }
+
+  private async checkSignedNow(
+    header: PrecheckedToken['header'],
+    segments: JwsSegments,
+    payload: Record<string, unknown>,
+    trust: IssuerTrust,
+    token: string,
+  ): Promise<Signed> {
+    // The cached keys without a Promise when they hold the token's kid.
+    const keys = trust.keys.keysNow?.(header.alg, header.kid) ?? (await trust.keys.getKeys(header.alg, header.kid));
+    const key = await this.checkSignature(segments, keys, header.alg);
+    rememberHeader(segments.protected, header);
     // Frozen: the same claims object may serve many requests through the cache. The token they
     // came from stays attached (hidden) so a revocation list can name a token without a `tid`.
     const claims = deepFreeze(bindSource(normaliseClaims(payload, this.options.wallet), token));
@@ -170,7 +204,15 @@ export class TokenVerifier {
   }
 
   /** One candidate key normally; with several, the first that verifies decides (see key-set.ts). Returns it. */
-  private async checkSignature(segments: JwsSegments, keys: readonly CryptoKey[], alg: string): Promise<CryptoKey> {
+  private checkSignature(segments: JwsSegments, keys: readonly CryptoKey[], alg: string): Promise<CryptoKey> {
+    if (keys.length === 1) {
+      const key = keys[0]!;
+      return verifySignature(segments, key, this.options.algorithms, alg).then(() => key);
+    }
+    return this.firstVerifying(segments, keys, alg);
+  }
+
+  private async firstVerifying(segments: JwsSegments, keys: readonly CryptoKey[], alg: string): Promise<CryptoKey> {
     let failure: unknown;
     for (const key of keys) {
       try {
