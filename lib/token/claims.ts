@@ -246,7 +246,10 @@ export function normaliseClaims(payload: Record<string, unknown>, wallet?: Walle
   const subject = sub === undefined ? undefined : parseSubject(sub);
   if (sub !== undefined && subject === undefined)
     throw invalid('The sub claim is not of the form <chain>[/<network>]:<address>');
-  if (subject && !sameWallet(subject.address, walletAddress)) throw invalid('The sub claim names another wallet');
+  // The address's shape is read once: the sub, chain and address rules below all ask.
+  const walletIsEvm = isEvmAddress(walletAddress);
+  if (subject && !sameWallet(subject.address, walletAddress, walletIsEvm))
+    throw invalid('The sub claim names another wallet');
   // Chain names are compared in lower case everywhere (requirements, address keys), so they are
   // normalised here: "Ethereum" and "ethereum" must yield the same wallet address.
   const chainText = optionalString(payload, 'chain', 64);
@@ -255,10 +258,9 @@ export function normaliseClaims(payload: Record<string, unknown>, wallet?: Walle
   if (chainClaim !== undefined && subject !== undefined && subject.chain !== chainClaim) {
     throw invalid('The chain claim and the sub claim name different chains');
   }
-  const chain = chainClaim ?? subject?.chain ?? (isEvmAddress(walletAddress) ? 'ethereum' : undefined);
+  const chain = chainClaim ?? subject?.chain ?? (walletIsEvm ? 'ethereum' : undefined);
   if (chain === undefined) throw invalid('The token does not say which chain its wallet is on');
-  if (isEvmChain(chain) && !isEvmAddress(walletAddress))
-    throw invalid('The walletAddress claim is not a 20-byte hex address');
+  if (isEvmChain(chain) && !walletIsEvm) throw invalid('The walletAddress claim is not a 20-byte hex address');
   const network = subject?.network ?? DEFAULT_NETWORK;
   if (payload.network !== undefined && payload.network !== network)
     throw invalid('The network claim and the sub claim disagree');
@@ -338,16 +340,25 @@ function ownCopy(payload: Record<string, unknown>): AccessTokenClaims {
   return claims;
 }
 
-/** The payload's claims with the checked ones in their normalised form (absent ones removed). */
+/**
+ * The payload's claims with the checked ones in their normalised form (absent ones removed), in
+ * one pass: the payload's names in their order, then the checked names the payload lacks.
+ */
 function withChecked(payload: Record<string, unknown>, checked: Record<string, unknown>): AccessTokenClaims {
-  const claims = ownCopy(payload);
-  for (const [name, value] of Object.entries(checked)) {
-    if (value === undefined) delete claims[name];
-    else claims[name] = value;
+  const claims = {} as AccessTokenClaims;
+  for (const name of Object.keys(payload)) {
+    if (name === '__proto__') continue;
+    const value = Object.hasOwn(checked, name) ? checked[name] : payload[name];
+    if (value !== undefined) claims[name] = value;
+  }
+  for (const name of Object.keys(checked)) {
+    const value = checked[name];
+    if (value !== undefined && !Object.hasOwn(payload, name)) claims[name] = value;
   }
   return claims;
 }
 
-function sameWallet(a: string, b: string): boolean {
-  return isEvmAddress(a) && isEvmAddress(b) ? a.toLowerCase() === b.toLowerCase() : a === b;
+function sameWallet(a: string, b: string, bIsEvm: boolean): boolean {
+  if (a === b) return true;
+  return bIsEvm && isEvmAddress(a) && a.toLowerCase() === b.toLowerCase();
 }
