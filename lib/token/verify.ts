@@ -122,38 +122,70 @@ export class TokenVerifier {
   }
 
   /** Revocation for this request's `context`, then the cache: only after every check passed. */
-  private async admit(token: string, checked: Promise<Signed>, context: unknown): Promise<AccessTokenClaims> {
-    const { claims, key } = await checked;
-    if (this.options.isRevoked) await this.revocationOf(claims, context);
+  private admit(token: string, checked: Promise<Signed>, context: unknown): Promise<AccessTokenClaims> {
+    return checked.then(({ claims, key }) => {
+      const answer = this.options.isRevoked === undefined ? claims : this.revocationOf(claims, context);
+      if (answer instanceof Promise) return answer.then(() => this.store(token, claims, key));
+      return this.store(token, claims, key);
+    });
+  }
+
+  private store(token: string, claims: AccessTokenClaims, key: CryptoKey): AccessTokenClaims {
     this.cache?.set(token, claims, key, (claims.exp + this.options.clockTolerance) * 1000);
     return claims;
   }
 
-  /** Key, signature and claims of a prechecked token: all but revocation, which depends on `context`. */
-  private async checkSigned(
+  /**
+   * Key, signature and claims of a prechecked token: all but revocation, which depends on `context`.
+   * One Promise chain, without async functions around it: a new token's check is a handful of
+   * Promises, each a turn of the microtask queue.
+   */
+  private checkSigned(
     { header, segments, payload }: PrecheckedToken,
     trust: IssuerTrust,
     token: string,
     inflightKey?: string,
   ): Promise<Signed> {
+    let signed: Promise<Signed>;
     try {
-      return await this.checkSignedNow(header, segments, payload, trust, token);
-    } finally {
-      // The check is shared only while it runs.
-      if (inflightKey !== undefined) this.inflight.delete(inflightKey);
+      // The cached keys without a Promise when they hold the token's kid.
+      const keys = trust.keys.keysNow?.(header.alg, header.kid);
+      const key =
+        keys !== undefined
+          ? this.checkSignature(segments, keys, header.alg)
+          : trust.keys
+              .getKeys(header.alg, header.kid)
+              .then((found) => this.checkSignature(segments, found, header.alg));
+      signed = key.then((verifiedBy) => this.claimsOf(header, segments, payload, trust, token, verifiedBy));
+    } catch (error) {
+      signed = Promise.reject(error);
     }
+    if (inflightKey === undefined) return signed;
+    // The check is shared only while it runs.
+    const done = (): void => {
+      this.inflight.delete(inflightKey);
+    };
+    return signed.then(
+      (result) => {
+        done();
+        return result;
+      },
+      (error: unknown) => {
+        done();
+        throw error;
+      },
+    );
   }
 
-  private async checkSignedNow(
+  /** The claims of a token whose signature `key` verified, after every claim rule. */
+  private claimsOf(
     header: PrecheckedToken['header'],
     segments: JwsSegments,
     payload: Record<string, unknown>,
     trust: IssuerTrust,
     token: string,
-  ): Promise<Signed> {
-    // The cached keys without a Promise when they hold the token's kid.
-    const keys = trust.keys.keysNow?.(header.alg, header.kid) ?? (await trust.keys.getKeys(header.alg, header.kid));
-    const key = await this.checkSignature(segments, keys, header.alg);
+    key: CryptoKey,
+  ): Signed {
     rememberHeader(segments.protected, header);
     // Frozen: the same claims object may serve many requests through the cache. The token they
     // came from stays attached (hidden) so a revocation list can name a token without a `tid`.

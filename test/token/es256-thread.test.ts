@@ -62,7 +62,8 @@ function mixedCases(count: number): Case[] {
       default: {
         const signature = signed(data, own.privateKey);
         const tampered = Buffer.from(data);
-        tampered[tampered.length - 1] ^= 1;
+        const last = tampered.length - 1;
+        tampered.writeUInt8(tampered.readUInt8(last) ^ 1, last);
         cases.push({ data: tampered, signature, key: own.publicKey, valid: false, label: 'tampered input' });
       }
     }
