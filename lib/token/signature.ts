@@ -90,12 +90,14 @@ export function verifySignature(
     alg === 'ES256' && algorithms.includes(alg) && ES256_SIGNATURE.test(jws.signature)
       ? es256KeyObject(key)
       : undefined;
+  // Thrown inside the callbacks, not returned as `Promise.reject(…)`: a rejected Promise without a
+  // handler yet goes through Node's unhandled-rejection bookkeeping, twice, for every forged token.
   if (keyObject === undefined) {
-    return flattenedVerifyWithJose(jws, key, algorithms).catch(() =>
-      Promise.reject(invalid('The token signature is invalid')),
-    );
+    return flattenedVerifyWithJose(jws, key, algorithms).catch(() => {
+      throw invalid('The token signature is invalid');
+    });
   }
-  return verifyJwsOffLoop(keyObject, jws.protected, jws.payload, jws.signature).then((valid) =>
-    valid ? undefined : Promise.reject(invalid('The token signature is invalid')),
-  );
+  return verifyJwsOffLoop(keyObject, jws.protected, jws.payload, jws.signature).then((valid) => {
+    if (!valid) throw invalid('The token signature is invalid');
+  });
 }

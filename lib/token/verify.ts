@@ -160,21 +160,15 @@ export class TokenVerifier {
     } catch (error) {
       signed = Promise.reject(error);
     }
-    if (inflightKey === undefined) return signed;
-    // The check is shared only while it runs.
-    const done = (): void => {
-      this.inflight.delete(inflightKey);
-    };
-    return signed.then(
-      (result) => {
-        done();
-        return result;
-      },
-      (error: unknown) => {
-        done();
-        throw error;
-      },
-    );
+    // The check is shared only while it runs: a side branch forgets it, whatever the outcome,
+    // without a second Promise in the caller's chain or a rethrown error.
+    if (inflightKey !== undefined) {
+      const forget = (): void => {
+        this.inflight.delete(inflightKey);
+      };
+      signed.then(forget, forget);
+    }
+    return signed;
   }
 
   /** The claims of a token whose signature `key` verified, after every claim rule. */
