@@ -127,6 +127,9 @@ class Es256Thread {
     if (!this.stopped) this.port.postMessage({ id });
   });
   private nextKeyNumber = 1;
+  /** The key of the last job and its number (keeps at most that one key alive). */
+  private lastKey: KeyObject | undefined;
+  private lastKeyNumber = 0;
   /** Jobs published and jobs whose answer the loop has taken (wrapping 32-bit counters). */
   private published = 0;
   private taken = 0;
@@ -221,6 +224,8 @@ class Es256Thread {
   }
 
   private numberOf(key: KeyObject): number {
+    // Nearly every job is under the key of the one before: no WeakMap lookup then.
+    if (key === this.lastKey) return this.lastKeyNumber;
     let id = this.keyNumbers.get(key);
     if (id === undefined) {
       id = this.nextKeyNumber++;
@@ -229,6 +234,8 @@ class Es256Thread {
       this.port.postMessage({ id, key });
       this.forgetKey.register(key, id);
     }
+    this.lastKey = key;
+    this.lastKeyNumber = id;
     return id;
   }
 
