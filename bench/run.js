@@ -474,16 +474,15 @@ function report(info, results, sanityProblems, memory, jwksCounts, elapsedS) {
       median(results[scenario][ours.name].map((r, i) => r.rps / results[scenario][peer.name][i].rps));
     if (SCENARIOS.includes('hot')) {
       const b = best('hot');
-      lines.push(`| hot ≥ 0.85 × baseline | ${fmt(ourRatio('hot'), 2)} × | ${yes(ourRatio('hot') >= 0.85)} |`);
-      lines.push(
-        `| hot ≥ 1.6 × best peer (${b.label}) | ${fmt(vsPeer('hot', b), 2)} × | ${yes(vsPeer('hot', b) >= 1.6)} |`,
-      );
+      lines.push(`| hot ≥ 0.95 × baseline | ${fmt(ourRatio('hot'), 2)} × | ${yes(ourRatio('hot') >= 0.95)} |`);
+      // Not a goal any more (the best peer runs at about 0.63 × the baseline): shown for comparison.
+      lines.push(`| (not a goal) hot against the best peer (${b.label}) | ${fmt(vsPeer('hot', b), 2)} × | |`);
     }
     if (SCENARIOS.includes('cold')) {
       const b = best('cold');
       const p99 = (name) => median(results.cold[name].map((r) => r.p99));
       lines.push(
-        `| cold ≥ 1.25 × best peer (${b.label}) | ${fmt(vsPeer('cold', b), 2)} × | ${yes(vsPeer('cold', b) >= 1.25)} |`,
+        `| cold ≥ 1.2 × best peer (${b.label}) | ${fmt(vsPeer('cold', b), 2)} × | ${yes(vsPeer('cold', b) >= 1.2)} |`,
       );
       lines.push(
         `| cold p99 ≤ best peer's | ${fmt(p99(ours.name), 2)} ms vs ${fmt(p99(b.name), 2)} ms | ${yes(p99(ours.name) <= p99(b.name))} |`,
