@@ -83,15 +83,15 @@ export class TokenVerifier {
    */
   verifyUncached(token: string, context?: unknown): Promise<AccessTokenClaims> {
     const jws = precheckJws(token, this.options);
+    // A kid every key set already knows to be absent is rejected before the payload is even
+    // read: parsing it could only pick a set that refuses the kid anyway.
+    if (this.issuers.refusesKid(jws.header.kid)) throw keyNotFound();
     // Requests that arrive together with the same new token share one signature check. Looked up
     // by the token's last characters (its signature), like the cache, and confirmed on the whole
     // token: hashing a short key costs less than hashing the token.
     const inflightKey = token.slice(-INFLIGHT_KEY_CHARS);
     const running = this.inflight.get(inflightKey);
     if (running !== undefined && running.token === token) return this.admit(token, running.checked, context);
-    // A kid every key set already knows to be absent is rejected before the payload is even
-    // read: parsing it could only pick a set that refuses the kid anyway.
-    if (this.issuers.refusesKid(jws.header.kid)) throw keyNotFound();
     const payload = decodePayload(jws);
     // The issuer the payload names picks the key set, before any key work: an unknown iss is
     // refused without a fetch, and a token is never checked against another issuer's keys.
