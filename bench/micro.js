@@ -200,7 +200,8 @@ async function budget(options, keyObject) {
   const { precheckJws, decodePayload } = internal('token/precheck');
   const { verifySignature } = internal('token/signature');
   const { normaliseClaims } = internal('token/claims');
-  const { bindSource, markVerified } = internal('token/identity');
+  // Builds before this one kept the token on the claims with bindSource; now markVerified takes it.
+  const { bindSource = (claims) => claims, markVerified } = internal('token/identity');
   const { importJWK } = await import('jose');
   const cryptoKey = await importJWK(key.jwk, 'ES256');
   const pre = { algorithms: ['ES256'], typ: undefined };
@@ -232,7 +233,7 @@ async function budget(options, keyObject) {
       const jws = precheckJws(t, pre);
       const payload = decodePayload(jws);
       return verifySignature(jws.segments, cryptoKey, ['ES256'], 'ES256').then(() =>
-        markVerified(deepFreeze(bindSource(normaliseClaims(payload), t))),
+        markVerified(deepFreeze(bindSource(normaliseClaims(payload), t)), t),
       );
     }),
     'gate.verify, cache off (+ key lookup, iss/aud/time, Promises)': form((t) => uncached.verify(t)),

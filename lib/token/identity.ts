@@ -13,31 +13,23 @@
 import { createHash } from 'node:crypto';
 import type { AccessTokenClaims } from './claims';
 
-/** Where the verifier keeps, out of sight, the token a claims object was read from. */
-const SOURCE = Symbol('express-token-gate.token');
-
 /**
- * Every claims object the verifier produced, after all its checks passed. Private to this module:
- * membership cannot be copied onto another object (unlike a property), so nothing a caller builds,
- * spreads or parses from JSON passes for verified claims.
+ * Every claims object the verifier produced, after all its checks passed, and the token it was
+ * read from (for `tokenIdentity`). Private to this module: membership cannot be copied onto
+ * another object (unlike a property), so nothing a caller builds, spreads or parses from JSON
+ * passes for verified claims, and a copy has no token.
  */
-const verified = new WeakSet<object>();
+const verified = new WeakMap<object, string>();
 
 /** Longest session id kept as it is in an identity; a longer one is digested. */
 const MAX_SID_LENGTH = 256;
 
 /**
- * Records on `claims` (before they are frozen) the token they were verified from, as a
- * non-enumerable property: invisible to JSON, spreading and equality, there for `tokenIdentity`.
+ * Marks `claims` as having passed every check of a verifier (signature, issuer, audience, time),
+ * as read from `token`.
  */
-export function bindSource(claims: AccessTokenClaims, token: string): AccessTokenClaims {
-  Object.defineProperty(claims, SOURCE, { value: token });
-  return claims;
-}
-
-/** Marks `claims` as having passed every check of a verifier (signature, issuer, audience, time). */
-export function markVerified(claims: AccessTokenClaims): AccessTokenClaims {
-  verified.add(claims);
+export function markVerified(claims: AccessTokenClaims, token: string): AccessTokenClaims {
+  verified.set(claims, token);
   return claims;
 }
 
@@ -72,8 +64,8 @@ function issuerScope(iss: string): string {
 export function tokenIdentity(claims: AccessTokenClaims): string | undefined {
   const scope = issuerScope(String(claims.iss));
   if (typeof claims.tid === 'string' && claims.tid.length > 0) return `${scope}|tid:${claims.tid}`;
-  const source = (claims as { [SOURCE]?: unknown })[SOURCE];
-  if (typeof source !== 'string') return undefined;
+  const source = verified.get(claims);
+  if (source === undefined) return undefined;
   return `${scope}|sha256:${digest(source.slice(0, source.lastIndexOf('.')))}`;
 }
 

@@ -10,7 +10,7 @@ import { checkTokenSize, decodePayload, precheckJws, rememberHeader, type Preche
 import { verifySignature, type JwsSegments } from './signature';
 import { normaliseClaims, type AccessTokenClaims } from './claims';
 import { VerifiedTokenCache } from './cache';
-import { bindSource, markVerified } from './identity';
+import { markVerified } from './identity';
 import { IssuerDirectory, singleIssuer, type IssuerTrust } from './issuers';
 import { cacheChannel } from '../diagnostics';
 
@@ -181,14 +181,14 @@ export class TokenVerifier {
     key: CryptoKey,
   ): Signed {
     rememberHeader(segments.protected, header);
-    // Frozen: the same claims object may serve many requests through the cache. The token they
-    // came from stays attached (hidden) so a revocation list can name a token without a `tid`.
-    const claims = deepFreeze(bindSource(normaliseClaims(payload, this.options.wallet), token));
+    // Frozen: the same claims object may serve many requests through the cache.
+    const claims = deepFreeze(normaliseClaims(payload, this.options.wallet));
     const nowSeconds = this.now() / 1000;
     this.checkIdentity(claims, trust);
     this.checkTime(claims, nowSeconds);
     // Only now, every check passed: a revocation list takes these claims as verified.
-    return { claims: markVerified(claims), key };
+    // The token stays known to the claims (out of sight) so a revocation list can name it without a `tid`.
+    return { claims: markVerified(claims, token), key };
   }
 
   private checkIdentity(claims: AccessTokenClaims, trust: IssuerTrust): void {
