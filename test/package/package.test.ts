@@ -4,7 +4,7 @@
  * repository's). There, `require` and `import` give the same working instances, and the
  * declarations type-check with `skipLibCheck: false` under every module setting TypeScript 5.9
  * offers. A second consumer installs the same tarball and the test runners from the registry
- * (once): the README's Jest and Vitest recipes each run a test there, and TypeScript 7 compiles
+ * (once): the Jest and Vitest recipes of docs/testing.md each run a test there, and TypeScript 7 compiles
  * the declarations.
  */
 import { execFile, execFileSync } from 'node:child_process';
@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { block, section } from '../helpers/docs';
 
 const root = path.resolve(__dirname, '../..');
 const fixtures = path.join(__dirname, 'fixtures');
@@ -29,13 +30,7 @@ const run = (args: string[]) =>
   execFileSync(process.execPath, args, { cwd: consumer, encoding: 'utf8', timeout: 20_000 });
 
 /** The README's TypeScript quick start (the ```ts block under "## Quick start"). */
-function readmeQuickStart(): string {
-  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('\n## Quick start\n'));
-  const match = /```ts\n([\s\S]*?)```/.exec(section.slice(0, section.indexOf('\n## ', 1)));
-  if (!match) throw new Error('README has no ts block under "## Quick start"');
-  return match[1]!;
-}
+const readmeQuickStart = () => block('README.md', 'Quick start', 'ts');
 
 const tscRuns = new Map<string, Promise<unknown>>();
 const SETTINGS = ['node10', 'node16', 'nodenext', 'bundler', 'commonjs'] as const;
@@ -276,18 +271,13 @@ describe('TypeScript 5.9 consumers type-check under strict with every module set
 });
 
 /**
- * The README's recipes under "### Jest and Vitest": per "#### " heading, the packages its
+ * The recipes under "## Jest and Vitest" of docs/testing.md: per "### " heading, the packages its
  * `npm install --save-dev` lines name and the files its code blocks hold (each block's first line
  * `// <file name>`).
  */
 function readmeRecipes(): Map<string, { packages: string[]; files: Record<string, string> }> {
-  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
-  const start = readme.indexOf('\n### Jest and Vitest\n');
-  if (start < 0) throw new Error('README has no "### Jest and Vitest"');
-  const end = readme.slice(start + 1).search(/\n##{1,2} /);
-  const section = readme.slice(start, end < 0 ? undefined : start + 1 + end);
   const recipes = new Map<string, { packages: string[]; files: Record<string, string> }>();
-  for (const part of section.split('\n#### ').slice(1)) {
+  for (const part of section('docs/testing.md', 'Jest and Vitest').split('\n### ').slice(1)) {
     const name = part.slice(0, part.indexOf('\n'));
     const packages: string[] = [];
     const files: Record<string, string> = {};
@@ -305,7 +295,7 @@ function readmeRecipes(): Map<string, { packages: string[]; files: Record<string
   return recipes;
 }
 
-/** README recipe heading → fixture project (test/package/fixtures/recipes) and the command that runs it. */
+/** Recipe heading of docs/testing.md → fixture project (test/package/fixtures/recipes) and the command that runs it. */
 const RECIPES: Array<[string, string, string[], string]> = [
   ['CommonJS JavaScript', 'cjs-js', ['jest/bin/jest.js', '--ci', '--colors=false'], 'Tests: +1 passed, 1 total'],
   ['CommonJS TypeScript', 'cjs-ts', ['jest/bin/jest.js', '--ci', '--colors=false'], 'Tests: +1 passed, 1 total'],
@@ -353,7 +343,7 @@ describe('a consumer that installs the tarball and its test runners from the reg
     await npm(['--save-dev', ...specs.values(), 'typescript7@npm:typescript@7']);
   }, 320_000);
 
-  test("the README's install lines pin TypeScript 5.9 for ts-jest 29 and Vitest 4 for Node 20", () => {
+  test("docs/testing.md's install lines pin TypeScript 5.9 for ts-jest 29 and Vitest 4 for Node 20", () => {
     const all = [...recipes.values()].flatMap((recipe) => recipe.packages);
     expect(all.filter((spec) => /^(ts-jest|typescript|vitest)(@|$)/.test(spec)).sort()).toEqual([
       'ts-jest',
@@ -363,7 +353,7 @@ describe('a consumer that installs the tarball and its test runners from the reg
   });
 
   test.each(RECIPES)(
-    'README recipe "%s" runs a test of an app against the installed package',
+    'docs/testing.md recipe "%s" runs a test of an app against the installed package',
     async (name, fixture, args, passed) => {
       const recipe = recipes.get(name);
       expect({ name, found: recipe !== undefined }).toEqual({ name, found: true });
