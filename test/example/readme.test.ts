@@ -35,7 +35,9 @@ describe('README first screen', () => {
     expect(scripts.test).toBe('npm run typecheck && npm run lint && npm run build && jest');
     expect(scripts.lint).toBe('eslint lib && prettier --check .');
     // The README says so: type-checks, lints (ESLint and Prettier), builds and runs every test.
-    expect(section('Try it in two commands')).toContain('`npm test` type-checks, lints (ESLint and Prettier), builds and runs every test');
+    expect(section('Try it in two commands')).toContain(
+      '`npm test` type-checks, lints (ESLint and Prettier), builds and runs every test',
+    );
   });
 });
 
@@ -58,7 +60,9 @@ describe('README "What the example shows"', () => {
 describe('docs/testing.md "Testing your app"', () => {
   test('embeds examples/app.test.js verbatim, and examples/jest.config.js as the CommonJS TypeScript recipe', () => {
     expect(blocks(sectionOf('docs/testing.md', 'Testing your app'), 'js')[0]).toBe(read('examples/app.test.js'));
-    expect(blocks(sectionOf('docs/testing.md', 'CommonJS TypeScript'), 'js')).toEqual([read('examples/jest.config.js')]);
+    expect(blocks(sectionOf('docs/testing.md', 'CommonJS TypeScript'), 'js')).toEqual([
+      read('examples/jest.config.js'),
+    ]);
   });
 
   test('those files pass as a user project would run them, with no open handles', () => {

@@ -85,9 +85,9 @@ export function block(page: string, heading: string, lang = 'js'): string {
 export function docPages(): string[] {
   const pages = ['README.md'];
   const visit = (dir: string) => {
-    for (const entry of fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true }).sort((a, b) =>
-      a.name.localeCompare(b.name),
-    )) {
+    for (const entry of fs
+      .readdirSync(path.join(ROOT, dir), { withFileTypes: true })
+      .sort((a, b) => a.name.localeCompare(b.name))) {
       const relative = `${dir}/${entry.name}`;
       if (entry.isDirectory()) visit(relative);
       else if (entry.name.endsWith('.md')) pages.push(relative);

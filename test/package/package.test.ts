@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { block, section } from '../helpers/docs';
+import { block, headingsOf, linksOf, section } from '../helpers/docs';
 
 const root = path.resolve(__dirname, '../..');
 const fixtures = path.join(__dirname, 'fixtures');
@@ -93,6 +93,52 @@ describe('the packed tarball', () => {
     const scripts = Object.keys(pkg.scripts);
     for (const hook of ['prepare', 'preinstall', 'install', 'postinstall']) expect(scripts).not.toContain(hook);
     expect(pkg.scripts.prepack).toBe('npm run build');
+  });
+
+  test('ships the changelog, the docs pages and the metrics recipe, and says where the repository is', () => {
+    for (const file of [
+      'CHANGELOG.md',
+      'docs/README.md',
+      'docs/errors.md',
+      'docs/incremental-flow.svg',
+      'examples/metrics.js',
+    ]) {
+      expect({ file, present: fs.existsSync(path.join(installed, file)) }).toEqual({ file, present: true });
+    }
+    expect(fs.existsSync(path.join(installed, 'examples/app.js'))).toBe(false);
+    const packed = JSON.parse(fs.readFileSync(path.join(installed, 'package.json'), 'utf8'));
+    expect({ repository: packed.repository, homepage: packed.homepage, bugs: packed.bugs }).toEqual({
+      repository: { type: 'git', url: 'git+https://github.com/express-token-gate/express-token-gate.git' },
+      homepage: 'https://github.com/express-token-gate/express-token-gate#readme',
+      bugs: { url: 'https://github.com/express-token-gate/express-token-gate/issues' },
+    });
+  });
+
+  test('every relative link of the packed README and docs pages resolves inside the tarball, anchors included', () => {
+    const pages = [
+      'README.md',
+      ...execFileSync('find', ['docs', '-name', '*.md'], { cwd: installed, encoding: 'utf8' }).trim().split('\n'),
+    ];
+    expect(pages.length).toBeGreaterThan(10);
+    const wrong: string[] = [];
+    let checked = 0;
+    for (const page of pages) {
+      for (const target of linksOf(fs.readFileSync(path.join(installed, page), 'utf8'))) {
+        if (/^[a-z]+:/i.test(target)) continue;
+        checked += 1;
+        const [file, anchor] = target.split('#') as [string, string | undefined];
+        const linked = file === '' ? page : path.posix.normalize(path.posix.join(path.posix.dirname(page), file));
+        const absolute = path.join(installed, linked);
+        if (linked.startsWith('..') || !fs.existsSync(absolute)) wrong.push(`${page}: ${target}`);
+        else if (
+          anchor !== undefined &&
+          !headingsOf(fs.readFileSync(absolute, 'utf8')).some((h) => h.anchor === anchor)
+        )
+          wrong.push(`${page}: ${target}`);
+      }
+    }
+    expect(checked).toBeGreaterThan(50);
+    expect(wrong).toEqual([]);
   });
 
   test('every source map carries the TypeScript it was built from', () => {

@@ -69,7 +69,9 @@ describe('links between the README and docs/', () => {
       );
     const fromReadme = linked('README.md');
     const fromIndex = linked('docs/README.md');
-    const topics = pages.filter((p) => p.startsWith('docs/') && !p.startsWith('docs/frameworks/') && p !== 'docs/README.md');
+    const topics = pages.filter(
+      (p) => p.startsWith('docs/') && !p.startsWith('docs/frameworks/') && p !== 'docs/README.md',
+    );
     for (const page of topics) {
       expect({ page, fromReadme: fromReadme.has(page), fromIndex: fromIndex.has(page) }).toEqual({
         page,

@@ -8,7 +8,6 @@ import { createTestIssuer, type TestIssuer } from '../../lib/testing';
 import { block } from '../helpers/docs';
 import { APES_CONTRACT } from '../helpers/fixtures';
 
-
 let issuer: TestIssuer;
 const saved = { ...process.env };
 beforeAll(async () => {
