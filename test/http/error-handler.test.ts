@@ -30,7 +30,7 @@ function defaultHandlerApp(g: TokenGate = env.gate) {
   return app;
 }
 
-describe("the README's Errors table, answered by Express's default handler", () => {
+describe("the Errors table of docs/errors.md, answered by Express's default handler", () => {
   test('no credentials: 401 with a bare Bearer challenge', async () => {
     const res = await request(defaultHandlerApp()).get('/auth');
     expect(res.status).toBe(401);
