@@ -178,7 +178,7 @@ describe('allowQueryToken: the access_token query parameter (RFC 6750 §2.3)', (
   });
 });
 
-describe("the WebSocket upgrade recipe of docs/options.md", () => {
+describe('the WebSocket upgrade recipe of docs/options.md', () => {
   /** A server that runs the gate on its upgrade requests as docs/options.md shows, and answers 101 itself. */
   async function upgradeServer(gate: TokenGate) {
     const requireAuth = gate.requireAuth();
@@ -236,7 +236,7 @@ describe("the WebSocket upgrade recipe of docs/options.md", () => {
   });
 });
 
-describe("the cookie recipe of docs/options.md", () => {
+describe('the cookie recipe of docs/options.md', () => {
   const SECRET = 'cookie-signing-secret';
 
   function cookieApp(gate: TokenGate) {
