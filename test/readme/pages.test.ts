@@ -1,13 +1,14 @@
 /**
  * The pages of docs/: each opens with what the reader can do after it, and the smallest complete
  * example that follows runs as written against a real issuer on 127.0.0.1 (a real redis-server for
- * the logout page). Only `app.listen` is captured, so supertest can drive the app; the environment
+ * the logout page, a ganache chain for live ownership). Only `app.listen` is captured, so supertest can drive the app; the environment
  * points the gate at the test issuer.
  */
 import express from 'express';
 import request from 'supertest';
 import * as lib from '../../lib';
 import { createTestIssuer, TEST_WALLET, type TestIssuer } from '../../lib/testing';
+import { compileContracts, startChain, type LocalChain } from '../helpers/chain';
 import { block, blocks, docPages, readDoc, section } from '../helpers/docs';
 import { APES_CONTRACT, OTHER_WALLET } from '../helpers/fixtures';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server';
@@ -385,4 +386,44 @@ describe('docs/logout.md', () => {
       for (const { revocations } of instances) await revocations.close();
     }
   });
+});
+
+describe('docs/live-ownership.md', () => {
+  let chain: LocalChain;
+  let nft: string;
+  beforeAll(async () => {
+    const { Nft721 } = compileContracts();
+    chain = await startChain({ chainId: 1 });
+    nft = await chain.deploy(Nft721!);
+    await chain.send(chain.accounts[0]!, nft as `0x${string}`, Nft721!, 'mint', [TEST_WALLET, 7n]);
+  }, 60_000);
+  afterAll(() => chain?.close());
+
+  test('its example: /vip asks the chain who holds #7 now, /cheap lets the token decide', async () => {
+    const app = express();
+    const handler = (_req: express.Request, res: express.Response) => {
+      res.json({ ok: true });
+    };
+    run(example('docs/live-ownership.md'), {
+      scope: { app, handler, NFT: nft, process: { env: { ...process.env, RPC_URL: chain.rpcUrl } } },
+    });
+    app.use(lib.authErrorHandler());
+    const answer = async (path: string, token: string) => {
+      const res = await request(app).get(path).set(bearer(token));
+      return [res.status, res.body.reason ?? 'ok'];
+    };
+    const login = await issuer.sign();
+    const proves = await issuer.sign({ tokenBalances: { contractAddress: { [nft.toLowerCase()]: '1' } } });
+    expect({
+      holder: await answer('/vip', login),
+      other: await answer('/vip', await issuer.sign({ walletAddress: OTHER_WALLET })),
+      cheapLogin: await answer('/cheap', login),
+      cheapProved: await answer('/cheap', proves),
+    }).toEqual({
+      holder: [200, 'ok'],
+      other: [403, 'insufficient_balance'],
+      cheapLogin: [403, 'insufficient_balance'],
+      cheapProved: [200, 'ok'],
+    });
+  }, 30_000);
 });
