@@ -4,6 +4,7 @@
  * the logout page, a ganache chain for live ownership). Only `app.listen` is captured, so supertest can drive the app; the environment
  * points the gate at the test issuer.
  */
+import http from 'node:http';
 import express from 'express';
 import request from 'supertest';
 import * as lib from '../../lib';
@@ -163,6 +164,69 @@ describe('docs/options.md', () => {
     expect([signed.status, signed.body.address]).toEqual([200, wallet]);
     const unsigned = await request(app).get('/me').set('Cookie', `access_token=${token}`);
     expect([unsigned.status, unsigned.body.reason]).toEqual([401, 'token_missing']);
+  });
+});
+
+describe('docs/options.md WebSocket upgrade', () => {
+  /** An upgrade request to `server`: the status line's code and, on a 101, the wallet the server saw. */
+  function upgrade(port: number, path: string): Promise<[number, string | undefined]> {
+    return new Promise((resolve, reject) => {
+      const req = http.request({
+        host: '127.0.0.1',
+        port,
+        path,
+        agent: false,
+        headers: { Connection: 'Upgrade', Upgrade: 'websocket' },
+      });
+      req.on('upgrade', (res, socket) => {
+        socket.destroy();
+        resolve([res.statusCode ?? 0, res.headers['x-wallet'] as string | undefined]);
+      });
+      req.on('response', (res) => {
+        res.resume();
+        resolve([res.statusCode ?? 0, undefined]);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  test('the recipe opens the socket for a query token, with req.wallet set, and refuses none or junk', async () => {
+    const server = http.createServer();
+    const connections: string[] = [];
+    // The part of ws the recipe calls: accept the upgrade (101) and hand over the connection.
+    const wss = {
+      handleUpgrade(
+        req: http.IncomingMessage & { wallet: { address: string } },
+        socket: import('node:net').Socket,
+        _head: Buffer,
+        done: (ws: object) => void,
+      ) {
+        socket.end(
+          `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Wallet: ${req.wallet.address}\r\n\r\n`,
+        );
+        done({});
+      },
+      emit: (_event: string, _ws: object, req: http.IncomingMessage & { wallet: { address: string } }) =>
+        connections.push(req.wallet.address),
+    };
+    const gate = lib.createTokenGate({ ...issuer.options, allowQueryToken: true });
+    run(section('docs/options.md', 'Cookies and query tokens').match(/```js\n(const requireAuth[\s\S]*?)```/)![1]!, {
+      scope: { gate, server, wss },
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as { port: number };
+      const token = await issuer.sign();
+      expect({
+        query: await upgrade(port, `/ws?access_token=${token}`),
+        none: await upgrade(port, '/ws'),
+        junk: await upgrade(port, '/ws?access_token=junk'),
+        connections,
+      }).toEqual({ query: [101, wallet], none: [401, undefined], junk: [401, undefined], connections: [wallet] });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
 
