@@ -4,6 +4,7 @@
  * `{ code, msg }` errors.
  * Before any route: the request guard (`./guard`): served host names, allowed origins for what
  * changes state, JSON bodies.
+ * Every request has one deadline (`requestTimeoutMs`), its body included.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { JWKS_CACHE_CONTROL } from './keys';
@@ -64,7 +65,12 @@ function decodeSegments(match: RegExpExecArray): string[] {
   }
 }
 
-async function answer(context: EmulatorContext, req: IncomingMessage, path: string): Promise<Answer> {
+async function answer(
+  context: EmulatorContext,
+  req: IncomingMessage,
+  path: string,
+  bodyRead: () => void,
+): Promise<Answer> {
   const candidates = ROUTES.filter((route) => route.path.test(path));
   if (candidates.length === 0) throw new ApiError(404, 'not_found', 'The issuer has no such route');
   const route = candidates.find((r) => r.method === req.method);
@@ -83,6 +89,7 @@ async function answer(context: EmulatorContext, req: IncomingMessage, path: stri
       throw badRequest('request_invalid', 'The body must be JSON');
     }
   }
+  bodyRead();
   if (route.limited) await context.rateLimits.check(route.limited, req, body);
   return route.handle(context, body, params);
 }
@@ -100,7 +107,10 @@ function routePath(url: string): string {
 }
 
 /** The request handler of the issuer's API. */
-export function issuerHandler(context: EmulatorContext, { cors, hosts }: { cors: CorsPolicy; hosts: HostPolicy }) {
+export function issuerHandler(
+  context: EmulatorContext,
+  { cors, hosts, requestTimeoutMs }: { cors: CorsPolicy; hosts: HostPolicy; requestTimeoutMs: number },
+) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     const origin = typeof req.headers.origin === 'string' ? req.headers.origin : undefined;
     const path = routePath(req.url ?? '/');
@@ -137,11 +147,47 @@ export function issuerHandler(context: EmulatorContext, { cors, hosts }: { cors:
       fail(error);
       return;
     }
-    answer(context, req, path).then((result) => {
-      const headers = cors.headersFor(origin);
-      // The key set may be cached; everything else is an answer about one session.
-      if (path === '/.well-known/jwks.json') headers['Cache-Control'] = JWKS_CACHE_CONTROL;
-      sendJson(res, result.status, result.body, headers);
-    }, fail);
+    // One deadline for the whole request, its body included. Reached while the body is still
+    // arriving (a client trickling it, or never finishing it): 408 and the connection is dropped.
+    // Reached after: 503 with Retry-After, and the route's work is abandoned (`stillAnswering`):
+    // nothing is signed, started or taken for an answer already sent.
+    const controller = new AbortController();
+    let readingBody = true;
+    const timer = setTimeout(() => {
+      if (res.headersSent) return;
+      controller.abort();
+      if (readingBody) {
+        const refusal = new ApiError(408, 'request_timeout', `The request body did not arrive within ${requestTimeoutMs} ms`);
+        res.once('finish', () => req.socket.destroy());
+        sendJson(res, 408, refusal.body, { ...cors.headersFor(origin), Connection: 'close' });
+      } else {
+        const refusal = new ApiError(503, 'timeout', `The issuer could not answer within ${requestTimeoutMs} ms: try again`, {
+          headers: { 'Retry-After': '1' },
+        });
+        sendJson(res, 503, refusal.body, { ...cors.headersFor(origin), ...refusal.headers });
+      }
+    }, requestTimeoutMs);
+    timer.unref?.();
+    const scoped: EmulatorContext = {
+      ...context,
+      request: { signal: controller.signal, ...(origin !== undefined && { origin }) },
+    };
+    answer(scoped, req, path, () => {
+      readingBody = false;
+    }).then(
+      (result) => {
+        clearTimeout(timer);
+        if (controller.signal.aborted || res.headersSent) return;
+        const headers = cors.headersFor(origin);
+        // The key set may be cached; everything else is an answer about one session.
+        if (path === '/.well-known/jwks.json') headers['Cache-Control'] = JWKS_CACHE_CONTROL;
+        sendJson(res, result.status, result.body, headers);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        if (controller.signal.aborted || res.headersSent) return;
+        fail(error);
+      },
+    );
   };
 }

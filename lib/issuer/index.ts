@@ -13,6 +13,7 @@ import { resolveOptions } from '../http/options';
 import type { OwnershipResolver } from '../ownership/resolvers/types';
 import { TokenVerifier } from '../token/verify';
 import { CorsPolicy, type CorsOptions } from './cors';
+import { displayNames, type EnsOptions } from './ens';
 import { HostPolicy } from './guard';
 import { rateLimits, socketAddress, type RateLimitOptions } from './rate-limits';
 import { issuerHandler, servesPath } from './http';
@@ -41,6 +42,19 @@ export interface IssuerOptions {
    * wallets (EIP-1271, EIP-6492) log in through them. Without one, a chain's wallets must be EOAs.
    */
   chains?: ChainsOptions;
+  /**
+   * `displayAddress` from ENS, when `chains.ethereum.rpcUrl` is set: the wallet's primary name,
+   * bounded by `timeoutMs` (default 1000) and cached per address (`cacheSeconds`, default 300;
+   * `maxEntries`, default 10000); the checksummed address whenever ENS has no acceptable name in
+   * time. `false` turns lookups off.
+   */
+  ens?: EnsOptions | false;
+  /**
+   * The longest one request may take, its body included: then 408 `request_timeout` while the
+   * body is still arriving, 503 `timeout` with `Retry-After` after, and nothing is signed for it.
+   * Default 15000 ms.
+   */
+  requestTimeoutMs?: number;
   /** What logins and `/authz` prove: `evmOwnershipResolver({ rpcUrl })` or your own. Without it, requirements are refused. */
   ownership?: OwnershipResolver;
   /** The longest a login or `/authz` waits for `ownership`. Default 10000 ms. */
@@ -93,6 +107,8 @@ const KNOWN = new Set([
   'ephemeralKey',
   'login',
   'chains',
+  'ens',
+  'requestTimeoutMs',
   'ownership',
   'ownershipTimeoutMs',
   'store',
@@ -168,10 +184,12 @@ export function createIssuer(options: IssuerOptions): Issuer {
   }
   const sessionSeconds = positiveInteger('tokenLifetimeSeconds', options.tokenLifetimeSeconds, 43_200, 30 * 86_400);
   const ownershipTimeoutMs = positiveInteger('ownershipTimeoutMs', options.ownershipTimeoutMs, 10_000, 120_000);
+  const requestTimeoutMs = positiveInteger('requestTimeoutMs', options.requestTimeoutMs, 15_000, 300_000);
   const cors = new CorsPolicy(options.cors);
   const hosts = new HostPolicy(options.hosts);
   const login: LoginSettings = loginSettings(audience, options.login);
-  const wallets = contractWallets(options.chains);
+  const { ens: ensChains, ...wallets } = contractWallets(options.chains);
+  const names = displayNames(options.ens, ensChains);
   const chain = options.chain ?? 'ethereum';
 
   const keys = KeyRing.from(loadSigningKeys(options.signingKeys ?? { ephemeral: true }));
@@ -202,12 +220,13 @@ export function createIssuer(options: IssuerOptions): Issuer {
       login,
       store,
       contractWallets: wallets,
+      names,
       jwks() {
         jwksHits += 1;
         return keys.jwks();
       },
     },
-    { cors, hosts },
+    { cors, hosts, requestTimeoutMs },
   );
   return {
     handler,
@@ -223,7 +242,8 @@ export function createIssuer(options: IssuerOptions): Issuer {
   };
 }
 
-export type { ChainsOptions, LoginOptions } from './login-options';
+export type { ChainOptions, ChainsOptions, LoginOptions } from './login-options';
+export type { EnsOptions } from './ens';
 export type { RateLimitOptions } from './rate-limits';
 export type { CorsOptions } from './cors';
 export type { SigningKeyInput } from './keys';

@@ -63,10 +63,7 @@ export function rateLimits(
     async check(route, req, body) {
       const client = clientAddress(req);
       if (client !== undefined) await hit(`rate:${route}:client:${client}`, perClient, 'client');
-      const { chain = 'ethereum', walletAddress } = (typeof body === 'object' && body !== null ? body : {}) as {
-        chain?: unknown;
-        walletAddress?: unknown;
-      };
+      const { chain = 'ethereum', walletAddress } = namedWallet(body);
       if (typeof walletAddress === 'string' && typeof chain === 'string' && walletAddress.length <= 128) {
         await hit(
           `rate:${route}:wallet:${chain.slice(0, 32)}:${addressKey(chain, walletAddress)}`,
@@ -76,6 +73,23 @@ export function rateLimits(
       }
     },
   };
+}
+
+/** The second line of an EIP-4361 message: its address, read without parsing the rest. */
+const MESSAGE_ADDRESS = /^[^\n]{1,16384}\n(0x[0-9a-fA-F]{40})\n/;
+
+/**
+ * The wallet a request names: `walletAddress` (and `chain`) of picket's bodies, or the Address of
+ * a whole SIWE `message` (counted under `ethereum`: EVM addresses are one key on every chain).
+ */
+function namedWallet(body: unknown): { chain?: unknown; walletAddress?: unknown } {
+  if (typeof body !== 'object' || body === null) return {};
+  const { chain, walletAddress, message } = body as Record<string, unknown>;
+  if (walletAddress === undefined && typeof message === 'string') {
+    const address = MESSAGE_ADDRESS.exec(message.slice(0, 20_000))?.[1];
+    return address === undefined ? {} : { walletAddress: address };
+  }
+  return { chain, walletAddress };
 }
 
 /** The client's address as the socket sees it (behind a proxy, pass `clientAddress` to read your proxy's header). */

@@ -23,6 +23,8 @@ export function readJson(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<
       }
     });
     req.on('error', reject);
+    // A connection dropped before the body ended settles the read too (a no-op once it has).
+    req.on('close', () => reject(new Error('the request closed before its body ended')));
   });
 }
 
