@@ -57,14 +57,18 @@ export interface DisplayNames {
 // eslint-disable-next-line no-control-regex
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/u;
 
+/** A label that reads as a wallet address: a name must not pass for another wallet. */
+const ADDRESS_LABEL = /^0x[0-9a-f]{40}$/i;
+
 /**
  * The name itself when it may be shown: a string of at most 253 characters, dot-separated
  * non-empty labels, no control or bidirectional character, and equal to its ENS normalisation
- * (ENSIP-15, viem's `normalize`). Undefined otherwise.
+ * (ENSIP-15, viem's `normalize`), no label that is a 0x address. Undefined otherwise.
  */
 export function acceptableName(name: unknown): string | undefined {
   if (typeof name !== 'string' || name === '' || name.length > MAX_ENS_NAME_LENGTH) return undefined;
-  if (UNSAFE.test(name) || name.split('.').some((label) => label === '')) return undefined;
+  if (UNSAFE.test(name) || name.split('.').some((label) => label === '' || ADDRESS_LABEL.test(label)))
+    return undefined;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { normalize } = require('viem/ens') as typeof import('viem/ens');
