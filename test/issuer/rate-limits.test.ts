@@ -89,6 +89,29 @@ describe('rate limits', () => {
     }
   });
 
+  test("a whole EIP-4361 message counts against its Address's wallet, the same count as picket's bodies", async () => {
+    const issuer = createIssuer({
+      issuer: 'i',
+      audience: AUDIENCE,
+      ephemeralKey: true,
+      rateLimits: { perWallet: 2, perClient: 100 },
+    });
+    const { url, server } = await serve(issuer.router);
+    const post = (body: unknown) =>
+      fetch(`${url}/auth`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const message = (address: string) =>
+      `localhost:5173 wants you to sign in with your Ethereum account:\n${address}\n\n\nURI: http://localhost:5173\nVersion: 1\nChain ID: 1\nNonce: abcdefgh1234\nIssued At: 2024-05-01T12:00:00Z`;
+    try {
+      expect((await post({ message: message(WALLET), signature: '0x00' })).status).toBe(401);
+      expect((await post({ chain: 'ethereum', walletAddress: WALLET.toLowerCase(), signature: '0x00' })).status).toBe(401);
+      expect((await post({ message: message(WALLET), signature: '0x00' })).status).toBe(429);
+      expect((await post({ message: message(OTHER_WALLET), signature: '0x00' })).status).toBe(401);
+    } finally {
+      await closeServer(server);
+      await issuer.close();
+    }
+  });
+
   test('instances sharing a store share the counts', async () => {
     const store = memoryIssuerStore();
     const options = {
