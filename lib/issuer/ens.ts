@@ -67,8 +67,7 @@ const ADDRESS_LABEL = /^0x[0-9a-f]{40}$/i;
  */
 export function acceptableName(name: unknown): string | undefined {
   if (typeof name !== 'string' || name === '' || name.length > MAX_ENS_NAME_LENGTH) return undefined;
-  if (UNSAFE.test(name) || name.split('.').some((label) => label === '' || ADDRESS_LABEL.test(label)))
-    return undefined;
+  if (UNSAFE.test(name) || name.split('.').some((label) => label === '' || ADDRESS_LABEL.test(label))) return undefined;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { normalize } = require('viem/ens') as typeof import('viem/ens');
@@ -108,7 +107,11 @@ export function displayNames(
   const lookup = (address: Hex): Promise<string | null> => {
     const viem = loadViem();
     if (!client) {
-      const transport = viem.http(entry!.rpcUrl, { retryCount: 0, timeout: timeoutMs, maxResponseBodySize: MAX_RESPONSE_BYTES });
+      const transport = viem.http(entry!.rpcUrl, {
+        retryCount: 0,
+        timeout: timeoutMs,
+        maxResponseBodySize: MAX_RESPONSE_BYTES,
+      });
       client = viem.createPublicClient({ transport });
       if (entry!.universalResolver !== undefined) resolver = entry!.universalResolver as Hex;
       else {

@@ -8,7 +8,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { JWKS_CACHE_CONTROL } from './keys';
-import { readJson, sendJson } from './server';
+import { MAX_BODY_BYTES, readJson, RequestBodyTooLargeError, sendJson } from './server';
 import { authz } from './authz';
 import { getChain, listChains } from './chains';
 import type { Answer, EmulatorContext } from './context';
@@ -85,7 +85,14 @@ async function answer(
     checkJsonBody(req.headers['content-type']);
     try {
       body = await readJson(req);
-    } catch {
+    } catch (error) {
+      if (error instanceof RequestBodyTooLargeError) {
+        // The rest of the body is never read: the connection cannot carry another request.
+        throw new ApiError(413, 'body_too_large', `The body must be at most ${MAX_BODY_BYTES} bytes`, {
+          error: 'invalid_request',
+          headers: { Connection: 'close' },
+        });
+      }
       throw badRequest('request_invalid', 'The body must be JSON');
     }
   }
@@ -121,6 +128,7 @@ export function issuerHandler(
           : error instanceof TokenGateError
             ? fromGateError(error)
             : new ApiError(500, 'server_error', 'The issuer failed to answer');
+      if (refusal.headers.Connection === 'close') res.once('finish', () => req.socket.destroy());
       sendJson(res, refusal.status, refusal.body, { ...cors.headersFor(origin), ...refusal.headers });
     };
 
@@ -157,13 +165,22 @@ export function issuerHandler(
       if (res.headersSent) return;
       controller.abort();
       if (readingBody) {
-        const refusal = new ApiError(408, 'request_timeout', `The request body did not arrive within ${requestTimeoutMs} ms`);
+        const refusal = new ApiError(
+          408,
+          'request_timeout',
+          `The request body did not arrive within ${requestTimeoutMs} ms`,
+        );
         res.once('finish', () => req.socket.destroy());
         sendJson(res, 408, refusal.body, { ...cors.headersFor(origin), Connection: 'close' });
       } else {
-        const refusal = new ApiError(503, 'timeout', `The issuer could not answer within ${requestTimeoutMs} ms: try again`, {
-          headers: { 'Retry-After': '1' },
-        });
+        const refusal = new ApiError(
+          503,
+          'timeout',
+          `The issuer could not answer within ${requestTimeoutMs} ms: try again`,
+          {
+            headers: { 'Retry-After': '1' },
+          },
+        );
         sendJson(res, 503, refusal.body, { ...cors.headersFor(origin), ...refusal.headers });
       }
     }, requestTimeoutMs);

@@ -126,7 +126,7 @@ export function contractWallets(chains: unknown): ContractWallets & { ens: Recor
     rpcUrls[info.chainId] = rpcUrl as string;
     ens[slug] = {
       rpcUrl: rpcUrl as string,
-      ...(ensUniversalResolver !== undefined && { universalResolver: ensUniversalResolver as string }),
+      ...(ensUniversalResolver !== undefined && { universalResolver: ensUniversalResolver }),
     };
   }
   return {

@@ -263,15 +263,57 @@ describe("the message's domain and scheme agree with the browser's Origin (decis
   const rows: Row[] = [
     ['a loopback page over http, no scheme', {}, 'http://localhost:5173', 200, undefined],
     ['a loopback page over https, no scheme', {}, 'https://localhost:5173', 200, undefined],
-    ['a loopback message naming https, the page on http', { scheme: 'https' }, 'http://localhost:5173', 403, 'origin_mismatch'],
+    [
+      'a loopback message naming https, the page on http',
+      { scheme: 'https' },
+      'http://localhost:5173',
+      403,
+      'origin_mismatch',
+    ],
     ['another port of the same host', {}, 'http://localhost:5174', 403, 'origin_mismatch'],
     ['another loopback host', {}, 'http://127.0.0.1:5173', 403, 'origin_mismatch'],
-    ['no port, the page on the default port', { domain: 'localhost', uri: 'http://localhost/' }, 'http://localhost', 200, undefined],
-    ['port 80 written out, the page on the default port', { domain: 'localhost:80' }, 'http://localhost', 200, undefined],
-    ['a site, no scheme, the page on https', { domain: 'app.example', uri: 'https://app.example/' }, 'https://app.example', 200, undefined],
-    ['a site in upper case (ASCII case)', { domain: 'APP.example', uri: 'https://app.example/' }, 'https://app.example', 200, undefined],
-    ['a site, no scheme, the page on http', { domain: 'app.example', uri: 'https://app.example/' }, 'http://app.example', 403, 'origin_mismatch'],
-    ['a site, scheme http, the page on http', { scheme: 'http', domain: 'app.example' }, 'http://app.example', 200, undefined],
+    [
+      'no port, the page on the default port',
+      { domain: 'localhost', uri: 'http://localhost/' },
+      'http://localhost',
+      200,
+      undefined,
+    ],
+    [
+      'port 80 written out, the page on the default port',
+      { domain: 'localhost:80' },
+      'http://localhost',
+      200,
+      undefined,
+    ],
+    [
+      'a site, no scheme, the page on https',
+      { domain: 'app.example', uri: 'https://app.example/' },
+      'https://app.example',
+      200,
+      undefined,
+    ],
+    [
+      'a site in upper case (ASCII case)',
+      { domain: 'APP.example', uri: 'https://app.example/' },
+      'https://app.example',
+      200,
+      undefined,
+    ],
+    [
+      'a site, no scheme, the page on http',
+      { domain: 'app.example', uri: 'https://app.example/' },
+      'http://app.example',
+      403,
+      'origin_mismatch',
+    ],
+    [
+      'a site, scheme http, the page on http',
+      { scheme: 'http', domain: 'app.example' },
+      'http://app.example',
+      200,
+      undefined,
+    ],
     ['a site on 8443, the page on 443', { domain: 'app.example:8443' }, 'https://app.example', 403, 'origin_mismatch'],
     ['a site on 8443, the page on 8443', { domain: 'app.example:8443' }, 'https://app.example:8443', 200, undefined],
     ['a site, the page elsewhere', { domain: 'app.example' }, 'https://evil.example', 403, 'origin_mismatch'],
@@ -280,7 +322,11 @@ describe("the message's domain and scheme agree with the browser's Origin (decis
   ];
   test.each(rows)('%s %j from %s → %d %s', async (_name, changes, origin, status, code) => {
     // Loopback messages go to the default issuer (any loopback domain), the site's to its own.
-    const target = String(changes.domain ?? '').toLowerCase().includes('app.example') ? site : issuer;
+    const target = String(changes.domain ?? '')
+      .toLowerCase()
+      .includes('app.example')
+      ? site
+      : issuer;
     const wallet = newWallet();
     const body = await signedLogin(target.url, wallet, wallet, contextFor(changes));
     const reply = await post(target.url, '/auth', body, origin);
@@ -319,7 +365,7 @@ describe('a whole signed EIP-4361 message, as standard SIWE clients send it ({ m
     return { message, signature: await signer.signMessage({ message }) };
   }
 
-  test('logs in: the token is the wallet\'s, with a session, and the nonce is taken once', async () => {
+  test("logs in: the token is the wallet's, with a session, and the nonce is taken once", async () => {
     const wallet = newWallet();
     const body = await siweBody(issuer.url, wallet);
     const reply = await post(issuer.url, '/auth', body);
@@ -376,9 +422,24 @@ describe('a whole signed EIP-4361 message, as standard SIWE clients send it ({ m
     ],
     ['another key signed', (w) => siweBody(issuer.url, w, {}, stranger), 401, 'signature_invalid'],
     ['another statement', (w) => siweBody(issuer.url, w, { statement: 'Free money' }), 401, 'statement_mismatch'],
-    ['an Expiration Time past', (w) => siweBody(issuer.url, w, { expirationTime: new Date(Date.now() - 60_000) }), 401, 'expired'],
-    ['issuedAt an hour ago', (w) => siweBody(issuer.url, w, { issuedAt: new Date(Date.now() - 3_600_000) }), 401, 'issued_at_too_old'],
-    ['a chain id the issuer has no chain for', (w) => siweBody(issuer.url, w, { chainId: 5 }), 400, 'chain_not_supported'],
+    [
+      'an Expiration Time past',
+      (w) => siweBody(issuer.url, w, { expirationTime: new Date(Date.now() - 60_000) }),
+      401,
+      'expired',
+    ],
+    [
+      'issuedAt an hour ago',
+      (w) => siweBody(issuer.url, w, { issuedAt: new Date(Date.now() - 3_600_000) }),
+      401,
+      'issued_at_too_old',
+    ],
+    [
+      'a chain id the issuer has no chain for',
+      (w) => siweBody(issuer.url, w, { chainId: 5 }),
+      400,
+      'chain_not_supported',
+    ],
     [
       'both shapes mixed (message and walletAddress)',
       async (w) => ({ ...(await siweBody(issuer.url, w)), walletAddress: w.address }),
@@ -391,7 +452,12 @@ describe('a whole signed EIP-4361 message, as standard SIWE clients send it ({ m
       400,
       'request_invalid',
     ],
-    ['a message that is no string', async (w) => ({ message: 42, signature: (await siweBody(issuer.url, w)).signature }), 400, 'message_missing'],
+    [
+      'a message that is no string',
+      async (w) => ({ message: 42, signature: (await siweBody(issuer.url, w)).signature }),
+      400,
+      'message_missing',
+    ],
     [
       'a message with CR LF line breaks',
       async (w) => {

@@ -98,12 +98,18 @@ describe('rate limits', () => {
     });
     const { url, server } = await serve(issuer.router);
     const post = (body: unknown) =>
-      fetch(`${url}/auth`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+      fetch(`${url}/auth`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
     const message = (address: string) =>
       `localhost:5173 wants you to sign in with your Ethereum account:\n${address}\n\n\nURI: http://localhost:5173\nVersion: 1\nChain ID: 1\nNonce: abcdefgh1234\nIssued At: 2024-05-01T12:00:00Z`;
     try {
       expect((await post({ message: message(WALLET), signature: '0x00' })).status).toBe(401);
-      expect((await post({ chain: 'ethereum', walletAddress: WALLET.toLowerCase(), signature: '0x00' })).status).toBe(401);
+      expect((await post({ chain: 'ethereum', walletAddress: WALLET.toLowerCase(), signature: '0x00' })).status).toBe(
+        401,
+      );
       expect((await post({ message: message(WALLET), signature: '0x00' })).status).toBe(429);
       expect((await post({ message: message(OTHER_WALLET), signature: '0x00' })).status).toBe(401);
     } finally {

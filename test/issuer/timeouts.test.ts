@@ -1,5 +1,5 @@
 /**
- * Every route of the issuer is bounded in time (`requestTimeoutMs`), its body included, over real
+ * Every route of the issuer is bounded in size (64 KiB of body) and in time (`requestTimeoutMs`), its body included, over real
  * HTTP on 127.0.0.1: an ownership resolver that never answers (with `ownershipTimeoutMs` longer
  * than the request's deadline), a store that never answers, a client that sends its headers and
  * trickles its body or never finishes it.
@@ -198,6 +198,29 @@ describe('a client that does not finish its body within requestTimeoutMs gets 40
     const body = JSON.stringify({ chain: 'ethereum', walletAddress: `0x${'1'.repeat(40)}`, locale: 'en'.repeat(100) });
     const answer = await slowClient(running.api, head(body.length), body);
     expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+  });
+});
+
+describe('a body past 64 KiB gets 413 body_too_large, and the rest is not read', () => {
+  let running: { api: string; close(): Promise<void> };
+  beforeAll(async () => {
+    running = await start({});
+  });
+  afterAll(() => running.close());
+
+  test('declared in Content-Length', async () => {
+    const reply = await postJson(running.api, '/auth/nonce', { walletAddress: 'x'.repeat(70_000) });
+    expect([reply.status, reply.body.code]).toEqual([413, 'body_too_large']);
+  });
+
+  test('sent chunked, without Content-Length: answered once past the limit, the socket closed', async () => {
+    const head =
+      'POST /auth HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n';
+    const chunk = `${(40_000).toString(16)}\r\n${'a'.repeat(40_000)}\r\n`;
+    // Two chunks pass the limit; the client would go on, but the issuer closes the socket.
+    const answer = await slowClient(running.api, head + chunk + chunk);
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect(answer).toContain('"code":"body_too_large"');
   });
 });
 
