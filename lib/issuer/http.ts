@@ -12,6 +12,7 @@ import { MAX_BODY_BYTES, readJson, RequestBodyTooLargeError, sendJson } from './
 import { authz } from './authz';
 import { getChain, listChains } from './chains';
 import type { Answer, EmulatorContext } from './context';
+import type { LimitedRoute } from './rate-limits';
 import type { CorsPolicy } from './cors';
 import { TokenGateError } from '../errors';
 import { ApiError, badRequest, fromGateError } from './errors';
@@ -33,7 +34,7 @@ interface Route {
   path: RegExp;
   handle: Handler;
   /** Counted by the rate limits: the routes a stranger reaches without a token. */
-  limited?: 'nonce' | 'login';
+  limited?: LimitedRoute;
 }
 
 const SEGMENT = '([^/]+)';
@@ -54,6 +55,8 @@ const ROUTES: readonly Route[] = [
     method: 'POST',
     path: new RegExp(`^/chains/${SEGMENT}/wallets/${SEGMENT}/tokenOwnership$`),
     handle: (context, body, [chain, wallet]) => tokenOwnership(context, body, chain!, wallet!),
+    // It asks the ownership resolver (the chain) for anyone who calls it, without a token.
+    limited: 'ownership',
   },
 ];
 
@@ -69,6 +72,7 @@ async function answer(
   context: EmulatorContext,
   req: IncomingMessage,
   path: string,
+  maxBodyBytes: number,
   bodyRead: () => void,
 ): Promise<Answer> {
   const candidates = ROUTES.filter((route) => route.path.test(path));
@@ -84,11 +88,11 @@ async function answer(
   if (route.method === 'POST') {
     checkJsonBody(req.headers['content-type']);
     try {
-      body = await readJson(req);
+      body = await readJson(req, maxBodyBytes);
     } catch (error) {
       if (error instanceof RequestBodyTooLargeError) {
         // The rest of the body is never read: the connection cannot carry another request.
-        throw new ApiError(413, 'body_too_large', `The body must be at most ${MAX_BODY_BYTES} bytes`, {
+        throw new ApiError(413, 'body_too_large', `The body must be at most ${maxBodyBytes} bytes`, {
           error: 'invalid_request',
           headers: { Connection: 'close' },
         });
@@ -97,7 +101,11 @@ async function answer(
     }
   }
   bodyRead();
-  if (route.limited) await context.rateLimits.check(route.limited, req, body);
+  if (route.limited) {
+    // The wallet of the ownership route is in its path.
+    const named = route.limited === 'ownership' ? { chain: params[0], walletAddress: params[1] } : body;
+    await context.rateLimits.check(route.limited, req, named);
+  }
   return route.handle(context, body, params);
 }
 
@@ -116,7 +124,12 @@ function routePath(url: string): string {
 /** The request handler of the issuer's API. */
 export function issuerHandler(
   context: EmulatorContext,
-  { cors, hosts, requestTimeoutMs }: { cors: CorsPolicy; hosts: HostPolicy; requestTimeoutMs: number },
+  {
+    cors,
+    hosts,
+    requestTimeoutMs,
+    maxBodyBytes = MAX_BODY_BYTES,
+  }: { cors: CorsPolicy; hosts: HostPolicy; requestTimeoutMs: number; maxBodyBytes?: number },
 ) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     const origin = typeof req.headers.origin === 'string' ? req.headers.origin : undefined;
@@ -189,7 +202,7 @@ export function issuerHandler(
       ...context,
       request: { signal: controller.signal, ...(origin !== undefined && { origin }) },
     };
-    answer(scoped, req, path, () => {
+    answer(scoped, req, path, maxBodyBytes, () => {
       readingBody = false;
     }).then(
       (result) => {

@@ -17,6 +17,7 @@ import { displayNames, type EnsOptions } from './ens';
 import { HostPolicy } from './guard';
 import { rateLimits, socketAddress, type RateLimitOptions } from './rate-limits';
 import { issuerHandler, servesPath } from './http';
+import { MAX_BODY_BYTES } from './server';
 import { KeyRing } from './key-ring';
 import { loadSigningKeys, type SigningKeyInput } from './keys';
 import type { LoginSettings } from './login';
@@ -40,6 +41,8 @@ export interface IssuerOptions {
   /**
    * JSON-RPC endpoints of the EVM chains, `{ ethereum: { rpcUrl }, polygon: { rpcUrl } }`: contract
    * wallets (EIP-1271, EIP-6492) log in through them. Without one, a chain's wallets must be EOAs.
+   * `ethereum`'s is also where ENS names are looked up (`ensUniversalResolver`: another resolver,
+   * for test chains and private deployments).
    */
   chains?: ChainsOptions;
   /**
@@ -55,6 +58,8 @@ export interface IssuerOptions {
    * Default 15000 ms.
    */
   requestTimeoutMs?: number;
+  /** The largest request body read; a larger one is answered 413 `body_too_large`. Default 65536 bytes. */
+  maxBodyBytes?: number;
   /** What logins and `/authz` prove: `evmOwnershipResolver({ rpcUrl })` or your own. Without it, requirements are refused. */
   ownership?: OwnershipResolver;
   /** The longest a login or `/authz` waits for `ownership`. Default 10000 ms. */
@@ -72,7 +77,10 @@ export interface IssuerOptions {
    * [::1], which it always answers: e.g. `['auth.example.com']`. Others get 421 `host_not_allowed`.
    */
   hosts?: string[];
-  /** Limits on `/auth/nonce` and `/auth` per client address and per wallet, shared through `store`; `false` turns them off. */
+  /**
+   * Limits on `/auth/nonce`, `/auth` and `tokenOwnership` per client address and per wallet, shared
+   * through `store`; `false` turns them off.
+   */
   rateLimits?: RateLimitOptions | false;
   /** The client's address for `rateLimits`. Default: the socket's (behind a proxy, read the proxy's header). */
   clientAddress?: (req: IncomingMessage) => string | undefined;
@@ -109,6 +117,7 @@ const KNOWN = new Set([
   'chains',
   'ens',
   'requestTimeoutMs',
+  'maxBodyBytes',
   'ownership',
   'ownershipTimeoutMs',
   'store',
@@ -185,6 +194,7 @@ export function createIssuer(options: IssuerOptions): Issuer {
   const sessionSeconds = positiveInteger('tokenLifetimeSeconds', options.tokenLifetimeSeconds, 43_200, 30 * 86_400);
   const ownershipTimeoutMs = positiveInteger('ownershipTimeoutMs', options.ownershipTimeoutMs, 10_000, 120_000);
   const requestTimeoutMs = positiveInteger('requestTimeoutMs', options.requestTimeoutMs, 15_000, 300_000);
+  const maxBodyBytes = positiveInteger('maxBodyBytes', options.maxBodyBytes, MAX_BODY_BYTES, 1_048_576);
   const cors = new CorsPolicy(options.cors);
   const hosts = new HostPolicy(options.hosts);
   const login: LoginSettings = loginSettings(audience, options.login);
@@ -226,7 +236,7 @@ export function createIssuer(options: IssuerOptions): Issuer {
         return keys.jwks();
       },
     },
-    { cors, hosts, requestTimeoutMs },
+    { cors, hosts, requestTimeoutMs, maxBodyBytes },
   );
   return {
     handler,

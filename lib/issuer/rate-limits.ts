@@ -1,5 +1,6 @@
 /**
- * Rate limits on the routes a stranger can call without a token: `/auth/nonce` and `/auth`. Each
+ * Rate limits on the routes a stranger can call without a token: `/auth/nonce`, `/auth` and
+ * `/chains/{chain}/wallets/{wallet}/tokenOwnership` (each of its calls asks the chain). Each
  * is counted per client address and per wallet, in fixed windows kept in the issuer's store, so
  * every instance sharing the store shares the counts. Past a limit: 429 `rate_limited` with
  * `Retry-After` (the seconds left in the window).
@@ -19,9 +20,12 @@ export interface RateLimitOptions {
   perWallet?: number;
 }
 
+/** The routes a stranger reaches without a token: `/auth/nonce`, `/auth`, and `tokenOwnership` (which asks the chain). */
+export type LimitedRoute = 'nonce' | 'login' | 'ownership';
+
 export interface RateLimits {
   /** Counts one request to `route`; throws the 429 when a limit is passed. */
-  check(route: 'nonce' | 'login', req: IncomingMessage, body: unknown): Promise<void>;
+  check(route: LimitedRoute, req: IncomingMessage, body: unknown): Promise<void>;
 }
 
 function count(name: string, value: unknown, fallback: number, max: number): number {

@@ -135,7 +135,7 @@ describe('picket-node against the production configuration', () => {
       .set(bearer(upgraded.accessToken))
       .expect(200, { welcome: holder.address.toLowerCase() });
 
-    const validated = (await picket.validate(upgraded.accessToken, { contractAddress: nft })) as Record<
+    const validated = (await picket.validate(upgraded.accessToken, { contractAddress: nft })) as unknown as Record<
       string,
       unknown
     >;
@@ -145,7 +145,7 @@ describe('picket-node against the production configuration', () => {
       chain: 'ethereum',
       walletAddress: holder.address,
       contractAddress: nft,
-    } as Parameters<Picket['tokenOwnership']>[0])) as Record<string, unknown>;
+    } as Parameters<Picket['tokenOwnership']>[0])) as unknown as Record<string, unknown>;
     expect(ownership).toMatchObject({ allowed: true, tokenBalance: '1' });
 
     const logout = await postJson(api, '/auth/logout', { accessToken: upgraded.accessToken });

@@ -118,6 +118,28 @@ describe('rate limits', () => {
     }
   });
 
+  test('tokenOwnership (it asks the chain for anyone) is counted per wallet of its path, apart from the login routes', async () => {
+    const issuer = createIssuer({ issuer: 'i', audience: AUDIENCE, ephemeralKey: true, rateLimits: { perWallet: 2 } });
+    const { url, server } = await serve(issuer.router);
+    const ask = (wallet: string) =>
+      fetch(`${url}/chains/ethereum/wallets/${wallet}/tokenOwnership`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ contractAddress: OTHER_WALLET }),
+      });
+    try {
+      const statuses = [(await ask(WALLET)).status, (await ask(WALLET)).status];
+      expect(statuses.every((status) => status !== 429)).toBe(true);
+      const third = await ask(WALLET.toLowerCase());
+      expect([third.status, third.headers.get('retry-after') !== null]).toEqual([429, true]);
+      expect((await ask(OTHER_WALLET)).status).not.toBe(429);
+      expect((await nonce(url, WALLET)).status).toBe(200);
+    } finally {
+      await closeServer(server);
+      await issuer.close();
+    }
+  });
+
   test('instances sharing a store share the counts', async () => {
     const store = memoryIssuerStore();
     const options = {

@@ -224,7 +224,31 @@ describe('a body past 64 KiB gets 413 body_too_large, and the rest is not read',
   });
 });
 
-describe('requestTimeoutMs is checked at startup', () => {
+test('maxBodyBytes sets the limit: 1024 refuses a body of 2000 bytes, takes one of 500', async () => {
+  const running = await start({ maxBodyBytes: 1024 });
+  try {
+    const big = await postJson(running.api, '/auth/nonce', { walletAddress: 'x'.repeat(2000) });
+    expect([big.status, big.body.code, big.body.msg]).toEqual([
+      413,
+      'body_too_large',
+      'The body must be at most 1024 bytes',
+    ]);
+    const small = await postJson(running.api, '/auth/nonce', { walletAddress: 'x'.repeat(500) });
+    expect([small.status, small.body.code]).toEqual([400, 'request_invalid']);
+  } finally {
+    await running.close();
+  }
+});
+
+describe('requestTimeoutMs and maxBodyBytes are checked at startup', () => {
+  test.each<[string, unknown]>([
+    ['0', 0],
+    ['more than 1 MiB', 1_048_577],
+  ])('maxBodyBytes %s throws an OptionsError naming maxBodyBytes', (_case, value) => {
+    const options = { ...BASE, maxBodyBytes: value } as IssuerOptions;
+    expect(() => createIssuer(options)).toThrow('"maxBodyBytes"');
+  });
+
   test.each<[string, unknown]>([
     ['0', 0],
     ['a fraction', 1.5],
