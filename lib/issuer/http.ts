@@ -8,7 +8,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { JWKS_CACHE_CONTROL } from './keys';
-import { MAX_BODY_BYTES, readJson, RequestBodyTooLargeError, sendJson } from './server';
+import { MAX_BODY_BYTES, readJson, RequestBodyConsumedError, RequestBodyTooLargeError, sendJson } from './server';
 import { authz } from './authz';
 import { getChain, listChains } from './chains';
 import type { Answer, EmulatorContext } from './context';
@@ -96,6 +96,13 @@ async function answer(
           error: 'invalid_request',
           headers: { Connection: 'close' },
         });
+      }
+      if (error instanceof RequestBodyConsumedError) {
+        throw new ApiError(
+          500,
+          'body_consumed',
+          'The request body was read before the issuer: mount issuer.router before any body parser (express.json())',
+        );
       }
       throw badRequest('request_invalid', 'The body must be JSON');
     }

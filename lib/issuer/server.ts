@@ -10,9 +10,19 @@ export class RequestBodyTooLargeError extends Error {
   override name = 'RequestBodyTooLargeError';
 }
 
+/** A body some other middleware read before the issuer (`express.json()` mounted first). */
+export class RequestBodyConsumedError extends Error {
+  override name = 'RequestBodyConsumedError';
+}
+
 /** Reads a JSON body of at most `limit` bytes; rejects on anything else (`RequestBodyTooLargeError` past the limit). */
 export function readJson(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<unknown> {
   return new Promise((resolve, reject) => {
+    if (req.readableEnded) {
+      // Read already, by a body parser mounted before the issuer's router: nothing will arrive.
+      reject(new RequestBodyConsumedError('the request body was read before the issuer saw it'));
+      return;
+    }
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit) {
       reject(new RequestBodyTooLargeError(`declared body of ${declared} bytes`));

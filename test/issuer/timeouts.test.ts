@@ -9,6 +9,8 @@
  * up; and a token or session made after the client was told the request timed out.
  */
 import net from 'node:net';
+import { createServer } from 'node:http';
+import express from 'express';
 import { decodeJwt } from 'jose';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { OptionsError } from '../../lib';
@@ -16,6 +18,7 @@ import { createIssuer, memoryIssuerStore, type IssuerOptions, type IssuerStore }
 import { listen, type RunningServer } from '../../lib/issuer/server';
 import type { OwnershipResolver } from '../../lib/ownership/resolvers/types';
 import { APES_CONTRACT, AUDIENCE } from '../helpers/fixtures';
+import { closeServer, listen as listenOn } from '../helpers/net';
 import { loginToken, postJson, walletLogin } from '../helpers/wallet-login';
 
 const BASE: IssuerOptions = { issuer: 'auth.example.com', audience: AUDIENCE, ephemeralKey: true, rateLimits: false };
@@ -237,6 +240,26 @@ test('maxBodyBytes sets the limit: 1024 refuses a body of 2000 bytes, takes one 
     expect([small.status, small.body.code]).toEqual([400, 'request_invalid']);
   } finally {
     await running.close();
+  }
+});
+
+test('a body a parser read before the router (express.json() mounted first) is a 500 naming the mount order, not a wait', async () => {
+  const issuer = createIssuer({ ...BASE, requestTimeoutMs: 120_000 });
+  const app = express();
+  app.use(express.json());
+  app.use('/api/v1', issuer.router);
+  const server = createServer(app);
+  const port = await listenOn(server);
+  try {
+    const reply = await postJson(`http://127.0.0.1:${port}/api/v1`, '/auth/nonce', {
+      chain: 'ethereum',
+      walletAddress: `0x${'1'.repeat(40)}`,
+    });
+    expect([reply.status, reply.body.code]).toEqual([500, 'body_consumed']);
+    expect(reply.body.msg).toContain('before any body parser');
+  } finally {
+    await closeServer(server);
+    await issuer.close();
   }
 });
 
