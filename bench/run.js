@@ -40,6 +40,13 @@ const GROUPS = {
     framework: 'Express',
     targets: [
       { name: 'baseline', label: 'Express, no auth (baseline)', file: 'baseline.js', baseline: true },
+      {
+        name: 'noop',
+        label: 'Express + a no-op middleware (floor)',
+        file: 'noop.js',
+        floor: true,
+        scenarios: ['hot'],
+      },
       { name: 'token-gate', label: 'express-token-gate', file: 'token-gate.js', ours: true },
       { name: 'jose', label: 'jose (direct)', file: 'jose.js' },
       { name: 'oauth2-jwt-bearer', label: 'express-oauth2-jwt-bearer', file: 'oauth2-jwt-bearer.js' },
@@ -54,6 +61,13 @@ const GROUPS = {
     framework: 'Fastify',
     targets: [
       { name: 'fastify-baseline', label: 'Fastify, no auth (baseline)', file: 'fastify-baseline.js', baseline: true },
+      {
+        name: 'fastify-noop',
+        label: 'Fastify + a no-op preHandler (floor)',
+        file: 'fastify-noop.js',
+        floor: true,
+        scenarios: ['hot'],
+      },
       {
         name: 'fastify-token-gate',
         label: 'express-token-gate/fastify',
@@ -92,6 +106,12 @@ function pick(all, env, key) {
 const TARGETS = pick(ALL_TARGETS, process.env.BENCH_TARGETS, (t) => t.name);
 const SCENARIOS = pick(['hot', 'cold', 'hostile'], process.env.BENCH_SCENARIOS ?? ALL_SCENARIOS.join(','), (s) => s);
 const BASELINE = ALL_TARGETS.find((t) => t.baseline);
+/**
+ * Whether `target` is measured in `scenario`. A floor target (the framework with one middleware
+ * that does nothing) answers every request alike, so only the hot scenario has a use for it: the
+ * framework's own cost of any middleware, against which a cache hit's cost is read.
+ */
+const runsIn = (target, scenario) => target.scenarios === undefined || target.scenarios.includes(scenario);
 const FULL =
   GROUP === 'express' && !quick && TARGETS.length === ALL_TARGETS.length && SCENARIOS.length === ALL_SCENARIOS.length;
 const SVG =
@@ -254,7 +274,7 @@ async function sanity(target, valid, wallet, invalid) {
   };
   const good = await call(valid);
   const problems = [];
-  if (!target.baseline) {
+  if (!target.baseline && !target.floor) {
     const seen = good.status === 200 ? JSON.parse(good.body).wallet : null;
     if (good.status !== 200 || String(seen).toLowerCase() !== wallet.toLowerCase())
       problems.push(`valid token: ${good.status} ${good.body}`);
@@ -340,7 +360,7 @@ function chart(info, results) {
   };
   const spare = ['#00838f', '#795548', '#5d4037'];
   const colour = (target, i) => colours[target.name] ?? spare[i % spare.length];
-  const rps = (scenario, target) => median(results[scenario][target.name].map((r) => r.rps));
+  const rps = (scenario, target) => median((results[scenario][target.name] ?? []).map((r) => r.rps));
   const top = Math.max(...SCENARIOS.flatMap((s) => TARGETS.map((t) => rps(s, t))).filter(Number.isFinite));
   const step = top > 20000 ? 5000 : top > 8000 ? 2000 : top > 2000 ? 1000 : 500;
   const yMax = Math.ceil((top * 1.08) / step) * step;
@@ -433,6 +453,7 @@ function report(info, results, sanityProblems, memory, jwksCounts, elapsedS) {
     lines.push(`|---|---:|---:|${reference ? '---:|' : ''}---:|---:|---:|---:|---:|${hostile ? '---:|' : ''}`);
     for (const target of TARGETS) {
       const runs = results[scenario][target.name];
+      if (!runsIn(target, scenario)) continue;
       const wrapped = runs.some((r) => r.wrapped) ? ' (pool wrapped!)' : '';
       lines.push(
         `| ${target.label}${wrapped} | ${fmt(median(runs.map((r) => r.rps)))} | ${fmt(ratio(scenario, target.name), 2)} | ` +
@@ -446,7 +467,7 @@ function report(info, results, sanityProblems, memory, jwksCounts, elapsedS) {
     lines.push('');
   }
   const ours = TARGETS.find((t) => t.ours);
-  const peers = TARGETS.filter((t) => !t.ours && !t.baseline);
+  const peers = TARGETS.filter((t) => !t.ours && !t.baseline && !t.floor);
   const yes = (ok) => (ok ? 'yes' : '**no**');
   if (GROUP === 'fastify' && ours && reference && SCENARIOS.includes('hot')) {
     lines.push(`### Goals (${ours.label})`);
@@ -457,6 +478,13 @@ function report(info, results, sanityProblems, memory, jwksCounts, elapsedS) {
     const ahead = versus('hot', ours.name, reference.name);
     lines.push(`| hot ≥ 0.85 × Fastify baseline | ${fmt(hot, 2)} × | ${yes(hot >= 0.85)} |`);
     lines.push(`| hot ahead of ${reference.label} | ${fmt(ahead, 2)} × | ${yes(ahead > 1)} |`);
+    const floor = TARGETS.find((t) => t.floor);
+    if (floor) {
+      const cpu = (name) => median(results.hot[name].map((r) => r.cpuUs));
+      lines.push(
+        `| (not a goal) hot: CPU per request above ${floor.label} | ${fmt(cpu(ours.name) - cpu(floor.name), 1)} µs (floor ${fmt(cpu(floor.name) - cpu(BASELINE.name), 1)} µs above the baseline) | n/a |`,
+      );
+    }
     const tuned = TARGETS.find((t) => t.tuned);
     if (tuned) {
       const aheadTuned = versus('hot', ours.name, tuned.name);
@@ -581,7 +609,8 @@ async function main() {
 
     log(`warm-up: ${WARMUP} s per target and scenario`);
     for (const scenario of SCENARIOS) {
-      for (const target of targets) await measure(target, scenario, pools, warmupSlice, WARMUP, jwks.child);
+      for (const target of targets)
+        if (runsIn(target, scenario)) await measure(target, scenario, pools, warmupSlice, WARMUP, jwks.child);
     }
 
     const results = Object.fromEntries(SCENARIOS.map((s) => [s, Object.fromEntries(targets.map((t) => [t.name, []]))]));
@@ -589,6 +618,7 @@ async function main() {
       const order = targets.slice(round % targets.length).concat(targets.slice(0, round % targets.length));
       for (const scenario of SCENARIOS) {
         for (const target of order) {
+          if (!runsIn(target, scenario)) continue;
           await sleep(200);
           const r = await measure(target, scenario, pools, round, DURATION, jwks.child);
           results[scenario][target.name].push(r);

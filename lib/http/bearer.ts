@@ -39,6 +39,29 @@ export function authorizationValues(joined: string | null | undefined): string[]
   return joined.includes(',') ? joined.split(NEXT_CREDENTIAL) : [joined];
 }
 
+/**
+ * What follows `Bearer ` (any case, one space) in a single Authorization line, unchecked: the
+ * key a verified-token cache is asked for before the line's syntax is read. Only a cache hit may
+ * use it (every cached token passed `fromHeader`'s checks when it was first seen); anything else
+ * goes through `tokenOf`. Undefined for any other shape.
+ */
+export function bearerCandidate(values: readonly string[]): string | undefined {
+  if (values.length !== 1) return undefined;
+  const value = values[0]!;
+  if (
+    value.length < 8 ||
+    value.charCodeAt(6) !== 32 ||
+    (value.charCodeAt(0) | 32) !== 98 ||
+    (value.charCodeAt(1) | 32) !== 101 ||
+    (value.charCodeAt(2) | 32) !== 97 ||
+    (value.charCodeAt(3) | 32) !== 114 ||
+    (value.charCodeAt(4) | 32) !== 101 ||
+    (value.charCodeAt(5) | 32) !== 114
+  )
+    return undefined;
+  return value.slice(7);
+}
+
 /** The bearer token in the Authorization header; undefined when there is none (or another scheme). */
 function fromHeader(values: readonly string[]): string | undefined {
   if (values.length === 0) return undefined;

@@ -17,7 +17,8 @@ import { compileRequirements, type TokenRequirements } from '../ownership/requir
 import { parseRouteRevalidate, Revalidator, type LiveCheck, type RequireTokensOptions } from '../ownership/revalidate';
 import { compileClaimCheck, type ClaimCheck } from '../ownership/claim-check';
 import { decisionChannel, type DecisionSource } from '../diagnostics';
-import { tokenOf } from './bearer';
+import { bearerCandidate, tokenOf } from './bearer';
+import { MAX_CACHED_TOKEN_LENGTH } from '../token/cache';
 import { toWallet, type Wallet } from './wallet';
 
 /**
@@ -108,6 +109,8 @@ export function createGateCore(options?: TokenGateOptions): GateCore {
     maxTokenLifetime: resolved.maxTokenLifetime,
   });
   const { getToken, realm, allowPreflight, allowQueryToken, claims: gateRule } = resolved;
+  // No getToken and no query token: the Authorization header is the only place a token can be.
+  const headerOnly = getToken === undefined && !allowQueryToken;
   if (resolved.logger) {
     for (const keySet of new Set(keySets.values())) {
       const shared = keySet instanceof KeySetView ? keySet.shared : keySet;
@@ -153,9 +156,28 @@ export function createGateCore(options?: TokenGateOptions): GateCore {
      */
     function authenticate(req: R, optional: boolean): Wallet | undefined | Promise<Wallet | undefined> {
       const request = reader.request(req);
-      const token = tokenOf(reader.authorization(req), getToken, request, allowQueryToken ? urlOf(req) : undefined);
+      const lines = reader.authorization(req);
+      // The common request, one `Bearer <token>` line and no other place a token could come from:
+      // the cache is asked first, and a hit needs no second reading of the header's syntax (a
+      // cached token passed it when first seen). A miss goes the whole way, without a second lookup.
+      let asked: string | undefined;
+      if (headerOnly) {
+        const candidate = bearerCandidate(lines);
+        if (candidate !== undefined && candidate.length <= MAX_CACHED_TOKEN_LENGTH) {
+          const earlier = recall(req) as (Wallet & { [ours]?: true }) | undefined | null;
+          if (earlier !== undefined && earlier !== null && earlier[ours] === true && earlier.token === candidate)
+            return earlier;
+          const hit = verifier.verifyCached(candidate, request);
+          if (hit instanceof Promise) return hit.then((claims) => attach(req, candidate, claims));
+          if (hit !== undefined) return attach(req, candidate, hit);
+          asked = candidate;
+        }
+      }
+      const token = tokenOf(lines, getToken, request, allowQueryToken ? urlOf(req) : undefined);
       // An asynchronous getToken: the same steps once it has answered.
       if (token instanceof Promise) return token.then((found) => authenticateWith(req, request, found, optional));
+      if (token !== undefined && token === asked)
+        return verifier.verifyUncached(token, request).then((claims) => attach(req, token, claims));
       return authenticateWith(req, request, token, optional);
     }
 

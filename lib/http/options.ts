@@ -106,7 +106,7 @@ export interface IssuerOptions {
 }
 
 /**
- * The default of every option that has one, in one place (the README's Options table shows the
+ * The default of every option that has one, in one place (the Options table of docs/options.md shows the
  * same values). `issuer` and `jwksUri` apply when the environment names none either.
  */
 export const DEFAULTS = {

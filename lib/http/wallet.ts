@@ -44,9 +44,24 @@ export type WalletRequest<P extends string = 'wallet', R extends object = import
   [K in P]: Wallet;
 };
 
+/**
+ * The address key of cached claims, worked out once: every request presenting a cached token
+ * shares its frozen claims, so the key is remembered with them instead of recomputed per request.
+ */
+const addressKeys = new WeakMap<AccessTokenClaims, string>();
+
+function addressOf(claims: AccessTokenClaims): string {
+  let address = addressKeys.get(claims);
+  if (address === undefined) {
+    address = addressKey(claims.chain, claims.walletAddress);
+    addressKeys.set(claims, address);
+  }
+  return address;
+}
+
 export function toWallet(claims: AccessTokenClaims, token: string): Wallet {
   return {
-    address: addressKey(claims.chain, claims.walletAddress),
+    address: addressOf(claims),
     displayAddress: claims.displayAddress,
     chain: claims.chain,
     network: claims.network,

@@ -5,6 +5,8 @@
  * decides and the answer is a new token proving the requirement too. Requirements `{}` (picket-js's
  * `isCurrentUserAuthorized` without any) ask for nothing new. With `revalidate`, every proof the
  * old token carries is taken again from the table: what the wallet sold is no longer proven.
+ * A new token's `displayAddress` is the wallet's ENS name as it is now (see `./ens`), when the
+ * issuer looks names up.
  */
 import { decodeJwt } from 'jose';
 import { InsufficientScopeError } from '../errors';
@@ -14,6 +16,7 @@ import {
   authState,
   bodyObject,
   optionalRequirementsFor,
+  stillAnswering,
   verifyToken,
   type Answer,
   type EmulatorContext,
@@ -38,12 +41,25 @@ export async function authz(context: EmulatorContext, input: unknown): Promise<A
       if (!(error instanceof InsufficientScopeError)) throw error;
     }
   }
-  const upgrade = await withHoldings(context.ownership, context.ownershipTimeoutMs, claims, (held) => {
-    const current = revalidate ? reproveClaims(claims, held) : claims;
-    return requirement ? upgradeClaims(current, requirement, held) : { claims: current };
-  });
+  // A new token shows the wallet's name as ENS gives it now (cached, bounded): the same rule as a login's.
+  const shown = context.names.looksUp(claims.chain)
+    ? context.names.displayAddress(claims.chain, claims.walletAddress)
+    : undefined;
+  const upgrade = await withHoldings(
+    context.ownership,
+    context.ownershipTimeoutMs,
+    claims,
+    (held) => {
+      const current = revalidate ? reproveClaims(claims, held) : claims;
+      return requirement ? upgradeClaims(current, requirement, held) : { claims: current };
+    },
+    context.request?.signal,
+  );
   if ('refusal' in upgrade) throw fromGateError(upgrade.refusal);
-  return { status: 200, body: answer(await context.signer.reissue(upgrade.claims)) };
+  const upgraded: Record<string, unknown> = { ...upgrade.claims };
+  if (shown) upgraded.displayAddress = await shown;
+  stillAnswering(context);
+  return { status: 200, body: answer(await context.signer.reissue(upgraded)) };
 }
 
 /** `AuthState`, plus the decoded claims the kit has always returned. */

@@ -12,7 +12,8 @@ import type { RateLimits } from './rate-limits';
 import type { TokenSigner } from './signer';
 import type { ContractWallets, LoginSettings } from './login';
 import type { IssuerStore } from './store/store';
-import { badRequest, fromGateError } from './errors';
+import type { DisplayNames } from './ens';
+import { ApiError, badRequest, fromGateError } from './errors';
 
 export interface EmulatorContext {
   signer: TokenSigner;
@@ -30,8 +31,28 @@ export interface EmulatorContext {
   store: IssuerStore;
   /** Contract-wallet signatures, through the RPC URLs of `chains`. */
   contractWallets: ContractWallets;
+  /** `displayAddress` of a wallet: its ENS name when one answers in time, the address otherwise. */
+  names: DisplayNames;
+  /** The request being answered: set per request by the HTTP handler. */
+  request?: RequestScope;
   /** The JWKS document; called once per fetch (the issuer counts them). */
   jwks(): unknown;
+}
+
+/** What one request's routes know of it besides its body. */
+export interface RequestScope {
+  /** Aborts when the request's deadline has passed and it was answered 408 or 503. */
+  signal: AbortSignal;
+  /** The browser's `Origin`, when it sent one. */
+  origin?: string;
+}
+
+/**
+ * Throws once the request has been answered for its deadline: nothing is taken, started or
+ * signed for a client that was told it timed out.
+ */
+export function stillAnswering(context: EmulatorContext): void {
+  if (context.request?.signal.aborted) throw new ApiError(503, 'timeout', 'The request took too long: try again');
 }
 
 /** An answer: status and JSON body. */

@@ -12,6 +12,8 @@ const ERROR_BY_STATUS: Record<number, string> = {
   403: 'insufficient_scope',
   404: 'not_found',
   405: 'method_not_allowed',
+  408: 'invalid_request',
+  413: 'invalid_request',
   415: 'invalid_request',
   421: 'invalid_request',
   500: 'server_error',

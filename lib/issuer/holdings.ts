@@ -45,6 +45,8 @@ export async function withHoldings<T>(
   timeoutMs: number,
   holder: Holder,
   proof: (held: Holdings) => T,
+  /** The request's own deadline: when it aborts first, the resolver is let go at once. */
+  abandoned?: AbortSignal,
 ): Promise<T> {
   const keyOf = (item: Item) => `${item.kind}|${addressKey(holder.chain, item.address)}|${item.id ?? ''}`;
   const asked = new Map<string, Item>();
@@ -58,6 +60,9 @@ export async function withHoldings<T>(
   let held: ReadonlyMap<string, string | undefined>;
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  const letGo = () => controller.abort(new Error('the request was answered for its deadline'));
+  if (abandoned?.aborted) letGo();
+  abandoned?.addEventListener('abort', letGo, { once: true });
   try {
     const answers = await Promise.all(
       [...asked].map(async ([key, item]) => {
@@ -87,6 +92,7 @@ export async function withHoldings<T>(
     });
   } finally {
     clearTimeout(timer);
+    abandoned?.removeEventListener('abort', letGo);
   }
   return proof((item) => held.get(keyOf(item)));
 }

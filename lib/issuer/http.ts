@@ -4,13 +4,15 @@
  * `{ code, msg }` errors.
  * Before any route: the request guard (`./guard`): served host names, allowed origins for what
  * changes state, JSON bodies.
+ * Every request has one deadline (`requestTimeoutMs`), its body included.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { JWKS_CACHE_CONTROL } from './keys';
-import { readJson, sendJson } from './server';
+import { MAX_BODY_BYTES, readJson, RequestBodyConsumedError, RequestBodyTooLargeError, sendJson } from './server';
 import { authz } from './authz';
 import { getChain, listChains } from './chains';
 import type { Answer, EmulatorContext } from './context';
+import type { LimitedRoute } from './rate-limits';
 import type { CorsPolicy } from './cors';
 import { TokenGateError } from '../errors';
 import { ApiError, badRequest, fromGateError } from './errors';
@@ -32,7 +34,7 @@ interface Route {
   path: RegExp;
   handle: Handler;
   /** Counted by the rate limits: the routes a stranger reaches without a token. */
-  limited?: 'nonce' | 'login';
+  limited?: LimitedRoute;
 }
 
 const SEGMENT = '([^/]+)';
@@ -53,6 +55,8 @@ const ROUTES: readonly Route[] = [
     method: 'POST',
     path: new RegExp(`^/chains/${SEGMENT}/wallets/${SEGMENT}/tokenOwnership$`),
     handle: (context, body, [chain, wallet]) => tokenOwnership(context, body, chain!, wallet!),
+    // It asks the ownership resolver (the chain) for anyone who calls it, without a token.
+    limited: 'ownership',
   },
 ];
 
@@ -64,7 +68,13 @@ function decodeSegments(match: RegExpExecArray): string[] {
   }
 }
 
-async function answer(context: EmulatorContext, req: IncomingMessage, path: string): Promise<Answer> {
+async function answer(
+  context: EmulatorContext,
+  req: IncomingMessage,
+  path: string,
+  maxBodyBytes: number,
+  bodyRead: () => void,
+): Promise<Answer> {
   const candidates = ROUTES.filter((route) => route.path.test(path));
   if (candidates.length === 0) throw new ApiError(404, 'not_found', 'The issuer has no such route');
   const route = candidates.find((r) => r.method === req.method);
@@ -78,12 +88,31 @@ async function answer(context: EmulatorContext, req: IncomingMessage, path: stri
   if (route.method === 'POST') {
     checkJsonBody(req.headers['content-type']);
     try {
-      body = await readJson(req);
-    } catch {
+      body = await readJson(req, maxBodyBytes);
+    } catch (error) {
+      if (error instanceof RequestBodyTooLargeError) {
+        // The rest of the body is never read: the connection cannot carry another request.
+        throw new ApiError(413, 'body_too_large', `The body must be at most ${maxBodyBytes} bytes`, {
+          error: 'invalid_request',
+          headers: { Connection: 'close' },
+        });
+      }
+      if (error instanceof RequestBodyConsumedError) {
+        throw new ApiError(
+          500,
+          'body_consumed',
+          'The request body was read before the issuer: mount issuer.router before any body parser (express.json())',
+        );
+      }
       throw badRequest('request_invalid', 'The body must be JSON');
     }
   }
-  if (route.limited) await context.rateLimits.check(route.limited, req, body);
+  bodyRead();
+  if (route.limited) {
+    // The wallet of the ownership route is in its path.
+    const named = route.limited === 'ownership' ? { chain: params[0], walletAddress: params[1] } : body;
+    await context.rateLimits.check(route.limited, req, named);
+  }
   return route.handle(context, body, params);
 }
 
@@ -100,7 +129,15 @@ function routePath(url: string): string {
 }
 
 /** The request handler of the issuer's API. */
-export function issuerHandler(context: EmulatorContext, { cors, hosts }: { cors: CorsPolicy; hosts: HostPolicy }) {
+export function issuerHandler(
+  context: EmulatorContext,
+  {
+    cors,
+    hosts,
+    requestTimeoutMs,
+    maxBodyBytes = MAX_BODY_BYTES,
+  }: { cors: CorsPolicy; hosts: HostPolicy; requestTimeoutMs: number; maxBodyBytes?: number },
+) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     const origin = typeof req.headers.origin === 'string' ? req.headers.origin : undefined;
     const path = routePath(req.url ?? '/');
@@ -111,6 +148,7 @@ export function issuerHandler(context: EmulatorContext, { cors, hosts }: { cors:
           : error instanceof TokenGateError
             ? fromGateError(error)
             : new ApiError(500, 'server_error', 'The issuer failed to answer');
+      if (refusal.headers.Connection === 'close') res.once('finish', () => req.socket.destroy());
       sendJson(res, refusal.status, refusal.body, { ...cors.headersFor(origin), ...refusal.headers });
     };
 
@@ -137,11 +175,56 @@ export function issuerHandler(context: EmulatorContext, { cors, hosts }: { cors:
       fail(error);
       return;
     }
-    answer(context, req, path).then((result) => {
-      const headers = cors.headersFor(origin);
-      // The key set may be cached; everything else is an answer about one session.
-      if (path === '/.well-known/jwks.json') headers['Cache-Control'] = JWKS_CACHE_CONTROL;
-      sendJson(res, result.status, result.body, headers);
-    }, fail);
+    // One deadline for the whole request, its body included. Reached while the body is still
+    // arriving (a client trickling it, or never finishing it): 408 and the connection is dropped.
+    // Reached after: 503 with Retry-After, and the route's work is abandoned (`stillAnswering`):
+    // nothing is signed, started or taken for an answer already sent.
+    const controller = new AbortController();
+    let readingBody = true;
+    const timer = setTimeout(() => {
+      if (res.headersSent) return;
+      controller.abort();
+      if (readingBody) {
+        const refusal = new ApiError(
+          408,
+          'request_timeout',
+          `The request body did not arrive within ${requestTimeoutMs} ms`,
+        );
+        res.once('finish', () => req.socket.destroy());
+        sendJson(res, 408, refusal.body, { ...cors.headersFor(origin), Connection: 'close' });
+      } else {
+        const refusal = new ApiError(
+          503,
+          'timeout',
+          `The issuer could not answer within ${requestTimeoutMs} ms: try again`,
+          {
+            headers: { 'Retry-After': '1' },
+          },
+        );
+        sendJson(res, 503, refusal.body, { ...cors.headersFor(origin), ...refusal.headers });
+      }
+    }, requestTimeoutMs);
+    timer.unref?.();
+    const scoped: EmulatorContext = {
+      ...context,
+      request: { signal: controller.signal, ...(origin !== undefined && { origin }) },
+    };
+    answer(scoped, req, path, maxBodyBytes, () => {
+      readingBody = false;
+    }).then(
+      (result) => {
+        clearTimeout(timer);
+        if (controller.signal.aborted || res.headersSent) return;
+        const headers = cors.headersFor(origin);
+        // The key set may be cached; everything else is an answer about one session.
+        if (path === '/.well-known/jwks.json') headers['Cache-Control'] = JWKS_CACHE_CONTROL;
+        sendJson(res, result.status, result.body, headers);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        if (controller.signal.aborted || res.headersSent) return;
+        fail(error);
+      },
+    );
   };
 }

@@ -13,9 +13,11 @@ import { resolveOptions } from '../http/options';
 import type { OwnershipResolver } from '../ownership/resolvers/types';
 import { TokenVerifier } from '../token/verify';
 import { CorsPolicy, type CorsOptions } from './cors';
+import { displayNames, type EnsOptions } from './ens';
 import { HostPolicy } from './guard';
 import { rateLimits, socketAddress, type RateLimitOptions } from './rate-limits';
 import { issuerHandler, servesPath } from './http';
+import { MAX_BODY_BYTES } from './server';
 import { KeyRing } from './key-ring';
 import { loadSigningKeys, type SigningKeyInput } from './keys';
 import type { LoginSettings } from './login';
@@ -39,8 +41,25 @@ export interface IssuerOptions {
   /**
    * JSON-RPC endpoints of the EVM chains, `{ ethereum: { rpcUrl }, polygon: { rpcUrl } }`: contract
    * wallets (EIP-1271, EIP-6492) log in through them. Without one, a chain's wallets must be EOAs.
+   * `ethereum`'s is also where ENS names are looked up (`ensUniversalResolver`: another resolver,
+   * for test chains and private deployments).
    */
   chains?: ChainsOptions;
+  /**
+   * `displayAddress` from ENS, when `chains.ethereum.rpcUrl` is set: the wallet's primary name,
+   * bounded by `timeoutMs` (default 1000) and cached per address (`cacheSeconds`, default 300;
+   * `maxEntries`, default 10000); the checksummed address whenever ENS has no acceptable name in
+   * time. `false` turns lookups off.
+   */
+  ens?: EnsOptions | false;
+  /**
+   * The longest one request may take, its body included: then 408 `request_timeout` while the
+   * body is still arriving, 503 `timeout` with `Retry-After` after, and nothing is signed for it.
+   * Default 15000 ms.
+   */
+  requestTimeoutMs?: number;
+  /** The largest request body read; a larger one is answered 413 `body_too_large`. Default 65536 bytes. */
+  maxBodyBytes?: number;
   /** What logins and `/authz` prove: `evmOwnershipResolver({ rpcUrl })` or your own. Without it, requirements are refused. */
   ownership?: OwnershipResolver;
   /** The longest a login or `/authz` waits for `ownership`. Default 10000 ms. */
@@ -58,7 +77,10 @@ export interface IssuerOptions {
    * [::1], which it always answers: e.g. `['auth.example.com']`. Others get 421 `host_not_allowed`.
    */
   hosts?: string[];
-  /** Limits on `/auth/nonce` and `/auth` per client address and per wallet, shared through `store`; `false` turns them off. */
+  /**
+   * Limits on `/auth/nonce`, `/auth` and `tokenOwnership` per client address and per wallet, shared
+   * through `store`; `false` turns them off.
+   */
   rateLimits?: RateLimitOptions | false;
   /** The client's address for `rateLimits`. Default: the socket's (behind a proxy, read the proxy's header). */
   clientAddress?: (req: IncomingMessage) => string | undefined;
@@ -93,6 +115,9 @@ const KNOWN = new Set([
   'ephemeralKey',
   'login',
   'chains',
+  'ens',
+  'requestTimeoutMs',
+  'maxBodyBytes',
   'ownership',
   'ownershipTimeoutMs',
   'store',
@@ -168,10 +193,13 @@ export function createIssuer(options: IssuerOptions): Issuer {
   }
   const sessionSeconds = positiveInteger('tokenLifetimeSeconds', options.tokenLifetimeSeconds, 43_200, 30 * 86_400);
   const ownershipTimeoutMs = positiveInteger('ownershipTimeoutMs', options.ownershipTimeoutMs, 10_000, 120_000);
+  const requestTimeoutMs = positiveInteger('requestTimeoutMs', options.requestTimeoutMs, 15_000, 300_000);
+  const maxBodyBytes = positiveInteger('maxBodyBytes', options.maxBodyBytes, MAX_BODY_BYTES, 1_048_576);
   const cors = new CorsPolicy(options.cors);
   const hosts = new HostPolicy(options.hosts);
   const login: LoginSettings = loginSettings(audience, options.login);
-  const wallets = contractWallets(options.chains);
+  const { ens: ensChains, ...wallets } = contractWallets(options.chains);
+  const names = displayNames(options.ens, ensChains);
   const chain = options.chain ?? 'ethereum';
 
   const keys = KeyRing.from(loadSigningKeys(options.signingKeys ?? { ephemeral: true }));
@@ -202,12 +230,13 @@ export function createIssuer(options: IssuerOptions): Issuer {
       login,
       store,
       contractWallets: wallets,
+      names,
       jwks() {
         jwksHits += 1;
         return keys.jwks();
       },
     },
-    { cors, hosts },
+    { cors, hosts, requestTimeoutMs, maxBodyBytes },
   );
   return {
     handler,
@@ -223,7 +252,8 @@ export function createIssuer(options: IssuerOptions): Issuer {
   };
 }
 
-export type { ChainsOptions, LoginOptions } from './login-options';
+export type { ChainOptions, ChainsOptions, LoginOptions } from './login-options';
+export type { EnsOptions } from './ens';
 export type { RateLimitOptions } from './rate-limits';
 export type { CorsOptions } from './cors';
 export type { SigningKeyInput } from './keys';

@@ -14,6 +14,8 @@ import {
   type DomainPolicy,
 } from './siwe';
 import { asciiLowerCase } from './siwe/grammar';
+import type { EnsChain } from './ens';
+import { isEvmAddress } from '../chain/address';
 
 export interface LoginOptions {
   /** The message format `/auth/nonce` announces: `'siwe'` (EIP-4361, default) or `'simple'`. */
@@ -32,8 +34,15 @@ export interface LoginOptions {
   nonceTtlSeconds?: number;
 }
 
+/** One chain of `chains`: its JSON-RPC endpoint and, for test chains and private deployments, its ENS Universal Resolver. */
+export interface ChainOptions {
+  rpcUrl: string;
+  /** The ENS Universal Resolver to ask for `displayAddress` (`ethereum` only). Default viem's for mainnet. */
+  ensUniversalResolver?: string;
+}
+
 /** `chains` of `createIssuer`: `{ ethereum: { rpcUrl }, polygon: { rpcUrl }, … }`. */
-export type ChainsOptions = Partial<Record<string, { rpcUrl: string }>>;
+export type ChainsOptions = Partial<Record<string, ChainOptions>>;
 
 const EVM_SLUGS = CHAINS.filter((c) => c.chainType === 'ethereum').map((c) => c.chainSlug);
 
@@ -84,11 +93,12 @@ const LOOPBACK: DomainPolicy = (domain) => {
  * Validates `chains` and builds the contract-wallet verifier once: each entry names an EVM chain of
  * the chain table, its `rpcUrl` an http(s) URL; the chain id comes from the table.
  */
-export function contractWallets(chains: unknown): ContractWallets {
-  if (chains === undefined) return { verifier: evmSignatureVerifier(), chainIds: new Set() };
+export function contractWallets(chains: unknown): ContractWallets & { ens: Record<string, EnsChain> } {
+  if (chains === undefined) return { verifier: evmSignatureVerifier(), chainIds: new Set(), ens: {} };
   if (typeof chains !== 'object' || chains === null || Array.isArray(chains))
     throw new OptionsError('chains', 'must be an object such as { ethereum: { rpcUrl } }');
   const rpcUrls: Record<number, string> = {};
+  const ens: Record<string, EnsChain> = {};
   for (const [slug, entry] of Object.entries(chains as Record<string, unknown>)) {
     const info = chainInfo(slug);
     if (!info || info.chainType !== 'ethereum')
@@ -96,8 +106,9 @@ export function contractWallets(chains: unknown): ContractWallets {
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
       throw new OptionsError(`chains.${slug}`, 'must be an object { rpcUrl }');
     for (const key of Object.keys(entry))
-      if (key !== 'rpcUrl') throw new OptionsError(`chains.${slug}.${key}`, 'is not a known option');
-    const { rpcUrl } = entry as { rpcUrl?: unknown };
+      if (key !== 'rpcUrl' && key !== 'ensUniversalResolver')
+        throw new OptionsError(`chains.${slug}.${key}`, 'is not a known option');
+    const { rpcUrl, ensUniversalResolver } = entry as { rpcUrl?: unknown; ensUniversalResolver?: unknown };
     let url: URL | undefined;
     try {
       url = typeof rpcUrl === 'string' ? new URL(rpcUrl) : undefined;
@@ -106,10 +117,21 @@ export function contractWallets(chains: unknown): ContractWallets {
     }
     if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:'))
       throw new OptionsError(`chains.${slug}.rpcUrl`, 'must be an http:// or https:// URL');
+    if (ensUniversalResolver !== undefined) {
+      if (slug !== 'ethereum')
+        throw new OptionsError(`chains.${slug}.ensUniversalResolver`, 'is read on ethereum only, where ENS names live');
+      if (typeof ensUniversalResolver !== 'string' || !isEvmAddress(ensUniversalResolver))
+        throw new OptionsError(`chains.${slug}.ensUniversalResolver`, 'must be a 0x contract address');
+    }
     rpcUrls[info.chainId] = rpcUrl as string;
+    ens[slug] = {
+      rpcUrl: rpcUrl as string,
+      ...(ensUniversalResolver !== undefined && { universalResolver: ensUniversalResolver }),
+    };
   }
   return {
     verifier: evmSignatureVerifier({ rpcUrls }),
     chainIds: new Set(Object.keys(rpcUrls).map(Number)),
+    ens,
   };
 }

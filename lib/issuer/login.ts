@@ -5,7 +5,12 @@
  *    (`<statement>\n\nAddress: <wallet>\nNonce: <nonce>`) or `siwe` (EIP-4361, from the client's
  *    `context`: domain, uri, issuedAt and the optional scheme, expirationTime, notBefore,
  *    requestId, resources; picket-js's Solana variant on chain `solana`);
- * 3. `POST /auth { chain, walletAddress, signature, context?, requirements? }` → `{ accessToken, user }`.
+ * 3. `POST /auth { chain, walletAddress, signature, context?, requirements? }` → `{ accessToken, user }`,
+ *    or, from a standard SIWE client, `POST /auth { message, signature, requirements? }` with the
+ *    whole signed EIP-4361 text (then the message names the wallet, chain and nonce).
+ *
+ * A browser's `Origin` on `/auth` must be the page the message was signed for: the message's
+ * domain and scheme (absent: https, or http on a loopback host) agree with it, or 403.
  *
  * Nonces live in the issuer store: a wallet holds several pending at once (one per open tab, the
  * store bounds them), each for one login, on every instance sharing the store. The client does
@@ -19,13 +24,21 @@ import { addressKey, isEvmAddress } from '../chain/address';
 import type { AccessTokenClaims } from '../token/claims';
 import { upgradeClaims } from './proofs';
 import { withHoldings } from './holdings';
-import { chainInfo, type ChainInfo } from './chains';
-import { authState, bodyObject, optionalRequirementsFor, type Answer, type EmulatorContext } from './context';
+import { chainInfo, CHAINS, type ChainInfo } from './chains';
+import {
+  authState,
+  bodyObject,
+  optionalRequirementsFor,
+  stillAnswering,
+  type Answer,
+  type EmulatorContext,
+} from './context';
 import { ApiError, badRequest, fromGateError, loginRefused } from './errors';
 import {
   evmSignatureVerifier,
   formatSimpleMessage,
   MAX_SIGNATURE_BYTES,
+  parseSiweMessage,
   SiweError,
   verifyLogin,
   type DomainPolicy,
@@ -137,9 +150,10 @@ function checkSignature(chain: ChainInfo, signature: unknown): void {
   }
 }
 
-/** A `SiweError` as the issuer answers it: 400, 401 or 503, its reason as `code`. */
+/** A `SiweError` as the issuer answers it: 400, 401, 403 or 503, its reason as `code`. */
 function answerFor(error: SiweError): ApiError {
   if (error.kind === 'refused') return loginRefused(error.reason, error.message);
+  if (error.kind === 'forbidden') return new ApiError(403, error.reason, error.message, { error: 'access_denied' });
   if (error.kind === 'unavailable')
     return new ApiError(503, error.reason, error.message, { headers: { 'Retry-After': '1' } });
   return badRequest(error.reason, error.message);
@@ -164,17 +178,63 @@ export async function nonce(context: EmulatorContext, input: unknown): Promise<A
   return { status: 200, body: { nonce: value, statement, format } };
 }
 
+/**
+ * What a login request names, in either shape it may take:
+ * - picket's `{ chain?, walletAddress, signature, context? }`: the issuer rebuilds the message;
+ * - a standard SIWE client's `{ message, signature }` (the `siwe` package, viem's
+ *   `createSiweMessage`): the whole EIP-4361 text, read with the same grammar; its Chain ID picks
+ *   the chain, its Address the wallet, its Nonce the one nonce that may be taken.
+ * A body mixing both shapes is a 400: which of its fields was signed would be ambiguous.
+ */
+interface LoginRequest {
+  chain: ChainInfo;
+  walletAddress: string;
+  /** The nonce the client says it signed. */
+  named: string | undefined;
+  /** The signed text, in the `{ message, signature }` shape. */
+  message?: string;
+}
+
+const PICKET_FIELDS = ['walletAddress', 'context', 'chain'] as const;
+
+function loginRequest(body: Record<string, unknown>): LoginRequest {
+  if (body.message === undefined) {
+    const chain = loginChain(body.chain);
+    return { chain, walletAddress: loginWallet(chain, body.walletAddress), named: namedNonce(body.context) };
+  }
+  const mixed = PICKET_FIELDS.filter((field) => body[field] !== undefined);
+  if (mixed.length > 0) {
+    throw badRequest(
+      'request_invalid',
+      `Send either { message, signature } (a whole EIP-4361 message) or { walletAddress, signature, context }, not both: remove ${mixed.join(', ')}`,
+    );
+  }
+  let parsed;
+  try {
+    parsed = parseSiweMessage(body.message);
+  } catch (error) {
+    throw error instanceof SiweError ? answerFor(error) : error;
+  }
+  const chain = CHAINS.find((c) => c.chainType === 'ethereum' && c.chainId === parsed.chainId);
+  if (!chain) {
+    throw badRequest(
+      'chain_not_supported',
+      `The message's Chain ID ${parsed.chainId} is none of the chains this issuer serves (GET /chains)`,
+    );
+  }
+  return { chain, walletAddress: parsed.address, named: parsed.nonce, message: body.message as string };
+}
+
 export async function auth(context: EmulatorContext, input: unknown): Promise<Answer> {
   const body = bodyObject(input);
-  const chain = loginChain(body.chain);
-  const walletAddress = loginWallet(chain, body.walletAddress);
+  const login = loginRequest(body);
+  const { chain, walletAddress, named } = login;
   checkSignature(chain, body.signature);
   // Requirements are read before any nonce is looked at: a typo in them costs no signature.
   const requirement = optionalRequirementsFor(body.requirements, chain.chainSlug);
   if (chain.chainType === 'ethereum') await walletCrypto();
 
   const key = walletKey(chain, walletAddress);
-  const named = namedNonce(body.context);
   const now = Date.now();
   const pending: Candidate[] = [];
   for (const entry of (await context.store.pendingNonces(key)).slice(0, MAX_NONCES_PER_WALLET)) {
@@ -187,7 +247,9 @@ export async function auth(context: EmulatorContext, input: unknown): Promise<An
       'nonce_invalid',
       named === undefined
         ? 'No nonce is pending for this wallet (never asked for, or already used): ask /auth/nonce'
-        : 'context.nonce is not pending for this wallet (never issued, or already used): ask /auth/nonce',
+        : login.message !== undefined
+          ? "The message's Nonce is not pending for this wallet (never issued, or already used): ask /auth/nonce"
+          : 'context.nonce is not pending for this wallet (never issued, or already used): ask /auth/nonce',
     );
   }
   // Live nonces first (newest first, as the store lists them), then those past their lifetime.
@@ -197,10 +259,14 @@ export async function auth(context: EmulatorContext, input: unknown): Promise<An
   ];
   let signed: Candidate;
   try {
-    signed = await findSigned(context, chain, walletAddress, body, candidates, now);
+    signed = await findSigned(context, login, body, candidates, now);
   } catch (error) {
     throw error instanceof SiweError ? answerFor(error) : error;
   }
+  // The name is asked for while the nonce is taken and the holdings are proven; it is bounded by
+  // its own deadline and never fails.
+  const shown = context.names.displayAddress(chain.chainSlug, walletAddress);
+  stillAnswering(context);
   const taken = await context.store.consumeNonce(key, signed.nonce);
   if (signed.record.expiresAtMs <= now)
     throw loginRefused('nonce_expired', 'The nonce this message holds has expired: ask /auth/nonce again');
@@ -210,16 +276,23 @@ export async function auth(context: EmulatorContext, input: unknown): Promise<An
   let claims: Record<string, unknown> = { walletAddress, displayAddress: walletAddress, chain: chain.chainSlug };
   if (requirement) {
     const holder = { walletAddress, chain: chain.chainSlug };
-    const upgrade = await withHoldings(context.ownership, context.ownershipTimeoutMs, holder, (held) =>
-      upgradeClaims(claims as AccessTokenClaims, requirement, held),
+    const upgrade = await withHoldings(
+      context.ownership,
+      context.ownershipTimeoutMs,
+      holder,
+      (held) => upgradeClaims(claims as AccessTokenClaims, requirement, held),
+      context.request?.signal,
     );
     if ('refusal' in upgrade) throw fromGateError(upgrade.refusal);
     claims = upgrade.claims;
   }
+  claims.displayAddress = await shown;
+  stillAnswering(context);
   // The session outlives its tokens by a few seconds: a token signed a second later than the
   // session started still ends within it.
   const exp = Math.floor(Date.now() / 1000) + context.sessionSeconds;
   const sid = await context.sessions.start(exp + 5, { walletAddress, chain: chain.chainSlug });
+  stillAnswering(context);
   const token = await context.signer.sign({ ...claims, sid }, { expiresIn: context.sessionSeconds });
   return { status: 200, body: authState(token) };
 }
@@ -241,14 +314,14 @@ function namedNonce(context: unknown): string | undefined {
  */
 async function findSigned(
   context: EmulatorContext,
-  chain: ChainInfo,
-  walletAddress: string,
+  login: LoginRequest,
   body: Record<string, unknown>,
   candidates: readonly Candidate[],
   now: number,
 ): Promise<Candidate> {
+  const { chain } = login;
   const attempt = (candidate: Candidate, verifier: EvmSignatureVerifier | undefined) =>
-    verifyCandidate(context, chain, walletAddress, body, candidate, now, verifier).then(() => candidate);
+    verifyCandidate(context, login, body, candidate, now, verifier).then(() => candidate);
   const refusals: SiweError[] = [];
   const kept = (error: unknown): void => {
     if (!(error instanceof SiweError) || (error.reason !== 'signature_invalid' && error.kind !== 'unavailable'))
@@ -282,14 +355,20 @@ async function findSigned(
 
 async function verifyCandidate(
   context: EmulatorContext,
-  chain: ChainInfo,
-  walletAddress: string,
+  { chain, walletAddress, message }: LoginRequest,
   body: Record<string, unknown>,
   { nonce, record }: Candidate,
   now: number,
   verifier: EvmSignatureVerifier | undefined,
 ): Promise<void> {
   const solana = chain.chainType === 'solana';
+  if (record.format === 'simple' && message !== undefined) {
+    throw new SiweError(
+      'message_invalid',
+      'This issuer announces the simple format: send { walletAddress, signature }, not an EIP-4361 message',
+      'message',
+    );
+  }
   if (record.format === 'simple') {
     const message = formatSimpleMessage({ statement: record.statement, address: walletAddress, nonce });
     if (solana) verifySolanaSignature({ message, address: walletAddress, signature: body.signature });
@@ -299,11 +378,16 @@ async function verifyCandidate(
   await verifyLogin(
     {
       account: solana ? 'solana' : 'ethereum',
-      context: body.context,
+      ...(message !== undefined ? { message } : { context: body.context }),
       signature: body.signature,
       issued: { address: walletAddress, nonce, statement: record.statement, chainId: chain.chainId },
     },
-    { domains: context.login.domains, now, maxAgeMs: context.login.nonceTtlMs },
+    {
+      domains: context.login.domains,
+      now,
+      maxAgeMs: context.login.nonceTtlMs,
+      ...(context.request?.origin !== undefined && { origin: context.request.origin }),
+    },
     verifier,
   );
 }

@@ -1,5 +1,6 @@
 /**
- * Rate limits on the routes a stranger can call without a token: `/auth/nonce` and `/auth`. Each
+ * Rate limits on the routes a stranger can call without a token: `/auth/nonce`, `/auth` and
+ * `/chains/{chain}/wallets/{wallet}/tokenOwnership` (each of its calls asks the chain). Each
  * is counted per client address and per wallet, in fixed windows kept in the issuer's store, so
  * every instance sharing the store shares the counts. Past a limit: 429 `rate_limited` with
  * `Retry-After` (the seconds left in the window).
@@ -19,9 +20,12 @@ export interface RateLimitOptions {
   perWallet?: number;
 }
 
+/** The routes a stranger reaches without a token: `/auth/nonce`, `/auth`, and `tokenOwnership` (which asks the chain). */
+export type LimitedRoute = 'nonce' | 'login' | 'ownership';
+
 export interface RateLimits {
   /** Counts one request to `route`; throws the 429 when a limit is passed. */
-  check(route: 'nonce' | 'login', req: IncomingMessage, body: unknown): Promise<void>;
+  check(route: LimitedRoute, req: IncomingMessage, body: unknown): Promise<void>;
 }
 
 function count(name: string, value: unknown, fallback: number, max: number): number {
@@ -63,10 +67,7 @@ export function rateLimits(
     async check(route, req, body) {
       const client = clientAddress(req);
       if (client !== undefined) await hit(`rate:${route}:client:${client}`, perClient, 'client');
-      const { chain = 'ethereum', walletAddress } = (typeof body === 'object' && body !== null ? body : {}) as {
-        chain?: unknown;
-        walletAddress?: unknown;
-      };
+      const { chain = 'ethereum', walletAddress } = namedWallet(body);
       if (typeof walletAddress === 'string' && typeof chain === 'string' && walletAddress.length <= 128) {
         await hit(
           `rate:${route}:wallet:${chain.slice(0, 32)}:${addressKey(chain, walletAddress)}`,
@@ -76,6 +77,23 @@ export function rateLimits(
       }
     },
   };
+}
+
+/** The second line of an EIP-4361 message: its address, read without parsing the rest. */
+const MESSAGE_ADDRESS = /^[^\n]{1,16384}\n(0x[0-9a-fA-F]{40})\n/;
+
+/**
+ * The wallet a request names: `walletAddress` (and `chain`) of picket's bodies, or the Address of
+ * a whole SIWE `message` (counted under `ethereum`: EVM addresses are one key on every chain).
+ */
+function namedWallet(body: unknown): { chain?: unknown; walletAddress?: unknown } {
+  if (typeof body !== 'object' || body === null) return {};
+  const { chain, walletAddress, message } = body as Record<string, unknown>;
+  if (walletAddress === undefined && typeof message === 'string') {
+    const address = MESSAGE_ADDRESS.exec(message.slice(0, 20_000))?.[1];
+    return address === undefined ? {} : { walletAddress: address };
+  }
+  return { chain, walletAddress };
 }
 
 /** The client's address as the socket sees it (behind a proxy, pass `clientAddress` to read your proxy's header). */

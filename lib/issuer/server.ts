@@ -5,15 +5,38 @@ import type { AddressInfo } from 'node:net';
 /** Largest request body the issuer reads. */
 export const MAX_BODY_BYTES = 65_536;
 
-/** Reads a JSON body of at most `limit` bytes; rejects on anything else. */
+/** A body past the issuer's limit: declared so, or found so while reading (the rest is not read). */
+export class RequestBodyTooLargeError extends Error {
+  override name = 'RequestBodyTooLargeError';
+}
+
+/** A body some other middleware read before the issuer (`express.json()` mounted first). */
+export class RequestBodyConsumedError extends Error {
+  override name = 'RequestBodyConsumedError';
+}
+
+/** Reads a JSON body of at most `limit` bytes; rejects on anything else (`RequestBodyTooLargeError` past the limit). */
 export function readJson(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<unknown> {
   return new Promise((resolve, reject) => {
+    if (req.readableEnded) {
+      // Read already, by a body parser mounted before the issuer's router: nothing will arrive.
+      reject(new RequestBodyConsumedError('the request body was read before the issuer saw it'));
+      return;
+    }
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      reject(new RequestBodyTooLargeError(`declared body of ${declared} bytes`));
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) req.destroy(new Error('body too large'));
-      else chunks.push(chunk);
+      if (size > limit) {
+        req.pause();
+        req.removeAllListeners('data');
+        reject(new RequestBodyTooLargeError('body too large'));
+      } else chunks.push(chunk);
     });
     req.on('end', () => {
       try {
@@ -23,6 +46,8 @@ export function readJson(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<
       }
     });
     req.on('error', reject);
+    // A connection dropped before the body ended settles the read too (a no-op once it has).
+    req.on('close', () => reject(new Error('the request closed before its body ended')));
   });
 }
 

@@ -1,6 +1,6 @@
 /**
  * A remote key set: the issuer's JWKS, cached whole, refreshed on use and served through outages.
- * Behaviour as users see it: README, "How the key set behaves" under "`jwks` options".
+ * Behaviour as users see it: docs/key-sets.md, "How the key set behaves".
  *
  * Invariants:
  * - At most one fetch runs at a time; when to fetch is decided by `fetchDecision` (fetch-policy.ts).

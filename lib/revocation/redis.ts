@@ -1,6 +1,6 @@
 /**
  * Redis revocation store (`express-token-gate/redis`): one shared list for every instance of an
- * API. Costs, freshness and failure policy as users see them: README, "Logout and many instances".
+ * API. Costs, freshness and failure policy as users see them: docs/logout.md.
  *
  * Invariants: node-redis (an optional peer dependency) is loaded only when a store is created from
  * a `url`; a check is at most one command and every command has a deadline; a "not revoked"

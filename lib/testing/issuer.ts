@@ -11,7 +11,8 @@ import { BalanceTable } from './balances';
 import { AuthzError, postJson } from './client';
 import type { CorsOptions } from '../issuer/cors';
 import { createIssuer } from '../issuer';
-import type { LoginOptions } from '../issuer/login-options';
+import type { ChainsOptions, LoginOptions } from '../issuer/login-options';
+import type { IssuerStore } from '../issuer/store/store';
 import { listen } from '../issuer/server';
 import { type SignOptions, type TestClaims, type TokenProfile } from '../issuer/signer';
 import { balanceTableResolver } from './resolver';
@@ -37,6 +38,13 @@ export interface TestIssuerOptions {
   hosts?: string[];
   /** Wallet login (`/auth/nonce`, `/auth`). */
   login?: LoginOptions;
+  /**
+   * JSON-RPC endpoints of EVM chains (`{ ethereum: { rpcUrl, ensUniversalResolver? } }`), as
+   * `createIssuer`'s: contract-wallet logins and ENS names through a local chain.
+   */
+  chains?: ChainsOptions;
+  /** Nonces and sessions, as `createIssuer`'s (e.g. `redisIssuerStore({ url })`). Default: memory. Yours to close. */
+  store?: IssuerStore;
 }
 
 export interface TestIssuer {
@@ -80,7 +88,18 @@ export interface TestIssuer {
  * const issuer = await createTestIssuer({ audience: 'test-project' });
  * const gate = createTokenGate(issuer.options);
  */
-const OPTION_NAMES = ['audience', 'issuer', 'chain', 'port', 'profile', 'cors', 'hosts', 'login'] as const;
+const OPTION_NAMES = [
+  'audience',
+  'issuer',
+  'chain',
+  'port',
+  'profile',
+  'cors',
+  'hosts',
+  'login',
+  'chains',
+  'store',
+] as const;
 
 export async function createTestIssuer(options: TestIssuerOptions): Promise<TestIssuer> {
   if (typeof options?.audience !== 'string' || options.audience === '') {
@@ -104,6 +123,8 @@ export async function createTestIssuer(options: TestIssuerOptions): Promise<Test
     ...(options.cors !== undefined && { cors: options.cors }),
     ...(options.hosts !== undefined && { hosts: options.hosts }),
     ...(options.login !== undefined && { login: options.login }),
+    ...(options.chains !== undefined && { chains: options.chains }),
+    ...(options.store !== undefined && { store: options.store }),
   });
   const { signer, keys } = issuer.internals;
   const server = await listen(issuer.handler, options.port);

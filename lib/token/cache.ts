@@ -1,7 +1,7 @@
 /**
  * Verified-token cache: a token string that passed every check once is recognised on later
  * requests without another key lookup or signature verification. Behaviour as users see it:
- * README, "How it works" (item 3) and the `cache` option.
+ * docs/api.md, "How it works" (item 3), and the `cache` option in docs/options.md.
  *
  * Invariants that keep it safe:
  * - A hit needs the exact token string (the entry keeps and compares it); a lookup-key collision

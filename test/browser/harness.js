@@ -1,7 +1,8 @@
 'use strict';
 /**
  * The browser harness: picket-js bundled with esbuild, a page on a loopback origin that loads it,
- * an Express API gated by this library's built package, the test kit's issuer, headless Chromium
+ * an Express API gated by this library's built package, the test kit's issuer (or `createIssuer`
+ * as in production, `production: true`), headless Chromium
  * (puppeteer-core) and an injected EIP-1193 wallet that signs in Node with a viem local account.
  *
  * The browser reaches loopback only: every request to another host (fonts, analytics, the wallet
@@ -17,8 +18,11 @@ const { hexToString, isHex } = require('viem');
 const ROOT = path.resolve(__dirname, '../..');
 // The library as a user loads it (its built dist/, through its exports), and the root's Express.
 const rootRequire = createRequire(path.join(ROOT, 'package.json'));
-const { createTokenGate, authErrorHandler } = rootRequire('express-token-gate');
+const { createTokenGate, authErrorHandler, createRevocationList } = rootRequire('express-token-gate');
 const { createTestIssuer } = rootRequire('express-token-gate/testing');
+const { createIssuer, memoryIssuerStore } = rootRequire('express-token-gate/issuer');
+const http = require('node:http');
+const { generateKeyPairSync } = require('node:crypto');
 const express = rootRequire('express');
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -143,27 +147,76 @@ function page(config) {
  * API gated by this library, a fresh browser context with the wallet injected. Every request the
  * page sends to the issuer is recorded in `requests` with the issuer's answer.
  */
-async function startSession(browser, bundle, { issuerOptions = {}, balances = {} } = {}) {
-  const issuer = await createTestIssuer({ audience: AUDIENCE, ...issuerOptions });
-  const wallet = new TestWallet();
-  issuer.setBalances(wallet.address, balances);
+/**
+ * `createIssuer` as in production, on its own loopback server: a PEM signing key, a store, rate
+ * limits on (the defaults), CORS for the page's origin only, a revocation list the gate shares, and
+ * ownership from a table (`setBalances`), through the resolver port.
+ */
+async function startProductionIssuer(origin) {
+  const table = new Map();
+  const revocations = createRevocationList();
+  const store = memoryIssuerStore();
+  const issuer = createIssuer({
+    issuer: 'auth.example.com',
+    audience: AUDIENCE,
+    signingKeys: [
+      generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }),
+    ],
+    store,
+    revocations,
+    cors: { origins: [origin] },
+    ownership: {
+      name: 'table',
+      async resolve({ walletAddress, requirements }) {
+        const held = table.get(walletAddress.toLowerCase()) ?? {};
+        return { balance: held[requirements.contractAddress] ?? '0' };
+      },
+    },
+  });
+  const server = http.createServer(issuer.handler);
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  return {
+    apiUrl: `http://127.0.0.1:${server.address().port}/api/v1`,
+    gateOptions: { ...issuer.gateOptions, isRevoked: revocations.isRevoked },
+    setBalances: (wallet, balances) => table.set(wallet.toLowerCase(), balances),
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await issuer.close();
+      await store.close();
+    },
+  };
+}
 
-  const gate = createTokenGate(issuer.options);
+async function startSession(browser, bundle, { issuerOptions = {}, balances = {}, production = false } = {}) {
+  // The page's origin is known once the app listens; its routes are added after, to `api`.
   const app = express();
-  app.get('/', (_req, res) => res.type('html').send(page({ apiKey: AUDIENCE, baseURL: issuer.apiUrl })));
-  app.get('/picket.js', (_req, res) => res.type('js').send(bundle));
-  app.get('/favicon.ico', (_req, res) => res.status(204).end());
-  app.get('/api/me', gate.requireAuth(), (req, res) => res.json({ address: req.wallet.address }));
-  app.get('/api/apes', gate.requireTokens({ contractAddress: APES }), (_req, res) => res.json({ welcome: 'ape' }));
-  app.get('/api/punks', gate.requireTokens({ contractAddress: PUNKS, minTokenBalance: 2 }), (_req, res) =>
-    res.json({ welcome: 'punk' }),
-  );
-  app.use(authErrorHandler());
+  const api = express.Router();
+  app.use(api);
   const server = await new Promise((resolve, reject) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
     s.on('error', reject);
   });
   const origin = `http://localhost:${server.address().port}`;
+  const issuer = production
+    ? await startProductionIssuer(origin)
+    : await createTestIssuer({ audience: AUDIENCE, ...issuerOptions });
+  const wallet = new TestWallet();
+  issuer.setBalances(wallet.address, balances);
+
+  const gate = createTokenGate(production ? issuer.gateOptions : issuer.options);
+  api.get('/', (_req, res) => res.type('html').send(page({ apiKey: AUDIENCE, baseURL: issuer.apiUrl })));
+  api.get('/picket.js', (_req, res) => res.type('js').send(bundle));
+  api.get('/favicon.ico', (_req, res) => res.status(204).end());
+  api.get('/api/me', gate.requireAuth(), (req, res) => res.json({ address: req.wallet.address }));
+  api.get('/api/apes', gate.requireTokens({ contractAddress: APES }), (_req, res) => res.json({ welcome: 'ape' }));
+  api.get('/api/punks', gate.requireTokens({ contractAddress: PUNKS, minTokenBalance: 2 }), (_req, res) =>
+    res.json({ welcome: 'punk' }),
+  );
+  api.use(authErrorHandler());
 
   const context = await browser.createBrowserContext();
   const tab = await context.newPage();

@@ -1,7 +1,7 @@
 'use strict';
 /**
- * picket-js 0.0.102 in a real Chromium against the test kit's issuer, offline: each case gets a
- * fresh issuer, an app on http://localhost:<port> gated by this library, and a wallet injected as
+ * picket-js 0.0.102 in a real Chromium against the test kit's issuer (and, in the last case,
+ * `createIssuer` configured as in production), offline: each case gets a fresh issuer, an app on http://localhost:<port> gated by this library, and a wallet injected as
  * `window.ethereum`. The requests the SDK sent to the issuer are printed after each case.
  *
  * Run: `npm run test:browser` (installs this folder's packages, builds dist/, runs this file).
@@ -393,5 +393,56 @@ test(
       await session.reload();
       assert.deepEqual(await session.run(() => window.app.picket.authState()), { value: null });
       assert.deepEqual(session.requests.slice(from), [], 'logout and a logged-out reload send nothing to the issuer');
+    }),
+);
+
+test(
+  'against createIssuer as in production (a PEM key, rate limits, CORS for this page only, a revocation list): the modal logs in, authz upgrades, a logout ends the session at /authz and the gate',
+  { timeout: CASE_TIMEOUT_MS },
+  (t) =>
+    withSession(t, { production: true, balances: { [APES]: '1' } }, async (session) => {
+      const outcome = await session.loginWithModal();
+      const login = await expectLoggedIn(session, outcome, 'login() through the modal, production issuer');
+      const [, payload] = login.accessToken.split('.');
+      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+      assert.equal(claims.iss, 'auth.example.com');
+      assert.equal(typeof claims.sid, 'string', 'a production login starts a session');
+      const auth = await sent(session, 'POST', '/auth');
+      assert.ok(auth.headers.includes(`origin: ${session.origin}`), auth.headers);
+
+      const denied = await callApi(session, '/api/apes', login.accessToken);
+      assert.equal(denied.status, 403);
+      const upgraded = await session.run(
+        (accessToken, requirements) => window.app.picket.authz({ accessToken, requirements }),
+        login.accessToken,
+        denied.body.requirements,
+      );
+      assert.ok(upgraded.value?.accessToken, `authz did not upgrade: ${JSON.stringify(upgraded)}`);
+      assert.deepEqual(await callApi(session, '/api/apes', upgraded.value.accessToken), {
+        status: 200,
+        body: { welcome: 'ape' },
+      });
+
+      // picket-js's logout sends nothing: the app ends the session at the issuer, then clears it.
+      const ended = await session.run(
+        async (base, accessToken) => {
+          const res = await fetch(`${base}/auth/logout`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ accessToken }),
+          });
+          await window.app.picket.logout();
+          return res.status;
+        },
+        session.issuer.apiUrl,
+        upgraded.value.accessToken,
+      );
+      assert.deepEqual(ended, { value: 204 });
+      const refused = await session.run(
+        (accessToken) => window.app.picket.authz({ accessToken, requirements: {} }),
+        login.accessToken,
+      );
+      assert.equal(refused.error?.code, 'session_ended', JSON.stringify(refused));
+      assert.equal((await callApi(session, '/api/apes', upgraded.value.accessToken)).status, 401);
     }),
 );

@@ -1,6 +1,6 @@
 /**
  * Diagnostics channels: decisions, cache lookups and key-set events published on
- * `node:diagnostics_channel`, with the payloads the README documents.
+ * `node:diagnostics_channel`, with the payloads docs/diagnostics.md documents.
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import express from 'express';

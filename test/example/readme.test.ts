@@ -1,36 +1,25 @@
 /**
  * The README's first sections, held to what the code does: the commands exist, the printed lines
- * are the ones `npm start` prints, and the testing snippets are the example's test and Jest config,
- * which are run here as a user would run them.
+ * are the ones `npm start` prints; and the snippets of docs/testing.md are the example's test and
+ * Jest config, which are run here as a user would run them.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { blocks, readDoc, section as sectionOf } from '../helpers/docs';
 import { ROOT, assertBuilt, startExample } from './start-example';
 
-const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+const readme = readDoc('README.md');
 const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8');
-
-/** The text under `## heading`, up to the next `## `. */
-function section(heading: string): string {
-  const start = readme.indexOf(`\n## ${heading}\n`);
-  if (start < 0) throw new Error(`README has no "## ${heading}"`);
-  const next = readme.indexOf('\n## ', start + 1);
-  return readme.slice(start, next < 0 ? undefined : next);
-}
-
-/** The fenced blocks of `lang` in `text`, each with its final newline. */
-function blocks(text: string, lang: string): string[] {
-  return [...text.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]!);
-}
+const section = (heading: string) => sectionOf('README.md', heading);
 
 describe('README first screen', () => {
-  test('opens with the title, the two commands, the example and testing, in that order', () => {
+  test('opens with the title, the two commands, the example and the quick start, in that order', () => {
     const headings = [
       '# express-token-gate\n',
       '\n## Try it in two commands\n',
       '\n## What the example shows\n',
-      '\n## Testing your app\n',
+      '\n## Quick start\n',
     ];
     expect(readme.startsWith(headings[0]!)).toBe(true);
     const positions = headings.map((h) => readme.indexOf(h));
@@ -43,7 +32,12 @@ describe('README first screen', () => {
     const { scripts } = JSON.parse(read('package.json'));
     expect(scripts.start).toBe('exec node scripts/start.js');
     expect(read('scripts/start.js')).toContain("require('../examples/server.js')");
-    expect(scripts.test).toMatch(/npm run build && jest$/);
+    expect(scripts.test).toBe('npm run typecheck && npm run lint && npm run build && jest');
+    expect(scripts.lint).toBe('eslint lib && prettier --check .');
+    // The README says so: type-checks, lints (ESLint and Prettier), builds and runs every test.
+    expect(section('Try it in two commands')).toContain(
+      '`npm test` type-checks, lints (ESLint and Prettier), builds and runs every test',
+    );
   });
 });
 
@@ -63,12 +57,12 @@ describe('README "What the example shows"', () => {
   });
 });
 
-describe('README "Testing your app"', () => {
+describe('docs/testing.md "Testing your app"', () => {
   test('embeds examples/app.test.js verbatim, and examples/jest.config.js as the CommonJS TypeScript recipe', () => {
-    const testing = section('Testing your app');
-    expect(blocks(testing, 'js')[0]).toBe(read('examples/app.test.js'));
-    const recipe = testing.slice(testing.indexOf('\n#### CommonJS TypeScript\n'));
-    expect(blocks(recipe.slice(0, recipe.indexOf('\n#### ', 1)), 'js')).toEqual([read('examples/jest.config.js')]);
+    expect(blocks(sectionOf('docs/testing.md', 'Testing your app'), 'js')[0]).toBe(read('examples/app.test.js'));
+    expect(blocks(sectionOf('docs/testing.md', 'CommonJS TypeScript'), 'js')).toEqual([
+      read('examples/jest.config.js'),
+    ]);
   });
 
   test('those files pass as a user project would run them, with no open handles', () => {

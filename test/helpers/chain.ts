@@ -41,6 +41,8 @@ export function compileContracts(): Record<string, Compiled> {
     sources,
     settings: {
       optimizer: { enabled: true, runs: 200 },
+      // ganache 7 runs up to Shanghai: solc's later default emits opcodes it lacks (MCOPY).
+      evmVersion: 'shanghai',
       outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } },
     },
   };

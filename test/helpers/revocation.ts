@@ -62,7 +62,7 @@ export function revokeRaw(app: express.Express, token: unknown) {
 
 /**
  * The id a revocation list gives the store for `token` (which has a `tid`), written out here from
- * the README's rule: the issuer's scope (`iss:` and the SHA-256 of `iss`, base64url), then `tid`.
+ * the rule of docs/logout.md: the issuer's scope (`iss:` and the SHA-256 of `iss`, base64url), then `tid`.
  */
 export function revocationIdOf(token: string): string {
   const { iss, tid } = payloadOf(token) as { iss: string; tid: string };

@@ -1,6 +1,6 @@
 /**
  * Where else a token may come from: an asynchronous `getToken`, the RFC 6750 §2.3 `access_token`
- * query parameter under `allowQueryToken`, and the README's cookie recipe (cookie-parser, signed
+ * query parameter under `allowQueryToken`, and the cookie recipe of docs/options.md (cookie-parser, signed
  * cookies included). Real Express apps on 127.0.0.1.
  */
 import { createHmac } from 'node:crypto';
@@ -178,8 +178,8 @@ describe('allowQueryToken: the access_token query parameter (RFC 6750 §2.3)', (
   });
 });
 
-describe("the README's WebSocket upgrade recipe", () => {
-  /** A server that runs the gate on its upgrade requests as the README shows, and answers 101 itself. */
+describe('the WebSocket upgrade recipe of docs/options.md', () => {
+  /** A server that runs the gate on its upgrade requests as docs/options.md shows, and answers 101 itself. */
   async function upgradeServer(gate: TokenGate) {
     const requireAuth = gate.requireAuth();
     const server = http.createServer();
@@ -236,7 +236,7 @@ describe("the README's WebSocket upgrade recipe", () => {
   });
 });
 
-describe("the README's cookie recipe", () => {
+describe('the cookie recipe of docs/options.md', () => {
   const SECRET = 'cookie-signing-secret';
 
   function cookieApp(gate: TokenGate) {

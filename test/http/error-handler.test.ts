@@ -1,3 +1,4 @@
+import connect from 'connect';
 import express from 'express';
 import request from 'supertest';
 import {
@@ -18,6 +19,7 @@ import { APES_CONTRACT, AUDIENCE } from '../helpers/fixtures';
 import { useTestIssuer } from '../helpers/harness';
 import { closedPort, rawGet } from '../helpers/net';
 
+const express4 = require('express4') as typeof express;
 const env = useTestIssuer();
 
 /** An app with no error handler of ours: Express's default handler answers. */
@@ -28,7 +30,7 @@ function defaultHandlerApp(g: TokenGate = env.gate) {
   return app;
 }
 
-describe("the README's Errors table, answered by Express's default handler", () => {
+describe("the Errors table of docs/errors.md, answered by Express's default handler", () => {
   test('no credentials: 401 with a bare Bearer challenge', async () => {
     const res = await request(defaultHandlerApp()).get('/auth');
     expect(res.status).toBe(401);
@@ -240,13 +242,32 @@ describe('error classes', () => {
   });
 });
 
-describe('logging: Express 5’s default handler logs every rejection, authErrorHandler() logs none', () => {
+describe('logging: the default final handlers of Express 4, Express 5 and Connect log every rejection, authErrorHandler() logs none', () => {
   const gate = createTokenGate({ audience: AUDIENCE, jwksUri: 'http://127.0.0.1:9/jwks.json' });
-  async function logged(withHandler: boolean): Promise<unknown[]> {
-    const app = express();
-    app.set('env', 'production');
-    app.get('/me', gate.requireAuth(), (_req, res) => res.end());
-    if (withHandler) app.use(authErrorHandler());
+  /** Connect reads NODE_ENV once, when it is loaded: a copy loaded outside NODE_ENV=test. */
+  const connectInProduction = (): typeof connect => {
+    const saved = process.env.NODE_ENV;
+    let loaded: typeof connect | undefined;
+    try {
+      process.env.NODE_ENV = 'production';
+      jest.isolateModules(() => {
+        loaded = require('connect') as typeof connect;
+      });
+    } finally {
+      process.env.NODE_ENV = saved;
+    }
+    return loaded!;
+  };
+  const apps = {
+    'Express 5': () => express().set('env', 'production'),
+    'Express 4': () => express4().set('env', 'production'),
+    Connect: () => connectInProduction()(),
+  };
+
+  async function logged(framework: keyof typeof apps, withHandler: boolean): Promise<unknown[]> {
+    const app = apps[framework]() as unknown as connect.Server;
+    app.use('/me', gate.requireAuth() as connect.NextHandleFunction);
+    if (withHandler) app.use(authErrorHandler() as unknown as connect.ErrorHandleFunction);
     const lines: unknown[] = [];
     const original = console.error;
     console.error = (...args: unknown[]) => lines.push(args);
@@ -262,11 +283,17 @@ describe('logging: Express 5’s default handler logs every rejection, authError
     return lines;
   }
 
-  test('without authErrorHandler(), the 401 is right and console.error receives it', async () => {
-    expect(await logged(false)).toHaveLength(1);
-  });
-
-  test('with authErrorHandler(), nothing is logged', async () => {
-    expect(await logged(true)).toEqual([]);
-  });
+  test.each([
+    ['Express 5', 'without', 1],
+    ['Express 4', 'without', 1],
+    ['Connect', 'without', 1],
+    ['Express 5', 'with', 0],
+    ['Express 4', 'with', 0],
+    ['Connect', 'with', 0],
+  ] as const)(
+    '%s %s authErrorHandler(): the 401 is right and console.error gets %i lines',
+    async (framework, handler, count) => {
+      expect(await logged(framework, handler === 'with')).toHaveLength(count);
+    },
+  );
 });

@@ -1,11 +1,9 @@
 /**
- * The `wallet` option over real HTTP: the README's recipes for Dynamic, thirdweb and Sign-In with
- * Ethereum (read from the README itself) against tokens shaped as those services document them,
+ * The `wallet` option over real HTTP: the recipes of docs/other-issuers.md for Dynamic, thirdweb and
+ * Sign-In with Ethereum (read from the page itself) against tokens shaped as those services document them,
  * signed by keys made here and trusted as static keys; and the startup rule that `requireTokens`
  * on such tokens needs live ownership.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import express from 'express';
 import request from 'supertest';
@@ -17,15 +15,16 @@ import {
   type OwnershipResolver,
   type TokenGateOptions,
 } from '../../lib';
+import { readDoc } from '../helpers/docs';
 import { APES_CONTRACT, OTHER_WALLET, WALLET } from '../helpers/fixtures';
 
-const readme = fs.readFileSync(path.resolve(__dirname, '../../README.md'), 'utf8');
+const page = readDoc('docs/other-issuers.md');
 const SOLANA = '7xKXtg2CW87d97TXJSDpbD5jBkheTqA83TZRuJosgAsU';
 
-/** The README's `const <name> = …;` recipe, evaluated: what the README shows is what runs here. */
+/** The page's `const <name> = …;` recipe, evaluated: what the page shows is what runs here. */
 function recipe(name: string): (claims: Record<string, unknown>) => unknown {
-  const block = new RegExp('```js\\n(const ' + name + ' =[\\s\\S]*?)```').exec(readme)?.[1];
-  if (block === undefined) throw new Error(`README has no recipe ${name}`);
+  const block = new RegExp('```js\\n(const ' + name + ' =[\\s\\S]*?)```').exec(page)?.[1];
+  if (block === undefined) throw new Error(`docs/other-issuers.md has no recipe ${name}`);
   return new Function(`${block}\nreturn ${name};`)() as (claims: Record<string, unknown>) => unknown;
 }
 

@@ -11,6 +11,8 @@ import crypto from 'node:crypto';
 import { base58 } from '@scure/base';
 import { getAddress, serializeCompactSignature, parseSignature, signatureToCompactSignature, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
+import { createSiweMessage } from 'viem/siwe';
+import { decodeJwt } from 'jose';
 import { OptionsError } from '../../lib';
 import { createIssuer, memoryIssuerStore, type IssuerOptions } from '../../lib/issuer';
 import { listen } from '../../lib/issuer/server';
@@ -64,10 +66,11 @@ interface Reply {
   headers: Headers;
 }
 
-async function post(base: string, path: string, body: unknown): Promise<Reply> {
+/** POSTs JSON from a page on `origin` (`null`: a client that sends no Origin, as a server does). */
+async function post(base: string, path: string, body: unknown, origin: string | null = PAGE): Promise<Reply> {
   const res = await fetch(`${base}${path}`, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json', Origin: PAGE },
+    headers: { 'Content-Type': 'application/json', ...(origin !== null && { Origin: origin }) },
     body: JSON.stringify(body),
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown>, headers: res.headers };
@@ -142,7 +145,8 @@ afterAll(() => issuer.close());
 describe('the SIWE context, field by field (decision table)', () => {
   const now = Date.now();
   const HOUR = 3_600_000;
-  type Row = [string, Record<string, unknown>, number, string | undefined];
+  /** The page's Origin is the one the message names unless a row gives one (the 5th column). */
+  type Row = [string, Record<string, unknown>, number, string | undefined, string?];
   const rows: Row[] = [
     ["picket-js's own context", {}, 200, undefined],
     ['an Expiration Time an hour ago', { expirationTime: seconds(now - HOUR) }, 401, 'expired'],
@@ -170,9 +174,27 @@ describe('the SIWE context, field by field (decision table)', () => {
     ['issuedAt an hour ago', { issuedAt: seconds(now - HOUR) }, 401, 'issued_at_too_old'],
     ['issuedAt an hour ahead', { issuedAt: seconds(now + HOUR) }, 401, 'issued_at_in_future'],
     ['issuedAt that is no RFC 3339 time', { issuedAt: 'yesterday' }, 400, 'issued_at_invalid'],
-    ['the IPv6 loopback [::1]:5173', { domain: '[::1]:5173', uri: 'http://[::1]:5173/' }, 200, undefined],
-    ['a *.localhost name', { domain: 'app.localhost:5173', uri: 'http://app.localhost:5173/' }, 200, undefined],
-    ['127.0.0.1 on another port', { domain: '127.0.0.1:3000', uri: 'http://127.0.0.1:3000/' }, 200, undefined],
+    [
+      'the IPv6 loopback [::1]:5173',
+      { domain: '[::1]:5173', uri: 'http://[::1]:5173/' },
+      200,
+      undefined,
+      'http://[::1]:5173',
+    ],
+    [
+      'a *.localhost name',
+      { domain: 'app.localhost:5173', uri: 'http://app.localhost:5173/' },
+      200,
+      undefined,
+      'http://app.localhost:5173',
+    ],
+    [
+      '127.0.0.1 on another port',
+      { domain: '127.0.0.1:3000', uri: 'http://127.0.0.1:3000/' },
+      200,
+      undefined,
+      'http://127.0.0.1:3000',
+    ],
     ['a loopback host with userinfo', { domain: 'me@localhost:5173' }, 401, 'domain_not_allowed'],
     ['a name ending in localhost', { domain: 'evillocalhost:5173' }, 401, 'domain_not_allowed'],
     ['another site', { domain: 'evil.example', uri: 'https://evil.example' }, 401, 'domain_not_allowed'],
@@ -180,10 +202,10 @@ describe('the SIWE context, field by field (decision table)', () => {
     ['a uri that is none', { uri: 'not a uri' }, 400, 'uri_invalid'],
     ["another chain's chain id", { chainId: 5 }, 401, 'chain_id_mismatch'],
   ];
-  test.each(rows)('%s %j → %d %s', async (_name, changes, status, code) => {
+  test.each(rows)('%s %j → %d %s', async (_name, changes, status, code, origin = PAGE) => {
     const wallet = newWallet();
     const body = await signedLogin(issuer.url, wallet, wallet, contextFor(changes));
-    const reply = await post(issuer.url, '/auth', body);
+    const reply = await post(issuer.url, '/auth', body, origin);
     expect({ status: reply.status, code: reply.body.code }).toEqual({ status, code });
     if (status === 200) expect(reply.body.user).toMatchObject({ walletAddress: wallet.address });
     else expect(reply.body.msg).toEqual(expect.any(String));
@@ -224,6 +246,261 @@ describe('the SIWE context, field by field (decision table)', () => {
     } finally {
       await stale.close();
     }
+  });
+});
+
+describe("the message's domain and scheme agree with the browser's Origin (decision table)", () => {
+  // A site that is not the issuer's page cannot have a message signed for that page sent from its
+  // own: the browser names the real page in Origin. Loopback pages of development sign without a
+  // scheme over http; anywhere else a message without one means https.
+  let site: Running;
+  beforeAll(async () => {
+    site = await start({ login: { domains: ['app.example', 'app.example:8443'] }, cors: { origins: '*' } });
+  });
+  afterAll(() => site.close());
+
+  type Row = [string, Record<string, unknown>, string | null, number, string | undefined];
+  const rows: Row[] = [
+    ['a loopback page over http, no scheme', {}, 'http://localhost:5173', 200, undefined],
+    ['a loopback page over https, no scheme', {}, 'https://localhost:5173', 200, undefined],
+    [
+      'a loopback message naming https, the page on http',
+      { scheme: 'https' },
+      'http://localhost:5173',
+      403,
+      'origin_mismatch',
+    ],
+    ['another port of the same host', {}, 'http://localhost:5174', 403, 'origin_mismatch'],
+    ['another loopback host', {}, 'http://127.0.0.1:5173', 403, 'origin_mismatch'],
+    [
+      'no port, the page on the default port',
+      { domain: 'localhost', uri: 'http://localhost/' },
+      'http://localhost',
+      200,
+      undefined,
+    ],
+    [
+      'port 80 written out, the page on the default port',
+      { domain: 'localhost:80' },
+      'http://localhost',
+      200,
+      undefined,
+    ],
+    [
+      'a site, no scheme, the page on https',
+      { domain: 'app.example', uri: 'https://app.example/' },
+      'https://app.example',
+      200,
+      undefined,
+    ],
+    [
+      'a site in upper case (ASCII case)',
+      { domain: 'APP.example', uri: 'https://app.example/' },
+      'https://app.example',
+      200,
+      undefined,
+    ],
+    [
+      'a site, no scheme, the page on http',
+      { domain: 'app.example', uri: 'https://app.example/' },
+      'http://app.example',
+      403,
+      'origin_mismatch',
+    ],
+    [
+      'a site, scheme http, the page on http',
+      { scheme: 'http', domain: 'app.example' },
+      'http://app.example',
+      200,
+      undefined,
+    ],
+    ['a site on 8443, the page on 443', { domain: 'app.example:8443' }, 'https://app.example', 403, 'origin_mismatch'],
+    ['a site on 8443, the page on 8443', { domain: 'app.example:8443' }, 'https://app.example:8443', 200, undefined],
+    ['a site, the page elsewhere', { domain: 'app.example' }, 'https://evil.example', 403, 'origin_mismatch'],
+    ['a site, a sandboxed page (Origin null)', { domain: 'app.example' }, 'null', 403, 'origin_mismatch'],
+    ['a site, no Origin (a server-side client)', { domain: 'app.example' }, null, 200, undefined],
+  ];
+  test.each(rows)('%s %j from %s → %d %s', async (_name, changes, origin, status, code) => {
+    // Loopback messages go to the default issuer (any loopback domain), the site's to its own.
+    const target = String(changes.domain ?? '')
+      .toLowerCase()
+      .includes('app.example')
+      ? site
+      : issuer;
+    const wallet = newWallet();
+    const body = await signedLogin(target.url, wallet, wallet, contextFor(changes));
+    const reply = await post(target.url, '/auth', body, origin);
+    expect({ status: reply.status, code: reply.body.code }).toEqual({ status, code });
+    if (status === 403) {
+      // The reason names both: what the message says and where the request came from.
+      expect(reply.body.msg).toContain(String(changes.domain ?? 'localhost:5173'));
+      expect(reply.body.msg).toContain(`Origin "${origin}"`);
+      // Nothing was taken: the same signed body logs in from the right page.
+      const right = await post(target.url, '/auth', body, null);
+      expect(right.status).toBe(200);
+    }
+  });
+});
+
+describe('a whole signed EIP-4361 message, as standard SIWE clients send it ({ message, signature })', () => {
+  /** viem's createSiweMessage for `wallet`, with a nonce the issuer handed out. */
+  async function siweBody(
+    base: string,
+    wallet: PrivateKeyAccount,
+    changes: Partial<Parameters<typeof createSiweMessage>[0]> = {},
+    signer = wallet,
+  ) {
+    const { nonce, statement } = await askNonce(base, wallet.address);
+    const message = createSiweMessage({
+      domain: 'localhost:5173',
+      address: wallet.address,
+      statement,
+      uri: PAGE,
+      version: '1',
+      chainId: 1,
+      nonce,
+      issuedAt: new Date(),
+      ...changes,
+    });
+    return { message, signature: await signer.signMessage({ message }) };
+  }
+
+  test("logs in: the token is the wallet's, with a session, and the nonce is taken once", async () => {
+    const wallet = newWallet();
+    const body = await siweBody(issuer.url, wallet);
+    const reply = await post(issuer.url, '/auth', body);
+    expect(reply.status).toBe(200);
+    expect(reply.body.user).toMatchObject({ walletAddress: wallet.address, chain: 'ethereum' });
+    const claims = decodeJwt(reply.body.accessToken as string);
+    expect(claims).toMatchObject({ walletAddress: wallet.address, sid: expect.any(String) });
+    const replay = await post(issuer.url, '/auth', body);
+    expect([replay.status, replay.body.code]).toEqual([401, 'nonce_invalid']);
+  });
+
+  test('a chain id of another chain of the issuer picks that chain (polygon)', async () => {
+    const wallet = newWallet();
+    const { nonce, statement } = await askNonce(issuer.url, wallet.address, 'polygon');
+    const message = createSiweMessage({
+      domain: 'localhost:5173',
+      address: wallet.address,
+      statement,
+      uri: PAGE,
+      version: '1',
+      chainId: 137,
+      nonce,
+      issuedAt: new Date(),
+    });
+    const reply = await post(issuer.url, '/auth', { message, signature: await wallet.signMessage({ message }) });
+    expect([reply.status, (reply.body.user as Record<string, unknown>)?.chain]).toEqual([200, 'polygon']);
+  });
+
+  type Row = [string, (wallet: PrivateKeyAccount) => Promise<Record<string, unknown>>, number, string];
+  const stranger = newWallet();
+  const rows: Row[] = [
+    [
+      'a domain the issuer does not serve',
+      (w) => siweBody(issuer.url, w, { domain: 'evil.example', uri: 'https://evil.example' }),
+      401,
+      'domain_not_allowed',
+    ],
+    [
+      'a nonce the issuer never handed out',
+      async (w) => {
+        const message = createSiweMessage({
+          domain: 'localhost:5173',
+          address: w.address,
+          uri: PAGE,
+          version: '1',
+          chainId: 1,
+          nonce: 'neverissued1234',
+          issuedAt: new Date(),
+        });
+        return { message, signature: await w.signMessage({ message }) };
+      },
+      401,
+      'nonce_invalid',
+    ],
+    ['another key signed', (w) => siweBody(issuer.url, w, {}, stranger), 401, 'signature_invalid'],
+    ['another statement', (w) => siweBody(issuer.url, w, { statement: 'Free money' }), 401, 'statement_mismatch'],
+    [
+      'an Expiration Time past',
+      (w) => siweBody(issuer.url, w, { expirationTime: new Date(Date.now() - 60_000) }),
+      401,
+      'expired',
+    ],
+    [
+      'issuedAt an hour ago',
+      (w) => siweBody(issuer.url, w, { issuedAt: new Date(Date.now() - 3_600_000) }),
+      401,
+      'issued_at_too_old',
+    ],
+    [
+      'a chain id the issuer has no chain for',
+      (w) => siweBody(issuer.url, w, { chainId: 5 }),
+      400,
+      'chain_not_supported',
+    ],
+    [
+      'both shapes mixed (message and walletAddress)',
+      async (w) => ({ ...(await siweBody(issuer.url, w)), walletAddress: w.address }),
+      400,
+      'request_invalid',
+    ],
+    [
+      'both shapes mixed (message and context)',
+      async (w) => ({ ...(await siweBody(issuer.url, w)), context: contextFor() }),
+      400,
+      'request_invalid',
+    ],
+    [
+      'a message that is no string',
+      async (w) => ({ message: 42, signature: (await siweBody(issuer.url, w)).signature }),
+      400,
+      'message_missing',
+    ],
+    [
+      'a message with CR LF line breaks',
+      async (w) => {
+        const body = await siweBody(issuer.url, w);
+        return { ...body, message: body.message.replace(/\n/g, '\r\n') };
+      },
+      400,
+      'message_invalid',
+    ],
+    [
+      'a lower-case address',
+      async (w) => {
+        const body = await siweBody(issuer.url, w);
+        return { ...body, message: body.message.replace(w.address, w.address.toLowerCase()) };
+      },
+      400,
+      'address_not_checksummed',
+    ],
+  ];
+  test.each(rows)('%s → %d %s', async (_name, build, status, code) => {
+    const wallet = newWallet();
+    const reply = await post(issuer.url, '/auth', await build(wallet));
+    expect({ status: reply.status, code: reply.body.code }).toEqual({ status, code });
+    expect(reply.body.msg).toEqual(expect.any(String));
+  });
+
+  test('a nonce past login.nonceTtlSeconds → 401 nonce_expired', async () => {
+    const stale = await start({ login: { nonceTtlSeconds: 0 } });
+    try {
+      const wallet = newWallet();
+      const reply = await post(stale.url, '/auth', await siweBody(stale.url, wallet));
+      expect([reply.status, reply.body.code]).toEqual([401, 'nonce_expired']);
+    } finally {
+      await stale.close();
+    }
+  });
+
+  test("a refused message takes nothing: the wallet's nonce still logs in", async () => {
+    const wallet = newWallet();
+    const good = await siweBody(issuer.url, wallet);
+    const forged = await stranger.signMessage({ message: good.message });
+    expect((await post(issuer.url, '/auth', { message: good.message, signature: forged })).status).toBe(401);
+    expect((await post(issuer.url, '/auth', good)).status).toBe(200);
   });
 });
 

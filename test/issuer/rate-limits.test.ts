@@ -89,6 +89,57 @@ describe('rate limits', () => {
     }
   });
 
+  test("a whole EIP-4361 message counts against its Address's wallet, the same count as picket's bodies", async () => {
+    const issuer = createIssuer({
+      issuer: 'i',
+      audience: AUDIENCE,
+      ephemeralKey: true,
+      rateLimits: { perWallet: 2, perClient: 100 },
+    });
+    const { url, server } = await serve(issuer.router);
+    const post = (body: unknown) =>
+      fetch(`${url}/auth`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const message = (address: string) =>
+      `localhost:5173 wants you to sign in with your Ethereum account:\n${address}\n\n\nURI: http://localhost:5173\nVersion: 1\nChain ID: 1\nNonce: abcdefgh1234\nIssued At: 2024-05-01T12:00:00Z`;
+    try {
+      expect((await post({ message: message(WALLET), signature: '0x00' })).status).toBe(401);
+      expect((await post({ chain: 'ethereum', walletAddress: WALLET.toLowerCase(), signature: '0x00' })).status).toBe(
+        401,
+      );
+      expect((await post({ message: message(WALLET), signature: '0x00' })).status).toBe(429);
+      expect((await post({ message: message(OTHER_WALLET), signature: '0x00' })).status).toBe(401);
+    } finally {
+      await closeServer(server);
+      await issuer.close();
+    }
+  });
+
+  test('tokenOwnership (it asks the chain for anyone) is counted per wallet of its path, apart from the login routes', async () => {
+    const issuer = createIssuer({ issuer: 'i', audience: AUDIENCE, ephemeralKey: true, rateLimits: { perWallet: 2 } });
+    const { url, server } = await serve(issuer.router);
+    const ask = (wallet: string) =>
+      fetch(`${url}/chains/ethereum/wallets/${wallet}/tokenOwnership`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ contractAddress: OTHER_WALLET }),
+      });
+    try {
+      const statuses = [(await ask(WALLET)).status, (await ask(WALLET)).status];
+      expect(statuses.every((status) => status !== 429)).toBe(true);
+      const third = await ask(WALLET.toLowerCase());
+      expect([third.status, third.headers.get('retry-after') !== null]).toEqual([429, true]);
+      expect((await ask(OTHER_WALLET)).status).not.toBe(429);
+      expect((await nonce(url, WALLET)).status).toBe(200);
+    } finally {
+      await closeServer(server);
+      await issuer.close();
+    }
+  });
+
   test('instances sharing a store share the counts', async () => {
     const store = memoryIssuerStore();
     const options = {

@@ -4,7 +4,7 @@
  * repository's). There, `require` and `import` give the same working instances, and the
  * declarations type-check with `skipLibCheck: false` under every module setting TypeScript 5.9
  * offers. A second consumer installs the same tarball and the test runners from the registry
- * (once): the README's Jest and Vitest recipes each run a test there, and TypeScript 7 compiles
+ * (once): the Jest and Vitest recipes of docs/testing.md each run a test there, and TypeScript 7 compiles
  * the declarations.
  */
 import { execFile, execFileSync } from 'node:child_process';
@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { block, headingsOf, linksOf, section } from '../helpers/docs';
 
 const root = path.resolve(__dirname, '../..');
 const fixtures = path.join(__dirname, 'fixtures');
@@ -29,13 +30,7 @@ const run = (args: string[]) =>
   execFileSync(process.execPath, args, { cwd: consumer, encoding: 'utf8', timeout: 20_000 });
 
 /** The README's TypeScript quick start (the ```ts block under "## Quick start"). */
-function readmeQuickStart(): string {
-  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('\n## Quick start\n'));
-  const match = /```ts\n([\s\S]*?)```/.exec(section.slice(0, section.indexOf('\n## ', 1)));
-  if (!match) throw new Error('README has no ts block under "## Quick start"');
-  return match[1]!;
-}
+const readmeQuickStart = () => block('README.md', 'Quick start', 'ts');
 
 const tscRuns = new Map<string, Promise<unknown>>();
 const SETTINGS = ['node10', 'node16', 'nodenext', 'bundler', 'commonjs'] as const;
@@ -98,6 +93,52 @@ describe('the packed tarball', () => {
     const scripts = Object.keys(pkg.scripts);
     for (const hook of ['prepare', 'preinstall', 'install', 'postinstall']) expect(scripts).not.toContain(hook);
     expect(pkg.scripts.prepack).toBe('npm run build');
+  });
+
+  test('ships the changelog, the docs pages and the metrics recipe, and says where the repository is', () => {
+    for (const file of [
+      'CHANGELOG.md',
+      'docs/README.md',
+      'docs/errors.md',
+      'docs/incremental-flow.svg',
+      'examples/metrics.js',
+    ]) {
+      expect({ file, present: fs.existsSync(path.join(installed, file)) }).toEqual({ file, present: true });
+    }
+    expect(fs.existsSync(path.join(installed, 'examples/app.js'))).toBe(false);
+    const packed = JSON.parse(fs.readFileSync(path.join(installed, 'package.json'), 'utf8'));
+    expect({ repository: packed.repository, homepage: packed.homepage, bugs: packed.bugs }).toEqual({
+      repository: { type: 'git', url: 'git+https://github.com/express-token-gate/express-token-gate.git' },
+      homepage: 'https://github.com/express-token-gate/express-token-gate#readme',
+      bugs: { url: 'https://github.com/express-token-gate/express-token-gate/issues' },
+    });
+  });
+
+  test('every relative link of the packed README and docs pages resolves inside the tarball, anchors included', () => {
+    const pages = [
+      'README.md',
+      ...execFileSync('find', ['docs', '-name', '*.md'], { cwd: installed, encoding: 'utf8' }).trim().split('\n'),
+    ];
+    expect(pages.length).toBeGreaterThan(10);
+    const wrong: string[] = [];
+    let checked = 0;
+    for (const page of pages) {
+      for (const target of linksOf(fs.readFileSync(path.join(installed, page), 'utf8'))) {
+        if (/^[a-z]+:/i.test(target)) continue;
+        checked += 1;
+        const [file, anchor] = target.split('#') as [string, string | undefined];
+        const linked = file === '' ? page : path.posix.normalize(path.posix.join(path.posix.dirname(page), file));
+        const absolute = path.join(installed, linked);
+        if (linked.startsWith('..') || !fs.existsSync(absolute)) wrong.push(`${page}: ${target}`);
+        else if (
+          anchor !== undefined &&
+          !headingsOf(fs.readFileSync(absolute, 'utf8')).some((h) => h.anchor === anchor)
+        )
+          wrong.push(`${page}: ${target}`);
+      }
+    }
+    expect(checked).toBeGreaterThan(50);
+    expect(wrong).toEqual([]);
   });
 
   test('every source map carries the TypeScript it was built from', () => {
@@ -276,18 +317,13 @@ describe('TypeScript 5.9 consumers type-check under strict with every module set
 });
 
 /**
- * The README's recipes under "### Jest and Vitest": per "#### " heading, the packages its
+ * The recipes under "## Jest and Vitest" of docs/testing.md: per "### " heading, the packages its
  * `npm install --save-dev` lines name and the files its code blocks hold (each block's first line
  * `// <file name>`).
  */
 function readmeRecipes(): Map<string, { packages: string[]; files: Record<string, string> }> {
-  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
-  const start = readme.indexOf('\n### Jest and Vitest\n');
-  if (start < 0) throw new Error('README has no "### Jest and Vitest"');
-  const end = readme.slice(start + 1).search(/\n##{1,2} /);
-  const section = readme.slice(start, end < 0 ? undefined : start + 1 + end);
   const recipes = new Map<string, { packages: string[]; files: Record<string, string> }>();
-  for (const part of section.split('\n#### ').slice(1)) {
+  for (const part of section('docs/testing.md', 'Jest and Vitest').split('\n### ').slice(1)) {
     const name = part.slice(0, part.indexOf('\n'));
     const packages: string[] = [];
     const files: Record<string, string> = {};
@@ -305,7 +341,7 @@ function readmeRecipes(): Map<string, { packages: string[]; files: Record<string
   return recipes;
 }
 
-/** README recipe heading → fixture project (test/package/fixtures/recipes) and the command that runs it. */
+/** Recipe heading of docs/testing.md → fixture project (test/package/fixtures/recipes) and the command that runs it. */
 const RECIPES: Array<[string, string, string[], string]> = [
   ['CommonJS JavaScript', 'cjs-js', ['jest/bin/jest.js', '--ci', '--colors=false'], 'Tests: +1 passed, 1 total'],
   ['CommonJS TypeScript', 'cjs-ts', ['jest/bin/jest.js', '--ci', '--colors=false'], 'Tests: +1 passed, 1 total'],
@@ -353,7 +389,7 @@ describe('a consumer that installs the tarball and its test runners from the reg
     await npm(['--save-dev', ...specs.values(), 'typescript7@npm:typescript@7']);
   }, 320_000);
 
-  test("the README's install lines pin TypeScript 5.9 for ts-jest 29 and Vitest 4 for Node 20", () => {
+  test("docs/testing.md's install lines pin TypeScript 5.9 for ts-jest 29 and Vitest 4 for Node 20", () => {
     const all = [...recipes.values()].flatMap((recipe) => recipe.packages);
     expect(all.filter((spec) => /^(ts-jest|typescript|vitest)(@|$)/.test(spec)).sort()).toEqual([
       'ts-jest',
@@ -363,7 +399,7 @@ describe('a consumer that installs the tarball and its test runners from the reg
   });
 
   test.each(RECIPES)(
-    'README recipe "%s" runs a test of an app against the installed package',
+    'docs/testing.md recipe "%s" runs a test of an app against the installed package',
     async (name, fixture, args, passed) => {
       const recipe = recipes.get(name);
       expect({ name, found: recipe !== undefined }).toEqual({ name, found: true });

@@ -1,25 +1,17 @@
 /**
- * The README's /healthz recipe, run as written against a real gate: ready with a reachable issuer,
+ * The /healthz recipe of docs/key-sets.md, run as written against a real gate: ready with a reachable issuer,
  * 503 with the reason when the key set cannot be fetched.
  */
-import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import express from 'express';
 import request from 'supertest';
 import { createTokenGate, type TokenGate } from '../../lib';
 import { createTestIssuer } from '../../lib/testing';
+import { block } from '../helpers/docs';
 import { AUDIENCE } from '../helpers/fixtures';
 
-const readme = fs.readFileSync(path.resolve(__dirname, '../../README.md'), 'utf8');
-
-function recipe(): string {
-  const section = readme.slice(readme.indexOf('### Key-set health'));
-  const match = /```js\n([\s\S]*?)```/.exec(section);
-  if (!match) throw new Error('README has no js block under "Key-set health"');
-  return match[1]!;
-}
+const recipe = () => block('docs/key-sets.md', 'Key-set health');
 
 function appWithRecipe(gate: TokenGate): express.Express {
   const app = express();
@@ -27,7 +19,7 @@ function appWithRecipe(gate: TokenGate): express.Express {
   return app;
 }
 
-describe('README /healthz recipe', () => {
+describe('the /healthz recipe of docs/key-sets.md', () => {
   test('answers 200 with fresh keys once it fetched them', async () => {
     const issuer = await createTestIssuer({ audience: AUDIENCE });
     try {

@@ -2,7 +2,7 @@
  * docs/issuer.md: every ```js sample runs, as a script of its own against the built package, on a
  * local chain (ganache, chain id 1, an ERC-721 minted to a wallet) and a real redis-server: a
  * wallet logs in, the gated route answers 403, /authz proves the token on chain, the route opens,
- * and a logout closes it. The README links the page.
+ * and a logout closes it. The README's table of pages links it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
@@ -14,6 +14,7 @@ import { compileContracts, startChain, type LocalChain } from '../helpers/chain'
 import { startRedisServer, type RedisServer } from '../helpers/redis-server';
 import { eventually, loginToken, postJson } from '../helpers/wallet-login';
 import { assertBuilt } from '../example/start-example';
+import { section } from '../helpers/docs';
 
 const ROOT = path.resolve(__dirname, '../..');
 const doc = fs.readFileSync(path.join(ROOT, 'docs/issuer.md'), 'utf8');
@@ -73,11 +74,9 @@ function run(code: string): Promise<string> {
 }
 
 describe('docs/issuer.md', () => {
-  test('has its two samples, and the README links it from "Run your own issuer"', () => {
+  test('has its two samples, and the README links it from its table of pages', () => {
     expect(samples).toHaveLength(2);
-    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('\n## Run your own issuer\n'));
-    expect(section).toContain('](docs/issuer.md)');
+    expect(section('README.md', 'Documentation')).toContain('| [Run your own issuer](docs/issuer.md) |');
   });
 
   test.each(samples.map((code, i) => [i + 1, code]))(

@@ -1,21 +1,18 @@
 /**
- * The README's migration tables cover every option of express-jwt and express-oauth2-jwt-bearer,
+ * The migration tables of docs/migration.md cover every option of express-jwt and express-oauth2-jwt-bearer,
  * as their installed type declarations list them, and name only options the peers have.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
+import { section } from '../helpers/docs';
 
 const ROOT = path.resolve(__dirname, '../..');
-const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+const PAGE = 'docs/migration.md';
 
-/** The first-column names (`name`, before any `(ENV)`) of the table under `### heading`. */
+/** The first-column names (`name`, before any `(ENV)`) of the table under `## heading`. */
 function tableNames(heading: string): string[] {
-  const start = readme.indexOf(`\n### ${heading}\n`);
-  if (start < 0) throw new Error(`README has no "### ${heading}"`);
-  const end = readme.indexOf('\n#', start + 1);
-  const rows = readme
-    .slice(start, end)
+  const rows = section(PAGE, heading)
     .split('\n')
     .filter((line) => line.startsWith('| `'));
   return rows.map((row) => /^\| `([^`]+)`/.exec(row)![1]!);
@@ -58,7 +55,7 @@ const peers = optionsOf(`
   export type OAuth2Bearer = AuthOptions;
 `);
 
-describe('README migration table for express-jwt', () => {
+describe('the migration table for express-jwt', () => {
   const rows = tableNames('From express-jwt');
 
   test('has a row for every option of express-jwt (with jsonwebtoken verify options) and for unless()', () => {
@@ -67,7 +64,7 @@ describe('README migration table for express-jwt', () => {
   });
 });
 
-describe('README migration table for express-oauth2-jwt-bearer', () => {
+describe('the migration table for express-oauth2-jwt-bearer', () => {
   const rows = tableNames('From express-oauth2-jwt-bearer');
 
   test('has a row for every option of auth() and for each claim and scope helper', () => {
@@ -82,8 +79,8 @@ describe('README migration table for express-oauth2-jwt-bearer', () => {
       (v) => v !== 'NODE_ENV',
     );
     expect(variables.length).toBeGreaterThan(3);
-    const section = readme.slice(readme.indexOf('### From express-oauth2-jwt-bearer'));
+    const table = section(PAGE, 'From express-oauth2-jwt-bearer');
     for (const variable of variables)
-      expect({ variable, named: section.includes(`(\`${variable}\`)`) }).toEqual({ variable, named: true });
+      expect({ variable, named: table.includes(`(\`${variable}\`)`) }).toEqual({ variable, named: true });
   });
 });

@@ -1,10 +1,8 @@
 /**
- * The README's "Proxies and custom fetch" sample, run as written: the gate's key set is fetched
+ * The "Proxies and custom fetch" sample of docs/key-sets.md, run as written: the gate's key set is fetched
  * through a forward proxy on loopback (undici's ProxyAgent from HTTPS_PROXY), and the header the
  * resolver's function adds reaches the tokenOwnership API.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import express from 'express';
 import request from 'supertest';
 import {
@@ -15,18 +13,12 @@ import {
   type TokenGate,
 } from '../../lib';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing';
+import { block } from '../helpers/docs';
 import { APES_CONTRACT, AUDIENCE, WALLET } from '../helpers/fixtures';
 import { startForwardProxy, type ForwardProxy } from '../helpers/forward-proxy';
 import { startOwnershipServer, type OwnershipServer } from '../helpers/ownership-server';
 
-const readme = fs.readFileSync(path.resolve(__dirname, '../../README.md'), 'utf8');
-
-function sample(): string {
-  const section = readme.slice(readme.indexOf('### Proxies and custom fetch'));
-  const match = /```js\n([\s\S]*?)```/.exec(section);
-  if (!match) throw new Error('README has no js block under "Proxies and custom fetch"');
-  return match[1]!;
-}
+const sample = () => block('docs/key-sets.md', 'Proxies and custom fetch');
 
 const API_KEY = 'sk_test_proxies';
 let issuer: TestIssuer;

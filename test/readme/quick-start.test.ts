@@ -2,21 +2,11 @@
  * The README's "Quick start" block, run as written: only `app.listen` is captured so supertest can
  * drive the app, and the environment points the gate at a test issuer.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import express from 'express';
 import request from 'supertest';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing';
+import { block } from '../helpers/docs';
 import { APES_CONTRACT } from '../helpers/fixtures';
-
-const readme = fs.readFileSync(path.resolve(__dirname, '../../README.md'), 'utf8');
-
-function block(heading: string): string {
-  const section = readme.slice(readme.indexOf(`## ${heading}`));
-  const match = /```js\n([\s\S]*?)```/.exec(section);
-  if (!match) throw new Error(`README has no js block under "${heading}"`);
-  return match[1]!;
-}
 
 let issuer: TestIssuer;
 const saved = { ...process.env };
@@ -40,7 +30,7 @@ function runQuickStart(): express.Express {
     return created;
   }, express);
   const modules: Record<string, unknown> = { express: capturingExpress, 'express-token-gate': require('../../lib') };
-  new Function('require', 'process', block('Quick start'))((name: string) => modules[name], process);
+  new Function('require', 'process', block('README.md', 'Quick start'))((name: string) => modules[name], process);
   if (!app) throw new Error('the Quick start did not call app.listen');
   return app;
 }

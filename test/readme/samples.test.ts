@@ -1,23 +1,22 @@
-/** The README's sample answers are what the middleware sends. */
-import fs from 'node:fs';
-import path from 'node:path';
+/** The sample answers of the README and of docs/incremental-authorization.md are what the middleware sends. */
 import request from 'supertest';
+import { blocks, readDoc, section } from '../helpers/docs';
 import { APES_CONTRACT } from '../helpers/fixtures';
 import { appWith, useTestIssuer } from '../helpers/harness';
 
-const readme = fs.readFileSync(path.resolve(__dirname, '../../README.md'), 'utf8');
+const readme = readDoc('README.md');
 const env = useTestIssuer();
 
-describe('README "Incremental authorization"', () => {
+describe('docs/incremental-authorization.md "The flow"', () => {
   test("the 403 body shown is requireTokens(contractAddress)'s, byte for byte in JSON", async () => {
-    const section = readme.slice(readme.indexOf('\n## Incremental authorization\n'));
-    const shown = /```json\n([\s\S]*?)```/.exec(section)![1]!;
-    expect(section).toContain(`\`requireTokens('${APES_CONTRACT}')\``);
+    const flow = section('docs/incremental-authorization.md', 'The flow');
+    const [shown] = blocks(flow, 'json');
+    expect(flow).toContain(`\`requireTokens('${APES_CONTRACT}')\``);
     const res = await request(appWith(env.gate.requireTokens(APES_CONTRACT)))
       .get('/r')
       .set('Authorization', `Bearer ${await env.issuer.sign()}`);
     expect(res.status).toBe(403);
-    expect(res.body).toEqual(JSON.parse(shown));
+    expect(res.body).toEqual(JSON.parse(shown!));
   });
 });
 

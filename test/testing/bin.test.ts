@@ -17,6 +17,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { verifyAccessToken } from '../../lib';
 import { compileContracts, startChain, type LocalChain } from '../helpers/chain';
 import { startRedisServer } from '../helpers/redis-server';
+import { section as sectionOf } from '../helpers/docs';
 import { revocationIdOf } from '../helpers/revocation';
 import { loginToken, postJson, walletLogin } from '../helpers/wallet-login';
 import { ROOT, assertBuilt } from '../example/start-example';
@@ -122,9 +123,8 @@ describe('express-token-gate emulator', () => {
     }
   });
 
-  test('the README shows the banner it prints (with port 8787) and the command that starts it', async () => {
-    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('### Frontend against the emulator'));
+  test('docs/testing.md shows the banner it prints (with port 8787) and the command that starts it', async () => {
+    const section = sectionOf('docs/testing.md', 'Frontend against the emulator');
     const shown = /```console\n([\s\S]*?)```/.exec(section)![1]!;
     expect(/```sh\n([\s\S]*?)```/.exec(section)![1]).toBe(
       'npx express-token-gate emulator --port 8787 --balances balances.json\n',

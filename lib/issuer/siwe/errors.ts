@@ -4,8 +4,9 @@
  */
 
 /** `malformed`: the message or context breaks EIP-4361 (400). `refused`: well-formed but not
- * acceptable here (401). `unavailable`: the chain could not be asked (503). */
-export type SiweErrorKind = 'malformed' | 'refused' | 'unavailable';
+ * acceptable here (401). `forbidden`: signed for another page than the browser's origin (403).
+ * `unavailable`: the chain could not be asked (503). */
+export type SiweErrorKind = 'malformed' | 'refused' | 'forbidden' | 'unavailable';
 
 /** The context's field names, in message order. */
 export type SiweField =

@@ -5,8 +5,8 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { OptionsError } from '../../errors';
-import { refused, type SiweField } from './errors';
-import { asciiLowerCase, ipv6Groups, isIPv4, parseDateTime, type Authority } from './grammar';
+import { refused, SiweError, type SiweField } from './errors';
+import { asciiLowerCase, ipv6Groups, isIPv4, parseAuthority, parseDateTime, type Authority } from './grammar';
 import { parseDomain, type AccountKind, type SiweMessage } from './message';
 
 /** Whether a message's `domain` may log in. */
@@ -76,6 +76,12 @@ export interface SiweExpectations {
   statement?: string;
   /** The scheme of the page that asked (e.g. from its Origin); a message's `scheme`, when present, must be it. */
   scheme?: string;
+  /**
+   * The browser `Origin` the login came with: the message's domain must be its host and port, and
+   * its scheme (absent: `https`, or `http` on a loopback host) its scheme; else `origin_mismatch`
+   * of kind `forbidden`.
+   */
+  origin?: string;
   /** The request id the issuer handed out, if it does. */
   requestId?: string;
   /** How old `issuedAt` may be. Default: no limit (the nonce's lifetime bounds a login). */
@@ -98,6 +104,58 @@ function mismatch(field: SiweField, reason: string, message: string) {
   return refused(reason, message, field);
 }
 
+const DEFAULT_PORTS: Record<string, string> = { http: '80', https: '443' };
+
+/** Loopback names a browser page may be served on over http: localhost, *.localhost, 127.x, [::1]. */
+function isLoopbackPage(authority: Authority): boolean {
+  return (
+    isLoopback(authority) ||
+    (authority.host.kind === 'reg-name' && asciiLowerCase(authority.host.text).endsWith('.localhost'))
+  );
+}
+
+const quoted = (text: string) => JSON.stringify(text.length > 100 ? `${text.slice(0, 100)}…` : text);
+
+/**
+ * EIP-4361: the wallet must check that the message's domain and scheme are the page's. The
+ * issuer holds the browser's word for the page (`Origin`) and checks the same: the host (as
+ * domains compare), the port (defaults filled in from the scheme) and the scheme, where a message
+ * without one means `https`, and the loopback pages of development (`http://localhost:5173`) may
+ * sign without one too.
+ */
+function checkOrigin(message: SiweMessage, origin: string): void {
+  const forbid = (field: SiweField, what: string) =>
+    new SiweError(
+      'origin_mismatch',
+      `The message's ${what} is not the page's: the message names ${quoted(`${message.scheme ? `${message.scheme}://` : ''}${message.domain}`)}, the request comes from Origin ${quoted(origin)}`,
+      field,
+      'forbidden',
+    );
+  let page: URL;
+  try {
+    page = new URL(origin);
+  } catch {
+    throw forbid('domain', 'domain');
+  }
+  const pageScheme = page.protocol.slice(0, -1);
+  const pageAuthority = parseAuthority(page.host);
+  if (page.origin !== origin || pageAuthority === undefined || DEFAULT_PORTS[pageScheme] === undefined)
+    throw forbid('domain', 'domain');
+  const scheme =
+    message.scheme !== undefined
+      ? asciiLowerCase(message.scheme)
+      : pageScheme === 'http' && isLoopbackPage(pageAuthority)
+        ? 'http'
+        : 'https';
+  if (scheme !== pageScheme) throw forbid('scheme', 'scheme');
+  const authority = parseDomain(message.domain);
+  if (!authority || authority.userinfo !== undefined || hostKey(authority) !== hostKey(pageAuthority))
+    throw forbid('domain', 'domain');
+  const port = authority.port || DEFAULT_PORTS[scheme];
+  const pagePort = pageAuthority.port || DEFAULT_PORTS[pageScheme];
+  if (port !== pagePort) throw forbid('domain', 'domain');
+}
+
 /** The instant of a date-time `checkSiweFields` accepted (Date.parse would read more than RFC 3339). */
 function instant(value: string): number {
   return parseDateTime(value)!;
@@ -116,6 +174,7 @@ export function validateSiweMessage(message: SiweMessage, expect: SiweExpectatio
     asciiLowerCase(message.scheme) !== asciiLowerCase(expect.scheme)
   )
     throw mismatch('scheme', 'scheme_mismatch', `The message's scheme is not the scheme of the page that asked`);
+  if (expect.origin !== undefined) checkOrigin(message, expect.origin);
   if (expect.address !== undefined) {
     const same =
       (expect.account ?? 'ethereum') === 'ethereum'

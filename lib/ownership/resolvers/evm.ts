@@ -1,6 +1,6 @@
 /**
  * `evmOwnershipResolver`: reads current balances from the chain with `eth_call`, through viem.
- * How a contract's kind is told apart, and which node answers which chain and network: README,
+ * How a contract's kind is told apart, and which node answers which chain and network: docs/live-ownership.md,
  * "`evmOwnershipResolver({ rpcUrl, rpcUrls, timeoutMs, contractMaxAgeMs, fetch })`".
  *
  * Invariants: viem (an optional peer dependency) is loaded with `require` on the first question,
