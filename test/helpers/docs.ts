@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import express from 'express';
 
 export const ROOT = path.resolve(__dirname, '../..');
 
@@ -103,4 +104,20 @@ export function linksOf(text: string): string[] {
   const inline = [...prose.matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)].map((m) => m[1]!);
   const references = [...prose.matchAll(/^\[[^\]]+\]:\s+(\S+)/gm)].map((m) => m[1]!);
   return [...inline, ...references];
+}
+
+/**
+ * An `express` for a page's sample to `require`: the same Express, except that `listen` hands the
+ * app over (`app()`) instead of opening a port, so supertest can drive what the sample built.
+ */
+export function capturingExpress(): { express: typeof express; app(): express.Express | undefined } {
+  let app: express.Express | undefined;
+  const capturing = Object.assign(() => {
+    const created = express();
+    created.listen = (() => {
+      app = created;
+    }) as unknown as typeof created.listen;
+    return created;
+  }, express);
+  return { express: capturing, app: () => app };
 }

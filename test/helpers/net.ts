@@ -65,3 +65,32 @@ export async function closedPort(): Promise<number> {
   await new Promise<void>((resolve) => probe.close(() => resolve()));
   return port;
 }
+
+/**
+ * One HTTP upgrade request (`Upgrade: websocket`) to 127.0.0.1:`port`: the status of the answer
+ * (101 when the server took the upgrade) and its headers. The socket is closed at once.
+ */
+export function upgradeRequest(
+  port: number,
+  path: string,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: '127.0.0.1',
+      port,
+      path,
+      agent: false,
+      headers: { Connection: 'Upgrade', Upgrade: 'websocket' },
+    });
+    req.on('upgrade', (res, socket) => {
+      socket.destroy();
+      resolve({ status: res.statusCode ?? 0, headers: res.headers });
+    });
+    req.on('response', (res) => {
+      res.resume();
+      resolve({ status: res.statusCode ?? 0, headers: res.headers });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}

@@ -11,7 +11,7 @@ import request from 'supertest';
 import { authErrorHandler, createTokenGate, OptionsError, type TokenGate } from '../../lib';
 import { useTestIssuer } from '../helpers/harness';
 import { WALLET } from '../helpers/fixtures';
-import { closeServer, listen } from '../helpers/net';
+import { closeServer, listen, upgradeRequest } from '../helpers/net';
 
 const env = useTestIssuer();
 let token: string;
@@ -199,27 +199,10 @@ describe('the WebSocket upgrade recipe of docs/options.md', () => {
     return { port, close: () => closeServer(server) };
   }
 
-  /** An upgrade request: the status and the header the server answered with. */
-  function upgrade(port: number, path: string): Promise<{ status: number; header: string | undefined }> {
-    return new Promise((resolve, reject) => {
-      const req = http.request({
-        host: '127.0.0.1',
-        port,
-        path,
-        agent: false,
-        headers: { Connection: 'Upgrade', Upgrade: 'websocket' },
-      });
-      req.on('upgrade', (res, socket) => {
-        socket.destroy();
-        resolve({ status: res.statusCode ?? 0, header: res.headers['x-wallet'] as string | undefined });
-      });
-      req.on('response', (res) => {
-        res.resume();
-        resolve({ status: res.statusCode ?? 0, header: res.headers['x-reason'] as string | undefined });
-      });
-      req.on('error', reject);
-      req.end();
-    });
+  /** An upgrade request: the status, and the wallet (on a 101) or the reason (otherwise) the server answered with. */
+  async function upgrade(port: number, path: string): Promise<{ status: number; header: string | undefined }> {
+    const { status, headers } = await upgradeRequest(port, path);
+    return { status, header: (status === 101 ? headers['x-wallet'] : headers['x-reason']) as string | undefined };
   }
 
   test('a token in the query opens the socket with the wallet; none, or one in a gate without allowQueryToken, does not', async () => {

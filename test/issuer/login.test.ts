@@ -349,8 +349,9 @@ describe('a whole signed EIP-4361 message, as standard SIWE clients send it ({ m
     wallet: PrivateKeyAccount,
     changes: Partial<Parameters<typeof createSiweMessage>[0]> = {},
     signer = wallet,
+    chain?: string,
   ) {
-    const { nonce, statement } = await askNonce(base, wallet.address);
+    const { nonce, statement } = await askNonce(base, wallet.address, chain);
     const message = createSiweMessage({
       domain: 'localhost:5173',
       address: wallet.address,
@@ -379,18 +380,11 @@ describe('a whole signed EIP-4361 message, as standard SIWE clients send it ({ m
 
   test('a chain id of another chain of the issuer picks that chain (polygon)', async () => {
     const wallet = newWallet();
-    const { nonce, statement } = await askNonce(issuer.url, wallet.address, 'polygon');
-    const message = createSiweMessage({
-      domain: 'localhost:5173',
-      address: wallet.address,
-      statement,
-      uri: PAGE,
-      version: '1',
-      chainId: 137,
-      nonce,
-      issuedAt: new Date(),
-    });
-    const reply = await post(issuer.url, '/auth', { message, signature: await wallet.signMessage({ message }) });
+    const reply = await post(
+      issuer.url,
+      '/auth',
+      await siweBody(issuer.url, wallet, { chainId: 137 }, wallet, 'polygon'),
+    );
     expect([reply.status, (reply.body.user as Record<string, unknown>)?.chain]).toEqual([200, 'polygon']);
   });
 

@@ -10,9 +10,10 @@ import request from 'supertest';
 import * as lib from '../../lib';
 import { createTestIssuer, TEST_WALLET, type TestIssuer } from '../../lib/testing';
 import { compileContracts, startChain, type LocalChain } from '../helpers/chain';
-import { block, blocks, docPages, readDoc, section } from '../helpers/docs';
+import { block, blocks, capturingExpress, docPages, readDoc, section } from '../helpers/docs';
 import { APES_CONTRACT, OTHER_WALLET } from '../helpers/fixtures';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server';
+import { upgradeRequest } from '../helpers/net';
 
 const AUDIENCE = 'docs-project';
 const wallet = TEST_WALLET.toLowerCase();
@@ -47,22 +48,15 @@ function run(
     results = [],
   }: { scope?: Record<string, unknown>; modules?: Record<string, unknown>; results?: string[] } = {},
 ): { app?: express.Express; values: Record<string, unknown> } {
-  let app: express.Express | undefined;
-  const capturing = Object.assign(() => {
-    const created = express();
-    created.listen = (() => {
-      app = created;
-    }) as unknown as typeof created.listen;
-    return created;
-  }, express);
-  const known: Record<string, unknown> = { express: capturing, 'express-token-gate': lib, ...modules };
+  const capturing = capturingExpress();
+  const known: Record<string, unknown> = { express: capturing.express, 'express-token-gate': lib, ...modules };
   const requireShim = (name: string) => (name in known ? known[name] : require(name));
   const names = Object.keys(scope);
   const values = new Function('require', ...names, `${code}\nreturn { ${results.join(', ')} };`)(
     requireShim,
     ...names.map((n) => scope[n]),
   ) as Record<string, unknown>;
-  return { app, values };
+  return { app: capturing.app(), values };
 }
 
 describe('every page of docs/ opens with what the reader can do after it', () => {
@@ -169,26 +163,9 @@ describe('docs/options.md', () => {
 
 describe('docs/options.md WebSocket upgrade', () => {
   /** An upgrade request to `server`: the status line's code and, on a 101, the wallet the server saw. */
-  function upgrade(port: number, path: string): Promise<[number, string | undefined]> {
-    return new Promise((resolve, reject) => {
-      const req = http.request({
-        host: '127.0.0.1',
-        port,
-        path,
-        agent: false,
-        headers: { Connection: 'Upgrade', Upgrade: 'websocket' },
-      });
-      req.on('upgrade', (res, socket) => {
-        socket.destroy();
-        resolve([res.statusCode ?? 0, res.headers['x-wallet'] as string | undefined]);
-      });
-      req.on('response', (res) => {
-        res.resume();
-        resolve([res.statusCode ?? 0, undefined]);
-      });
-      req.on('error', reject);
-      req.end();
-    });
+  async function upgrade(port: number, path: string): Promise<[number, string | undefined]> {
+    const { status, headers } = await upgradeRequest(port, path);
+    return [status, status === 101 ? (headers['x-wallet'] as string | undefined) : undefined];
   }
 
   test('the recipe opens the socket for a query token, with req.wallet set, and refuses none or junk', async () => {

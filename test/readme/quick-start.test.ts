@@ -5,7 +5,7 @@
 import express from 'express';
 import request from 'supertest';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing';
-import { block } from '../helpers/docs';
+import { block, capturingExpress } from '../helpers/docs';
 import { APES_CONTRACT } from '../helpers/fixtures';
 
 let issuer: TestIssuer;
@@ -21,16 +21,10 @@ afterAll(async () => {
 });
 
 function runQuickStart(): express.Express {
-  let app: express.Express | undefined;
-  const capturingExpress = Object.assign(() => {
-    const created = express();
-    created.listen = (() => {
-      app = created;
-    }) as unknown as typeof created.listen;
-    return created;
-  }, express);
-  const modules: Record<string, unknown> = { express: capturingExpress, 'express-token-gate': require('../../lib') };
+  const capturing = capturingExpress();
+  const modules: Record<string, unknown> = { express: capturing.express, 'express-token-gate': require('../../lib') };
   new Function('require', 'process', block('README.md', 'Quick start'))((name: string) => modules[name], process);
+  const app = capturing.app();
   if (!app) throw new Error('the Quick start did not call app.listen');
   return app;
 }
