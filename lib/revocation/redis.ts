@@ -15,7 +15,7 @@ import { OptionsError, rejectUnknownKeys } from '../errors';
 import { consoleLogger, type Logger } from '../jwks/warn';
 import type { RevocationStore } from './store';
 import { withDeadline } from '../net/deadline';
-import { loadRedis, parseRedisUrl } from '../net/redis';
+import { checkRedisConnection, checkRedisOptionsObject, loadRedis, parseRedisUrl } from '../net/redis';
 
 /**
  * The part of a node-redis (5 or 6) client this store uses. Pass your own connected client as
@@ -92,12 +92,6 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function isClient(value: unknown): value is RedisClientLike {
-  if (typeof value !== 'object' || value === null) return false;
-  const client = value as Record<string, unknown>;
-  return typeof client.sendCommand === 'function' && typeof client.duplicate === 'function';
-}
-
 /**
  * A revocation store in Redis, shared by every instance that uses the same Redis and `keyPrefix`.
  *
@@ -106,20 +100,9 @@ function isClient(value: unknown): value is RedisClientLike {
  * const revocations = createRevocationList({ store: redisRevocationStore({ url: process.env.REDIS_URL }) });
  */
 export function redisRevocationStore(options: RedisRevocationStoreOptions): RedisRevocationStore {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new OptionsError('options', 'must be an object with url or client');
-  }
+  checkRedisOptionsObject(options);
   rejectUnknownKeys(options, KNOWN_KEYS);
-  if ((options.url === undefined) === (options.client === undefined)) {
-    throw new OptionsError('url', 'or client is required (one of them, not both)');
-  }
-  if (options.client !== undefined && !isClient(options.client)) {
-    throw new OptionsError('client', 'must be a node-redis client (createClient from the redis package)');
-  }
-  const keyPrefix = options.keyPrefix ?? 'token-gate:revoked:';
-  if (typeof keyPrefix !== 'string' || keyPrefix.length > 100) {
-    throw new OptionsError('keyPrefix', 'must be a string of at most 100 characters');
-  }
+  const keyPrefix = checkRedisConnection(options, ['sendCommand', 'duplicate'], 'token-gate:revoked:');
   const timeoutMs = bounded('timeoutMs', options.timeoutMs, 500, 1, 60_000);
   const cacheMs = bounded('cacheMs', options.cacheMs, 1000, 0, 60_000);
   const url = options.url === undefined ? undefined : parseRedisUrl(options.url);

@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import { IssuerStoreUnavailableError, OptionsError } from '../../errors';
 import { DeadlineError, withDeadline } from '../../net/deadline';
-import { loadRedis, parseRedisUrl } from '../../net/redis';
+import { checkRedisConnection, checkRedisOptionsObject, loadRedis, parseRedisUrl } from '../../net/redis';
 import {
   checkDuration,
   checkKey,
@@ -192,11 +192,6 @@ function bounded(name: string, value: unknown, fallback: number, min: number, ma
   return value;
 }
 
-function isClient(value: unknown): value is RedisCommandClient {
-  if (typeof value !== 'object' || value === null) return false;
-  return typeof (value as Record<string, unknown>).sendCommand === 'function';
-}
-
 function malformed(what: string): IssuerStoreUnavailableError {
   return new IssuerStoreUnavailableError(`The issuer store (Redis) holds a malformed ${what}`, 1);
 }
@@ -211,22 +206,11 @@ function malformed(what: string): IssuerStoreUnavailableError {
  * const store = redisIssuerStore({ url: process.env.REDIS_URL });
  */
 export function redisIssuerStore(options: RedisIssuerStoreOptions): RedisIssuerStore {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new OptionsError('options', 'must be an object with url or client');
-  }
+  checkRedisOptionsObject(options);
   for (const key of Object.keys(options)) {
     if (!KNOWN_KEYS.has(key)) throw new OptionsError(key, 'is not a known option');
   }
-  if ((options.url === undefined) === (options.client === undefined)) {
-    throw new OptionsError('url', 'or client is required (one of them, not both)');
-  }
-  if (options.client !== undefined && !isClient(options.client)) {
-    throw new OptionsError('client', 'must be a node-redis client (createClient from the redis package)');
-  }
-  const keyPrefix = options.keyPrefix ?? 'token-gate:issuer:';
-  if (typeof keyPrefix !== 'string' || keyPrefix.length > 100) {
-    throw new OptionsError('keyPrefix', 'must be a string of at most 100 characters');
-  }
+  const keyPrefix = checkRedisConnection(options, ['sendCommand'], 'token-gate:issuer:');
   const timeoutMs = bounded('timeoutMs', options.timeoutMs, 500, 1, 60_000, ' of milliseconds');
   const perWallet = bounded(
     'maxNoncesPerWallet',
